@@ -1,1 +1,17 @@
-pub fn placeholder() {}
+//! Shared library of the Partner Central invitation functions.
+//!
+//! Layers, from the inside out:
+//! - [`domain`]: invitations, the event contract v1, delivery outcomes — no SDK types;
+//! - [`ports`]: the narrow traits the functions are written against;
+//! - [`adapters`]: those traits on the real AWS SDK clients (Partner Central, EventBridge).
+//!
+//! Plus [`config`] (environment, validated once at start-up) and [`error`] (domain errors).
+
+pub mod adapters;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod ports;
+pub mod schema;
+
+pub use error::PartnerCentralError;

@@ -1,0 +1,85 @@
+//! Building the AWS SDK clients once per process.
+//!
+//! Endpoints, credentials and region come only from the SDK's standard configuration
+//! chain (`AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`, ...). The one thing
+//! set here is what the product needs: Partner Central lives only in us-east-1, its calls
+//! share one rate limiter, and retries are standard-with-jitter with configurable attempts.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+
+use super::rate_limit::{RateLimitedHttpClient, SharedRateLimiter};
+use crate::config::CommonConfig;
+
+/// Both Partner Central APIs are served only from this region.
+pub const PARTNER_CENTRAL_REGION: &str = "us-east-1";
+
+/// Load the SDK's standard configuration (environment, profile, container credentials).
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// Retry policy for Partner Central calls: the SDK's standard mode (exponential backoff
+/// with full jitter; retries ThrottlingException, 5xx and transient network errors).
+pub fn partner_central_retry_config(max_attempts: u32) -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(max_attempts)
+        .with_initial_backoff(Duration::from_millis(200))
+        .with_max_backoff(Duration::from_secs(10))
+}
+
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(30))
+        .operation_timeout(Duration::from_secs(120))
+        .build()
+}
+
+/// The Partner Central clients of one process, sharing one rate limiter.
+#[derive(Debug, Clone)]
+pub struct PartnerCentralClients {
+    pub account: aws_sdk_partnercentralaccount::Client,
+    pub selling: aws_sdk_partnercentralselling::Client,
+}
+
+impl PartnerCentralClients {
+    pub fn new(sdk: &SdkConfig, config: &CommonConfig) -> Self {
+        let limiter = SharedRateLimiter::per_second(config.max_requests_per_second);
+        let https =
+            aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc)).build_https();
+        let http = RateLimitedHttpClient::new(https, limiter);
+        let retry = partner_central_retry_config(config.max_attempts);
+        let region = Region::from_static(PARTNER_CENTRAL_REGION);
+
+        let account = aws_sdk_partnercentralaccount::config::Builder::from(sdk)
+            .region(region.clone())
+            .retry_config(retry.clone())
+            .timeout_config(timeouts())
+            .http_client(http.clone())
+            .build();
+        let selling = aws_sdk_partnercentralselling::config::Builder::from(sdk)
+            .region(region)
+            .retry_config(retry)
+            .timeout_config(timeouts())
+            .http_client(http)
+            .build();
+        PartnerCentralClients {
+            account: aws_sdk_partnercentralaccount::Client::from_conf(account),
+            selling: aws_sdk_partnercentralselling::Client::from_conf(selling),
+        }
+    }
+}
+
+/// EventBridge client in the function's own region, standard retries.
+pub fn eventbridge_client(sdk: &SdkConfig) -> aws_sdk_eventbridge::Client {
+    let conf = aws_sdk_eventbridge::config::Builder::from(sdk)
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .timeout_config(timeouts())
+        .build();
+    aws_sdk_eventbridge::Client::from_conf(conf)
+}

@@ -1,0 +1,12 @@
+//! Adapters: the ports implemented on the real AWS SDK clients. SDK errors become domain
+//! errors here.
+
+pub mod aws;
+pub mod eventbridge;
+pub mod partner_central;
+pub mod rate_limit;
+mod sdk_error;
+
+pub use aws::{PartnerCentralClients, eventbridge_client, load_sdk_config};
+pub use eventbridge::{EventBridgePublisher, PublishSettings};
+pub use partner_central::{PartnerCentralAccount, PartnerCentralSelling};

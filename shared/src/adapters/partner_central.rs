@@ -1,0 +1,516 @@
+//! Partner Central adapters: the Account API (connection invitations) and the Selling API
+//! (engagement invitations) on the real SDK clients. Every listing goes through the SDK's own
+//! paginator with `MaxResults` 100; SDK types stop here.
+
+use aws_sdk_partnercentralaccount as account;
+use aws_sdk_partnercentralselling as selling;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use futures::stream::{self, BoxStream};
+
+use super::sdk_error::{ErrorExtras, classify};
+use crate::domain::{
+    Catalog, ConnectionDetails, Invitation, InvitationKind, InvitationStatus, OtherParty, ParticipantType,
+};
+use crate::error::PartnerCentralError;
+use crate::ports::{
+    ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery, EngagementInvitations,
+    EngagementOrder, Page,
+};
+
+/// Page size of every listing: the APIs' maximum.
+pub const PAGE_SIZE: i32 = 100;
+
+/// Connection invitations of one catalog, through the Partner Central Account API.
+#[derive(Debug, Clone)]
+pub struct PartnerCentralAccount {
+    client: account::Client,
+    catalog: Catalog,
+}
+
+impl PartnerCentralAccount {
+    pub fn new(client: account::Client, catalog: Catalog) -> Self {
+        PartnerCentralAccount { client, catalog }
+    }
+}
+
+/// Engagement invitations of one catalog, through the Partner Central Selling API.
+#[derive(Debug, Clone)]
+pub struct PartnerCentralSelling {
+    client: selling::Client,
+    catalog: Catalog,
+}
+
+impl PartnerCentralSelling {
+    pub fn new(client: selling::Client, catalog: Catalog) -> Self {
+        PartnerCentralSelling { client, catalog }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Account API
+
+impl ConnectionInvitations for PartnerCentralAccount {
+    fn list_connection_invitations(
+        &self,
+        query: ConnectionInvitationQuery,
+    ) -> BoxStream<'_, Result<Page, PartnerCentralError>> {
+        const OP: &str = "ListConnectionInvitations";
+        let request = self
+            .client
+            .list_connection_invitations()
+            .catalog(self.catalog.as_str())
+            .max_results(PAGE_SIZE)
+            .set_connection_type(query.connection_type.as_deref().map(account::types::ConnectionType::from))
+            .set_participant_type(query.participant_type.map(|p| account::types::ParticipantType::from(p.as_str())))
+            .set_status(query.status.map(|s| account::types::InvitationStatus::from(s.as_str())))
+            .set_other_participant_identifiers(
+                (!query.other_participant_identifiers.is_empty()).then_some(query.other_participant_identifiers),
+            );
+        let pages = request.into_paginator().send();
+        stream::unfold(Some(pages), move |state| async move {
+            let mut pages = state?;
+            let page = pages.next().await?;
+            let converted = match page {
+                Ok(out) => out
+                    .connection_invitation_summaries()
+                    .iter()
+                    .map(|s| connection_from_summary(OP, s))
+                    .collect::<Result<Vec<_>, _>>(),
+                Err(e) => Err(classify(OP, e, account_extras)),
+            };
+            // After an error the listing is over: yield it and stop.
+            let next = converted.is_ok().then_some(pages);
+            Some((converted, next))
+        })
+        .boxed()
+    }
+
+    async fn get_connection_invitation(&self, id: &str) -> Result<Invitation, PartnerCentralError> {
+        const OP: &str = "GetConnectionInvitation";
+        let out = self
+            .client
+            .get_connection_invitation()
+            .catalog(self.catalog.as_str())
+            .identifier(id)
+            .send()
+            .await
+            .map_err(|e| classify(OP, e, account_extras))?;
+        connection_from_detail(OP, connection_fields!(out), connection_details!(out))
+    }
+
+    async fn cancel_connection_invitation(
+        &self,
+        id: &str,
+        client_token: &str,
+    ) -> Result<Invitation, PartnerCentralError> {
+        const OP: &str = "CancelConnectionInvitation";
+        let out = self
+            .client
+            .cancel_connection_invitation()
+            .catalog(self.catalog.as_str())
+            .identifier(id)
+            .client_token(client_token)
+            .send()
+            .await
+            .map_err(|e| classify(OP, e, account_extras))?;
+        connection_from_detail(OP, connection_fields!(out), connection_details!(out))
+    }
+}
+
+/// The typed parts of Account API errors that the generic metadata lacks.
+trait AccountErrorParts {
+    fn as_validation(&self) -> Option<&account::types::error::ValidationException>;
+    fn as_conflict(&self) -> Option<&account::types::error::ConflictException> {
+        None
+    }
+}
+
+macro_rules! account_error_parts {
+    ($err:ty) => {
+        impl AccountErrorParts for $err {
+            fn as_validation(&self) -> Option<&account::types::error::ValidationException> {
+                match self {
+                    Self::ValidationException(v) => Some(v),
+                    _ => None,
+                }
+            }
+        }
+    };
+    ($err:ty, conflict) => {
+        impl AccountErrorParts for $err {
+            fn as_validation(&self) -> Option<&account::types::error::ValidationException> {
+                match self {
+                    Self::ValidationException(v) => Some(v),
+                    _ => None,
+                }
+            }
+            fn as_conflict(&self) -> Option<&account::types::error::ConflictException> {
+                match self {
+                    Self::ConflictException(c) => Some(c),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+account_error_parts!(account::operation::list_connection_invitations::ListConnectionInvitationsError);
+account_error_parts!(account::operation::get_connection_invitation::GetConnectionInvitationError);
+account_error_parts!(account::operation::cancel_connection_invitation::CancelConnectionInvitationError, conflict);
+
+fn account_extras(e: &impl AccountErrorParts) -> ErrorExtras {
+    let fields = e
+        .as_validation()
+        .map(|v| {
+            v.error_details()
+                .iter()
+                .filter_map(|d| match d {
+                    account::types::ValidationError::FieldValidationError(f) => Some(f.name().to_owned()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    ErrorExtras { reason: e.as_conflict().map(|c| c.reason().as_str().to_owned()), fields }
+}
+
+/// The members every connection-invitation shape has (summary, Get, Cancel). The SDK gives
+/// the three shapes no common trait, hence the macros.
+struct ConnectionFields<'a> {
+    catalog: &'a str,
+    id: &'a str,
+    arn: &'a str,
+    connection_id: Option<&'a str>,
+    connection_type: &'a str,
+    created_at: &'a aws_smithy_types::DateTime,
+    updated_at: &'a aws_smithy_types::DateTime,
+    expires_at: Option<&'a aws_smithy_types::DateTime>,
+    other_participant_identifier: &'a str,
+    participant_type: &'a str,
+    status: &'a str,
+}
+
+macro_rules! connection_fields {
+    ($s:expr) => {
+        ConnectionFields {
+            catalog: $s.catalog(),
+            id: $s.id(),
+            arn: $s.arn(),
+            connection_id: $s.connection_id(),
+            connection_type: $s.connection_type().as_str(),
+            created_at: $s.created_at(),
+            updated_at: $s.updated_at(),
+            expires_at: $s.expires_at(),
+            other_participant_identifier: $s.other_participant_identifier(),
+            participant_type: $s.participant_type().as_str(),
+            status: $s.status().as_str(),
+        }
+    };
+}
+use connection_fields;
+
+/// The detail-only members of the Get and Cancel responses.
+macro_rules! connection_details {
+    ($o:expr) => {
+        Some(ConnectionDetails {
+            invitation_message: $o.invitation_message().to_owned(),
+            inviter_name: $o.inviter_name().to_owned(),
+            inviter_email: Some($o.inviter_email().to_owned()),
+        })
+    };
+}
+use connection_details;
+
+fn connection_from_summary(
+    op: &'static str,
+    s: &account::types::ConnectionInvitationSummary,
+) -> Result<Invitation, PartnerCentralError> {
+    connection_from_detail(op, connection_fields!(s), None)
+}
+
+fn connection_from_detail(
+    op: &'static str,
+    f: ConnectionFields<'_>,
+    details: Option<ConnectionDetails>,
+) -> Result<Invitation, PartnerCentralError> {
+    Ok(Invitation {
+        kind: InvitationKind::Connection,
+        id: f.id.to_owned(),
+        arn: f.arn.to_owned(),
+        catalog: parse(op, "Catalog", f.catalog)?,
+        status: parse(op, "Status", f.status)?,
+        participant_type: parse(op, "ParticipantType", f.participant_type)?,
+        created_at: to_chrono(op, "CreatedAt", f.created_at)?,
+        updated_at: Some(to_chrono(op, "UpdatedAt", f.updated_at)?),
+        expires_at: f.expires_at.map(|t| to_chrono(op, "ExpiresAt", t)).transpose()?,
+        other_party: OtherParty {
+            participant_identifier: Some(f.other_participant_identifier.to_owned()),
+            ..OtherParty::default()
+        },
+        connection_type: Some(f.connection_type.to_owned()),
+        connection_id: f.connection_id.map(str::to_owned),
+        payload_type: None,
+        engagement_id: None,
+        engagement_title: None,
+        details,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Selling API
+
+impl EngagementInvitations for PartnerCentralSelling {
+    fn list_engagement_invitations(
+        &self,
+        query: EngagementInvitationQuery,
+    ) -> BoxStream<'_, Result<Page, PartnerCentralError>> {
+        const OP: &str = "ListEngagementInvitations";
+        let non_empty = |v: Vec<String>| (!v.is_empty()).then_some(v);
+        let (sort, stop_before) = match query.order {
+            EngagementOrder::Unsorted => (None, None),
+            EngagementOrder::OldestFirst => (Some(selling::types::SortOrder::Ascending), None),
+            EngagementOrder::NewestFirst { stop_before } => (Some(selling::types::SortOrder::Descending), stop_before),
+        };
+        let sort = sort.and_then(|order| {
+            selling::types::OpportunityEngagementInvitationSort::builder()
+                .sort_order(order)
+                .sort_by(selling::types::OpportunityEngagementInvitationSortName::InvitationDate)
+                .build()
+                .ok()
+        });
+        let participant_type = query.participant_type;
+        let request =
+            self.client
+                .list_engagement_invitations()
+                .catalog(self.catalog.as_str())
+                .max_results(PAGE_SIZE)
+                .participant_type(selling::types::ParticipantType::from(participant_type.as_str()))
+                .set_status((!query.statuses.is_empty()).then(|| {
+                    query.statuses.iter().map(|s| selling::types::InvitationStatus::from(s.as_str())).collect()
+                }))
+                .set_payload_type((!query.payload_types.is_empty()).then(|| {
+                    query
+                        .payload_types
+                        .iter()
+                        .map(|p| selling::types::EngagementInvitationPayloadType::from(p.as_str()))
+                        .collect()
+                }))
+                .set_sender_aws_account_id(non_empty(query.sender_aws_account_ids))
+                .set_engagement_identifier(non_empty(query.engagement_identifiers))
+                .set_sort(sort);
+        let pages = request.into_paginator().send();
+        stream::unfold(Some(pages), move |state| async move {
+            let mut pages = state?;
+            let page = pages.next().await?;
+            let mut reached_cutoff = false;
+            let converted = match page {
+                Ok(out) => {
+                    let mut items = Vec::with_capacity(out.engagement_invitation_summaries().len());
+                    let mut result = Ok(());
+                    for s in out.engagement_invitation_summaries() {
+                        match engagement_from_summary(OP, s, participant_type) {
+                            Ok(inv) if stop_before.is_some_and(|t| inv.created_at < t) => {
+                                reached_cutoff = true;
+                                break;
+                            }
+                            Ok(inv) => items.push(inv),
+                            Err(e) => {
+                                result = Err(e);
+                                break;
+                            }
+                        }
+                    }
+                    result.map(|()| items)
+                }
+                Err(e) => Err(classify(OP, e, |e| selling_extras(selling_validation_list(e)))),
+            };
+            let next = (converted.is_ok() && !reached_cutoff).then_some(pages);
+            Some((converted, next))
+        })
+        .boxed()
+    }
+
+    async fn get_engagement_invitation(
+        &self,
+        id: &str,
+        participant_type: ParticipantType,
+    ) -> Result<Invitation, PartnerCentralError> {
+        const OP: &str = "GetEngagementInvitation";
+        let out = self
+            .client
+            .get_engagement_invitation()
+            .catalog(self.catalog.as_str())
+            .identifier(id)
+            .send()
+            .await
+            .map_err(|e| {
+                classify(OP, e, |e| match e {
+                    selling::operation::get_engagement_invitation::GetEngagementInvitationError::ValidationException(v) => {
+                        selling_extras(Some(v))
+                    }
+                    _ => ErrorExtras::default(),
+                })
+            })?;
+        engagement_from_fields(
+            OP,
+            EngagementFields {
+                catalog: out.catalog(),
+                id: out.id(),
+                arn: out.arn(),
+                payload_type: out.payload_type().map(|p| p.as_str()),
+                engagement_id: out.engagement_id(),
+                engagement_title: out.engagement_title(),
+                status: out.status().map(|s| s.as_str()),
+                invitation_date: out.invitation_date(),
+                expiration_date: out.expiration_date(),
+                sender_aws_account_id: out.sender_aws_account_id(),
+                sender_company_name: out.sender_company_name(),
+                receiver: out.receiver(),
+            },
+            participant_type,
+        )
+    }
+}
+
+fn selling_validation_list(
+    e: &selling::operation::list_engagement_invitations::ListEngagementInvitationsError,
+) -> Option<&selling::types::error::ValidationException> {
+    match e {
+        selling::operation::list_engagement_invitations::ListEngagementInvitationsError::ValidationException(v) => {
+            Some(v)
+        }
+        _ => None,
+    }
+}
+
+fn selling_extras(validation: Option<&selling::types::error::ValidationException>) -> ErrorExtras {
+    let fields = validation
+        .map(|v| v.error_list().iter().filter_map(|e| e.field_name().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    ErrorExtras { reason: None, fields }
+}
+
+struct EngagementFields<'a> {
+    catalog: &'a str,
+    id: &'a str,
+    arn: Option<&'a str>,
+    payload_type: Option<&'a str>,
+    engagement_id: Option<&'a str>,
+    engagement_title: Option<&'a str>,
+    status: Option<&'a str>,
+    invitation_date: Option<&'a aws_smithy_types::DateTime>,
+    expiration_date: Option<&'a aws_smithy_types::DateTime>,
+    sender_aws_account_id: Option<&'a str>,
+    sender_company_name: Option<&'a str>,
+    receiver: Option<&'a selling::types::Receiver>,
+}
+
+fn engagement_from_summary(
+    op: &'static str,
+    s: &selling::types::EngagementInvitationSummary,
+    queried_as: ParticipantType,
+) -> Result<Invitation, PartnerCentralError> {
+    let participant_type = match s.participant_type() {
+        Some(p) => parse(op, "ParticipantType", p.as_str())?,
+        None => queried_as,
+    };
+    engagement_from_fields(
+        op,
+        EngagementFields {
+            catalog: s.catalog(),
+            id: s.id(),
+            arn: s.arn(),
+            payload_type: s.payload_type().map(|p| p.as_str()),
+            engagement_id: s.engagement_id(),
+            engagement_title: s.engagement_title(),
+            status: s.status().map(|s| s.as_str()),
+            invitation_date: s.invitation_date(),
+            expiration_date: s.expiration_date(),
+            sender_aws_account_id: s.sender_aws_account_id(),
+            sender_company_name: s.sender_company_name(),
+            receiver: s.receiver(),
+        },
+        participant_type,
+    )
+}
+
+fn engagement_from_fields(
+    op: &'static str,
+    f: EngagementFields<'_>,
+    participant_type: ParticipantType,
+) -> Result<Invitation, PartnerCentralError> {
+    let catalog: Catalog = parse(op, "Catalog", f.catalog)?;
+    let status: InvitationStatus = parse(op, "Status", f.status.ok_or_else(|| missing(op, "Status"))?)?;
+    let created_at = to_chrono(op, "InvitationDate", f.invitation_date.ok_or_else(|| missing(op, "InvitationDate"))?)?;
+    let (receiver_aws_account_id, receiver_alias) = match f.receiver {
+        Some(selling::types::Receiver::Account(a)) => {
+            (Some(a.aws_account_id().to_owned()), a.alias().map(str::to_owned))
+        }
+        _ => (None, None),
+    };
+    // The Selling API may omit the ARN (and the id may itself be an ARN); events are keyed
+    // on an ARN, so derive the one the service documents.
+    let arn = match (f.arn, f.id.starts_with("arn:")) {
+        (Some(arn), _) => arn.to_owned(),
+        (None, true) => f.id.to_owned(),
+        (None, false) => format!(
+            "arn:aws:partnercentral:{}::catalog/{}/engagement-invitation/{}",
+            super::aws::PARTNER_CENTRAL_REGION,
+            catalog,
+            f.id
+        ),
+    };
+    Ok(Invitation {
+        kind: InvitationKind::Engagement,
+        id: f.id.to_owned(),
+        arn,
+        catalog,
+        status,
+        participant_type,
+        created_at,
+        updated_at: None,
+        expires_at: f.expiration_date.map(|t| to_chrono(op, "ExpirationDate", t)).transpose()?,
+        other_party: OtherParty {
+            participant_identifier: None,
+            sender_aws_account_id: f.sender_aws_account_id.map(str::to_owned),
+            sender_company_name: f.sender_company_name.map(str::to_owned),
+            receiver_aws_account_id,
+            receiver_alias,
+        },
+        connection_type: None,
+        connection_id: None,
+        payload_type: f.payload_type.map(str::to_owned),
+        engagement_id: f.engagement_id.map(str::to_owned),
+        engagement_title: f.engagement_title.map(str::to_owned),
+        details: None,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Conversions
+
+fn parse<T>(op: &'static str, member: &str, value: &str) -> Result<T, PartnerCentralError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    value
+        .parse()
+        .map_err(|e| PartnerCentralError::UnexpectedResponse { operation: op, message: format!("{member}: {e}") })
+}
+
+fn missing(op: &'static str, member: &str) -> PartnerCentralError {
+    PartnerCentralError::UnexpectedResponse { operation: op, message: format!("{member} is missing") }
+}
+
+fn to_chrono(
+    op: &'static str,
+    member: &str,
+    t: &aws_smithy_types::DateTime,
+) -> Result<DateTime<Utc>, PartnerCentralError> {
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos()).ok_or_else(|| PartnerCentralError::UnexpectedResponse {
+        operation: op,
+        message: format!("{member}: timestamp out of range"),
+    })
+}

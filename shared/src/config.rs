@@ -1,0 +1,282 @@
+//! Configuration from environment variables, parsed and validated once at start-up.
+//! A bad value fails start-up with an error naming the variable, the value and what is
+//! accepted.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::num::NonZeroU32;
+use std::str::FromStr;
+
+use crate::domain::Catalog;
+
+/// A configuration error: which variable, what was wrong, what is accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{variable} is required but not set (accepted: {accepted})")]
+    Missing { variable: &'static str, accepted: String },
+    #[error("{variable}={value:?} is invalid: {problem} (accepted: {accepted})")]
+    Invalid { variable: &'static str, value: String, problem: String, accepted: String },
+}
+
+impl ConfigError {
+    pub fn invalid(variable: &'static str, value: &str, problem: impl Display, accepted: impl Display) -> Self {
+        ConfigError::Invalid {
+            variable,
+            value: value.to_owned(),
+            problem: problem.to_string(),
+            accepted: accepted.to_string(),
+        }
+    }
+}
+
+/// Reads variables from a source (the process environment, or a map in tests).
+pub struct Env {
+    /// `None`: the process environment.
+    fixed: Option<HashMap<String, String>>,
+}
+
+impl Env {
+    /// The process environment.
+    pub fn process() -> Self {
+        Env { fixed: None }
+    }
+
+    /// A fixed set of variables.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Env { fixed: Some(pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()) }
+    }
+
+    fn raw(&self, variable: &str) -> Option<String> {
+        match &self.fixed {
+            Some(map) => map.get(variable).cloned(),
+            None => std::env::var(variable).ok(),
+        }
+    }
+
+    /// The value; an empty value counts as unset.
+    pub fn get(&self, variable: &str) -> Option<String> {
+        self.raw(variable).filter(|v| !v.trim().is_empty())
+    }
+
+    pub fn required(&self, variable: &'static str, accepted: &str) -> Result<String, ConfigError> {
+        self.get(variable).ok_or_else(|| ConfigError::Missing { variable, accepted: accepted.to_owned() })
+    }
+
+    /// Parse with `FromStr`, falling back to `default` when unset.
+    pub fn parse_or<T>(&self, variable: &'static str, default: T, accepted: &str) -> Result<T, ConfigError>
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        match self.get(variable) {
+            None => Ok(default),
+            Some(raw) => raw.trim().parse().map_err(|e| ConfigError::invalid(variable, &raw, e, accepted)),
+        }
+    }
+
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`), case-insensitive.
+    pub fn flag(&self, variable: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(variable) {
+            None => Ok(default),
+            Some(raw) => match raw.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                _ => Err(ConfigError::invalid(variable, &raw, "not a boolean", "true, false")),
+            },
+        }
+    }
+
+    /// A comma-separated list, each item parsed with `parse`; an explicitly set but empty
+    /// list (e.g. `" , "`) is an error, unset gives `default`.
+    pub fn list_or<T>(
+        &self,
+        variable: &'static str,
+        default: Vec<T>,
+        accepted: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Vec<T>, ConfigError> {
+        let Some(raw) = self.raw(variable) else {
+            return Ok(default);
+        };
+        let items: Vec<&str> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        if items.is_empty() {
+            return Err(ConfigError::invalid(variable, &raw, "empty list", accepted));
+        }
+        items
+            .into_iter()
+            .map(|item| {
+                parse(item)
+                    .map_err(|problem| ConfigError::invalid(variable, &raw, format!("{item:?}: {problem}"), accepted))
+            })
+            .collect()
+    }
+}
+
+/// Default `EVENT_SOURCE`.
+pub const DEFAULT_EVENT_SOURCE: &str = "partnercentral.invitations";
+/// Default client-side limit on Partner Central requests per second (the Selling API
+/// allows 10 per second per account; we keep headroom for other tools).
+pub const DEFAULT_MAX_REQUESTS_PER_SECOND: u32 = 8;
+/// Default attempts per Partner Central call (first try included).
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+
+/// Settings every function shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommonConfig {
+    /// `CATALOG`: `AWS` or `Sandbox`.
+    pub catalog: Catalog,
+    /// `EVENT_BUS_NAME`: the custom bus events go to (name or ARN).
+    pub event_bus_name: String,
+    /// `EVENT_SOURCE`: the EventBridge `Source` of our events; never `aws.*`.
+    pub event_source: String,
+    /// `MAX_REQUESTS_PER_SECOND`: one limiter shared by all Partner Central calls.
+    pub max_requests_per_second: NonZeroU32,
+    /// `MAX_ATTEMPTS`: SDK attempts per Partner Central call, retries included (1..=10).
+    pub max_attempts: u32,
+}
+
+impl CommonConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let catalog_raw = env.required("CATALOG", "AWS, Sandbox")?;
+        let catalog = catalog_raw
+            .trim()
+            .parse::<Catalog>()
+            .map_err(|e| ConfigError::invalid("CATALOG", &catalog_raw, e, "AWS, Sandbox"))?;
+
+        let event_bus_name = env.required("EVENT_BUS_NAME", "an event bus name or ARN")?.trim().to_owned();
+        validate_bus_name(&event_bus_name)?;
+
+        let event_source = env.get("EVENT_SOURCE").map(|s| s.trim().to_owned());
+        let event_source = event_source.unwrap_or_else(|| DEFAULT_EVENT_SOURCE.to_owned());
+        validate_event_source(&event_source)?;
+
+        const RPS_ACCEPTED: &str = "an integer from 1 to 100";
+        let rps: u32 = env.parse_or("MAX_REQUESTS_PER_SECOND", DEFAULT_MAX_REQUESTS_PER_SECOND, RPS_ACCEPTED)?;
+        let max_requests_per_second = NonZeroU32::new(rps).filter(|n| n.get() <= 100).ok_or_else(|| {
+            ConfigError::invalid("MAX_REQUESTS_PER_SECOND", &rps.to_string(), "out of range", RPS_ACCEPTED)
+        })?;
+
+        let max_attempts = env.parse_or("MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, "an integer from 1 to 10")?;
+        if !(1..=10).contains(&max_attempts) {
+            return Err(ConfigError::invalid(
+                "MAX_ATTEMPTS",
+                &max_attempts.to_string(),
+                "out of range",
+                "an integer from 1 to 10",
+            ));
+        }
+
+        Ok(CommonConfig { catalog, event_bus_name, event_source, max_requests_per_second, max_attempts })
+    }
+}
+
+fn validate_bus_name(name: &str) -> Result<(), ConfigError> {
+    const ACCEPTED: &str = "a bus name of 1-256 characters [A-Za-z0-9._-/] or an event bus ARN";
+    let ok = name.starts_with("arn:")
+        || (name.len() <= 256 && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c)));
+    if !ok {
+        return Err(ConfigError::invalid("EVENT_BUS_NAME", name, "not a valid event bus name", ACCEPTED));
+    }
+    if name == "default" {
+        return Err(ConfigError::invalid(
+            "EVENT_BUS_NAME",
+            name,
+            "the default bus is reserved for AWS's own events; use the custom bus",
+            ACCEPTED,
+        ));
+    }
+    Ok(())
+}
+
+fn validate_event_source(source: &str) -> Result<(), ConfigError> {
+    const ACCEPTED: &str = "1-256 printable characters not starting with \"aws.\"";
+    if source.to_ascii_lowercase().starts_with("aws.") {
+        return Err(ConfigError::invalid(
+            "EVENT_SOURCE",
+            source,
+            "the aws. prefix is reserved for AWS services",
+            ACCEPTED,
+        ));
+    }
+    if source.len() > 256 || source.chars().any(|c| c.is_control()) {
+        return Err(ConfigError::invalid("EVENT_SOURCE", source, "not a valid event source", ACCEPTED));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![("CATALOG", "Sandbox"), ("EVENT_BUS_NAME", "invitations")]
+    }
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Result<CommonConfig, ConfigError> {
+        let mut pairs = base();
+        pairs.extend_from_slice(extra);
+        CommonConfig::from_env(&Env::from_pairs(pairs))
+    }
+
+    fn message(r: Result<CommonConfig, ConfigError>) -> String {
+        r.err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn defaults_apply_when_optional_variables_are_unset() {
+        let c = with(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.catalog, Catalog::Sandbox);
+        assert_eq!(c.event_source, "partnercentral.invitations");
+        assert_eq!(c.max_requests_per_second.get(), 8);
+        assert_eq!(c.max_attempts, 5);
+    }
+
+    #[test]
+    fn missing_required_variables_are_named() {
+        let m = message(CommonConfig::from_env(&Env::from_pairs([("EVENT_BUS_NAME", "b")])));
+        assert!(m.starts_with("CATALOG is required") && m.contains("AWS, Sandbox"), "{m}");
+        let m = message(CommonConfig::from_env(&Env::from_pairs([("CATALOG", "AWS")])));
+        assert!(m.starts_with("EVENT_BUS_NAME is required"), "{m}");
+    }
+
+    #[test]
+    fn bad_values_name_variable_value_and_what_is_accepted() {
+        let m = message(with(&[("CATALOG", "prod")]));
+        assert!(m.contains("CATALOG=\"prod\"") && m.contains("AWS, Sandbox"), "{m}");
+        let m = message(with(&[("EVENT_SOURCE", "aws.partnercentral-selling")]));
+        assert!(m.contains("EVENT_SOURCE=\"aws.partnercentral-selling\"") && m.contains("reserved"), "{m}");
+        let m = message(with(&[("MAX_REQUESTS_PER_SECOND", "0")]));
+        assert!(m.contains("MAX_REQUESTS_PER_SECOND=\"0\"") && m.contains("1 to 100"), "{m}");
+        let m = message(with(&[("MAX_REQUESTS_PER_SECOND", "fast")]));
+        assert!(m.contains("MAX_REQUESTS_PER_SECOND=\"fast\""), "{m}");
+        let m = message(with(&[("MAX_REQUESTS_PER_SECOND", "500")]));
+        assert!(m.contains("MAX_REQUESTS_PER_SECOND=\"500\""), "{m}");
+        let m = message(with(&[("MAX_ATTEMPTS", "0")]));
+        assert!(m.contains("MAX_ATTEMPTS=\"0\""), "{m}");
+        let m = message(with(&[("EVENT_BUS_NAME", "default")]));
+        assert!(m.contains("EVENT_BUS_NAME=\"default\""), "{m}");
+        let m = message(with(&[("EVENT_BUS_NAME", "has space")]));
+        assert!(m.contains("EVENT_BUS_NAME=\"has space\""), "{m}");
+    }
+
+    #[test]
+    fn lists_reject_explicitly_empty_values_and_name_the_bad_item() {
+        let env = Env::from_pairs([("HOURS", " , "), ("OK", "72, 24"), ("BAD", "72,abc")]);
+        let parse = |s: &str| s.parse::<u32>().map_err(|e| e.to_string());
+        let m = env.list_or("HOURS", vec![1], "hours", parse).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(m.contains("HOURS") && m.contains("empty list"), "{m}");
+        assert_eq!(env.list_or("OK", vec![], "hours", parse), Ok(vec![72, 24]));
+        assert_eq!(env.list_or("UNSET", vec![1], "hours", parse), Ok(vec![1]));
+        let m = env.list_or("BAD", vec![], "hours", parse).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(m.contains("BAD=\"72,abc\"") && m.contains("\"abc\""), "{m}");
+    }
+
+    #[test]
+    fn flags_accept_common_spellings_only() {
+        let env = Env::from_pairs([("A", "TRUE"), ("B", "0"), ("C", "maybe")]);
+        assert_eq!(env.flag("A", false), Ok(true));
+        assert_eq!(env.flag("B", true), Ok(false));
+        assert_eq!(env.flag("UNSET", true), Ok(true));
+        assert!(env.flag("C", false).is_err());
+    }
+}

@@ -1,0 +1,11 @@
+//! Domain: invitations, the event contract and delivery outcomes. No SDK types.
+
+pub mod envelope;
+pub mod event;
+pub mod invitation;
+
+pub use envelope::{Delivery, DeliveryReport, OutboundEvent};
+pub use event::{Cause, CauseType, DetailType, InvitationEvent, InvitationEventDetail, SCHEMA_VERSION};
+pub use invitation::{
+    Catalog, ConnectionDetails, Invitation, InvitationKind, InvitationStatus, OtherParty, ParticipantType,
+};

@@ -1,0 +1,58 @@
+//! Domain errors of the Partner Central ports. Adapters turn SDK errors into these; nothing
+//! above the adapters sees an SDK error type.
+
+/// A failed Partner Central call, classified so callers can decide: a `Conflict` or
+/// `NotFound` on cancel is a skip, a `Validation` is a bug or bad input, `Throttled` and
+/// `Service` are what remained after the SDK's retries.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PartnerCentralError {
+    #[error("{operation}: request rejected as invalid{}: {message}", fields_suffix(.fields))]
+    Validation { operation: &'static str, message: String, fields: Vec<String> },
+    #[error("{operation}: access denied: {message}")]
+    AccessDenied { operation: &'static str, message: String },
+    #[error("{operation}: not found: {message}")]
+    NotFound { operation: &'static str, message: String },
+    #[error("{operation}: conflict ({reason}): {message}")]
+    Conflict { operation: &'static str, reason: String, message: String },
+    #[error("{operation}: still throttled after retries: {message}")]
+    Throttled { operation: &'static str, message: String },
+    #[error("{operation}: service error: {message}")]
+    Service { operation: &'static str, message: String },
+    #[error("{operation}: could not reach Partner Central: {message}")]
+    Transport { operation: &'static str, message: String },
+    #[error("{operation}: unexpected response: {message}")]
+    UnexpectedResponse { operation: &'static str, message: String },
+}
+
+fn fields_suffix(fields: &[String]) -> String {
+    if fields.is_empty() { String::new() } else { format!(" (fields: {})", fields.join(", ")) }
+}
+
+impl PartnerCentralError {
+    pub fn operation(&self) -> &'static str {
+        match self {
+            Self::Validation { operation, .. }
+            | Self::AccessDenied { operation, .. }
+            | Self::NotFound { operation, .. }
+            | Self::Conflict { operation, .. }
+            | Self::Throttled { operation, .. }
+            | Self::Service { operation, .. }
+            | Self::Transport { operation, .. }
+            | Self::UnexpectedResponse { operation, .. } => operation,
+        }
+    }
+
+    /// Short machine-friendly name, for summaries and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Validation { .. } => "validation",
+            Self::AccessDenied { .. } => "access_denied",
+            Self::NotFound { .. } => "not_found",
+            Self::Conflict { .. } => "conflict",
+            Self::Throttled { .. } => "throttled",
+            Self::Service { .. } => "service",
+            Self::Transport { .. } => "transport",
+            Self::UnexpectedResponse { .. } => "unexpected_response",
+        }
+    }
+}
