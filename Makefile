@@ -1,0 +1,43 @@
+# Everything a fresh machine needs beyond Rust and Python comes from here.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+# cargo-lambda finds zig through `python3 -m ziglang`: the venv's python must come first.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Tests start moto_server from the venv.
+export MOTO_SERVER_BIN := $(CURDIR)/$(VENV)/bin/moto_server
+
+.PHONY: help venv test lint fmt build schemas clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed ## Create the Python venv (cargo-lambda, zig, moto)
+
+lint: ## rustfmt check and clippy with warnings as errors
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+test: venv lint ## Lint, then every test tier (unit, adapter, emulator, end-to-end)
+	cargo nextest run --workspace --locked --no-fail-fast
+
+fmt: ## Format the code
+	cargo fmt --all
+
+schemas: ## Regenerate the event contract's JSON Schemas under schemas/
+	UPDATE_SCHEMAS=1 cargo test -p shared --lib schema -- --quiet
+
+build: venv ## Release build of every function for Lambda (arm64, provided.al2023)
+	rustup target add aarch64-unknown-linux-gnu >/dev/null
+	cargo lambda build --release --arm64
+
+clean: ## Remove build output and the venv
+	cargo clean
+	rm -rf $(VENV)
