@@ -170,6 +170,50 @@ impl CommonConfig {
     }
 }
 
+/// Default `RETENTION_DAYS`.
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+
+/// The shared state table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateConfig {
+    /// `STATE_TABLE_NAME`.
+    pub table_name: String,
+    /// `RETENTION_DAYS`: how long a finished invitation's record is kept (1..=365).
+    pub retention_days: u32,
+}
+
+impl StateConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        const TABLE_ACCEPTED: &str = "a DynamoDB table name of 3-255 characters [A-Za-z0-9_.-]";
+        let table_name = env.required("STATE_TABLE_NAME", TABLE_ACCEPTED)?.trim().to_owned();
+        let valid = (3..=255).contains(&table_name.len())
+            && table_name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        if !valid {
+            return Err(ConfigError::invalid(
+                "STATE_TABLE_NAME",
+                &table_name,
+                "not a valid table name",
+                TABLE_ACCEPTED,
+            ));
+        }
+        const DAYS_ACCEPTED: &str = "an integer from 1 to 365";
+        let retention_days = env.parse_or("RETENTION_DAYS", DEFAULT_RETENTION_DAYS, DAYS_ACCEPTED)?;
+        if !(1..=365).contains(&retention_days) {
+            return Err(ConfigError::invalid(
+                "RETENTION_DAYS",
+                &retention_days.to_string(),
+                "out of range",
+                DAYS_ACCEPTED,
+            ));
+        }
+        Ok(StateConfig { table_name, retention_days })
+    }
+
+    pub fn retention(&self) -> chrono::Duration {
+        chrono::Duration::days(i64::from(self.retention_days))
+    }
+}
+
 fn validate_bus_name(name: &str) -> Result<(), ConfigError> {
     const ACCEPTED: &str = "a bus name of 1-256 characters [A-Za-z0-9._-/] or an event bus ARN";
     let ok = name.starts_with("arn:")
@@ -269,6 +313,19 @@ mod tests {
         assert_eq!(env.list_or("UNSET", vec![1], "hours", parse), Ok(vec![1]));
         let m = env.list_or("BAD", vec![], "hours", parse).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(m.contains("BAD=\"72,abc\"") && m.contains("\"abc\""), "{m}");
+    }
+
+    #[test]
+    fn state_config_validates_table_and_retention() {
+        let ok = StateConfig::from_env(&Env::from_pairs([("STATE_TABLE_NAME", "pc-state")]));
+        assert_eq!(ok.map(|c| (c.table_name, c.retention_days)), Ok(("pc-state".to_owned(), 30)));
+        let m = StateConfig::from_env(&Env::from_pairs([])).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(m.starts_with("STATE_TABLE_NAME is required"), "{m}");
+        let m = StateConfig::from_env(&Env::from_pairs([("STATE_TABLE_NAME", "t!")])).err().map(|e| e.to_string());
+        assert!(m.unwrap_or_default().contains("STATE_TABLE_NAME=\"t!\""));
+        let env = Env::from_pairs([("STATE_TABLE_NAME", "pc-state"), ("RETENTION_DAYS", "0")]);
+        let m = StateConfig::from_env(&env).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(m.contains("RETENTION_DAYS=\"0\"") && m.contains("1 to 365"), "{m}");
     }
 
     #[test]

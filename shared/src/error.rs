@@ -56,3 +56,12 @@ impl PartnerCentralError {
         }
     }
 }
+
+/// A failed state-table operation (after the SDK's retries).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("state table {operation} failed: {message}")]
+    Unavailable { operation: &'static str, message: String },
+    #[error("state table item {key} is unreadable: {message}")]
+    Corrupt { key: String, message: String },
+}

@@ -9,9 +9,10 @@
 
 pub mod adapters;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod ports;
 pub mod schema;
 
-pub use error::PartnerCentralError;
+pub use error::{PartnerCentralError, StoreError};

@@ -6,8 +6,11 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 
-use crate::domain::{DeliveryReport, Invitation, InvitationStatus, OutboundEvent, ParticipantType};
-use crate::error::PartnerCentralError;
+use crate::domain::{
+    CommitOutcome, DeliveryReport, Invitation, InvitationKind, InvitationRecord, InvitationStatus, OutboundEvent,
+    OutboxEntry, ParticipantType, RecordChange, SyncMeta,
+};
+use crate::error::{PartnerCentralError, StoreError};
 
 /// A page of invitations, as one API call returned it (after conversion).
 pub type Page = Vec<Invitation>;
@@ -110,4 +113,43 @@ pub trait EventPublisher: Send + Sync {
     /// Publish every event, reporting per event whether it was delivered. Never drops an
     /// event silently: anything not delivered comes back as `Failed` with a reason.
     fn publish(&self, events: Vec<OutboundEvent>) -> impl Future<Output = DeliveryReport> + Send;
+}
+
+/// The shared state table of one catalog: invitation records, the outbox, sync bookkeeping.
+pub trait StateStore: Send + Sync {
+    /// Every record of the catalog (pending invitations and recently finished ones).
+    fn load_records(&self) -> impl Future<Output = Result<Vec<InvitationRecord>, StoreError>> + Send;
+
+    /// One record, read consistently.
+    fn load_record(
+        &self,
+        kind: InvitationKind,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<InvitationRecord>, StoreError>> + Send;
+
+    /// Write each change's record together with its events, atomically per change, each
+    /// only if the record is still as `expected`. One outcome per change, in order.
+    fn commit(&self, changes: Vec<RecordChange>)
+    -> impl Future<Output = Result<Vec<CommitOutcome>, StoreError>> + Send;
+
+    /// Queue events that change no record (e.g. a digest).
+    fn enqueue(&self, events: Vec<OutboundEvent>) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every event not yet delivered, oldest first.
+    fn outbox(&self) -> impl Future<Output = Result<Vec<OutboxEntry>, StoreError>> + Send;
+
+    /// Remove delivered events from the outbox.
+    fn remove_from_outbox(&self, event_ids: &[String]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Count a failed delivery attempt (and its reason) on each event; they stay queued.
+    fn note_delivery_failures(
+        &self,
+        failures: &[(String, String)],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn load_meta(&self) -> impl Future<Output = Result<SyncMeta, StoreError>> + Send;
+
+    /// Save the sync bookkeeping if nobody saved it since it was read (`meta.version`).
+    /// Returns false on a conflict.
+    fn save_meta(&self, meta: &SyncMeta) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

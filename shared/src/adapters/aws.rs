@@ -83,3 +83,12 @@ pub fn eventbridge_client(sdk: &SdkConfig) -> aws_sdk_eventbridge::Client {
         .build();
     aws_sdk_eventbridge::Client::from_conf(conf)
 }
+
+/// DynamoDB client in the function's own region, standard retries.
+pub fn dynamodb_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    let conf = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .retry_config(RetryConfig::standard().with_max_attempts(5))
+        .timeout_config(timeouts())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}

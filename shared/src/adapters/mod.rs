@@ -2,11 +2,13 @@
 //! errors here.
 
 pub mod aws;
+pub mod dynamodb;
 pub mod eventbridge;
 pub mod partner_central;
 pub mod rate_limit;
 mod sdk_error;
 
-pub use aws::{PartnerCentralClients, eventbridge_client, load_sdk_config};
+pub use aws::{PartnerCentralClients, dynamodb_client, eventbridge_client, load_sdk_config};
+pub use dynamodb::DynamoStateStore;
 pub use eventbridge::{EventBridgePublisher, PublishSettings};
 pub use partner_central::{PartnerCentralAccount, PartnerCentralSelling};

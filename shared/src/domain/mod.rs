@@ -3,9 +3,11 @@
 pub mod envelope;
 pub mod event;
 pub mod invitation;
+pub mod state;
 
 pub use envelope::{Delivery, DeliveryReport, OutboundEvent};
 pub use event::{Cause, CauseType, DetailType, InvitationEvent, InvitationEventDetail, SCHEMA_VERSION};
 pub use invitation::{
     Catalog, ConnectionDetails, Invitation, InvitationKind, InvitationStatus, OtherParty, ParticipantType,
 };
+pub use state::{CommitOutcome, Expected, InvitationRecord, OutboxEntry, RecordChange, SyncMeta};

@@ -1,0 +1,119 @@
+//! Child processes the harness starts: output captured line by line, readiness taken from
+//! a line the process prints, and killed when dropped (also when a test panics).
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+use crate::{Error, Result};
+
+/// A started child process and everything it printed.
+#[derive(Debug)]
+pub struct ManagedProcess {
+    name: String,
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+fn forward<R: AsyncRead + Unpin + Send + 'static>(
+    reader: R,
+    log: Arc<Mutex<Vec<String>>>,
+    tx: mpsc::UnboundedSender<String>,
+) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(reader).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            log.lock().unwrap_or_else(|e| e.into_inner()).push(line.clone());
+            // The receiver only listens until the process is ready.
+            if tx.send(line).is_err() {
+                continue;
+            }
+        }
+    });
+}
+
+impl ManagedProcess {
+    /// Start `command` (stdout and stderr captured) without waiting for anything.
+    pub fn spawn(name: &str, mut command: Command) -> Result<(Self, mpsc::UnboundedReceiver<String>)> {
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        let mut child = command.spawn().map_err(|e| Error::msg(format!("cannot start {name}: {e}")))?;
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::unbounded_channel();
+        if let Some(out) = child.stdout.take() {
+            forward(out, log.clone(), tx.clone());
+        }
+        if let Some(err) = child.stderr.take() {
+            forward(err, log.clone(), tx);
+        }
+        Ok((ManagedProcess { name: name.to_owned(), child, log }, rx))
+    }
+
+    /// Start `command` and wait until it prints a line for which `ready` returns a value.
+    pub async fn spawn_and_wait<T>(
+        name: &str,
+        command: Command,
+        timeout: Duration,
+        ready: impl Fn(&str) -> Option<T>,
+    ) -> Result<(Self, T)> {
+        let (process, mut lines) = Self::spawn(name, command)?;
+        let wait = async {
+            while let Some(line) = lines.recv().await {
+                if let Some(v) = ready(&line) {
+                    return Some(v);
+                }
+            }
+            None
+        };
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(Some(v)) => Ok((process, v)),
+            Ok(None) => Err(Error::msg(format!("{name} exited before it was ready:\n{}", process.logs().join("\n")))),
+            Err(_) => Err(Error::msg(format!("{name} not ready after {timeout:?}:\n{}", process.logs().join("\n")))),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn id(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Everything printed so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// SIGKILL and reap.
+    pub async fn kill(&mut self) -> Result<()> {
+        self.child.kill().await.map_err(|e| Error::msg(format!("cannot kill {}: {e}", self.name)))
+    }
+
+    /// Wait for the process to exit on its own.
+    pub async fn wait(&mut self) -> Result<std::process::ExitStatus> {
+        self.child.wait().await.map_err(|e| Error::msg(format!("waiting for {}: {e}", self.name)))
+    }
+}
+
+/// A free loopback port (bound, then released for the child to take).
+pub fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| Error::msg(format!("no free port: {e}")))?;
+    Ok(listener.local_addr().map_err(|e| Error::msg(e.to_string()))?.port())
+}
+
+/// The workspace root (this crate lives at `tests/harness`).
+pub fn workspace_root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// A tool from the project's venv, overridable by an environment variable.
+pub fn venv_tool(env_var: &str, name: &str) -> std::path::PathBuf {
+    std::env::var_os(env_var)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".venv").join("bin").join(name))
+}
