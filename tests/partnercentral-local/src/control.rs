@@ -13,7 +13,9 @@ use serde_json::{Map, Value, json};
 use crate::clock::{fmt_ts, parse_ts};
 use crate::faults::{FaultPatch, Faults};
 use crate::model::Violation;
-use crate::seed::{SeedDocument, SeedError, parse_connection_invitation, parse_engagement_invitation};
+use crate::seed::{
+    SeedDocument, SeedError, parse_connection_invitation, parse_engagement_invitation,
+};
 use crate::server::{Shared, json_response, lock, read_body};
 use crate::state::State;
 use crate::stats::Stats;
@@ -136,7 +138,9 @@ fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Byt
             let mut st = lock(&shared.state);
             let data = match doc.load(shared.models, st.now()) {
                 Ok(d) => d,
-                Err(SeedError::Invalid(v)) => return Err(invalid("seed data does not match the model", v)),
+                Err(SeedError::Invalid(v)) => {
+                    return Err(invalid("seed data does not match the model", v));
+                }
                 Err(e) => return Err(bad(e.to_string())),
             };
             let counts = json!({"ConnectionInvitations": data.connection_invitations.len(),
@@ -194,12 +198,22 @@ fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Byt
             engagement_record(shared, m, catalog, id, body)
         }
         (
-            ["health"] | ["clock"] | ["clock", "advance"] | ["stats"] | ["stats", "reset"]
-            | ["faults"] | ["reset"] | ["seed"] | ["connection-invitations"]
+            ["health"]
+            | ["clock"]
+            | ["clock", "advance"]
+            | ["stats"]
+            | ["stats", "reset"]
+            | ["faults"]
+            | ["reset"]
+            | ["seed"]
+            | ["connection-invitations"]
             | ["engagement-invitations"],
             m,
         ) => Err(method_not_allowed(m)),
-        _ => Err(not_found(format!("no control endpoint /_emulator/{}", seg.join("/")))),
+        _ => Err(not_found(format!(
+            "no control endpoint /_emulator/{}",
+            seg.join("/")
+        ))),
     }
 }
 
@@ -217,7 +231,9 @@ fn clock_json(st: &State) -> Value {
 fn set_clock(shared: &Shared, body: &Value) -> Reply {
     let mut st = lock(&shared.state);
     if let Some(now) = body.get("now") {
-        let s = now.as_str().ok_or_else(|| bad("now must be an RFC 3339 string"))?;
+        let s = now
+            .as_str()
+            .ok_or_else(|| bad("now must be an RFC 3339 string"))?;
         let t = parse_ts(s).map_err(|e| bad(format!("now: {e}")))?;
         st.clock.set(t);
     }
@@ -253,7 +269,8 @@ fn advance_clock(shared: &Shared, body: &Value) -> Reply {
         return Err(bad("give seconds, minutes, hours and/or days (numbers)"));
     }
     let mut st = lock(&shared.state);
-    st.clock.advance(Duration::milliseconds(total_ms.round() as i64));
+    st.clock
+        .advance(Duration::milliseconds(total_ms.round() as i64));
     let expired = st.expire_due();
     let mut out = clock_json(&st);
     out["expired"] = json!(expired);
@@ -273,7 +290,9 @@ fn reset(shared: &Shared, body: &Value) -> Reply {
     let now = match body.get("now") {
         None => start.clock_start,
         Some(v) => {
-            let s = v.as_str().ok_or_else(|| bad("now must be an RFC 3339 string"))?;
+            let s = v
+                .as_str()
+                .ok_or_else(|| bad("now must be an RFC 3339 string"))?;
             parse_ts(s).map_err(|e| bad(format!("now: {e}")))?
         }
     };
@@ -282,7 +301,10 @@ fn reset(shared: &Shared, body: &Value) -> Reply {
         Some(v) => v.as_bool().ok_or_else(|| bad("reseed must be a boolean"))?,
     };
     let mut st = lock(&shared.state);
-    *st = State::new(crate::clock::VirtualClock::new(now, start.frozen), start.id_seed);
+    *st = State::new(
+        crate::clock::VirtualClock::new(now, start.frozen),
+        start.id_seed,
+    );
     if reseed {
         st.load(start.data.clone());
     }
@@ -302,7 +324,9 @@ fn merge(mut base: Value, patch: &Value) -> Result<Value, Fail> {
     };
     for (k, v) in p {
         if (k == "Catalog" || k == "Id") && b.get(k) != Some(v) {
-            return Err(bad(format!("{k} cannot be changed; delete and re-create instead")));
+            return Err(bad(format!(
+                "{k} cannot be changed; delete and re-create instead"
+            )));
         }
         if v.is_null() {
             b.remove(k);
@@ -313,7 +337,13 @@ fn merge(mut base: Value, patch: &Value) -> Result<Value, Fail> {
     Ok(base)
 }
 
-fn connection_record(shared: &Shared, method: &Method, catalog: &str, id: &str, body: &Bytes) -> Reply {
+fn connection_record(
+    shared: &Shared,
+    method: &Method,
+    catalog: &str,
+    id: &str,
+    body: &Bytes,
+) -> Reply {
     let mut st = lock(&shared.state);
     let current = st
         .catalog(catalog)
@@ -354,7 +384,13 @@ fn connection_record(shared: &Shared, method: &Method, catalog: &str, id: &str, 
     }
 }
 
-fn engagement_record(shared: &Shared, method: &Method, catalog: &str, id: &str, body: &Bytes) -> Reply {
+fn engagement_record(
+    shared: &Shared,
+    method: &Method,
+    catalog: &str,
+    id: &str,
+    body: &Bytes,
+) -> Reply {
     let mut st = lock(&shared.state);
     let current = st
         .catalog(catalog)

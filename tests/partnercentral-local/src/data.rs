@@ -73,11 +73,19 @@ impl ConnectionInvitation {
         m.insert("Catalog".into(), json!(self.catalog));
         m.insert("Id".into(), json!(self.id));
         m.insert("Arn".into(), json!(self.arn));
-        put_opt(&mut m, "ConnectionId", self.connection_id.as_ref().map(|c| json!(c)));
+        put_opt(
+            &mut m,
+            "ConnectionId",
+            self.connection_id.as_ref().map(|c| json!(c)),
+        );
         m.insert("ConnectionType".into(), json!(self.connection_type));
         m.insert("CreatedAt".into(), json!(fmt_ts(&self.created_at)));
         m.insert("UpdatedAt".into(), json!(fmt_ts(&self.updated_at)));
-        put_opt(&mut m, "ExpiresAt", self.expires_at.as_ref().map(|t| json!(fmt_ts(t))));
+        put_opt(
+            &mut m,
+            "ExpiresAt",
+            self.expires_at.as_ref().map(|t| json!(fmt_ts(t))),
+        );
         m.insert(
             "OtherParticipantIdentifier".into(),
             json!(self.other_participant_identifier),
@@ -155,17 +163,31 @@ impl EngagementInvitation {
     fn common(&self) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("Arn".into(), json!(self.arn));
-        put_opt(&mut m, "PayloadType", self.payload_type.as_ref().map(|x| json!(x)));
+        put_opt(
+            &mut m,
+            "PayloadType",
+            self.payload_type.as_ref().map(|x| json!(x)),
+        );
         m.insert("Id".into(), json!(self.id));
-        put_opt(&mut m, "EngagementId", self.engagement_id.as_ref().map(|x| json!(x)));
+        put_opt(
+            &mut m,
+            "EngagementId",
+            self.engagement_id.as_ref().map(|x| json!(x)),
+        );
         put_opt(
             &mut m,
             "EngagementTitle",
             self.engagement_title.as_ref().map(|x| json!(x)),
         );
         m.insert("Status".into(), json!(self.status));
-        m.insert("InvitationDate".into(), json!(fmt_ts(&self.invitation_date)));
-        m.insert("ExpirationDate".into(), json!(fmt_ts(&self.expiration_date)));
+        m.insert(
+            "InvitationDate".into(),
+            json!(fmt_ts(&self.invitation_date)),
+        );
+        m.insert(
+            "ExpirationDate".into(),
+            json!(fmt_ts(&self.expiration_date)),
+        );
         put_opt(
             &mut m,
             "SenderAwsAccountId",

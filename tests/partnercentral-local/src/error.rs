@@ -100,7 +100,12 @@ impl ApiError {
         let n = violations.len();
         let detail: Vec<String> = violations
             .iter()
-            .map(|v| format!("Value at '{}' failed to satisfy constraint: {}", v.path, v.message))
+            .map(|v| {
+                format!(
+                    "Value at '{}' failed to satisfy constraint: {}",
+                    v.path, v.message
+                )
+            })
             .collect();
         let message = format!(
             "{n} validation error{} detected: {}",
@@ -112,7 +117,16 @@ impl ApiError {
         let shape = model.shape("ValidationException");
         if shape.is_some_and(|s| s.has_member("ErrorDetails")) {
             // Account: ValidationErrorList of ValidationError union { FieldValidationError }.
-            let codes = code_enum(model, &["ValidationException", "ErrorDetails", "[]", "FieldValidationError", "Code"]);
+            let codes = code_enum(
+                model,
+                &[
+                    "ValidationException",
+                    "ErrorDetails",
+                    "[]",
+                    "FieldValidationError",
+                    "Code",
+                ],
+            );
             let list: Vec<Value> = violations
                 .iter()
                 .map(|v| {
@@ -123,7 +137,8 @@ impl ApiError {
                     }})
                 })
                 .collect();
-            err.members.insert("ErrorDetails".into(), Value::Array(list));
+            err.members
+                .insert("ErrorDetails".into(), Value::Array(list));
         } else if shape.is_some_and(|s| s.has_member("ErrorList")) {
             // Selling: ValidationExceptionErrorList of { FieldName, Message, Code }.
             let codes = code_enum(model, &["ValidationException", "ErrorList", "[]", "Code"]);
@@ -228,11 +243,19 @@ mod tests {
         assert_eq!(a.body()["Message"], "reused");
         assert!(
             m.account
-                .validate_except("ConflictException", &a.body(), Direction::Output, &["__type", "message"])
+                .validate_except(
+                    "ConflictException",
+                    &a.body(),
+                    Direction::Output,
+                    &["__type", "message"]
+                )
                 .is_empty()
         );
         let s = ApiError::conflict(&m.selling, "CONFLICT_CLIENT_TOKEN", "reused");
-        assert!(s.body().get("Reason").is_none(), "selling ConflictException has no Reason");
+        assert!(
+            s.body().get("Reason").is_none(),
+            "selling ConflictException has no Reason"
+        );
         assert_eq!(ApiError::internal(&m.selling, "boom").status, 500);
         let v = Violation {
             path: "MaxResults".into(),
@@ -240,8 +263,14 @@ mod tests {
             message: "too big".into(),
         };
         let av = ApiError::validation(&m.account, std::slice::from_ref(&v)).body();
-        assert_eq!(av["ErrorDetails"][0]["FieldValidationError"]["Name"], "MaxResults");
-        assert_eq!(av["ErrorDetails"][0]["FieldValidationError"]["Code"], "INVALID_VALUE");
+        assert_eq!(
+            av["ErrorDetails"][0]["FieldValidationError"]["Name"],
+            "MaxResults"
+        );
+        assert_eq!(
+            av["ErrorDetails"][0]["FieldValidationError"]["Code"],
+            "INVALID_VALUE"
+        );
         let sv = ApiError::validation(&m.selling, &[v]).body();
         assert_eq!(sv["ErrorList"][0]["FieldName"], "MaxResults");
         assert_eq!(sv["ErrorList"][0]["Code"], "VALUE_OUT_OF_RANGE");

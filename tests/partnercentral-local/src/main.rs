@@ -128,7 +128,8 @@ async fn run(cli: Cli) -> Result<(), MainError> {
     let handle = b.spawn().await?;
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "partnercentral-local listening on {}", handle.addr()).map_err(MainError::Stdout)?;
+        writeln!(out, "partnercentral-local listening on {}", handle.addr())
+            .map_err(MainError::Stdout)?;
         out.flush().map_err(MainError::Stdout)?;
     }
     wait_for_signal().await?;

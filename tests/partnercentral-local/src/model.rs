@@ -479,8 +479,7 @@ impl ServiceModel {
                         out.push(Violation {
                             path: child(req),
                             kind: ViolationKind::RequiredMissing,
-                            message: "Member must not be null (required member is missing)"
-                                .into(),
+                            message: "Member must not be null (required member is missing)".into(),
                         });
                     }
                 }
@@ -505,8 +504,7 @@ impl ServiceModel {
                                     out.push(Violation {
                                         path: child(k),
                                         kind: ViolationKind::NullValue,
-                                        message: "absent members must be omitted, not null"
-                                            .into(),
+                                        message: "absent members must be omitted, not null".into(),
                                     });
                                 }
                                 continue;
@@ -760,7 +758,10 @@ mod tests {
         let m = models();
         assert_eq!(m.account.target_prefix, "PartnerCentralAccount");
         assert_eq!(m.selling.target_prefix, "AWSPartnerCentralSelling");
-        assert_eq!(m.api_for_prefix("PartnerCentralAccount"), Some(Api::Account));
+        assert_eq!(
+            m.api_for_prefix("PartnerCentralAccount"),
+            Some(Api::Account)
+        );
         assert_eq!(m.api_for_prefix("Nope"), None);
         assert!(m.account.operation("ListConnectionInvitations").is_some());
         assert!(m.selling.operation("RejectEngagementInvitation").is_some());
@@ -871,7 +872,11 @@ mod tests {
             o.insert("Surprise".into(), json!("x"));
             o.insert("CreatedAt".into(), json!(1_700_000_000));
         }
-        let v = a.validate("GetConnectionInvitationResponse", &missing, Direction::Output);
+        let v = a.validate(
+            "GetConnectionInvitationResponse",
+            &missing,
+            Direction::Output,
+        );
         let kinds: Vec<(&str, ViolationKind)> =
             v.iter().map(|x| (x.path.as_str(), x.kind)).collect();
         assert!(kinds.contains(&("InviterEmail", ViolationKind::RequiredMissing)));
@@ -882,9 +887,7 @@ mod tests {
     #[test]
     fn unions_need_exactly_one_member() {
         let s = &models().selling;
-        let base = |receiver: Value| {
-            json!({"Id": "engi-0123456789abc", "Catalog": "AWS", "Receiver": receiver})
-        };
+        let base = |receiver: Value| json!({"Id": "engi-0123456789abc", "Catalog": "AWS", "Receiver": receiver});
         assert!(
             s.validate(
                 "EngagementInvitationSummary",

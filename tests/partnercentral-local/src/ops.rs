@@ -58,17 +58,21 @@ pub fn dispatch(
     let ctx = Ctx { m, input };
     match (api, operation) {
         (Api::Account, "ListConnectionInvitations") => ctx.list_connection_invitations(state),
-        (Api::Account, "GetConnectionInvitation") => {
-            ctx.find_connection_invitation(state).map(|c| c.detail_json())
+        (Api::Account, "GetConnectionInvitation") => ctx
+            .find_connection_invitation(state)
+            .map(|c| c.detail_json()),
+        (Api::Account, "CancelConnectionInvitation") => {
+            ctx.idempotent(state, operation, |ctx, s| {
+                ctx.transition(s, participant::SENDER, status::CANCELED, "canceled")
+                    .map(|c| c.detail_json())
+            })
         }
-        (Api::Account, "CancelConnectionInvitation") => ctx.idempotent(state, operation, |ctx, s| {
-            ctx.transition(s, participant::SENDER, status::CANCELED, "canceled")
-                .map(|c| c.detail_json())
-        }),
-        (Api::Account, "RejectConnectionInvitation") => ctx.idempotent(state, operation, |ctx, s| {
-            ctx.transition(s, participant::RECEIVER, status::REJECTED, "rejected")
-                .map(|c| c.detail_json())
-        }),
+        (Api::Account, "RejectConnectionInvitation") => {
+            ctx.idempotent(state, operation, |ctx, s| {
+                ctx.transition(s, participant::RECEIVER, status::REJECTED, "rejected")
+                    .map(|c| c.detail_json())
+            })
+        }
         (Api::Account, "AcceptConnectionInvitation") => {
             ctx.idempotent(state, operation, |ctx, s| ctx.accept(s))
         }
@@ -76,9 +80,9 @@ pub fn dispatch(
             ctx.idempotent(state, operation, |ctx, s| ctx.create(s))
         }
         (Api::Selling, "ListEngagementInvitations") => ctx.list_engagement_invitations(state),
-        (Api::Selling, "GetEngagementInvitation") => {
-            ctx.find_engagement_invitation(state).map(|e| e.detail_json())
-        }
+        (Api::Selling, "GetEngagementInvitation") => ctx
+            .find_engagement_invitation(state)
+            .map(|e| e.detail_json()),
         (Api::Selling, "RejectEngagementInvitation") => ctx.reject_engagement_invitation(state),
         _ => Err(ApiError::protocol(
             UNKNOWN_OPERATION,
@@ -235,9 +239,7 @@ impl Ctx<'_> {
             return Err(ApiError::conflict(
                 self.m,
                 "CONFLICT_CLIENT_TOKEN",
-                format!(
-                    "ClientToken {token} was already used for a different {operation} request"
-                ),
+                format!("ClientToken {token} was already used for a different {operation} request"),
             ));
         }
         let response = f(self, state)?;
@@ -303,13 +305,16 @@ impl Ctx<'_> {
             }
         };
         let cat = state.catalog_mut(&catalog);
-        let conn = cat.connections.entry(account.clone()).or_insert_with(|| Connection {
-            catalog: catalog.clone(),
-            id: conn_id.clone(),
-            other_participant_account_id: account.clone(),
-            updated_at: now,
-            connection_types: Map::new(),
-        });
+        let conn = cat
+            .connections
+            .entry(account.clone())
+            .or_insert_with(|| Connection {
+                catalog: catalog.clone(),
+                id: conn_id.clone(),
+                other_participant_account_id: account.clone(),
+                updated_at: now,
+                connection_types: Map::new(),
+            });
         conn.updated_at = now;
         conn.connection_types.insert(
             inv.connection_type.clone(),
@@ -418,7 +423,11 @@ impl Ctx<'_> {
                 c.engagement_invitations
                     .values()
                     .filter(|e| ptype.is_none_or(|t| e.participant_type == t))
-                    .filter(|e| statuses.as_ref().is_none_or(|s| s.contains(&e.status.as_str())))
+                    .filter(|e| {
+                        statuses
+                            .as_ref()
+                            .is_none_or(|s| s.contains(&e.status.as_str()))
+                    })
                     .filter(|e| {
                         payloads.as_ref().is_none_or(|p| {
                             e.payload_type.as_deref().is_some_and(|t| p.contains(&t))

@@ -100,22 +100,34 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_are_bound_to_the_query() {
         let q = query_fingerprint("ListX", &json!({"Catalog": "AWS", "MaxResults": 5}));
-        let q_same = query_fingerprint("ListX", &json!({"MaxResults": 9, "Catalog": "AWS", "NextToken": "x"}));
+        let q_same = query_fingerprint(
+            "ListX",
+            &json!({"MaxResults": 9, "Catalog": "AWS", "NextToken": "x"}),
+        );
         assert_eq!(q, q_same);
         let other = query_fingerprint("ListX", &json!({"Catalog": "Sandbox"}));
-        let c = Cursor { ts_millis: 42, id: "pacinv-A".into() };
+        let c = Cursor {
+            ts_millis: 42,
+            id: "pacinv-A".into(),
+        };
         let t = encode(&q, &c);
         assert_eq!(decode(&t, &q), Ok(c));
         assert_eq!(decode(&t, &other), Err(TokenError::OtherQuery));
         assert_eq!(decode("garbage!", &q), Err(TokenError::Malformed));
-        assert_eq!(decode(&URL_SAFE_NO_PAD.encode("{}"), &q), Err(TokenError::Malformed));
+        assert_eq!(
+            decode(&URL_SAFE_NO_PAD.encode("{}"), &q),
+            Err(TokenError::Malformed)
+        );
     }
 
     #[test]
     fn pages_cover_everything_once_in_both_orders() {
         let items: Vec<(i64, String)> = (0..23).map(|i| (i % 5, format!("id{i:02}"))).collect();
         for descending in [true, false] {
-            let key = |x: &(i64, String)| Cursor { ts_millis: x.0, id: x.1.clone() };
+            let key = |x: &(i64, String)| Cursor {
+                ts_millis: x.0,
+                id: x.1.clone(),
+            };
             let mut seen = Vec::new();
             let mut after = None;
             loop {

@@ -114,7 +114,12 @@ fn prefixed(prefix: &str, violations: Vec<Violation>) -> Vec<Violation> {
         .collect()
 }
 
-fn one(prefix: &str, member: &str, kind: ViolationKind, message: impl Into<String>) -> Vec<Violation> {
+fn one(
+    prefix: &str,
+    member: &str,
+    kind: ViolationKind,
+    message: impl Into<String>,
+) -> Vec<Violation> {
     vec![Violation {
         path: format!("{prefix}.{member}"),
         kind,
@@ -127,7 +132,9 @@ fn str_of(m: &Map<String, Value>, k: &str) -> Option<String> {
 }
 
 fn ts_of(m: &Map<String, Value>, k: &str) -> Option<Ts> {
-    m.get(k).and_then(Value::as_str).and_then(|s| parse_ts(s).ok())
+    m.get(k)
+        .and_then(Value::as_str)
+        .and_then(|s| parse_ts(s).ok())
 }
 
 /// Validate and convert one connection invitation entry (`GetConnectionInvitationResponse`).
@@ -153,16 +160,17 @@ pub fn parse_connection_invitation(
         m.entry("UpdatedAt").or_insert(created.clone());
         if let Some(c) = created.as_str().and_then(|s| parse_ts(s).ok()) {
             m.entry("ExpiresAt").or_insert_with(|| {
-                json!(crate::clock::fmt_ts(&(c + Duration::days(DEFAULT_EXPIRY_DAYS))))
+                json!(crate::clock::fmt_ts(
+                    &(c + Duration::days(DEFAULT_EXPIRY_DAYS))
+                ))
             });
         }
     }
     let value = Value::Object(m);
-    let violations = models.account.validate(
-        "GetConnectionInvitationResponse",
-        &value,
-        Direction::Output,
-    );
+    let violations =
+        models
+            .account
+            .validate("GetConnectionInvitationResponse", &value, Direction::Output);
     if !violations.is_empty() {
         return Err(prefixed(prefix, violations));
     }
@@ -170,7 +178,12 @@ pub fn parse_connection_invitation(
     let req = |k: &str| str_of(&m, k).unwrap_or_default();
     let (Some(created_at), Some(updated_at)) = (ts_of(&m, "CreatedAt"), ts_of(&m, "UpdatedAt"))
     else {
-        return Err(one(prefix, "CreatedAt", ViolationKind::InvalidFormat, "bad timestamp"));
+        return Err(one(
+            prefix,
+            "CreatedAt",
+            ViolationKind::InvalidFormat,
+            "bad timestamp",
+        ));
     };
     Ok(ConnectionInvitation {
         catalog: req("Catalog"),
@@ -207,10 +220,20 @@ pub fn parse_engagement_invitation(
     };
     let selling = &models.selling;
     let Some(summary_shape) = selling.shape("EngagementInvitationSummary") else {
-        return Err(one(prefix, "(model)", ViolationKind::InvalidType, "model lacks EngagementInvitationSummary"));
+        return Err(one(
+            prefix,
+            "(model)",
+            ViolationKind::InvalidType,
+            "model lacks EngagementInvitationSummary",
+        ));
     };
     let Some(detail_shape) = selling.shape("GetEngagementInvitationResponse") else {
-        return Err(one(prefix, "(model)", ViolationKind::InvalidType, "model lacks GetEngagementInvitationResponse"));
+        return Err(one(
+            prefix,
+            "(model)",
+            ViolationKind::InvalidType,
+            "model lacks GetEngagementInvitationResponse",
+        ));
     };
     let mut m = obj.clone();
     m.retain(|_, v| !v.is_null());
@@ -233,7 +256,9 @@ pub fn parse_engagement_invitation(
         .or_insert_with(|| json!(crate::clock::fmt_ts(&now)));
     if let Some(d) = ts_of(&m, "InvitationDate") {
         m.entry("ExpirationDate").or_insert_with(|| {
-            json!(crate::clock::fmt_ts(&(d + Duration::days(DEFAULT_EXPIRY_DAYS))))
+            json!(crate::clock::fmt_ts(
+                &(d + Duration::days(DEFAULT_EXPIRY_DAYS))
+            ))
         });
     }
     // Split into the summary's members and the detail-only ones; validate each part strictly.
@@ -277,7 +302,12 @@ pub fn parse_engagement_invitation(
     let (Some(invitation_date), Some(expiration_date)) =
         (ts_of(&m, "InvitationDate"), ts_of(&m, "ExpirationDate"))
     else {
-        return Err(one(prefix, "InvitationDate", ViolationKind::InvalidFormat, "bad timestamp"));
+        return Err(one(
+            prefix,
+            "InvitationDate",
+            ViolationKind::InvalidFormat,
+            "bad timestamp",
+        ));
     };
     Ok(EngagementInvitation {
         catalog: str_of(&m, "Catalog").unwrap_or_default(),
@@ -364,9 +394,18 @@ mod tests {
             panic!("seed must be refused");
         };
         let paths: Vec<&str> = v.iter().map(|x| x.path.as_str()).collect();
-        assert!(paths.contains(&"ConnectionInvitations[0].InviterEmail"), "{paths:?}");
-        assert!(paths.contains(&"EngagementInvitations[1].Status"), "{paths:?}");
-        assert!(paths.contains(&"EngagementInvitations[1].Bogus"), "{paths:?}");
+        assert!(
+            paths.contains(&"ConnectionInvitations[0].InviterEmail"),
+            "{paths:?}"
+        );
+        assert!(
+            paths.contains(&"EngagementInvitations[1].Status"),
+            "{paths:?}"
+        );
+        assert!(
+            paths.contains(&"EngagementInvitations[1].Bogus"),
+            "{paths:?}"
+        );
         assert_eq!(v.len(), 3, "{v:?}");
     }
 }

@@ -211,16 +211,19 @@ impl EmulatorBuilder {
             validate_responses: self.validate_responses,
             request_ids: AtomicU64::new(0),
         });
-        let listener = TcpListener::bind(self.listen)
-            .await
+        let listener =
+            TcpListener::bind(self.listen)
+                .await
+                .map_err(|source| EmulatorError::Bind {
+                    addr: self.listen,
+                    source,
+                })?;
+        let addr = listener
+            .local_addr()
             .map_err(|source| EmulatorError::Bind {
                 addr: self.listen,
                 source,
             })?;
-        let addr = listener.local_addr().map_err(|source| EmulatorError::Bind {
-            addr: self.listen,
-            source,
-        })?;
         let (tx, rx) = watch::channel(false);
         let task = tokio::spawn(serve(listener, shared, rx));
         Ok(EmulatorHandle {
@@ -306,7 +309,11 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Rece
 }
 
 /// A JSON response.
-pub(crate) fn json_response(status: u16, content_type: &str, body: &Value) -> Response<Full<Bytes>> {
+pub(crate) fn json_response(
+    status: u16,
+    content_type: &str,
+    body: &Value,
+) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if let Ok(v) = header::HeaderValue::from_str(content_type) {
@@ -428,7 +435,11 @@ async fn process(shared: &Shared, req: Request<Incoming>) -> Outcome {
     let fault = match verdict {
         Verdict::Serve => None,
         Verdict::RateLimited => Some(("rate_limit", "Rate exceeded", "ThrottlingException")),
-        Verdict::Throttle => Some(("throttle", "Rate exceeded (injected)", "ThrottlingException")),
+        Verdict::Throttle => Some((
+            "throttle",
+            "Rate exceeded (injected)",
+            "ThrottlingException",
+        )),
         Verdict::InternalError => Some((
             "error",
             "An internal error occurred (injected)",
@@ -439,7 +450,15 @@ async fn process(shared: &Shared, req: Request<Incoming>) -> Outcome {
         lock(&shared.stats).fault(kind);
         out.result = Err(match model {
             Some(m) => ApiError::modeled(m, shape, message),
-            None => ApiError::protocol(shape, message, if shape == "InternalServerException" { 500 } else { 400 }),
+            None => ApiError::protocol(
+                shape,
+                message,
+                if shape == "InternalServerException" {
+                    500
+                } else {
+                    400
+                },
+            ),
         });
         return out;
     }
@@ -538,7 +557,7 @@ fn check_response(
                 Direction::Output,
                 &["__type", "message"],
             );
-            if !op.errors.iter().any(|x| *x == e.type_name) {
+            if !op.errors.contains(&e.type_name) {
                 v.push(crate::model::Violation {
                     path: "__type".into(),
                     kind: crate::model::ViolationKind::InvalidEnum,

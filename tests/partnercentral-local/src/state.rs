@@ -46,7 +46,7 @@ impl State {
             catalogs: BTreeMap::new(),
             clock,
             idempotency: HashMap::new(),
-            ids: SplitMix64::new(id_seed ^ 0x5EED_1D5),
+            ids: SplitMix64::new(id_seed ^ 0x05EE_D1D5),
             next_expiry: None,
         }
     }
@@ -143,7 +143,13 @@ impl State {
     }
 
     /// A fresh `prefix` + `len` random characters, unique among `taken`.
-    pub fn new_id(&mut self, prefix: &str, lower: bool, len: usize, taken: impl Fn(&str) -> bool) -> String {
+    pub fn new_id(
+        &mut self,
+        prefix: &str,
+        lower: bool,
+        len: usize,
+        taken: impl Fn(&str) -> bool,
+    ) -> String {
         loop {
             let alphabet = if lower { LOWER_ALNUM } else { ALNUM };
             let id = format!("{prefix}{}", self.ids.string(alphabet, len));

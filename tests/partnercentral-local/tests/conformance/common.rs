@@ -72,9 +72,17 @@ pub fn fixture() -> (SeedDocument, Vec<ConnFix>, Vec<EngFix>) {
             let created = t0 - chrono::Duration::hours((i / 2) as i64 + 1);
             let status = CONN_STATUSES[i % 5];
             let participant = if i % 2 == 0 { "RECEIVER" } else { "SENDER" };
-            let ctype = if i % 3 == 0 { "SUBSIDIARY" } else { "OPPORTUNITY_COLLABORATION" };
+            let ctype = if i % 3 == 0 {
+                "SUBSIDIARY"
+            } else {
+                "OPPORTUNITY_COLLABORATION"
+            };
             let other = OTHERS[i % 4];
-            let id = format!("pacinv-{}{:012}", if catalog == "AWS" { "A" } else { "S" }, i);
+            let id = format!(
+                "pacinv-{}{:012}",
+                if catalog == "AWS" { "A" } else { "S" },
+                i
+            );
             let expires = if status == "PENDING" {
                 t0 + chrono::Duration::days(i as i64 + 1)
             } else {
@@ -105,7 +113,11 @@ pub fn fixture() -> (SeedDocument, Vec<ConnFix>, Vec<EngFix>) {
             let date = t0 - chrono::Duration::hours(5 * (i / 3) as i64 + 1);
             let status = ENG_STATUSES[i % 4];
             let participant = if i % 3 == 0 { "SENDER" } else { "RECEIVER" };
-            let payload = if i % 2 == 0 { "OpportunityInvitation" } else { "LeadInvitation" };
+            let payload = if i % 2 == 0 {
+                "OpportunityInvitation"
+            } else {
+                "LeadInvitation"
+            };
             let engagement = format!("eng-{:014}", i % 10);
             let sender = SENDERS[i % 3];
             let id = format!("engi-{}{:012}", if catalog == "AWS" { "a" } else { "s" }, i);
@@ -244,7 +256,10 @@ impl Emu {
             .raw(
                 "POST",
                 "/",
-                &[("x-amz-target", target), ("content-type", "application/x-amz-json-1.0")],
+                &[
+                    ("x-amz-target", target),
+                    ("content-type", "application/x-amz-json-1.0"),
+                ],
                 &body.to_string(),
             )
             .await;

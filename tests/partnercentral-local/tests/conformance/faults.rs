@@ -35,7 +35,10 @@ async fn sdk_retries_through_injected_throttling() {
     let stats = emu.stats().await;
     let throttles = stats["faults"]["throttle"].as_u64().unwrap_or(0);
     assert!(throttles > 0, "{stats}");
-    assert_eq!(stats["errors"]["ThrottlingException"].as_u64(), Some(throttles));
+    assert_eq!(
+        stats["errors"]["ThrottlingException"].as_u64(),
+        Some(throttles)
+    );
     assert_eq!(stats["operations"]["GetConnectionInvitation"]["ok"], 20);
     assert_eq!(stats["requests_total"].as_u64(), Some(20 + throttles));
     emu.finish().await;
@@ -71,7 +74,10 @@ async fn sdk_retries_through_injected_server_errors_and_selling_too() {
     let stats = emu.stats().await;
     let errors = stats["faults"]["error"].as_u64().unwrap_or(0);
     assert!(errors > 0, "{stats}");
-    assert_eq!(stats["errors"]["InternalServerException"].as_u64(), Some(errors));
+    assert_eq!(
+        stats["errors"]["InternalServerException"].as_u64(),
+        Some(errors)
+    );
     assert_eq!(stats["requests_total"].as_u64(), Some(20 + errors));
     emu.finish().await;
 }
@@ -81,7 +87,11 @@ async fn faults_set_at_runtime_surface_as_typed_errors_without_side_effects() {
     let (emu, _, _) = start().await;
     let client = emu.account().await; // no retries: the first answer counts
     let f = emu
-        .ok("POST", "/_emulator/faults", Some(json!({"throttle_rate": 1.0})))
+        .ok(
+            "POST",
+            "/_emulator/faults",
+            Some(json!({"throttle_rate": 1.0})),
+        )
         .await;
     assert_eq!(f["throttle_rate"], 1.0);
     let err = client
@@ -97,8 +107,12 @@ async fn faults_set_at_runtime_surface_as_typed_errors_without_side_effects() {
         }
         other => panic!("expected ThrottlingException, got {other:?}"),
     }
-    emu.ok("POST", "/_emulator/faults", Some(json!({"throttle_rate": 0.0, "error_rate": 1.0})))
-        .await;
+    emu.ok(
+        "POST",
+        "/_emulator/faults",
+        Some(json!({"throttle_rate": 0.0, "error_rate": 1.0})),
+    )
+    .await;
     let sender_pending = "pacinv-A000000000005";
     let err = client
         .cancel_connection_invitation()
@@ -113,8 +127,13 @@ async fn faults_set_at_runtime_surface_as_typed_errors_without_side_effects() {
         Some(CancelConnectionInvitationError::InternalServerException(_))
     ));
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(500));
-    let cfg = emu.ok("POST", "/_emulator/faults", Some(json!({"error_rate": 0}))).await;
-    assert_eq!(serde_json::from_value::<FaultConfig>(cfg).expect("config"), FaultConfig::default());
+    let cfg = emu
+        .ok("POST", "/_emulator/faults", Some(json!({"error_rate": 0})))
+        .await;
+    assert_eq!(
+        serde_json::from_value::<FaultConfig>(cfg).expect("config"),
+        FaultConfig::default()
+    );
     let got = client
         .get_connection_invitation()
         .catalog("AWS")
@@ -122,7 +141,11 @@ async fn faults_set_at_runtime_surface_as_typed_errors_without_side_effects() {
         .send()
         .await
         .expect("get");
-    assert_eq!(got.status(), &InvitationStatus::Pending, "the faulted cancel changed nothing");
+    assert_eq!(
+        got.status(),
+        &InvitationStatus::Pending,
+        "the faulted cancel changed nothing"
+    );
     // The token was not consumed by the failed attempt either.
     let out = client
         .cancel_connection_invitation()
@@ -136,7 +159,13 @@ async fn faults_set_at_runtime_surface_as_typed_errors_without_side_effects() {
     let stats = emu.stats().await;
     assert_eq!(stats["faults"]["throttle"], 1);
     assert_eq!(stats["faults"]["error"], 1);
-    let (s, v) = emu.control("POST", "/_emulator/faults", Some(json!({"throttle_rate": 2}))).await;
+    let (s, v) = emu
+        .control(
+            "POST",
+            "/_emulator/faults",
+            Some(json!({"throttle_rate": 2})),
+        )
+        .await;
     assert_eq!(s, 400, "{v}");
     emu.finish().await;
 }
@@ -173,14 +202,24 @@ async fn rate_limit_caps_requests_per_second_and_counts_throttles() {
             )
         })
         .count() as u64;
-    assert_eq!(ok + throttled, BURST as u64, "every request either served or throttled");
-    assert!(throttled > 0, "a burst of {BURST} cannot all fit under {LIMIT}/s");
+    assert_eq!(
+        ok + throttled,
+        BURST as u64,
+        "every request either served or throttled"
+    );
+    assert!(
+        throttled > 0,
+        "a burst of {BURST} cannot all fit under {LIMIT}/s"
+    );
     let stats = emu.stats().await;
     let max = stats["max_requests_per_second"].as_u64().expect("max");
     assert!((1..=LIMIT).contains(&max), "{stats}");
     assert!(stats["max_received_per_second"].as_u64().unwrap_or(0) > LIMIT);
     assert_eq!(stats["faults"]["rate_limit"].as_u64(), Some(throttled));
-    assert_eq!(stats["operations"]["GetConnectionInvitation"]["ok"].as_u64(), Some(ok));
+    assert_eq!(
+        stats["operations"]["GetConnectionInvitation"]["ok"].as_u64(),
+        Some(ok)
+    );
     let reset = emu.ok("POST", "/_emulator/stats/reset", None).await;
     assert_eq!(reset["requests_total"], 0);
     assert_eq!(reset["max_requests_per_second"], 0);

@@ -34,7 +34,11 @@ async fn connection_paginator_covers_the_filtered_set_exactly_once() {
                 let page = page.expect("page");
                 assert!(page.connection_invitation_summaries().len() <= max as usize);
                 n_pages += 1;
-                ids.extend(page.connection_invitation_summaries().iter().map(|s| s.id().to_owned()));
+                ids.extend(
+                    page.connection_invitation_summaries()
+                        .iter()
+                        .map(|s| s.id().to_owned()),
+                );
             }
             let unique: BTreeSet<&String> = ids.iter().collect();
             assert_eq!(unique.len(), ids.len(), "no duplicates (MaxResults {max})");
@@ -43,8 +47,15 @@ async fn connection_paginator_covers_the_filtered_set_exactly_once() {
                 .filter(|c| c.catalog == "AWS" && ptype.is_none_or(|p| c.participant == p))
                 .map(|c| &c.id)
                 .collect();
-            assert_eq!(unique, expected, "MaxResults {max}, ParticipantType {ptype:?}");
-            assert_eq!(n_pages, expected.len().div_ceil(max as usize), "no empty trailing page");
+            assert_eq!(
+                unique, expected,
+                "MaxResults {max}, ParticipantType {ptype:?}"
+            );
+            assert_eq!(
+                n_pages,
+                expected.len().div_ceil(max as usize),
+                "no empty trailing page"
+            );
         }
     }
     emu.finish().await;
@@ -73,7 +84,10 @@ async fn engagement_paginator_covers_the_filtered_set_in_order() {
             let mut got = Vec::new();
             while let Some(page) = pages.next().await {
                 for s in page.expect("page").engagement_invitation_summaries() {
-                    got.push((s.invitation_date().map(sdk_secs).unwrap_or_default(), s.id().to_owned()));
+                    got.push((
+                        s.invitation_date().map(sdk_secs).unwrap_or_default(),
+                        s.id().to_owned(),
+                    ));
                 }
             }
             let mut want: Vec<(i64, String)> = fix
@@ -101,9 +115,15 @@ async fn inserts_and_changes_between_pages_neither_repeat_nor_skip() {
         .map(|c| c.id.clone())
         .collect();
     for max in [1, 7] {
-        emu.ok("POST", "/_emulator/reset", Some(json!({"reseed": false}))).await;
+        emu.ok("POST", "/_emulator/reset", Some(json!({"reseed": false})))
+            .await;
         let (doc, _, _) = fixture();
-        emu.ok("POST", "/_emulator/seed", Some(serde_json::to_value(&doc).expect("doc"))).await;
+        emu.ok(
+            "POST",
+            "/_emulator/seed",
+            Some(serde_json::to_value(&doc).expect("doc")),
+        )
+        .await;
         let mut pages = client
             .list_connection_invitations()
             .catalog("AWS")
@@ -149,7 +169,9 @@ async fn inserts_and_changes_between_pages_neither_repeat_nor_skip() {
                     .create_connection_invitation()
                     .catalog("AWS")
                     .client_token(format!("tok-page-{max}"))
-                    .connection_type(aws_sdk_partnercentralaccount::types::ConnectionType::Subsidiary)
+                    .connection_type(
+                        aws_sdk_partnercentralaccount::types::ConnectionType::Subsidiary,
+                    )
                     .email("me@example.com")
                     .message("hi")
                     .name("Me")
@@ -161,9 +183,16 @@ async fn inserts_and_changes_between_pages_neither_repeat_nor_skip() {
             }
         }
         for id in &pre_existing {
-            assert_eq!(seen.get(id), Some(&1), "pre-existing {id} seen exactly once (MaxResults {max})");
+            assert_eq!(
+                seen.get(id),
+                Some(&1),
+                "pre-existing {id} seen exactly once (MaxResults {max})"
+            );
         }
-        assert!(seen.values().all(|n| *n == 1), "no item repeated (MaxResults {max})");
+        assert!(
+            seen.values().all(|n| *n == 1),
+            "no item repeated (MaxResults {max})"
+        );
     }
     emu.finish().await;
 }
@@ -205,7 +234,9 @@ async fn tokens_are_bound_to_their_query() {
             .expect_err("foreign token");
         match err.as_service_error() {
             Some(ListConnectionInvitationsError::ValidationException(e)) => {
-                let f = e.error_details()[0].as_field_validation_error().expect("field");
+                let f = e.error_details()[0]
+                    .as_field_validation_error()
+                    .expect("field");
                 assert_eq!(f.name(), "NextToken");
             }
             other => panic!("expected ValidationException, got {other:?}"),

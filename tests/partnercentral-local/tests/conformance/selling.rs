@@ -102,7 +102,10 @@ async fn get_engagement_invitation_by_id_and_by_arn() {
     let arn = by_id.arn().expect("Arn").to_owned();
     assert_eq!(
         arn,
-        format!("arn:aws:partnercentral:us-east-1::catalog/AWS/engagement-invitation/{}", e.id)
+        format!(
+            "arn:aws:partnercentral:us-east-1::catalog/AWS/engagement-invitation/{}",
+            e.id
+        )
     );
     assert_eq!(by_id.status().map(|s| s.as_str()), Some(e.status));
     assert_eq!(by_id.payload_type().map(|p| p.as_str()), Some(e.payload));
@@ -145,7 +148,11 @@ async fn get_engagement_invitation_by_id_and_by_arn() {
 async fn sort_ascending_descending_and_default() {
     let (emu, _, fix) = start().await;
     let client = emu.selling().await;
-    for sort in [None, Some(SortOrder::Ascending), Some(SortOrder::Descending)] {
+    for sort in [
+        None,
+        Some(SortOrder::Ascending),
+        Some(SortOrder::Descending),
+    ] {
         for max in [None, Some(7)] {
             let f = Filter {
                 participant: "RECEIVER",
@@ -171,7 +178,8 @@ async fn sort_ascending_descending_and_default() {
 async fn every_filter_alone_and_combined() {
     let (emu, _, fix) = start().await;
     let client = emu.selling().await;
-    let arn_of_eng3 = "arn:aws:partnercentral:us-east-1::catalog/AWS/engagement/eng-00000000000003".to_owned();
+    let arn_of_eng3 =
+        "arn:aws:partnercentral:us-east-1::catalog/AWS/engagement/eng-00000000000003".to_owned();
     let base = |p| Filter {
         participant: p,
         max: Some(100),
@@ -180,14 +188,38 @@ async fn every_filter_alone_and_combined() {
     let cases = vec![
         base("RECEIVER"),
         base("SENDER"),
-        Filter { statuses: vec!["PENDING"], ..base("RECEIVER") },
-        Filter { statuses: vec!["ACCEPTED", "EXPIRED"], ..base("RECEIVER") },
-        Filter { payloads: vec!["LeadInvitation"], ..base("RECEIVER") },
-        Filter { payloads: vec!["OpportunityInvitation", "LeadInvitation"], ..base("SENDER") },
-        Filter { engagements: vec!["eng-00000000000001".into()], ..base("RECEIVER") },
-        Filter { engagements: vec![arn_of_eng3.clone(), "eng-00000000000004".into()], ..base("SENDER") },
-        Filter { senders: vec!["AWS"], ..base("RECEIVER") },
-        Filter { senders: vec!["111111111111", "222222222222"], ..base("RECEIVER") },
+        Filter {
+            statuses: vec!["PENDING"],
+            ..base("RECEIVER")
+        },
+        Filter {
+            statuses: vec!["ACCEPTED", "EXPIRED"],
+            ..base("RECEIVER")
+        },
+        Filter {
+            payloads: vec!["LeadInvitation"],
+            ..base("RECEIVER")
+        },
+        Filter {
+            payloads: vec!["OpportunityInvitation", "LeadInvitation"],
+            ..base("SENDER")
+        },
+        Filter {
+            engagements: vec!["eng-00000000000001".into()],
+            ..base("RECEIVER")
+        },
+        Filter {
+            engagements: vec![arn_of_eng3.clone(), "eng-00000000000004".into()],
+            ..base("SENDER")
+        },
+        Filter {
+            senders: vec!["AWS"],
+            ..base("RECEIVER")
+        },
+        Filter {
+            senders: vec!["111111111111", "222222222222"],
+            ..base("RECEIVER")
+        },
         Filter {
             statuses: vec!["PENDING", "REJECTED"],
             payloads: vec!["OpportunityInvitation"],
@@ -211,10 +243,16 @@ async fn every_filter_alone_and_combined() {
         }
         assert_eq!(list(&client, "AWS", &f).await, want, "{f:?}");
     }
-    assert!(nonempty >= 10, "the fixture must make most filter cases non-trivial");
+    assert!(
+        nonempty >= 10,
+        "the fixture must make most filter cases non-trivial"
+    );
     let sandbox = list(&client, "Sandbox", &base("RECEIVER")).await;
     assert_eq!(sandbox, expected(&fix, "Sandbox", &base("RECEIVER")));
-    assert!(sandbox.iter().all(|(_, id)| id.starts_with("engi-s")), "catalogs are partitioned");
+    assert!(
+        sandbox.iter().all(|(_, id)| id.starts_with("engi-s")),
+        "catalogs are partitioned"
+    );
     emu.finish().await;
 }
 
@@ -251,7 +289,10 @@ async fn reject_only_pending_received_invitations() {
         .await
         .expect_err("already rejected");
     assert!(
-        matches!(again.as_service_error(), Some(RejectEngagementInvitationError::ConflictException(_))),
+        matches!(
+            again.as_service_error(),
+            Some(RejectEngagementInvitationError::ConflictException(_))
+        ),
         "{again:?}"
     );
     let sent = fix
@@ -265,7 +306,10 @@ async fn reject_only_pending_received_invitations() {
         .send()
         .await
         .expect_err("cannot reject what we sent");
-    assert!(matches!(err.as_service_error(), Some(RejectEngagementInvitationError::ConflictException(_))));
+    assert!(matches!(
+        err.as_service_error(),
+        Some(RejectEngagementInvitationError::ConflictException(_))
+    ));
     let err = client
         .reject_engagement_invitation()
         .catalog("AWS")
@@ -275,7 +319,9 @@ async fn reject_only_pending_received_invitations() {
         .expect_err("unknown");
     assert!(matches!(
         err.as_service_error(),
-        Some(RejectEngagementInvitationError::ResourceNotFoundException(_))
+        Some(RejectEngagementInvitationError::ResourceNotFoundException(
+            _
+        ))
     ));
     emu.finish().await;
 }
@@ -284,13 +330,21 @@ async fn reject_only_pending_received_invitations() {
 async fn validation_errors_name_the_field() {
     let (emu, _, _) = start().await;
     let client = emu.selling().await;
-    let field_names = |err: &aws_sdk_partnercentralselling::error::SdkError<ListEngagementInvitationsError, _>| {
+    let field_names = |err: &aws_sdk_partnercentralselling::error::SdkError<
+        ListEngagementInvitationsError,
+        _,
+    >| {
         match err.as_service_error() {
             Some(ListEngagementInvitationsError::ValidationException(e)) => {
                 assert_eq!(e.reason().as_str(), "REQUEST_VALIDATION_FAILED");
                 e.error_list()
                     .iter()
-                    .map(|x| (x.field_name().unwrap_or_default().to_owned(), x.code().as_str().to_owned()))
+                    .map(|x| {
+                        (
+                            x.field_name().unwrap_or_default().to_owned(),
+                            x.code().as_str().to_owned(),
+                        )
+                    })
                     .collect::<Vec<_>>()
             }
             other => panic!("expected ValidationException, got {other:?}"),
@@ -304,7 +358,10 @@ async fn validation_errors_name_the_field() {
         .expect_err("ParticipantType is required");
     assert_eq!(
         field_names(&err),
-        [("ParticipantType".to_owned(), "REQUIRED_FIELD_MISSING".to_owned())]
+        [(
+            "ParticipantType".to_owned(),
+            "REQUIRED_FIELD_MISSING".to_owned()
+        )]
     );
     for bad in [0, 101] {
         let err = client
@@ -360,21 +417,47 @@ async fn engagement_invitations_expire_fifteen_days_after_invitation_date() {
                     "InvitationDate": ts(t0() - chrono::Duration::days(14))})),
     )
     .await;
-    let get = || client.get_engagement_invitation().catalog("AWS").identifier("engi-expiresoon001").send();
+    let get = || {
+        client
+            .get_engagement_invitation()
+            .catalog("AWS")
+            .identifier("engi-expiresoon001")
+            .send()
+    };
     let before = get().await.expect("get");
     assert_eq!(before.status(), Some(&InvitationStatus::Pending));
     assert_eq!(
         before.expiration_date().map(sdk_secs),
         Some(t0().timestamp() + 86_400)
     );
-    emu.ok("POST", "/_emulator/clock/advance", Some(json!({"hours": 23}))).await;
-    assert_eq!(get().await.expect("get").status(), Some(&InvitationStatus::Pending));
-    emu.ok("POST", "/_emulator/clock/advance", Some(json!({"hours": 1}))).await;
-    assert_eq!(get().await.expect("get").status(), Some(&InvitationStatus::Expired));
+    emu.ok(
+        "POST",
+        "/_emulator/clock/advance",
+        Some(json!({"hours": 23})),
+    )
+    .await;
+    assert_eq!(
+        get().await.expect("get").status(),
+        Some(&InvitationStatus::Pending)
+    );
+    emu.ok(
+        "POST",
+        "/_emulator/clock/advance",
+        Some(json!({"hours": 1})),
+    )
+    .await;
+    assert_eq!(
+        get().await.expect("get").status(),
+        Some(&InvitationStatus::Expired)
+    );
     let listed = list(
         &client,
         "AWS",
-        &Filter { participant: "RECEIVER", statuses: vec!["EXPIRED"], ..Filter::default() },
+        &Filter {
+            participant: "RECEIVER",
+            statuses: vec!["EXPIRED"],
+            ..Filter::default()
+        },
     )
     .await;
     assert_eq!(listed.len(), 1);
