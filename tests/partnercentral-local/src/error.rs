@@ -163,7 +163,7 @@ impl ApiError {
             model,
             &[Violation {
                 path: field.to_owned(),
-                kind: ViolationKind::InvalidFormat,
+                kind: ViolationKind::InvalidValue,
                 message: message.into(),
             }],
         )

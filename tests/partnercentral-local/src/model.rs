@@ -145,6 +145,7 @@ pub enum Direction {
 pub enum ViolationKind {
     RequiredMissing,
     InvalidType,
+    InvalidValue,
     InvalidEnum,
     InvalidFormat,
     InvalidLength,

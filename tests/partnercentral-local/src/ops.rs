@@ -191,10 +191,7 @@ impl Ctx<'_> {
             .unwrap_or_default();
         let (page, next) = pagination::page(
             items,
-            |c| Cursor {
-                ts_millis: c.created_at.timestamp_millis(),
-                id: c.id.clone(),
-            },
+            |c| (c.created_at.timestamp_millis(), c.id.as_str()),
             true,
             after.as_ref(),
             self.page_size(),
@@ -453,10 +450,7 @@ impl Ctx<'_> {
             .unwrap_or_default();
         let (page, next) = pagination::page(
             items,
-            |e| Cursor {
-                ts_millis: e.invitation_date.timestamp_millis(),
-                id: e.id.clone(),
-            },
+            |e| (e.invitation_date.timestamp_millis(), e.id.as_str()),
             descending,
             after.as_ref(),
             self.page_size(),

@@ -73,24 +73,43 @@ pub fn decode(token: &str, fingerprint: &str) -> Result<Cursor, TokenError> {
 /// Sort `items` by `(timestamp, id)` (descending: newest first, ties by id descending), keep
 /// those strictly after `after`, and cut a page of `max`. Returns the page and the cursor for
 /// the next page if more items follow.
-pub fn page<T>(
-    mut items: Vec<T>,
-    key: impl Fn(&T) -> Cursor,
+pub fn page<'a, T>(
+    items: impl IntoIterator<Item = &'a T>,
+    key: impl Fn(&'a T) -> (i64, &'a str),
     descending: bool,
     after: Option<&Cursor>,
     max: usize,
-) -> (Vec<T>, Option<Cursor>) {
-    let ordered = |a: &Cursor, b: &Cursor| {
+) -> (Vec<&'a T>, Option<Cursor>) {
+    let ordered = |a: &(i64, &str), b: &(i64, &str)| {
         if descending { b.cmp(a) } else { a.cmp(b) }
     };
-    if let Some(after) = after {
-        items.retain(|x| ordered(&key(x), after) == std::cmp::Ordering::Greater);
+    let after = after.map(|c| (c.ts_millis, c.id.as_str()));
+    // Keys are borrowed, computed once per item; only the page itself is fully sorted
+    // (selection first), so a page costs O(n) in the number of matching items.
+    let mut keyed: Vec<((i64, &'a str), &'a T)> = items
+        .into_iter()
+        .map(|x| (key(x), x))
+        .filter(|(k, _)| {
+            after
+                .as_ref()
+                .is_none_or(|a| ordered(k, a) == std::cmp::Ordering::Greater)
+        })
+        .collect();
+    let more = keyed.len() > max;
+    if more && max > 0 {
+        keyed.select_nth_unstable_by(max - 1, |a, b| ordered(&a.0, &b.0));
     }
-    items.sort_by(|a, b| ordered(&key(a), &key(b)));
-    let more = items.len() > max;
-    items.truncate(max);
-    let next = if more { items.last().map(&key) } else { None };
-    (items, next)
+    keyed.truncate(max);
+    keyed.sort_unstable_by(|a, b| ordered(&a.0, &b.0));
+    let next = if more {
+        keyed.last().map(|((t, id), _)| Cursor {
+            ts_millis: *t,
+            id: (*id).to_owned(),
+        })
+    } else {
+        None
+    };
+    (keyed.into_iter().map(|(_, x)| x).collect(), next)
 }
 
 #[cfg(test)]
@@ -124,15 +143,17 @@ mod tests {
     fn pages_cover_everything_once_in_both_orders() {
         let items: Vec<(i64, String)> = (0..23).map(|i| (i % 5, format!("id{i:02}"))).collect();
         for descending in [true, false] {
-            let key = |x: &(i64, String)| Cursor {
-                ts_millis: x.0,
-                id: x.1.clone(),
-            };
-            let mut seen = Vec::new();
+            let mut seen: Vec<(i64, String)> = Vec::new();
             let mut after = None;
             loop {
-                let (p, next) = page(items.clone(), key, descending, after.as_ref(), 4);
-                seen.extend(p);
+                let (p, next) = page(
+                    &items,
+                    |x: &(i64, String)| (x.0, x.1.as_str()),
+                    descending,
+                    after.as_ref(),
+                    4,
+                );
+                seen.extend(p.into_iter().cloned());
                 match next {
                     Some(n) => after = Some(n),
                     None => break,
