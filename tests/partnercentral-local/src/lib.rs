@@ -13,7 +13,7 @@
 //!     .spawn()
 //!     .await?;
 //! let endpoint = emu.url(); // e.g. http://127.0.0.1:40123
-//! # let _ = endpoint;
+//! assert!(endpoint.starts_with("http://127.0.0.1:"));
 //! emu.shutdown().await?;
 //! # Ok(()) }
 //! ```
