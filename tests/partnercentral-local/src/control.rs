@@ -1,0 +1,422 @@
+//! The control API under `/_emulator/` (plain JSON; never on an AWS path).
+//!
+//! See the crate's README for the endpoints. Errors: `{"error": "...", "violations": [...]}`
+//! with HTTP 400 (bad request), 404 (no such record or endpoint) or 405 (wrong method).
+
+use bytes::Bytes;
+use chrono::Duration;
+use http::{Method, Request, Response};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use serde_json::{Map, Value, json};
+
+use crate::clock::{fmt_ts, parse_ts};
+use crate::faults::{FaultPatch, Faults};
+use crate::model::Violation;
+use crate::seed::{
+    SeedDocument, SeedError, parse_connection_invitation, parse_engagement_invitation,
+};
+use crate::server::{Shared, json_response, lock, read_body};
+use crate::state::State;
+use crate::stats::Stats;
+
+const JSON: &str = "application/json";
+
+struct Fail {
+    status: u16,
+    error: String,
+    violations: Vec<Violation>,
+}
+
+type Reply = Result<(u16, Value), Fail>;
+
+fn bad(error: impl Into<String>) -> Fail {
+    Fail {
+        status: 400,
+        error: error.into(),
+        violations: vec![],
+    }
+}
+
+fn not_found(error: impl Into<String>) -> Fail {
+    Fail {
+        status: 404,
+        error: error.into(),
+        violations: vec![],
+    }
+}
+
+fn invalid(error: impl Into<String>, violations: Vec<Violation>) -> Fail {
+    Fail {
+        status: 400,
+        error: error.into(),
+        violations,
+    }
+}
+
+/// Serve one control request.
+pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let method = req.method().clone();
+    let path = req.uri().path().trim_end_matches('/').to_owned();
+    let query = req.uri().query().unwrap_or_default().to_owned();
+    let body = match read_body(req.into_body()).await {
+        Ok(b) => b,
+        Err(e) => return reply(Err(bad(e))),
+    };
+    let segments: Vec<&str> = path
+        .trim_start_matches("/_emulator")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let result = route(shared, &method, &segments, &query, &body);
+    tracing::debug!(%method, %path, ok = result.is_ok(), "control request");
+    reply(result)
+}
+
+fn reply(r: Reply) -> Response<Full<Bytes>> {
+    match r {
+        Ok((status, v)) => json_response(status, JSON, &v),
+        Err(f) => {
+            let mut body = json!({"error": f.error});
+            if !f.violations.is_empty() {
+                body["violations"] = json!(f.violations);
+            }
+            json_response(f.status, JSON, &body)
+        }
+    }
+}
+
+fn parse_body(body: &Bytes) -> Result<Value, Fail> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(body).map_err(|e| bad(format!("body is not valid JSON: {e}")))
+}
+
+fn method_not_allowed(method: &Method) -> Fail {
+    Fail {
+        status: 405,
+        error: format!("method {method} not allowed here"),
+        violations: vec![],
+    }
+}
+
+fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Bytes) -> Reply {
+    // Keep stored data current before anyone looks at it.
+    lock(&shared.state).expire_due();
+    match (seg, method) {
+        (["health"], &Method::GET) => {
+            let st = lock(&shared.state);
+            let (c, e) = st.counts();
+            Ok((
+                200,
+                json!({"status": "ok", "now": fmt_ts(&st.now()),
+                       "connection_invitations": c, "engagement_invitations": e}),
+            ))
+        }
+        (["clock"], &Method::GET) => Ok((200, clock_json(&lock(&shared.state)))),
+        (["clock"], &Method::POST | &Method::PUT) => set_clock(shared, &parse_body(body)?),
+        (["clock", "advance"], &Method::POST) => advance_clock(shared, &parse_body(body)?),
+        (["stats"], &Method::GET) => Ok((200, stats_json(shared))),
+        (["stats", "reset"], &Method::POST) => {
+            *lock(&shared.stats) = Stats::default();
+            lock(&shared.faults).reset_windows();
+            Ok((200, stats_json(shared)))
+        }
+        (["faults"], &Method::GET) => Ok((200, json!(lock(&shared.faults).config))),
+        (["faults"], &Method::POST | &Method::PUT) => {
+            let patch: FaultPatch = serde_json::from_slice(body)
+                .map_err(|e| bad(format!("invalid faults body: {e}")))?;
+            let mut f = lock(&shared.faults);
+            f.patch(patch).map_err(bad)?;
+            Ok((200, json!(f.config)))
+        }
+        (["reset"], &Method::POST) => reset(shared, &parse_body(body)?),
+        (["seed"], &Method::POST) => {
+            let doc: SeedDocument = serde_json::from_slice(body)
+                .map_err(|e| bad(format!("invalid seed document: {e}")))?;
+            let mut st = lock(&shared.state);
+            let data = match doc.load(shared.models, st.now()) {
+                Ok(d) => d,
+                Err(SeedError::Invalid(v)) => {
+                    return Err(invalid("seed data does not match the model", v));
+                }
+                Err(e) => return Err(bad(e.to_string())),
+            };
+            let counts = json!({"ConnectionInvitations": data.connection_invitations.len(),
+                                "EngagementInvitations": data.engagement_invitations.len()});
+            st.load(data);
+            st.expire_due();
+            Ok((200, counts))
+        }
+        (["connection-invitations"], &Method::GET) => {
+            let st = lock(&shared.state);
+            let catalog = query_param(query, "catalog");
+            let items: Vec<Value> = st
+                .catalogs
+                .iter()
+                .filter(|(k, _)| catalog.as_deref().is_none_or(|c| c == k.as_str()))
+                .flat_map(|(_, c)| c.connection_invitations.values().map(|x| x.detail_json()))
+                .collect();
+            Ok((200, json!({"ConnectionInvitations": items})))
+        }
+        (["connection-invitations"], &Method::POST | &Method::PUT) => {
+            let entry = parse_body(body)?;
+            let c = parse_connection_invitation(shared.models, &entry, "(body)")
+                .map_err(|v| invalid("invitation does not match the model", v))?;
+            let out = c.detail_json();
+            let mut st = lock(&shared.state);
+            st.upsert_connection_invitation(c);
+            st.expire_due();
+            Ok((200, out))
+        }
+        (["engagement-invitations"], &Method::GET) => {
+            let st = lock(&shared.state);
+            let catalog = query_param(query, "catalog");
+            let items: Vec<Value> = st
+                .catalogs
+                .iter()
+                .filter(|(k, _)| catalog.as_deref().is_none_or(|c| c == k.as_str()))
+                .flat_map(|(_, c)| c.engagement_invitations.values().map(|x| x.seed_json()))
+                .collect();
+            Ok((200, json!({"EngagementInvitations": items})))
+        }
+        (["engagement-invitations"], &Method::POST | &Method::PUT) => {
+            let entry = parse_body(body)?;
+            let mut st = lock(&shared.state);
+            let e = parse_engagement_invitation(shared.models, &entry, "(body)", st.now())
+                .map_err(|v| invalid("invitation does not match the model", v))?;
+            let out = e.seed_json();
+            st.upsert_engagement_invitation(e);
+            st.expire_due();
+            Ok((200, out))
+        }
+        (["connection-invitations", catalog, id], m) => {
+            connection_record(shared, m, catalog, id, body)
+        }
+        (["engagement-invitations", catalog, id], m) => {
+            engagement_record(shared, m, catalog, id, body)
+        }
+        (
+            ["health"]
+            | ["clock"]
+            | ["clock", "advance"]
+            | ["stats"]
+            | ["stats", "reset"]
+            | ["faults"]
+            | ["reset"]
+            | ["seed"]
+            | ["connection-invitations"]
+            | ["engagement-invitations"],
+            m,
+        ) => Err(method_not_allowed(m)),
+        _ => Err(not_found(format!(
+            "no control endpoint /_emulator/{}",
+            seg.join("/")
+        ))),
+    }
+}
+
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then(|| v.to_owned())
+    })
+}
+
+fn clock_json(st: &State) -> Value {
+    json!({"now": fmt_ts(&st.now()), "frozen": st.clock.frozen()})
+}
+
+fn set_clock(shared: &Shared, body: &Value) -> Reply {
+    let mut st = lock(&shared.state);
+    if let Some(now) = body.get("now") {
+        let s = now
+            .as_str()
+            .ok_or_else(|| bad("now must be an RFC 3339 string"))?;
+        let t = parse_ts(s).map_err(|e| bad(format!("now: {e}")))?;
+        st.clock.set(t);
+    }
+    if let Some(f) = body.get("frozen") {
+        let f = f.as_bool().ok_or_else(|| bad("frozen must be a boolean"))?;
+        st.clock.set_frozen(f);
+    }
+    let expired = st.expire_due();
+    let mut out = clock_json(&st);
+    out["expired"] = json!(expired);
+    Ok((200, out))
+}
+
+fn advance_clock(shared: &Shared, body: &Value) -> Reply {
+    let units = [
+        ("seconds", 1i64),
+        ("minutes", 60),
+        ("hours", 3600),
+        ("days", 86_400),
+    ];
+    let mut total_ms: f64 = 0.0;
+    let mut any = false;
+    for (name, secs) in units {
+        if let Some(v) = body.get(name) {
+            let n = v
+                .as_f64()
+                .ok_or_else(|| bad(format!("{name} must be a number")))?;
+            total_ms += n * secs as f64 * 1000.0;
+            any = true;
+        }
+    }
+    if !any || !total_ms.is_finite() || total_ms.abs() > 1e15 {
+        return Err(bad("give seconds, minutes, hours and/or days (numbers)"));
+    }
+    let mut st = lock(&shared.state);
+    st.clock
+        .advance(Duration::milliseconds(total_ms.round() as i64));
+    let expired = st.expire_due();
+    let mut out = clock_json(&st);
+    out["expired"] = json!(expired);
+    Ok((200, out))
+}
+
+fn stats_json(shared: &Shared) -> Value {
+    let mut v = json!(*lock(&shared.stats));
+    let f = lock(&shared.faults);
+    v["max_requests_per_second"] = json!(f.max_admitted_per_second);
+    v["max_received_per_second"] = json!(f.max_received_per_second);
+    v
+}
+
+fn reset(shared: &Shared, body: &Value) -> Reply {
+    let start = &shared.start;
+    let now = match body.get("now") {
+        None => start.clock_start,
+        Some(v) => {
+            let s = v
+                .as_str()
+                .ok_or_else(|| bad("now must be an RFC 3339 string"))?;
+            parse_ts(s).map_err(|e| bad(format!("now: {e}")))?
+        }
+    };
+    let reseed = match body.get("reseed") {
+        None => false,
+        Some(v) => v.as_bool().ok_or_else(|| bad("reseed must be a boolean"))?,
+    };
+    let mut st = lock(&shared.state);
+    *st = State::new(
+        crate::clock::VirtualClock::new(now, start.frozen),
+        start.id_seed,
+    );
+    if reseed {
+        st.load(start.data.clone());
+    }
+    st.expire_due();
+    *lock(&shared.stats) = Stats::default();
+    *lock(&shared.faults) = Faults::new(start.faults.clone());
+    let (c, e) = st.counts();
+    Ok((
+        200,
+        json!({"now": fmt_ts(&st.now()), "connection_invitations": c, "engagement_invitations": e}),
+    ))
+}
+
+fn merge(mut base: Value, patch: &Value) -> Result<Value, Fail> {
+    let (Some(b), Some(p)) = (base.as_object_mut(), patch.as_object()) else {
+        return Err(bad("patch body must be a JSON object"));
+    };
+    for (k, v) in p {
+        if (k == "Catalog" || k == "Id") && b.get(k) != Some(v) {
+            return Err(bad(format!(
+                "{k} cannot be changed; delete and re-create instead"
+            )));
+        }
+        if v.is_null() {
+            b.remove(k);
+        } else {
+            b.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(base)
+}
+
+fn connection_record(
+    shared: &Shared,
+    method: &Method,
+    catalog: &str,
+    id: &str,
+    body: &Bytes,
+) -> Reply {
+    let mut st = lock(&shared.state);
+    let current = st
+        .catalog(catalog)
+        .and_then(|c| c.connection_invitations.get(id))
+        .cloned()
+        .ok_or_else(|| not_found(format!("no connection invitation {catalog}/{id}")))?;
+    match *method {
+        Method::GET => Ok((200, current.detail_json())),
+        Method::DELETE => {
+            st.catalog_mut(catalog).connection_invitations.remove(id);
+            Ok((200, json!({"deleted": id})))
+        }
+        Method::PATCH => {
+            let patch = parse_body(body)?;
+            let mut merged = merge(current.detail_json(), &patch)?;
+            let status_changed = patch
+                .get("Status")
+                .and_then(Value::as_str)
+                .is_some_and(|s| s != current.status);
+            if status_changed
+                && patch.get("UpdatedAt").is_none()
+                && let Some(m) = merged.as_object_mut()
+            {
+                m.insert("UpdatedAt".into(), json!(fmt_ts(&st.now())));
+            }
+            let c = parse_connection_invitation(shared.models, &merged, "(body)")
+                .map_err(|v| invalid("patched invitation does not match the model", v))?;
+            let out = c.detail_json();
+            st.upsert_connection_invitation(c);
+            st.expire_due();
+            let fresh = st
+                .catalog(catalog)
+                .and_then(|c| c.connection_invitations.get(id))
+                .map_or(out, |c| c.detail_json());
+            Ok((200, fresh))
+        }
+        _ => Err(method_not_allowed(method)),
+    }
+}
+
+fn engagement_record(
+    shared: &Shared,
+    method: &Method,
+    catalog: &str,
+    id: &str,
+    body: &Bytes,
+) -> Reply {
+    let mut st = lock(&shared.state);
+    let current = st
+        .catalog(catalog)
+        .and_then(|c| c.engagement_invitations.get(id))
+        .cloned()
+        .ok_or_else(|| not_found(format!("no engagement invitation {catalog}/{id}")))?;
+    match *method {
+        Method::GET => Ok((200, current.seed_json())),
+        Method::DELETE => {
+            st.catalog_mut(catalog).engagement_invitations.remove(id);
+            Ok((200, json!({"deleted": id})))
+        }
+        Method::PATCH => {
+            let patch = parse_body(body)?;
+            let merged = merge(current.seed_json(), &patch)?;
+            let now = st.now();
+            let e = parse_engagement_invitation(shared.models, &merged, "(body)", now)
+                .map_err(|v| invalid("patched invitation does not match the model", v))?;
+            st.upsert_engagement_invitation(e);
+            st.expire_due();
+            let fresh = st
+                .catalog(catalog)
+                .and_then(|c| c.engagement_invitations.get(id))
+                .map_or(Value::Object(Map::new()), |c| c.seed_json());
+            Ok((200, fresh))
+        }
+        _ => Err(method_not_allowed(method)),
+    }
+}
