@@ -12,6 +12,11 @@ use crate::domain::{
 };
 use crate::error::{PartnerCentralError, StoreError};
 
+/// What time it is, for decisions about expiry.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
 /// A page of invitations, as one API call returned it (after conversion).
 pub type Page = Vec<Invitation>;
 

@@ -13,6 +13,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use super::rate_limit::{RateLimitedHttpClient, SharedRateLimiter};
+use super::service_clock::ServiceClock;
 use crate::config::CommonConfig;
 
 /// Both Partner Central APIs are served only from this region.
@@ -40,11 +41,13 @@ fn timeouts() -> TimeoutConfig {
         .build()
 }
 
-/// The Partner Central clients of one process, sharing one rate limiter.
+/// The Partner Central clients of one process, sharing one rate limiter, and the service's
+/// clock read from their responses.
 #[derive(Debug, Clone)]
 pub struct PartnerCentralClients {
     pub account: aws_sdk_partnercentralaccount::Client,
     pub selling: aws_sdk_partnercentralselling::Client,
+    pub clock: ServiceClock,
 }
 
 impl PartnerCentralClients {
@@ -55,22 +58,26 @@ impl PartnerCentralClients {
         let http = RateLimitedHttpClient::new(https, limiter);
         let retry = partner_central_retry_config(config.max_attempts);
         let region = Region::from_static(PARTNER_CENTRAL_REGION);
+        let clock = ServiceClock::new();
 
         let account = aws_sdk_partnercentralaccount::config::Builder::from(sdk)
             .region(region.clone())
             .retry_config(retry.clone())
             .timeout_config(timeouts())
             .http_client(http.clone())
+            .interceptor(clock.interceptor())
             .build();
         let selling = aws_sdk_partnercentralselling::config::Builder::from(sdk)
             .region(region)
             .retry_config(retry)
             .timeout_config(timeouts())
             .http_client(http)
+            .interceptor(clock.interceptor())
             .build();
         PartnerCentralClients {
             account: aws_sdk_partnercentralaccount::Client::from_conf(account),
             selling: aws_sdk_partnercentralselling::Client::from_conf(selling),
+            clock,
         }
     }
 }

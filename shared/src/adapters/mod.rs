@@ -7,8 +7,10 @@ pub mod eventbridge;
 pub mod partner_central;
 pub mod rate_limit;
 mod sdk_error;
+pub mod service_clock;
 
 pub use aws::{PartnerCentralClients, dynamodb_client, eventbridge_client, load_sdk_config};
 pub use dynamodb::DynamoStateStore;
 pub use eventbridge::{EventBridgePublisher, PublishSettings};
 pub use partner_central::{PartnerCentralAccount, PartnerCentralSelling};
+pub use service_clock::ServiceClock;

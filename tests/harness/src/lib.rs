@@ -8,6 +8,7 @@ pub mod lambda;
 pub mod moto;
 pub mod process;
 pub mod proxy;
+pub mod stack;
 
 /// A harness failure, with enough context to act on.
 #[derive(Debug, thiserror::Error)]

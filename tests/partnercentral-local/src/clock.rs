@@ -21,11 +21,7 @@ pub struct VirtualClock {
 impl VirtualClock {
     /// A clock reading `start` now.
     pub fn new(start: Ts, frozen: bool) -> Self {
-        VirtualClock {
-            base: start.trunc_subsecs(3),
-            base_wall: Instant::now(),
-            frozen,
-        }
+        VirtualClock { base: start.trunc_subsecs(3), base_wall: Instant::now(), frozen }
     }
 
     /// The current virtual time.
@@ -70,9 +66,7 @@ pub fn fmt_ts(t: &Ts) -> String {
 
 /// Parse an RFC 3339 timestamp (any offset) into UTC, truncated to milliseconds.
 pub fn parse_ts(s: &str) -> Result<Ts, chrono::ParseError> {
-    Ok(DateTime::parse_from_rfc3339(s)?
-        .with_timezone(&Utc)
-        .trunc_subsecs(3))
+    Ok(DateTime::parse_from_rfc3339(s)?.with_timezone(&Utc).trunc_subsecs(3))
 }
 
 #[cfg(test)]

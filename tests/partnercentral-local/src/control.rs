@@ -13,9 +13,7 @@ use serde_json::{Map, Value, json};
 use crate::clock::{fmt_ts, parse_ts};
 use crate::faults::{FaultPatch, Faults};
 use crate::model::Violation;
-use crate::seed::{
-    SeedDocument, SeedError, parse_connection_invitation, parse_engagement_invitation,
-};
+use crate::seed::{SeedDocument, SeedError, parse_connection_invitation, parse_engagement_invitation};
 use crate::server::{Shared, json_response, lock, read_body};
 use crate::state::State;
 use crate::stats::Stats;
@@ -31,27 +29,15 @@ struct Fail {
 type Reply = Result<(u16, Value), Fail>;
 
 fn bad(error: impl Into<String>) -> Fail {
-    Fail {
-        status: 400,
-        error: error.into(),
-        violations: vec![],
-    }
+    Fail { status: 400, error: error.into(), violations: vec![] }
 }
 
 fn not_found(error: impl Into<String>) -> Fail {
-    Fail {
-        status: 404,
-        error: error.into(),
-        violations: vec![],
-    }
+    Fail { status: 404, error: error.into(), violations: vec![] }
 }
 
 fn invalid(error: impl Into<String>, violations: Vec<Violation>) -> Fail {
-    Fail {
-        status: 400,
-        error: error.into(),
-        violations,
-    }
+    Fail { status: 400, error: error.into(), violations }
 }
 
 /// Serve one control request.
@@ -63,11 +49,7 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
         Ok(b) => b,
         Err(e) => return reply(Err(bad(e))),
     };
-    let segments: Vec<&str> = path
-        .trim_start_matches("/_emulator")
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .collect();
+    let segments: Vec<&str> = path.trim_start_matches("/_emulator").split('/').filter(|s| !s.is_empty()).collect();
     let result = route(shared, &method, &segments, &query, &body);
     tracing::debug!(%method, %path, ok = result.is_ok(), "control request");
     reply(result)
@@ -94,11 +76,7 @@ fn parse_body(body: &Bytes) -> Result<Value, Fail> {
 }
 
 fn method_not_allowed(method: &Method) -> Fail {
-    Fail {
-        status: 405,
-        error: format!("method {method} not allowed here"),
-        violations: vec![],
-    }
+    Fail { status: 405, error: format!("method {method} not allowed here"), violations: vec![] }
 }
 
 fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Bytes) -> Reply {
@@ -125,16 +103,16 @@ fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Byt
         }
         (["faults"], &Method::GET) => Ok((200, json!(lock(&shared.faults).config))),
         (["faults"], &Method::POST | &Method::PUT) => {
-            let patch: FaultPatch = serde_json::from_slice(body)
-                .map_err(|e| bad(format!("invalid faults body: {e}")))?;
+            let patch: FaultPatch =
+                serde_json::from_slice(body).map_err(|e| bad(format!("invalid faults body: {e}")))?;
             let mut f = lock(&shared.faults);
             f.patch(patch).map_err(bad)?;
             Ok((200, json!(f.config)))
         }
         (["reset"], &Method::POST) => reset(shared, &parse_body(body)?),
         (["seed"], &Method::POST) => {
-            let doc: SeedDocument = serde_json::from_slice(body)
-                .map_err(|e| bad(format!("invalid seed document: {e}")))?;
+            let doc: SeedDocument =
+                serde_json::from_slice(body).map_err(|e| bad(format!("invalid seed document: {e}")))?;
             let mut st = lock(&shared.state);
             let data = match doc.load(shared.models, st.now()) {
                 Ok(d) => d,
@@ -191,12 +169,8 @@ fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Byt
             st.expire_due();
             Ok((200, out))
         }
-        (["connection-invitations", catalog, id], m) => {
-            connection_record(shared, m, catalog, id, body)
-        }
-        (["engagement-invitations", catalog, id], m) => {
-            engagement_record(shared, m, catalog, id, body)
-        }
+        (["connection-invitations", catalog, id], m) => connection_record(shared, m, catalog, id, body),
+        (["engagement-invitations", catalog, id], m) => engagement_record(shared, m, catalog, id, body),
         (
             ["health"]
             | ["clock"]
@@ -210,10 +184,7 @@ fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Byt
             | ["engagement-invitations"],
             m,
         ) => Err(method_not_allowed(m)),
-        _ => Err(not_found(format!(
-            "no control endpoint /_emulator/{}",
-            seg.join("/")
-        ))),
+        _ => Err(not_found(format!("no control endpoint /_emulator/{}", seg.join("/")))),
     }
 }
 
@@ -231,9 +202,7 @@ fn clock_json(st: &State) -> Value {
 fn set_clock(shared: &Shared, body: &Value) -> Reply {
     let mut st = lock(&shared.state);
     if let Some(now) = body.get("now") {
-        let s = now
-            .as_str()
-            .ok_or_else(|| bad("now must be an RFC 3339 string"))?;
+        let s = now.as_str().ok_or_else(|| bad("now must be an RFC 3339 string"))?;
         let t = parse_ts(s).map_err(|e| bad(format!("now: {e}")))?;
         st.clock.set(t);
     }
@@ -248,19 +217,12 @@ fn set_clock(shared: &Shared, body: &Value) -> Reply {
 }
 
 fn advance_clock(shared: &Shared, body: &Value) -> Reply {
-    let units = [
-        ("seconds", 1i64),
-        ("minutes", 60),
-        ("hours", 3600),
-        ("days", 86_400),
-    ];
+    let units = [("seconds", 1i64), ("minutes", 60), ("hours", 3600), ("days", 86_400)];
     let mut total_ms: f64 = 0.0;
     let mut any = false;
     for (name, secs) in units {
         if let Some(v) = body.get(name) {
-            let n = v
-                .as_f64()
-                .ok_or_else(|| bad(format!("{name} must be a number")))?;
+            let n = v.as_f64().ok_or_else(|| bad(format!("{name} must be a number")))?;
             total_ms += n * secs as f64 * 1000.0;
             any = true;
         }
@@ -269,8 +231,7 @@ fn advance_clock(shared: &Shared, body: &Value) -> Reply {
         return Err(bad("give seconds, minutes, hours and/or days (numbers)"));
     }
     let mut st = lock(&shared.state);
-    st.clock
-        .advance(Duration::milliseconds(total_ms.round() as i64));
+    st.clock.advance(Duration::milliseconds(total_ms.round() as i64));
     let expired = st.expire_due();
     let mut out = clock_json(&st);
     out["expired"] = json!(expired);
@@ -290,9 +251,7 @@ fn reset(shared: &Shared, body: &Value) -> Reply {
     let now = match body.get("now") {
         None => start.clock_start,
         Some(v) => {
-            let s = v
-                .as_str()
-                .ok_or_else(|| bad("now must be an RFC 3339 string"))?;
+            let s = v.as_str().ok_or_else(|| bad("now must be an RFC 3339 string"))?;
             parse_ts(s).map_err(|e| bad(format!("now: {e}")))?
         }
     };
@@ -301,10 +260,7 @@ fn reset(shared: &Shared, body: &Value) -> Reply {
         Some(v) => v.as_bool().ok_or_else(|| bad("reseed must be a boolean"))?,
     };
     let mut st = lock(&shared.state);
-    *st = State::new(
-        crate::clock::VirtualClock::new(now, start.frozen),
-        start.id_seed,
-    );
+    *st = State::new(crate::clock::VirtualClock::new(now, start.frozen), start.id_seed);
     if reseed {
         st.load(start.data.clone());
     }
@@ -312,10 +268,7 @@ fn reset(shared: &Shared, body: &Value) -> Reply {
     *lock(&shared.stats) = Stats::default();
     *lock(&shared.faults) = Faults::new(start.faults.clone());
     let (c, e) = st.counts();
-    Ok((
-        200,
-        json!({"now": fmt_ts(&st.now()), "connection_invitations": c, "engagement_invitations": e}),
-    ))
+    Ok((200, json!({"now": fmt_ts(&st.now()), "connection_invitations": c, "engagement_invitations": e})))
 }
 
 fn merge(mut base: Value, patch: &Value) -> Result<Value, Fail> {
@@ -324,9 +277,7 @@ fn merge(mut base: Value, patch: &Value) -> Result<Value, Fail> {
     };
     for (k, v) in p {
         if (k == "Catalog" || k == "Id") && b.get(k) != Some(v) {
-            return Err(bad(format!(
-                "{k} cannot be changed; delete and re-create instead"
-            )));
+            return Err(bad(format!("{k} cannot be changed; delete and re-create instead")));
         }
         if v.is_null() {
             b.remove(k);
@@ -337,13 +288,7 @@ fn merge(mut base: Value, patch: &Value) -> Result<Value, Fail> {
     Ok(base)
 }
 
-fn connection_record(
-    shared: &Shared,
-    method: &Method,
-    catalog: &str,
-    id: &str,
-    body: &Bytes,
-) -> Reply {
+fn connection_record(shared: &Shared, method: &Method, catalog: &str, id: &str, body: &Bytes) -> Reply {
     let mut st = lock(&shared.state);
     let current = st
         .catalog(catalog)
@@ -359,10 +304,7 @@ fn connection_record(
         Method::PATCH => {
             let patch = parse_body(body)?;
             let mut merged = merge(current.detail_json(), &patch)?;
-            let status_changed = patch
-                .get("Status")
-                .and_then(Value::as_str)
-                .is_some_and(|s| s != current.status);
+            let status_changed = patch.get("Status").and_then(Value::as_str).is_some_and(|s| s != current.status);
             if status_changed
                 && patch.get("UpdatedAt").is_none()
                 && let Some(m) = merged.as_object_mut()
@@ -374,23 +316,15 @@ fn connection_record(
             let out = c.detail_json();
             st.upsert_connection_invitation(c);
             st.expire_due();
-            let fresh = st
-                .catalog(catalog)
-                .and_then(|c| c.connection_invitations.get(id))
-                .map_or(out, |c| c.detail_json());
+            let fresh =
+                st.catalog(catalog).and_then(|c| c.connection_invitations.get(id)).map_or(out, |c| c.detail_json());
             Ok((200, fresh))
         }
         _ => Err(method_not_allowed(method)),
     }
 }
 
-fn engagement_record(
-    shared: &Shared,
-    method: &Method,
-    catalog: &str,
-    id: &str,
-    body: &Bytes,
-) -> Reply {
+fn engagement_record(shared: &Shared, method: &Method, catalog: &str, id: &str, body: &Bytes) -> Reply {
     let mut st = lock(&shared.state);
     let current = st
         .catalog(catalog)

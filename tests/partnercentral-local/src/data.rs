@@ -73,23 +73,12 @@ impl ConnectionInvitation {
         m.insert("Catalog".into(), json!(self.catalog));
         m.insert("Id".into(), json!(self.id));
         m.insert("Arn".into(), json!(self.arn));
-        put_opt(
-            &mut m,
-            "ConnectionId",
-            self.connection_id.as_ref().map(|c| json!(c)),
-        );
+        put_opt(&mut m, "ConnectionId", self.connection_id.as_ref().map(|c| json!(c)));
         m.insert("ConnectionType".into(), json!(self.connection_type));
         m.insert("CreatedAt".into(), json!(fmt_ts(&self.created_at)));
         m.insert("UpdatedAt".into(), json!(fmt_ts(&self.updated_at)));
-        put_opt(
-            &mut m,
-            "ExpiresAt",
-            self.expires_at.as_ref().map(|t| json!(fmt_ts(t))),
-        );
-        m.insert(
-            "OtherParticipantIdentifier".into(),
-            json!(self.other_participant_identifier),
-        );
+        put_opt(&mut m, "ExpiresAt", self.expires_at.as_ref().map(|t| json!(fmt_ts(t))));
+        m.insert("OtherParticipantIdentifier".into(), json!(self.other_participant_identifier));
         m.insert("ParticipantType".into(), json!(self.participant_type));
         m.insert("Status".into(), json!(self.status));
         Value::Object(m)
@@ -163,41 +152,15 @@ impl EngagementInvitation {
     fn common(&self) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("Arn".into(), json!(self.arn));
-        put_opt(
-            &mut m,
-            "PayloadType",
-            self.payload_type.as_ref().map(|x| json!(x)),
-        );
+        put_opt(&mut m, "PayloadType", self.payload_type.as_ref().map(|x| json!(x)));
         m.insert("Id".into(), json!(self.id));
-        put_opt(
-            &mut m,
-            "EngagementId",
-            self.engagement_id.as_ref().map(|x| json!(x)),
-        );
-        put_opt(
-            &mut m,
-            "EngagementTitle",
-            self.engagement_title.as_ref().map(|x| json!(x)),
-        );
+        put_opt(&mut m, "EngagementId", self.engagement_id.as_ref().map(|x| json!(x)));
+        put_opt(&mut m, "EngagementTitle", self.engagement_title.as_ref().map(|x| json!(x)));
         m.insert("Status".into(), json!(self.status));
-        m.insert(
-            "InvitationDate".into(),
-            json!(fmt_ts(&self.invitation_date)),
-        );
-        m.insert(
-            "ExpirationDate".into(),
-            json!(fmt_ts(&self.expiration_date)),
-        );
-        put_opt(
-            &mut m,
-            "SenderAwsAccountId",
-            self.sender_aws_account_id.as_ref().map(|x| json!(x)),
-        );
-        put_opt(
-            &mut m,
-            "SenderCompanyName",
-            self.sender_company_name.as_ref().map(|x| json!(x)),
-        );
+        m.insert("InvitationDate".into(), json!(fmt_ts(&self.invitation_date)));
+        m.insert("ExpirationDate".into(), json!(fmt_ts(&self.expiration_date)));
+        put_opt(&mut m, "SenderAwsAccountId", self.sender_aws_account_id.as_ref().map(|x| json!(x)));
+        put_opt(&mut m, "SenderCompanyName", self.sender_company_name.as_ref().map(|x| json!(x)));
         put_opt(&mut m, "Receiver", self.receiver.clone());
         m.insert("Catalog".into(), json!(self.catalog));
         m
@@ -213,22 +176,10 @@ impl EngagementInvitation {
     /// `GetEngagementInvitationResponse` (which has no `ParticipantType`).
     pub fn detail_json(&self) -> Value {
         let mut m = self.common();
-        put_opt(
-            &mut m,
-            "RejectionReason",
-            self.rejection_reason.as_ref().map(|x| json!(x)),
-        );
+        put_opt(&mut m, "RejectionReason", self.rejection_reason.as_ref().map(|x| json!(x)));
         put_opt(&mut m, "Payload", self.payload.clone());
-        put_opt(
-            &mut m,
-            "InvitationMessage",
-            self.invitation_message.as_ref().map(|x| json!(x)),
-        );
-        put_opt(
-            &mut m,
-            "EngagementDescription",
-            self.engagement_description.as_ref().map(|x| json!(x)),
-        );
+        put_opt(&mut m, "InvitationMessage", self.invitation_message.as_ref().map(|x| json!(x)));
+        put_opt(&mut m, "EngagementDescription", self.engagement_description.as_ref().map(|x| json!(x)));
         put_opt(&mut m, "ExistingMembers", self.existing_members.clone());
         put_opt(&mut m, "EnrichmentContext", self.enrichment_context.clone());
         Value::Object(m)

@@ -22,7 +22,7 @@ pub struct ApiError {
     pub type_name: String,
     pub message: String,
     /// The error shape's members other than `Message`.
-    pub members: Map<String, Value>,
+    pub members: Box<Map<String, Value>>,
     /// HTTP status.
     pub status: u16,
 }
@@ -31,27 +31,15 @@ impl ApiError {
     /// An error of a shape of `model`; HTTP 500 for `fault` shapes, else 400.
     pub fn modeled(model: &ServiceModel, type_name: &str, message: impl Into<String>) -> Self {
         let shape = model.shape(type_name);
-        let status = if shape.is_some_and(|s| s.fault) {
-            500
-        } else {
-            400
-        };
-        ApiError {
-            type_name: type_name.to_owned(),
-            message: message.into(),
-            members: Map::new(),
-            status,
-        }
-        .with_model_member(model, "Message", None)
+        let status = if shape.is_some_and(|s| s.fault) { 500 } else { 400 };
+        ApiError { type_name: type_name.to_owned(), message: message.into(), members: Box::default(), status }
+            .with_model_member(model, "Message", None)
     }
 
     /// Add member `name` if (and only if) this API's error shape declares it. `None` marks a
     /// member that is filled from `message` (i.e. `Message`).
     fn with_model_member(mut self, model: &ServiceModel, name: &str, value: Option<Value>) -> Self {
-        if model
-            .shape(&self.type_name)
-            .is_some_and(|s| s.has_member(name))
-        {
+        if model.shape(&self.type_name).is_some_and(|s| s.has_member(name)) {
             let v = value.unwrap_or_else(|| json!(self.message));
             self.members.insert(name.to_owned(), v);
         }
@@ -65,12 +53,7 @@ impl ApiError {
 
     /// A protocol error outside the models (`UnknownOperationException`, …).
     pub fn protocol(type_name: &str, message: impl Into<String>, status: u16) -> Self {
-        ApiError {
-            type_name: type_name.to_owned(),
-            message: message.into(),
-            members: Map::new(),
-            status,
-        }
+        ApiError { type_name: type_name.to_owned(), message: message.into(), members: Box::default(), status }
     }
 
     /// `ResourceNotFoundException` (Account API: Reason `CONNECTION_INVITATION_NOT_FOUND`).
@@ -100,33 +83,16 @@ impl ApiError {
         let n = violations.len();
         let detail: Vec<String> = violations
             .iter()
-            .map(|v| {
-                format!(
-                    "Value at '{}' failed to satisfy constraint: {}",
-                    v.path, v.message
-                )
-            })
+            .map(|v| format!("Value at '{}' failed to satisfy constraint: {}", v.path, v.message))
             .collect();
-        let message = format!(
-            "{n} validation error{} detected: {}",
-            if n == 1 { "" } else { "s" },
-            detail.join("; ")
-        );
-        let mut err = ApiError::modeled(model, "ValidationException", message)
-            .with_reason(model, "REQUEST_VALIDATION_FAILED");
+        let message = format!("{n} validation error{} detected: {}", if n == 1 { "" } else { "s" }, detail.join("; "));
+        let mut err =
+            ApiError::modeled(model, "ValidationException", message).with_reason(model, "REQUEST_VALIDATION_FAILED");
         let shape = model.shape("ValidationException");
         if shape.is_some_and(|s| s.has_member("ErrorDetails")) {
             // Account: ValidationErrorList of ValidationError union { FieldValidationError }.
-            let codes = code_enum(
-                model,
-                &[
-                    "ValidationException",
-                    "ErrorDetails",
-                    "[]",
-                    "FieldValidationError",
-                    "Code",
-                ],
-            );
+            let codes =
+                code_enum(model, &["ValidationException", "ErrorDetails", "[]", "FieldValidationError", "Code"]);
             let list: Vec<Value> = violations
                 .iter()
                 .map(|v| {
@@ -137,8 +103,7 @@ impl ApiError {
                     }})
                 })
                 .collect();
-            err.members
-                .insert("ErrorDetails".into(), Value::Array(list));
+            err.members.insert("ErrorDetails".into(), Value::Array(list));
         } else if shape.is_some_and(|s| s.has_member("ErrorList")) {
             // Selling: ValidationExceptionErrorList of { FieldName, Message, Code }.
             let codes = code_enum(model, &["ValidationException", "ErrorList", "[]", "Code"]);
@@ -161,11 +126,7 @@ impl ApiError {
     pub fn invalid_field(model: &ServiceModel, field: &str, message: impl Into<String>) -> Self {
         ApiError::validation(
             model,
-            &[Violation {
-                path: field.to_owned(),
-                kind: ViolationKind::InvalidValue,
-                message: message.into(),
-            }],
+            &[Violation { path: field.to_owned(), kind: ViolationKind::InvalidValue, message: message.into() }],
         )
     }
 
@@ -174,7 +135,7 @@ impl ApiError {
         let mut m = Map::new();
         m.insert("__type".into(), json!(self.type_name));
         m.insert("message".into(), json!(self.message));
-        for (k, v) in &self.members {
+        for (k, v) in self.members.iter() {
             m.insert(k.clone(), v.clone());
         }
         Value::Object(m)
@@ -203,10 +164,7 @@ fn code_enum(model: &ServiceModel, path: &[&str]) -> Vec<String> {
         }
     }
     match model.shape(&shape).map(|s| &s.kind) {
-        Some(crate::model::ShapeKind::String {
-            enum_values: Some(v),
-            ..
-        }) => v.clone(),
+        Some(crate::model::ShapeKind::String { enum_values: Some(v), .. }) => v.clone(),
         _ => vec![],
     }
 }
@@ -243,44 +201,22 @@ mod tests {
         assert_eq!(a.body()["Message"], "reused");
         assert!(
             m.account
-                .validate_except(
-                    "ConflictException",
-                    &a.body(),
-                    Direction::Output,
-                    &["__type", "message"]
-                )
+                .validate_except("ConflictException", &a.body(), Direction::Output, &["__type", "message"])
                 .is_empty()
         );
         let s = ApiError::conflict(&m.selling, "CONFLICT_CLIENT_TOKEN", "reused");
-        assert!(
-            s.body().get("Reason").is_none(),
-            "selling ConflictException has no Reason"
-        );
+        assert!(s.body().get("Reason").is_none(), "selling ConflictException has no Reason");
         assert_eq!(ApiError::internal(&m.selling, "boom").status, 500);
-        let v = Violation {
-            path: "MaxResults".into(),
-            kind: ViolationKind::OutOfRange,
-            message: "too big".into(),
-        };
+        let v = Violation { path: "MaxResults".into(), kind: ViolationKind::OutOfRange, message: "too big".into() };
         let av = ApiError::validation(&m.account, std::slice::from_ref(&v)).body();
-        assert_eq!(
-            av["ErrorDetails"][0]["FieldValidationError"]["Name"],
-            "MaxResults"
-        );
-        assert_eq!(
-            av["ErrorDetails"][0]["FieldValidationError"]["Code"],
-            "INVALID_VALUE"
-        );
+        assert_eq!(av["ErrorDetails"][0]["FieldValidationError"]["Name"], "MaxResults");
+        assert_eq!(av["ErrorDetails"][0]["FieldValidationError"]["Code"], "INVALID_VALUE");
         let sv = ApiError::validation(&m.selling, &[v]).body();
         assert_eq!(sv["ErrorList"][0]["FieldName"], "MaxResults");
         assert_eq!(sv["ErrorList"][0]["Code"], "VALUE_OUT_OF_RANGE");
         for (model, body) in [(&m.account, av), (&m.selling, sv)] {
-            let violations = model.validate_except(
-                "ValidationException",
-                &body,
-                Direction::Output,
-                &["__type", "message"],
-            );
+            let violations =
+                model.validate_except("ValidationException", &body, Direction::Output, &["__type", "message"]);
             assert!(violations.is_empty(), "{violations:?}");
         }
     }

@@ -36,10 +36,7 @@ pub struct FaultConfig {
 impl FaultConfig {
     /// Reject rates outside 0..=1 and a zero rate limit.
     pub fn check(&self) -> Result<(), String> {
-        for (name, r) in [
-            ("throttle_rate", self.throttle_rate),
-            ("error_rate", self.error_rate),
-        ] {
+        for (name, r) in [("throttle_rate", self.throttle_rate), ("error_rate", self.error_rate)] {
             if !(0.0..=1.0).contains(&r) {
                 return Err(format!("{name} must be between 0 and 1, got {r}"));
             }
@@ -190,22 +187,14 @@ mod tests {
 
     #[test]
     fn rate_limit_counts_a_sliding_second() {
-        let mut f = Faults::new(FaultConfig {
-            rate_limit: Some(3),
-            ..FaultConfig::default()
-        });
+        let mut f = Faults::new(FaultConfig { rate_limit: Some(3), ..FaultConfig::default() });
         let t0 = Instant::now();
-        let v: Vec<Verdict> = (0..5)
-            .map(|i| f.decide(t0 + Duration::from_millis(i * 10)))
-            .collect();
+        let v: Vec<Verdict> = (0..5).map(|i| f.decide(t0 + Duration::from_millis(i * 10))).collect();
         assert_eq!(&v[..3], &[Verdict::Serve; 3]);
         assert_eq!(&v[3..], &[Verdict::RateLimited; 2]);
         // One second after the first admitted request, one slot frees up.
         assert_eq!(f.decide(t0 + Duration::from_millis(1000)), Verdict::Serve);
-        assert_eq!(
-            f.decide(t0 + Duration::from_millis(1001)),
-            Verdict::RateLimited
-        );
+        assert_eq!(f.decide(t0 + Duration::from_millis(1001)), Verdict::RateLimited);
         assert_eq!(f.max_admitted_per_second, 3);
         assert_eq!(f.max_received_per_second, 6);
     }
@@ -233,17 +222,9 @@ mod tests {
 
     #[test]
     fn config_checks_and_patches() {
-        assert!(
-            FaultConfig {
-                throttle_rate: 1.5,
-                ..Default::default()
-            }
-            .check()
-            .is_err()
-        );
+        assert!(FaultConfig { throttle_rate: 1.5, ..Default::default() }.check().is_err());
         let mut f = Faults::new(FaultConfig::default());
-        let p: FaultPatch =
-            serde_json::from_str(r#"{"rate_limit": 5, "latency_ms": 3}"#).expect("json");
+        let p: FaultPatch = serde_json::from_str(r#"{"rate_limit": 5, "latency_ms": 3}"#).expect("json");
         f.patch(p).expect("valid");
         assert_eq!(f.config.rate_limit, Some(5));
         assert_eq!(f.config.latency_ms, 3);

@@ -62,12 +62,7 @@ pub struct GenerateConfig {
 
 impl Default for GenerateConfig {
     fn default() -> Self {
-        GenerateConfig {
-            seed: 1,
-            engagements: 200,
-            connections: 50,
-            catalogs: CatalogChoice::Aws,
-        }
+        GenerateConfig { seed: 1, engagements: 200, connections: 50, catalogs: CatalogChoice::Aws }
     }
 }
 
@@ -88,19 +83,9 @@ const COMPANIES: &[&str] = &[
     "Litware Systems",
     "Margie Travel",
 ];
-const FIRST: &[&str] = &[
-    "Ana", "Ben", "Chen", "Dana", "Eli", "Fatima", "Goran", "Hana", "Ivan", "Jo",
-];
-const LAST: &[&str] = &[
-    "Silva", "Okafor", "Nguyen", "Smith", "Kowalski", "Tanaka", "Haddad", "Berg",
-];
-const TITLES: &[&str] = &[
-    "Partner Manager",
-    "Alliance Lead",
-    "Solutions Architect",
-    "Sales Director",
-    "CTO",
-];
+const FIRST: &[&str] = &["Ana", "Ben", "Chen", "Dana", "Eli", "Fatima", "Goran", "Hana", "Ivan", "Jo"];
+const LAST: &[&str] = &["Silva", "Okafor", "Nguyen", "Smith", "Kowalski", "Tanaka", "Haddad", "Berg"];
+const TITLES: &[&str] = &["Partner Manager", "Alliance Lead", "Solutions Architect", "Sales Director", "CTO"];
 const INDUSTRIES: &[&str] = &[
     "Financial Services",
     "Healthcare",
@@ -121,12 +106,7 @@ const PROBLEMS: &[&str] = &[
     "Consolidate 40 AWS accounts under a governed landing zone",
     "Reduce storage costs of petabyte-scale media archives",
 ];
-const RESPONSIBILITIES: &[&str] = &[
-    "Co-Sell Facilitator",
-    "Software Partner",
-    "Services Partner",
-    "Reseller",
-];
+const RESPONSIBILITIES: &[&str] = &["Co-Sell Facilitator", "Software Partner", "Services Partner", "Reseller"];
 
 struct Participant {
     account: String,
@@ -142,19 +122,10 @@ fn person(rng: &mut SplitMix64) -> (String, String) {
 }
 
 fn slug(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_lowercase()
+    s.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_lowercase()
 }
 
-fn unique(
-    rng: &mut SplitMix64,
-    taken: &mut HashSet<String>,
-    prefix: &str,
-    alphabet: &[u8],
-    len: usize,
-) -> String {
+fn unique(rng: &mut SplitMix64, taken: &mut HashSet<String>, prefix: &str, alphabet: &[u8], len: usize) -> String {
     loop {
         let id = format!("{prefix}{}", rng.string(alphabet, len));
         if taken.insert(id.clone()) {
@@ -164,12 +135,7 @@ fn unique(
 }
 
 /// Pick a status: only invitations whose expiry is still ahead can be PENDING.
-fn pick_status(
-    rng: &mut SplitMix64,
-    still_open: bool,
-    sender: bool,
-    allow_canceled: bool,
-) -> &'static str {
+fn pick_status(rng: &mut SplitMix64, still_open: bool, sender: bool, allow_canceled: bool) -> &'static str {
     let u = rng.unit();
     if still_open {
         return if u < 0.85 {
@@ -204,20 +170,11 @@ pub fn generate(cfg: &GenerateConfig, now: Ts) -> SeedData {
         let pool_size = (cfg.connections.max(cfg.engagements) / 10).clamp(5, 400);
         let participants: Vec<Participant> = (0..pool_size)
             .map(|i| {
-                let company = format!(
-                    "{} {}",
-                    rng.pick(COMPANIES).copied().unwrap_or("Anycompany"),
-                    i + 1
-                );
+                let company = format!("{} {}", rng.pick(COMPANIES).copied().unwrap_or("Anycompany"), i + 1);
                 let (f, l) = person(&mut rng);
                 Participant {
                     account: rng.string(DIGITS, 12),
-                    email: format!(
-                        "{}.{}@{}.example.com",
-                        f.to_lowercase(),
-                        l.to_lowercase(),
-                        slug(&company)
-                    ),
+                    email: format!("{}.{}@{}.example.com", f.to_lowercase(), l.to_lowercase(), slug(&company)),
                     person: format!("{f} {l}"),
                     company,
                 }
@@ -245,11 +202,7 @@ pub fn generate(cfg: &GenerateConfig, now: Ts) -> SeedData {
             };
             let inviter = if sender { &me } else { other };
             let id = unique(&mut rng, &mut taken, "pacinv-", ALNUM, 13);
-            let ctype = if rng.chance(0.8) {
-                "OPPORTUNITY_COLLABORATION"
-            } else {
-                "SUBSIDIARY"
-            };
+            let ctype = if rng.chance(0.8) { "OPPORTUNITY_COLLABORATION" } else { "SUBSIDIARY" };
             out.connection_invitations.push(ConnectionInvitation {
                 catalog: (*catalog).to_owned(),
                 arn: connection_invitation_arn(catalog, &id),
@@ -264,22 +217,13 @@ pub fn generate(cfg: &GenerateConfig, now: Ts) -> SeedData {
                 updated_at: updated,
                 expires_at: Some(expires),
                 other_participant_identifier: other.account.clone(),
-                participant_type: if sender {
-                    participant::SENDER
-                } else {
-                    participant::RECEIVER
-                }
-                .to_owned(),
+                participant_type: if sender { participant::SENDER } else { participant::RECEIVER }.to_owned(),
                 status: st.to_owned(),
                 invitation_message: format!(
                     "{} would like to connect with {} for {}.",
                     inviter.company,
                     if sender { &other.company } else { &me.company },
-                    if ctype == "SUBSIDIARY" {
-                        "subsidiary management"
-                    } else {
-                        "opportunity collaboration"
-                    }
+                    if ctype == "SUBSIDIARY" { "subsidiary management" } else { "opportunity collaboration" }
                 ),
                 inviter_email: inviter.email.clone(),
                 inviter_name: inviter.person.clone(),
@@ -294,18 +238,13 @@ pub fn generate(cfg: &GenerateConfig, now: Ts) -> SeedData {
             let id = unique(&mut rng, &mut taken, "engi-", LOWER_ALNUM, 13);
             let engagement = unique(&mut rng, &mut taken, "eng-", LOWER_ALNUM, 14);
             let lead = rng.chance(0.3);
-            let customer = format!(
-                "{} Customer {}",
-                rng.pick(COMPANIES).copied().unwrap_or("Anycompany"),
-                rng.below(900) + 100
-            );
+            let customer =
+                format!("{} Customer {}", rng.pick(COMPANIES).copied().unwrap_or("Anycompany"), rng.below(900) + 100);
             let industry = rng.pick(INDUSTRIES).copied().unwrap_or("Other");
             let country = rng.pick(COUNTRIES).copied().unwrap_or("US");
             let problem = rng.pick(PROBLEMS).copied().unwrap_or(PROBLEMS[0]);
-            let title: String = format!("{} - {}", customer, if lead { "Lead" } else { "Co-sell" })
-                .chars()
-                .take(40)
-                .collect();
+            let title: String =
+                format!("{} - {}", customer, if lead { "Lead" } else { "Co-sell" }).chars().take(40).collect();
             let (sender_party, receiver_party) = if sender { (&me, other) } else { (other, &me) };
             let (cf, cl) = person(&mut rng);
             let payload = if lead {
@@ -321,9 +260,7 @@ pub fn generate(cfg: &GenerateConfig, now: Ts) -> SeedData {
                         "ContactBusinessTitle": rng.pick(TITLES).copied().unwrap_or("CTO")}
                 }})
             } else {
-                let target = (date + Duration::days(rng.range_i64(60, 365)))
-                    .format("%Y-%m-%d")
-                    .to_string();
+                let target = (date + Duration::days(rng.range_i64(60, 365))).format("%Y-%m-%d").to_string();
                 json!({"OpportunityInvitation": {
                     "SenderContacts": [{
                         "Email": sender_party.email, "FirstName": cf, "LastName": cl,
@@ -361,7 +298,10 @@ pub fn generate(cfg: &GenerateConfig, now: Ts) -> SeedData {
                 rejection_reason: (st == status::REJECTED && !sender)
                     .then(|| "Customer is not a fit for our solution".to_owned()),
                 payload: Some(payload),
-                invitation_message: Some(format!("{} invites you to collaborate on {}", sender_party.company, customer)),
+                invitation_message: Some(format!(
+                    "{} invites you to collaborate on {}",
+                    sender_party.company, customer
+                )),
                 engagement_description: Some(problem.to_owned()),
                 existing_members: Some(Value::Array(vec![json!({
                     "CompanyName": sender_party.company,
@@ -382,87 +322,42 @@ mod tests {
     #[test]
     fn generated_data_is_deterministic_and_conforms_to_the_model() {
         let now = parse_ts("2026-11-20T10:00:00Z").expect("ts");
-        let cfg = GenerateConfig {
-            seed: 42,
-            engagements: 1500,
-            connections: 500,
-            catalogs: CatalogChoice::Both,
-        };
+        let cfg = GenerateConfig { seed: 42, engagements: 1500, connections: 500, catalogs: CatalogChoice::Both };
         let a = generate(&cfg, now);
         let b = generate(&cfg, now);
         assert_eq!(a.connection_invitations, b.connection_invitations);
         assert_eq!(a.engagement_invitations, b.engagement_invitations);
-        let c = generate(
-            &GenerateConfig {
-                seed: 43,
-                ..cfg.clone()
-            },
-            now,
-        );
+        let c = generate(&GenerateConfig { seed: 43, ..cfg.clone() }, now);
         assert_ne!(a.engagement_invitations, c.engagement_invitations);
         assert_eq!(a.connection_invitations.len(), 1000);
         assert_eq!(a.engagement_invitations.len(), 3000);
 
         let m = Models::shared().expect("models");
         for ci in &a.connection_invitations {
-            let v = m.account.validate(
-                "GetConnectionInvitationResponse",
-                &ci.detail_json(),
-                Direction::Output,
-            );
+            let v = m.account.validate("GetConnectionInvitationResponse", &ci.detail_json(), Direction::Output);
             assert!(v.is_empty(), "{ci:?}: {v:?}");
             assert!(ci.created_at <= now && ci.updated_at <= now.max(ci.created_at));
         }
         for e in &a.engagement_invitations {
-            let v = m.selling.validate(
-                "GetEngagementInvitationResponse",
-                &e.detail_json(),
-                Direction::Output,
-            );
+            let v = m.selling.validate("GetEngagementInvitationResponse", &e.detail_json(), Direction::Output);
             assert!(v.is_empty(), "{e:?}: {v:?}");
-            let v = m.selling.validate(
-                "EngagementInvitationSummary",
-                &e.summary_json(),
-                Direction::Output,
-            );
+            let v = m.selling.validate("EngagementInvitationSummary", &e.summary_json(), Direction::Output);
             assert!(v.is_empty(), "{e:?}: {v:?}");
             if e.status == "PENDING" {
                 assert!(e.expiration_date > now);
             }
         }
-        let pending = a
-            .engagement_invitations
-            .iter()
-            .filter(|e| e.status == "PENDING")
-            .count();
-        assert!(
-            (15..=150).contains(&pending),
-            "~2% of 3000 pending, got {pending}"
-        );
+        let pending = a.engagement_invitations.iter().filter(|e| e.status == "PENDING").count();
+        assert!((15..=150).contains(&pending), "~2% of 3000 pending, got {pending}");
         for want in ["SENDER", "RECEIVER"] {
-            assert!(
-                a.engagement_invitations
-                    .iter()
-                    .any(|e| e.participant_type == want)
-            );
-            assert!(
-                a.connection_invitations
-                    .iter()
-                    .any(|e| e.participant_type == want)
-            );
+            assert!(a.engagement_invitations.iter().any(|e| e.participant_type == want));
+            assert!(a.connection_invitations.iter().any(|e| e.participant_type == want));
         }
         for want in ["LeadInvitation", "OpportunityInvitation"] {
-            assert!(
-                a.engagement_invitations
-                    .iter()
-                    .any(|e| e.payload_type.as_deref() == Some(want))
-            );
+            assert!(a.engagement_invitations.iter().any(|e| e.payload_type.as_deref() == Some(want)));
         }
         for want in ["ACCEPTED", "REJECTED", "EXPIRED", "CANCELED", "PENDING"] {
-            assert!(
-                a.connection_invitations.iter().any(|e| e.status == want),
-                "{want}"
-            );
+            assert!(a.connection_invitations.iter().any(|e| e.status == want), "{want}");
         }
     }
 }

@@ -9,9 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use partnercentral_local::{
-    CatalogChoice, Emulator, EmulatorError, FaultConfig, GenerateConfig, SeedDocument,
-};
+use partnercentral_local::{CatalogChoice, Emulator, EmulatorError, FaultConfig, GenerateConfig, SeedDocument};
 use tracing::{error, info};
 
 /// Local emulator of the AWS Partner Central Account and Selling APIs (invitations).
@@ -99,16 +97,13 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), MainError> {
-    let mut b = Emulator::builder()
-        .listen(cli.listen)
-        .frozen_clock(cli.freeze_clock)
-        .faults(FaultConfig {
-            latency_ms: cli.latency_ms,
-            throttle_rate: cli.throttle_rate,
-            error_rate: cli.error_rate,
-            rate_limit: cli.rate_limit,
-            fault_seed: cli.fault_seed,
-        });
+    let mut b = Emulator::builder().listen(cli.listen).frozen_clock(cli.freeze_clock).faults(FaultConfig {
+        latency_ms: cli.latency_ms,
+        throttle_rate: cli.throttle_rate,
+        error_rate: cli.error_rate,
+        rate_limit: cli.rate_limit,
+        fault_seed: cli.fault_seed,
+    });
     if let Some(c) = &cli.clock {
         b = b.clock(partnercentral_local::clock::parse_ts(c).map_err(MainError::Clock)?);
     }
@@ -129,8 +124,7 @@ async fn run(cli: Cli) -> Result<(), MainError> {
     let handle = b.spawn().await?;
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "partnercentral-local listening on {}", handle.addr())
-            .map_err(MainError::Stdout)?;
+        writeln!(out, "partnercentral-local listening on {}", handle.addr()).map_err(MainError::Stdout)?;
         out.flush().map_err(MainError::Stdout)?;
     }
     wait_for_signal().await?;

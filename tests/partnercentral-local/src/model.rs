@@ -13,11 +13,9 @@ use fancy_regex::Regex;
 use serde_json::Value;
 
 /// The embedded models (Apache-2.0, from botocore; see `models/NOTICE.md`).
-pub const ACCOUNT_MODEL_JSON: &str =
-    include_str!("../models/partnercentral-account-2025-04-04.service.json");
+pub const ACCOUNT_MODEL_JSON: &str = include_str!("../models/partnercentral-account-2025-04-04.service.json");
 /// See [`ACCOUNT_MODEL_JSON`].
-pub const SELLING_MODEL_JSON: &str =
-    include_str!("../models/partnercentral-selling-2022-07-26.service.json");
+pub const SELLING_MODEL_JSON: &str = include_str!("../models/partnercentral-selling-2022-07-26.service.json");
 
 /// Which of the two emulated APIs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -173,10 +171,7 @@ impl fmt::Display for Violation {
 }
 
 fn opt_i64(v: &Value, key: &str) -> Option<i64> {
-    v.get(key).and_then(|x| {
-        x.as_i64()
-            .or_else(|| x.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
-    })
+    v.get(key).and_then(|x| x.as_i64().or_else(|| x.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)))
 }
 
 fn target_shape(v: &Value, key: &str, owner: &str) -> Result<String, ModelError> {
@@ -223,14 +218,9 @@ impl ServiceModel {
                                 .map(|(mname, mv)| {
                                     mv.get("shape")
                                         .and_then(Value::as_str)
-                                        .map(|t| Member {
-                                            name: mname.clone(),
-                                            shape: t.to_owned(),
-                                        })
+                                        .map(|t| Member { name: mname.clone(), shape: t.to_owned() })
                                         .ok_or_else(|| {
-                                            ModelError::Malformed(format!(
-                                                "shape {name}: member {mname} has no shape"
-                                            ))
+                                            ModelError::Malformed(format!("shape {name}: member {mname} has no shape"))
                                         })
                                 })
                                 .collect::<Result<Vec<_>, _>>()
@@ -240,12 +230,7 @@ impl ServiceModel {
                     let required = s
                         .get("required")
                         .and_then(Value::as_array)
-                        .map(|r| {
-                            r.iter()
-                                .filter_map(Value::as_str)
-                                .map(str::to_owned)
-                                .collect()
-                        })
+                        .map(|r| r.iter().filter_map(Value::as_str).map(str::to_owned).collect())
                         .unwrap_or_default();
                     ShapeKind::Structure {
                         members,
@@ -271,12 +256,10 @@ impl ServiceModel {
                         Some(p) => Some(match compiled.get(p) {
                             Some(r) => Arc::clone(r),
                             None => {
-                                let r = Arc::new(compile_full_match(p).map_err(|e| {
-                                    ModelError::Pattern {
-                                        shape: name.clone(),
-                                        pattern: p.clone(),
-                                        source: Box::new(e),
-                                    }
+                                let r = Arc::new(compile_full_match(p).map_err(|e| ModelError::Pattern {
+                                    shape: name.clone(),
+                                    pattern: p.clone(),
+                                    source: Box::new(e),
                                 })?);
                                 compiled.insert(p.clone(), Arc::clone(&r));
                                 r
@@ -284,30 +267,23 @@ impl ServiceModel {
                         }),
                     };
                     ShapeKind::String {
-                        enum_values: s.get("enum").and_then(Value::as_array).map(|e| {
-                            e.iter()
-                                .filter_map(Value::as_str)
-                                .map(str::to_owned)
-                                .collect()
-                        }),
+                        enum_values: s
+                            .get("enum")
+                            .and_then(Value::as_array)
+                            .map(|e| e.iter().filter_map(Value::as_str).map(str::to_owned).collect()),
                         pattern,
                         pattern_src,
                         min: opt_i64(s, "min"),
                         max: opt_i64(s, "max"),
                     }
                 }
-                "integer" | "long" => ShapeKind::Integer {
-                    min: opt_i64(s, "min"),
-                    max: opt_i64(s, "max"),
-                },
+                "integer" | "long" => ShapeKind::Integer { min: opt_i64(s, "min"), max: opt_i64(s, "max") },
                 "float" | "double" => ShapeKind::Float,
                 "boolean" => ShapeKind::Boolean,
                 "timestamp" => ShapeKind::Timestamp,
                 "blob" => ShapeKind::Blob,
                 other => {
-                    return Err(ModelError::Malformed(format!(
-                        "shape {name} has unsupported type {other}"
-                    )));
+                    return Err(ModelError::Malformed(format!("shape {name} has unsupported type {other}")));
                 }
             };
             shapes.insert(
@@ -326,54 +302,30 @@ impl ServiceModel {
             .ok_or_else(|| ModelError::Malformed("operations missing".into()))?;
         let mut operations = HashMap::with_capacity(raw_ops.len());
         for (name, o) in raw_ops {
-            let shape_of = |key: &str| {
-                o.get(key)
-                    .and_then(|x| x.get("shape"))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            };
+            let shape_of =
+                |key: &str| o.get(key).and_then(|x| x.get("shape")).and_then(Value::as_str).map(str::to_owned);
             let errors = o
                 .get("errors")
                 .and_then(Value::as_array)
-                .map(|es| {
-                    es.iter()
-                        .filter_map(|e| e.get("shape").and_then(Value::as_str))
-                        .map(str::to_owned)
-                        .collect()
-                })
+                .map(|es| es.iter().filter_map(|e| e.get("shape").and_then(Value::as_str)).map(str::to_owned).collect())
                 .unwrap_or_default();
             operations.insert(
                 name.clone(),
-                Operation {
-                    name: name.clone(),
-                    input: shape_of("input"),
-                    output: shape_of("output"),
-                    errors,
-                },
+                Operation { name: name.clone(), input: shape_of("input"), output: shape_of("output"), errors },
             );
         }
-        let model = ServiceModel {
-            api,
-            target_prefix,
-            shapes,
-            operations,
-        };
+        let model = ServiceModel { api, target_prefix, shapes, operations };
         // Every referenced shape must exist, or the validator would silently skip it.
         for shape in model.shapes.values() {
             let targets: Vec<&str> = match &shape.kind {
-                ShapeKind::Structure { members, .. } => {
-                    members.iter().map(|m| m.shape.as_str()).collect()
-                }
+                ShapeKind::Structure { members, .. } => members.iter().map(|m| m.shape.as_str()).collect(),
                 ShapeKind::List { member, .. } => vec![member.as_str()],
                 ShapeKind::Map { key, value, .. } => vec![key.as_str(), value.as_str()],
                 _ => vec![],
             };
             for t in targets {
                 if !model.shapes.contains_key(t) {
-                    return Err(ModelError::Malformed(format!(
-                        "shape {} refers to unknown shape {t}",
-                        shape.name
-                    )));
+                    return Err(ModelError::Malformed(format!("shape {} refers to unknown shape {t}", shape.name)));
                 }
             }
         }
@@ -392,11 +344,7 @@ impl ServiceModel {
 
     /// The shape of member `member` of structure `structure`.
     pub fn member_shape(&self, structure: &str, member: &str) -> Option<&str> {
-        self.shape(structure)?
-            .members()
-            .iter()
-            .find(|m| m.name == member)
-            .map(|m| m.shape.as_str())
+        self.shape(structure)?.members().iter().find(|m| m.name == member).map(|m| m.shape.as_str())
     }
 
     /// Validate `value` against shape `shape_name`; an empty result means it conforms.
@@ -427,14 +375,7 @@ impl ServiceModel {
         }
     }
 
-    fn walk(
-        &self,
-        shape_name: &str,
-        value: &Value,
-        path: &str,
-        dir: Direction,
-        out: &mut Vec<Violation>,
-    ) {
+    fn walk(&self, shape_name: &str, value: &Value, path: &str, dir: Direction, out: &mut Vec<Violation>) {
         let Some(shape) = self.shapes.get(shape_name) else {
             out.push(Violation {
                 path: path.to_owned(),
@@ -444,13 +385,7 @@ impl ServiceModel {
             return;
         };
         let here = if path.is_empty() { "(root)" } else { path };
-        let mut push = |kind, message: String| {
-            out.push(Violation {
-                path: here.to_owned(),
-                kind,
-                message,
-            })
-        };
+        let mut push = |kind, message: String| out.push(Violation { path: here.to_owned(), kind, message });
         if value.is_null() {
             // Members that are null are handled by the structure walk; a null list element
             // or map value is a violation in both directions.
@@ -458,21 +393,13 @@ impl ServiceModel {
             return;
         }
         match &shape.kind {
-            ShapeKind::Structure {
-                members,
-                required,
-                union,
-            } => {
+            ShapeKind::Structure { members, required, union } => {
                 let Some(obj) = value.as_object() else {
                     push(ViolationKind::InvalidType, "expected a JSON object".into());
                     return;
                 };
                 let child = |name: &str| {
-                    if path.is_empty() {
-                        name.to_owned()
-                    } else {
-                        format!("{path}.{name}")
-                    }
+                    if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") }
                 };
                 for req in required {
                     let present = obj.get(req).is_some_and(|v| !v.is_null());
@@ -492,10 +419,7 @@ impl ServiceModel {
                                 out.push(Violation {
                                     path: child(k),
                                     kind: ViolationKind::UnknownMember,
-                                    message: format!(
-                                        "member is not in the model's {} shape",
-                                        shape.name
-                                    ),
+                                    message: format!("member is not in the model's {} shape", shape.name),
                                 });
                             }
                         }
@@ -519,10 +443,7 @@ impl ServiceModel {
                     out.push(Violation {
                         path: here.to_owned(),
                         kind: ViolationKind::UnionNotExactlyOne,
-                        message: format!(
-                            "exactly one member of union {} must be set, found {set_members}",
-                            shape.name
-                        ),
+                        message: format!("exactly one member of union {} must be set, found {set_members}", shape.name),
                     });
                 }
             }
@@ -543,21 +464,13 @@ impl ServiceModel {
                 if let Some(max) = max
                     && n > *max
                 {
-                    push(
-                        ViolationKind::TooManyValues,
-                        format!("Member must have length less than or equal to {max}"),
-                    );
+                    push(ViolationKind::TooManyValues, format!("Member must have length less than or equal to {max}"));
                 }
                 for (i, item) in items.iter().enumerate() {
                     self.walk(member, item, &format!("{path}[{i}]"), dir, out);
                 }
             }
-            ShapeKind::Map {
-                key,
-                value: vshape,
-                min,
-                max,
-            } => {
+            ShapeKind::Map { key, value: vshape, min, max } => {
                 let Some(obj) = value.as_object() else {
                     push(ViolationKind::InvalidType, "expected a JSON object".into());
                     return;
@@ -566,18 +479,12 @@ impl ServiceModel {
                 if let Some(min) = min
                     && n < *min
                 {
-                    push(
-                        ViolationKind::NotEnoughValues,
-                        format!("Map must have at least {min} entries"),
-                    );
+                    push(ViolationKind::NotEnoughValues, format!("Map must have at least {min} entries"));
                 }
                 if let Some(max) = max
                     && n > *max
                 {
-                    push(
-                        ViolationKind::TooManyValues,
-                        format!("Map must have at most {max} entries"),
-                    );
+                    push(ViolationKind::TooManyValues, format!("Map must have at most {max} entries"));
                 }
                 for (k, v) in obj {
                     let p = format!("{path}.{k}");
@@ -585,13 +492,7 @@ impl ServiceModel {
                     self.walk(vshape, v, &p, dir, out);
                 }
             }
-            ShapeKind::String {
-                enum_values,
-                pattern,
-                pattern_src,
-                min,
-                max,
-            } => {
+            ShapeKind::String { enum_values, pattern, pattern_src, min, max } => {
                 let Some(s) = value.as_str() else {
                     push(ViolationKind::InvalidType, "expected a JSON string".into());
                     return;
@@ -620,10 +521,7 @@ impl ServiceModel {
                 if let Some(max) = max
                     && len > *max
                 {
-                    push(
-                        ViolationKind::InvalidLength,
-                        format!("Member must have length less than or equal to {max}"),
-                    );
+                    push(ViolationKind::InvalidLength, format!("Member must have length less than or equal to {max}"));
                 }
                 if let (Some(re), Some(src)) = (pattern, pattern_src) {
                     // A pattern engine error (e.g. backtrack limit) counts as a mismatch.
@@ -675,26 +573,17 @@ impl ServiceModel {
             }
             ShapeKind::Blob => {
                 if !value.is_string() {
-                    push(
-                        ViolationKind::InvalidType,
-                        "expected a base64 string".into(),
-                    );
+                    push(ViolationKind::InvalidType, "expected a base64 string".into());
                 }
             }
             ShapeKind::Timestamp => match (value, dir) {
                 (Value::String(s), _) => {
                     if chrono::DateTime::parse_from_rfc3339(s).is_err() {
-                        push(
-                            ViolationKind::InvalidFormat,
-                            format!("'{s}' is not an ISO-8601 (RFC 3339) timestamp"),
-                        );
+                        push(ViolationKind::InvalidFormat, format!("'{s}' is not an ISO-8601 (RFC 3339) timestamp"));
                     }
                 }
                 (Value::Number(_), Direction::Input) => {}
-                _ => push(
-                    ViolationKind::InvalidType,
-                    "expected an ISO-8601 timestamp string".into(),
-                ),
+                _ => push(ViolationKind::InvalidType, "expected an ISO-8601 timestamp string".into()),
             },
         }
     }
@@ -759,10 +648,7 @@ mod tests {
         let m = models();
         assert_eq!(m.account.target_prefix, "PartnerCentralAccount");
         assert_eq!(m.selling.target_prefix, "AWSPartnerCentralSelling");
-        assert_eq!(
-            m.api_for_prefix("PartnerCentralAccount"),
-            Some(Api::Account)
-        );
+        assert_eq!(m.api_for_prefix("PartnerCentralAccount"), Some(Api::Account));
         assert_eq!(m.api_for_prefix("Nope"), None);
         assert!(m.account.operation("ListConnectionInvitations").is_some());
         assert!(m.selling.operation("RejectEngagementInvitation").is_some());
@@ -792,11 +678,7 @@ mod tests {
         let s = &models().selling;
         // (?=.{1,255}$)(arn:.*|engi-[0-9a-z]{13})
         let v = |id: &str| {
-            s.validate(
-                "GetEngagementInvitationRequest",
-                &json!({"Catalog": "AWS", "Identifier": id}),
-                Direction::Input,
-            )
+            s.validate("GetEngagementInvitationRequest", &json!({"Catalog": "AWS", "Identifier": id}), Direction::Input)
         };
         assert!(v("engi-0123456789abc").is_empty());
         assert!(v(&format!("arn:{}", "x".repeat(200))).is_empty());
@@ -822,8 +704,7 @@ mod tests {
             &json!({"Catalog": "AWS", "MaxResults": 0, "Status": ["PENDING", "CANCELED"], "Sort": {"SortOrder": "ASCENDING"}}),
             Direction::Input,
         );
-        let paths: Vec<(&str, ViolationKind)> =
-            v.iter().map(|x| (x.path.as_str(), x.kind)).collect();
+        let paths: Vec<(&str, ViolationKind)> = v.iter().map(|x| (x.path.as_str(), x.kind)).collect();
         assert!(paths.contains(&("ParticipantType", ViolationKind::RequiredMissing)));
         assert!(paths.contains(&("MaxResults", ViolationKind::OutOfRange)));
         assert!(paths.contains(&("Status[1]", ViolationKind::InvalidEnum)));
@@ -834,26 +715,15 @@ mod tests {
             &json!({"Catalog": "AWS", "ParticipantType": "RECEIVER", "Status": vec!["PENDING"; 11], "MaxResults": 101}),
             Direction::Input,
         );
-        assert!(
-            too_many
-                .iter()
-                .any(|x| x.path == "Status" && x.kind == ViolationKind::TooManyValues)
-        );
-        assert!(
-            too_many
-                .iter()
-                .any(|x| x.path == "MaxResults" && x.kind == ViolationKind::OutOfRange)
-        );
+        assert!(too_many.iter().any(|x| x.path == "Status" && x.kind == ViolationKind::TooManyValues));
+        assert!(too_many.iter().any(|x| x.path == "MaxResults" && x.kind == ViolationKind::OutOfRange));
     }
 
     #[test]
     fn input_is_lenient_output_is_strict() {
         let a = &models().account;
         let req = json!({"Catalog": "AWS", "Identifier": "pacinv-ABCDEFGHIJ123", "Extra": 1, "NextToken": null});
-        assert!(
-            a.validate("GetConnectionInvitationRequest", &req, Direction::Input)
-                .is_empty()
-        );
+        assert!(a.validate("GetConnectionInvitationRequest", &req, Direction::Input).is_empty());
         let resp = json!({
             "Catalog": "AWS", "Id": "pacinv-ABCDEFGHIJ123",
             "Arn": "arn:aws:partnercentral:us-east-1::catalog/AWS/connection-invitation/pacinv-ABCDEFGHIJ123",
@@ -863,23 +733,15 @@ mod tests {
             "Status": "PENDING", "InvitationMessage": "hi", "InviterEmail": "a@b.example",
             "InviterName": "Ann"
         });
-        assert!(
-            a.validate("GetConnectionInvitationResponse", &resp, Direction::Output)
-                .is_empty()
-        );
+        assert!(a.validate("GetConnectionInvitationResponse", &resp, Direction::Output).is_empty());
         let mut missing = resp.clone();
         if let Some(o) = missing.as_object_mut() {
             o.remove("InviterEmail");
             o.insert("Surprise".into(), json!("x"));
             o.insert("CreatedAt".into(), json!(1_700_000_000));
         }
-        let v = a.validate(
-            "GetConnectionInvitationResponse",
-            &missing,
-            Direction::Output,
-        );
-        let kinds: Vec<(&str, ViolationKind)> =
-            v.iter().map(|x| (x.path.as_str(), x.kind)).collect();
+        let v = a.validate("GetConnectionInvitationResponse", &missing, Direction::Output);
+        let kinds: Vec<(&str, ViolationKind)> = v.iter().map(|x| (x.path.as_str(), x.kind)).collect();
         assert!(kinds.contains(&("InviterEmail", ViolationKind::RequiredMissing)));
         assert!(kinds.contains(&("Surprise", ViolationKind::UnknownMember)));
         assert!(kinds.contains(&("CreatedAt", ViolationKind::InvalidType)));
@@ -897,11 +759,7 @@ mod tests {
             )
             .is_empty()
         );
-        let v = s.validate(
-            "EngagementInvitationSummary",
-            &base(json!({})),
-            Direction::Output,
-        );
+        let v = s.validate("EngagementInvitationSummary", &base(json!({})), Direction::Output);
         assert_eq!(v[0].kind, ViolationKind::UnionNotExactlyOne);
         assert_eq!(v[0].path, "Receiver");
     }

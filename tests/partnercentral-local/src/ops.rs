@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::fmt_ts;
 use crate::data::{
-    Connection, ConnectionInvitation, DEFAULT_EXPIRY_DAYS, EngagementInvitation, canonical,
-    connection_invitation_arn, participant, status,
+    Connection, ConnectionInvitation, DEFAULT_EXPIRY_DAYS, EngagementInvitation, canonical, connection_invitation_arn,
+    participant, status,
 };
 use crate::error::{ApiError, UNKNOWN_OPERATION};
 use crate::model::{Api, Models, ServiceModel};
@@ -31,11 +31,8 @@ pub const ACCOUNT_OPERATIONS: &[&str] = &[
     "RejectConnectionInvitation",
 ];
 /// See [`ACCOUNT_OPERATIONS`].
-pub const SELLING_OPERATIONS: &[&str] = &[
-    "ListEngagementInvitations",
-    "GetEngagementInvitation",
-    "RejectEngagementInvitation",
-];
+pub const SELLING_OPERATIONS: &[&str] =
+    &["ListEngagementInvitations", "GetEngagementInvitation", "RejectEngagementInvitation"];
 
 /// Whether the emulator implements `operation` of `api`.
 pub fn is_emulated(api: Api, operation: &str) -> bool {
@@ -58,31 +55,17 @@ pub fn dispatch(
     let ctx = Ctx { m, input };
     match (api, operation) {
         (Api::Account, "ListConnectionInvitations") => ctx.list_connection_invitations(state),
-        (Api::Account, "GetConnectionInvitation") => ctx
-            .find_connection_invitation(state)
-            .map(|c| c.detail_json()),
-        (Api::Account, "CancelConnectionInvitation") => {
-            ctx.idempotent(state, operation, |ctx, s| {
-                ctx.transition(s, participant::SENDER, status::CANCELED, "canceled")
-                    .map(|c| c.detail_json())
-            })
-        }
-        (Api::Account, "RejectConnectionInvitation") => {
-            ctx.idempotent(state, operation, |ctx, s| {
-                ctx.transition(s, participant::RECEIVER, status::REJECTED, "rejected")
-                    .map(|c| c.detail_json())
-            })
-        }
-        (Api::Account, "AcceptConnectionInvitation") => {
-            ctx.idempotent(state, operation, |ctx, s| ctx.accept(s))
-        }
-        (Api::Account, "CreateConnectionInvitation") => {
-            ctx.idempotent(state, operation, |ctx, s| ctx.create(s))
-        }
+        (Api::Account, "GetConnectionInvitation") => ctx.find_connection_invitation(state).map(|c| c.detail_json()),
+        (Api::Account, "CancelConnectionInvitation") => ctx.idempotent(state, operation, |ctx, s| {
+            ctx.transition(s, participant::SENDER, status::CANCELED, "canceled").map(|c| c.detail_json())
+        }),
+        (Api::Account, "RejectConnectionInvitation") => ctx.idempotent(state, operation, |ctx, s| {
+            ctx.transition(s, participant::RECEIVER, status::REJECTED, "rejected").map(|c| c.detail_json())
+        }),
+        (Api::Account, "AcceptConnectionInvitation") => ctx.idempotent(state, operation, |ctx, s| ctx.accept(s)),
+        (Api::Account, "CreateConnectionInvitation") => ctx.idempotent(state, operation, |ctx, s| ctx.create(s)),
         (Api::Selling, "ListEngagementInvitations") => ctx.list_engagement_invitations(state),
-        (Api::Selling, "GetEngagementInvitation") => ctx
-            .find_engagement_invitation(state)
-            .map(|e| e.detail_json()),
+        (Api::Selling, "GetEngagementInvitation") => ctx.find_engagement_invitation(state).map(|e| e.detail_json()),
         (Api::Selling, "RejectEngagementInvitation") => ctx.reject_engagement_invitation(state),
         _ => Err(ApiError::protocol(
             UNKNOWN_OPERATION,
@@ -127,19 +110,17 @@ impl Ctx<'_> {
     }
 
     fn page_size(&self) -> usize {
-        self.input
-            .get("MaxResults")
-            .and_then(Value::as_u64)
-            .map_or(DEFAULT_MAX_RESULTS, |n| n as usize)
+        self.input.get("MaxResults").and_then(Value::as_u64).map_or(DEFAULT_MAX_RESULTS, |n| n as usize)
     }
 
     fn cursor(&self, operation: &str) -> Result<(String, Option<Cursor>), ApiError> {
         let fp = pagination::query_fingerprint(operation, self.input);
         let after = match self.s("NextToken") {
             None => None,
-            Some(t) => Some(pagination::decode(t, &fp).map_err(|e: TokenError| {
-                ApiError::invalid_field(self.m, "NextToken", e.to_string())
-            })?),
+            Some(t) => Some(
+                pagination::decode(t, &fp)
+                    .map_err(|e: TokenError| ApiError::invalid_field(self.m, "NextToken", e.to_string()))?,
+            ),
         };
         Ok((fp, after))
     }
@@ -156,10 +137,7 @@ impl Ctx<'_> {
         )
     }
 
-    fn find_connection_invitation<'s>(
-        &self,
-        state: &'s State,
-    ) -> Result<&'s ConnectionInvitation, ApiError> {
+    fn find_connection_invitation<'s>(&self, state: &'s State) -> Result<&'s ConnectionInvitation, ApiError> {
         let id = self.s("Identifier").unwrap_or_default();
         state
             .catalog(self.catalog())
@@ -181,11 +159,7 @@ impl Ctx<'_> {
                     .filter(|c| conn_type.is_none_or(|t| c.connection_type == t))
                     .filter(|c| ptype.is_none_or(|t| c.participant_type == t))
                     .filter(|c| st.is_none_or(|t| c.status == t))
-                    .filter(|c| {
-                        others
-                            .as_ref()
-                            .is_none_or(|o| o.contains(&c.other_participant_identifier.as_str()))
-                    })
+                    .filter(|c| others.as_ref().is_none_or(|o| o.contains(&c.other_participant_identifier.as_str())))
                     .collect()
             })
             .unwrap_or_default();
@@ -219,16 +193,12 @@ impl Ctx<'_> {
         let Some(token) = self.s("ClientToken") else {
             return f(self, state);
         };
-        let mut req = canonical(self.input);
+        let mut req = self.input.clone();
         if let Some(o) = req.as_object_mut() {
-            o.remove("ClientToken");
+            o.retain(|k, _| k != "ClientToken");
         }
-        let fingerprint = req.to_string();
-        let key = (
-            self.catalog().to_owned(),
-            operation.to_owned(),
-            token.to_owned(),
-        );
+        let fingerprint = canonical(&req).to_string();
+        let key = (self.catalog().to_owned(), operation.to_owned(), token.to_owned());
         if let Some(rec) = state.idempotency.get(&key) {
             if rec.fingerprint == fingerprint {
                 return Ok(rec.response.clone());
@@ -240,13 +210,7 @@ impl Ctx<'_> {
             ));
         }
         let response = f(self, state)?;
-        state.idempotency.insert(
-            key,
-            IdempotencyRecord {
-                fingerprint,
-                response: response.clone(),
-            },
-        );
+        state.idempotency.insert(key, IdempotencyRecord { fingerprint, response: response.clone() });
         Ok(response)
     }
 
@@ -260,10 +224,7 @@ impl Ctx<'_> {
     ) -> Result<ConnectionInvitation, ApiError> {
         let now = state.now();
         let id = self.s("Identifier").unwrap_or_default();
-        let Some(c) = state
-            .catalogs
-            .get_mut(self.catalog())
-            .and_then(|cat| cat.connection_invitations.get_mut(id))
+        let Some(c) = state.catalogs.get_mut(self.catalog()).and_then(|cat| cat.connection_invitations.get_mut(id))
         else {
             return Err(self.not_found_connection_invitation());
         };
@@ -287,10 +248,7 @@ impl Ctx<'_> {
         let now = inv.updated_at;
         let catalog = inv.catalog.clone();
         let account = account_id_for(&inv.other_participant_identifier);
-        let existing = state
-            .catalog(&catalog)
-            .and_then(|c| c.connections.get(&account))
-            .map(|c| c.id.clone());
+        let existing = state.catalog(&catalog).and_then(|c| c.connections.get(&account)).map(|c| c.id.clone());
         let conn_id = match existing {
             Some(id) => id,
             None => {
@@ -302,16 +260,13 @@ impl Ctx<'_> {
             }
         };
         let cat = state.catalog_mut(&catalog);
-        let conn = cat
-            .connections
-            .entry(account.clone())
-            .or_insert_with(|| Connection {
-                catalog: catalog.clone(),
-                id: conn_id.clone(),
-                other_participant_account_id: account.clone(),
-                updated_at: now,
-                connection_types: Map::new(),
-            });
+        let conn = cat.connections.entry(account.clone()).or_insert_with(|| Connection {
+            catalog: catalog.clone(),
+            id: conn_id.clone(),
+            other_participant_account_id: account.clone(),
+            updated_at: now,
+            connection_types: Map::new(),
+        });
         conn.updated_at = now;
         conn.connection_types.insert(
             inv.connection_type.clone(),
@@ -347,16 +302,11 @@ impl Ctx<'_> {
             return Err(ApiError::conflict(
                 self.m,
                 "DUPLICATE_CONNECTION_INVITATION",
-                format!(
-                    "A pending {ctype} connection invitation to {receiver} already exists: {}",
-                    d.id
-                ),
+                format!("A pending {ctype} connection invitation to {receiver} already exists: {}", d.id),
             ));
         }
-        let taken: Vec<String> = state
-            .catalog(&catalog)
-            .map(|c| c.connection_invitations.keys().cloned().collect())
-            .unwrap_or_default();
+        let taken: Vec<String> =
+            state.catalog(&catalog).map(|c| c.connection_invitations.keys().cloned().collect()).unwrap_or_default();
         let id = state.new_id("pacinv-", false, 13, |id| taken.iter().any(|t| t == id));
         let inv = ConnectionInvitation {
             arn: connection_invitation_arn(&catalog, &id),
@@ -379,24 +329,16 @@ impl Ctx<'_> {
         Ok(out)
     }
 
-    fn find_engagement_invitation<'s>(
-        &self,
-        state: &'s State,
-    ) -> Result<&'s EngagementInvitation, ApiError> {
+    fn find_engagement_invitation<'s>(&self, state: &'s State) -> Result<&'s EngagementInvitation, ApiError> {
         let ident = self.s("Identifier").unwrap_or_default();
         let cat = state.catalog(self.catalog());
         cat.and_then(|c| {
-            c.engagement_invitations
-                .get(ident)
-                .or_else(|| c.engagement_invitations.values().find(|e| e.arn == ident))
+            c.engagement_invitations.get(ident).or_else(|| c.engagement_invitations.values().find(|e| e.arn == ident))
         })
         .ok_or_else(|| {
             ApiError::not_found(
                 self.m,
-                format!(
-                    "Engagement invitation {ident} was not found in catalog {}",
-                    self.catalog()
-                ),
+                format!("Engagement invitation {ident} was not found in catalog {}", self.catalog()),
                 "",
             )
         })
@@ -409,41 +351,29 @@ impl Ctx<'_> {
         let payloads = self.strings("PayloadType");
         let engagements = self.strings("EngagementIdentifier");
         let senders = self.strings("SenderAwsAccountId");
-        let descending = self
-            .input
-            .pointer("/Sort/SortOrder")
-            .and_then(Value::as_str)
-            .is_none_or(|o| o == "DESCENDING");
+        let descending =
+            self.input.pointer("/Sort/SortOrder").and_then(Value::as_str).is_none_or(|o| o == "DESCENDING");
         let items: Vec<&EngagementInvitation> = state
             .catalog(self.catalog())
             .map(|c| {
                 c.engagement_invitations
                     .values()
                     .filter(|e| ptype.is_none_or(|t| e.participant_type == t))
+                    .filter(|e| statuses.as_ref().is_none_or(|s| s.contains(&e.status.as_str())))
                     .filter(|e| {
-                        statuses
-                            .as_ref()
-                            .is_none_or(|s| s.contains(&e.status.as_str()))
-                    })
-                    .filter(|e| {
-                        payloads.as_ref().is_none_or(|p| {
-                            e.payload_type.as_deref().is_some_and(|t| p.contains(&t))
-                        })
+                        payloads.as_ref().is_none_or(|p| e.payload_type.as_deref().is_some_and(|t| p.contains(&t)))
                     })
                     .filter(|e| {
                         engagements.as_ref().is_none_or(|ids| {
-                            e.engagement_id.as_deref().is_some_and(|eid| {
-                                ids.iter()
-                                    .any(|i| *i == eid || i.ends_with(&format!("/{eid}")))
-                            })
+                            e.engagement_id
+                                .as_deref()
+                                .is_some_and(|eid| ids.iter().any(|i| *i == eid || i.ends_with(&format!("/{eid}"))))
                         })
                     })
                     .filter(|e| {
-                        senders.as_ref().is_none_or(|s| {
-                            e.sender_aws_account_id
-                                .as_deref()
-                                .is_some_and(|a| s.contains(&a))
-                        })
+                        senders
+                            .as_ref()
+                            .is_none_or(|s| e.sender_aws_account_id.as_deref().is_some_and(|a| s.contains(&a)))
                     })
                     .collect()
             })
@@ -469,11 +399,7 @@ impl Ctx<'_> {
     fn reject_engagement_invitation(&self, state: &mut State) -> Result<Value, ApiError> {
         let id = self.find_engagement_invitation(state)?.id.clone();
         let reason = self.s("RejectionReason").map(str::to_owned);
-        let Some(e) = state
-            .catalogs
-            .get_mut(self.catalog())
-            .and_then(|c| c.engagement_invitations.get_mut(&id))
-        else {
+        let Some(e) = state.catalogs.get_mut(self.catalog()).and_then(|c| c.engagement_invitations.get_mut(&id)) else {
             return Err(ApiError::internal(self.m, "invitation vanished"));
         };
         if e.status != status::PENDING || e.participant_type != participant::RECEIVER {

@@ -32,11 +32,13 @@ pub enum TokenError {
 
 /// Fingerprint of a list request: everything but `NextToken` and `MaxResults`.
 pub fn query_fingerprint(operation: &str, request: &Value) -> String {
-    let mut q = canonical(request);
+    // Drop the members first, then canonicalize: with serde_json's `preserve_order` (which
+    // the AWS SDK's HTTP client switches on) `remove` reorders the remaining keys.
+    let mut q = request.clone();
     if let Some(m) = q.as_object_mut() {
-        m.remove("NextToken");
-        m.remove("MaxResults");
+        m.retain(|k, _| k != "NextToken" && k != "MaxResults");
     }
+    let q = canonical(&q);
     let text = json!([operation, q]).to_string();
     hex::encode(&Sha256::digest(text.as_bytes())[..12])
 }
@@ -49,9 +51,7 @@ pub fn encode(fingerprint: &str, cursor: &Cursor) -> String {
 
 /// Decode a token and check it belongs to this query.
 pub fn decode(token: &str, fingerprint: &str) -> Result<Cursor, TokenError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(token.as_bytes())
-        .map_err(|_| TokenError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD.decode(token.as_bytes()).map_err(|_| TokenError::Malformed)?;
     let v: Value = serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
     let (Some(1), Some(q), Some(t), Some(i)) = (
         v.get("v").and_then(Value::as_i64),
@@ -64,10 +64,7 @@ pub fn decode(token: &str, fingerprint: &str) -> Result<Cursor, TokenError> {
     if q != fingerprint {
         return Err(TokenError::OtherQuery);
     }
-    Ok(Cursor {
-        ts_millis: t,
-        id: i.to_owned(),
-    })
+    Ok(Cursor { ts_millis: t, id: i.to_owned() })
 }
 
 /// Sort `items` by `(timestamp, id)` (descending: newest first, ties by id descending), keep
@@ -89,11 +86,7 @@ pub fn page<'a, T>(
     let mut keyed: Vec<((i64, &'a str), &'a T)> = items
         .into_iter()
         .map(|x| (key(x), x))
-        .filter(|(k, _)| {
-            after
-                .as_ref()
-                .is_none_or(|a| ordered(k, a) == std::cmp::Ordering::Greater)
-        })
+        .filter(|(k, _)| after.as_ref().is_none_or(|a| ordered(k, a) == std::cmp::Ordering::Greater))
         .collect();
     let more = keyed.len() > max;
     if more && max > 0 {
@@ -101,14 +94,8 @@ pub fn page<'a, T>(
     }
     keyed.truncate(max);
     keyed.sort_unstable_by(|a, b| ordered(&a.0, &b.0));
-    let next = if more {
-        keyed.last().map(|((t, id), _)| Cursor {
-            ts_millis: *t,
-            id: (*id).to_owned(),
-        })
-    } else {
-        None
-    };
+    let next =
+        if more { keyed.last().map(|((t, id), _)| Cursor { ts_millis: *t, id: (*id).to_owned() }) } else { None };
     (keyed.into_iter().map(|(_, x)| x).collect(), next)
 }
 
@@ -119,24 +106,15 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_are_bound_to_the_query() {
         let q = query_fingerprint("ListX", &json!({"Catalog": "AWS", "MaxResults": 5}));
-        let q_same = query_fingerprint(
-            "ListX",
-            &json!({"MaxResults": 9, "Catalog": "AWS", "NextToken": "x"}),
-        );
+        let q_same = query_fingerprint("ListX", &json!({"MaxResults": 9, "Catalog": "AWS", "NextToken": "x"}));
         assert_eq!(q, q_same);
         let other = query_fingerprint("ListX", &json!({"Catalog": "Sandbox"}));
-        let c = Cursor {
-            ts_millis: 42,
-            id: "pacinv-A".into(),
-        };
+        let c = Cursor { ts_millis: 42, id: "pacinv-A".into() };
         let t = encode(&q, &c);
         assert_eq!(decode(&t, &q), Ok(c));
         assert_eq!(decode(&t, &other), Err(TokenError::OtherQuery));
         assert_eq!(decode("garbage!", &q), Err(TokenError::Malformed));
-        assert_eq!(
-            decode(&URL_SAFE_NO_PAD.encode("{}"), &q),
-            Err(TokenError::Malformed)
-        );
+        assert_eq!(decode(&URL_SAFE_NO_PAD.encode("{}"), &q), Err(TokenError::Malformed));
     }
 
     #[test]
@@ -146,13 +124,7 @@ mod tests {
             let mut seen: Vec<(i64, String)> = Vec::new();
             let mut after = None;
             loop {
-                let (p, next) = page(
-                    &items,
-                    |x: &(i64, String)| (x.0, x.1.as_str()),
-                    descending,
-                    after.as_ref(),
-                    4,
-                );
+                let (p, next) = page(&items, |x: &(i64, String)| (x.0, x.1.as_str()), descending, after.as_ref(), 4);
                 seen.extend(p.into_iter().cloned());
                 match next {
                     Some(n) => after = Some(n),

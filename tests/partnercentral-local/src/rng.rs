@@ -61,12 +61,7 @@ impl SplitMix64 {
     /// `len` characters drawn from `alphabet`.
     pub fn string(&mut self, alphabet: &[u8], len: usize) -> String {
         (0..len)
-            .map(|_| {
-                alphabet
-                    .get(self.below(alphabet.len() as u64) as usize)
-                    .copied()
-                    .unwrap_or(b'0') as char
-            })
+            .map(|_| alphabet.get(self.below(alphabet.len() as u64) as usize).copied().unwrap_or(b'0') as char)
             .collect()
     }
 }

@@ -64,10 +64,8 @@ impl SeedDocument {
 
     /// Read and parse a seed file.
     pub fn from_file(path: &Path) -> Result<Self, SeedError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SeedError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| SeedError::Io { path: path.display().to_string(), source })?;
         SeedDocument::from_json(&text)
     }
 
@@ -82,21 +80,12 @@ impl SeedDocument {
             }
         }
         for (i, e) in self.engagement_invitations.iter().enumerate() {
-            match parse_engagement_invitation(
-                models,
-                e,
-                &format!("EngagementInvitations[{i}]"),
-                now,
-            ) {
+            match parse_engagement_invitation(models, e, &format!("EngagementInvitations[{i}]"), now) {
                 Ok(c) => out.engagement_invitations.push(c),
                 Err(v) => errors.extend(v),
             }
         }
-        if errors.is_empty() {
-            Ok(out)
-        } else {
-            Err(SeedError::Invalid(errors))
-        }
+        if errors.is_empty() { Ok(out) } else { Err(SeedError::Invalid(errors)) }
     }
 }
 
@@ -104,27 +93,14 @@ fn prefixed(prefix: &str, violations: Vec<Violation>) -> Vec<Violation> {
     violations
         .into_iter()
         .map(|mut v| {
-            v.path = if v.path == "(root)" {
-                prefix.to_owned()
-            } else {
-                format!("{prefix}.{}", v.path)
-            };
+            v.path = if v.path == "(root)" { prefix.to_owned() } else { format!("{prefix}.{}", v.path) };
             v
         })
         .collect()
 }
 
-fn one(
-    prefix: &str,
-    member: &str,
-    kind: ViolationKind,
-    message: impl Into<String>,
-) -> Vec<Violation> {
-    vec![Violation {
-        path: format!("{prefix}.{member}"),
-        kind,
-        message: message.into(),
-    }]
+fn one(prefix: &str, member: &str, kind: ViolationKind, message: impl Into<String>) -> Vec<Violation> {
+    vec![Violation { path: format!("{prefix}.{member}"), kind, message: message.into() }]
 }
 
 fn str_of(m: &Map<String, Value>, k: &str) -> Option<String> {
@@ -132,9 +108,7 @@ fn str_of(m: &Map<String, Value>, k: &str) -> Option<String> {
 }
 
 fn ts_of(m: &Map<String, Value>, k: &str) -> Option<Ts> {
-    m.get(k)
-        .and_then(Value::as_str)
-        .and_then(|s| parse_ts(s).ok())
+    m.get(k).and_then(Value::as_str).and_then(|s| parse_ts(s).ok())
 }
 
 /// Validate and convert one connection invitation entry (`GetConnectionInvitationResponse`).
@@ -153,37 +127,24 @@ pub fn parse_connection_invitation(
     let mut m = obj.clone();
     m.retain(|_, v| !v.is_null());
     if let (Some(cat), Some(id)) = (str_of(&m, "Catalog"), str_of(&m, "Id")) {
-        m.entry("Arn")
-            .or_insert_with(|| json!(connection_invitation_arn(&cat, &id)));
+        m.entry("Arn").or_insert_with(|| json!(connection_invitation_arn(&cat, &id)));
     }
     if let Some(created) = m.get("CreatedAt").cloned() {
         m.entry("UpdatedAt").or_insert(created.clone());
         if let Some(c) = created.as_str().and_then(|s| parse_ts(s).ok()) {
-            m.entry("ExpiresAt").or_insert_with(|| {
-                json!(crate::clock::fmt_ts(
-                    &(c + Duration::days(DEFAULT_EXPIRY_DAYS))
-                ))
-            });
+            m.entry("ExpiresAt")
+                .or_insert_with(|| json!(crate::clock::fmt_ts(&(c + Duration::days(DEFAULT_EXPIRY_DAYS)))));
         }
     }
     let value = Value::Object(m);
-    let violations =
-        models
-            .account
-            .validate("GetConnectionInvitationResponse", &value, Direction::Output);
+    let violations = models.account.validate("GetConnectionInvitationResponse", &value, Direction::Output);
     if !violations.is_empty() {
         return Err(prefixed(prefix, violations));
     }
     let m = value.as_object().cloned().unwrap_or_default();
     let req = |k: &str| str_of(&m, k).unwrap_or_default();
-    let (Some(created_at), Some(updated_at)) = (ts_of(&m, "CreatedAt"), ts_of(&m, "UpdatedAt"))
-    else {
-        return Err(one(
-            prefix,
-            "CreatedAt",
-            ViolationKind::InvalidFormat,
-            "bad timestamp",
-        ));
+    let (Some(created_at), Some(updated_at)) = (ts_of(&m, "CreatedAt"), ts_of(&m, "UpdatedAt")) else {
+        return Err(one(prefix, "CreatedAt", ViolationKind::InvalidFormat, "bad timestamp"));
     };
     Ok(ConnectionInvitation {
         catalog: req("Catalog"),
@@ -220,20 +181,10 @@ pub fn parse_engagement_invitation(
     };
     let selling = &models.selling;
     let Some(summary_shape) = selling.shape("EngagementInvitationSummary") else {
-        return Err(one(
-            prefix,
-            "(model)",
-            ViolationKind::InvalidType,
-            "model lacks EngagementInvitationSummary",
-        ));
+        return Err(one(prefix, "(model)", ViolationKind::InvalidType, "model lacks EngagementInvitationSummary"));
     };
     let Some(detail_shape) = selling.shape("GetEngagementInvitationResponse") else {
-        return Err(one(
-            prefix,
-            "(model)",
-            ViolationKind::InvalidType,
-            "model lacks GetEngagementInvitationResponse",
-        ));
+        return Err(one(prefix, "(model)", ViolationKind::InvalidType, "model lacks GetEngagementInvitationResponse"));
     };
     let mut m = obj.clone();
     m.retain(|_, v| !v.is_null());
@@ -246,20 +197,14 @@ pub fn parse_engagement_invitation(
                 "seed entries need an engi-[0-9a-z]{13} id (ARNs are derived)",
             ));
         }
-        m.entry("Arn")
-            .or_insert_with(|| json!(engagement_invitation_arn(&cat, &id)));
+        m.entry("Arn").or_insert_with(|| json!(engagement_invitation_arn(&cat, &id)));
     }
     m.entry("Status").or_insert_with(|| json!(status::PENDING));
-    m.entry("ParticipantType")
-        .or_insert_with(|| json!(participant::RECEIVER));
-    m.entry("InvitationDate")
-        .or_insert_with(|| json!(crate::clock::fmt_ts(&now)));
+    m.entry("ParticipantType").or_insert_with(|| json!(participant::RECEIVER));
+    m.entry("InvitationDate").or_insert_with(|| json!(crate::clock::fmt_ts(&now)));
     if let Some(d) = ts_of(&m, "InvitationDate") {
-        m.entry("ExpirationDate").or_insert_with(|| {
-            json!(crate::clock::fmt_ts(
-                &(d + Duration::days(DEFAULT_EXPIRY_DAYS))
-            ))
-        });
+        m.entry("ExpirationDate")
+            .or_insert_with(|| json!(crate::clock::fmt_ts(&(d + Duration::days(DEFAULT_EXPIRY_DAYS)))));
     }
     // Split into the summary's members and the detail-only ones; validate each part strictly.
     let mut summary = Map::new();
@@ -278,20 +223,12 @@ pub fn parse_engagement_invitation(
             });
         }
     }
-    violations.extend(selling.validate(
-        "EngagementInvitationSummary",
-        &Value::Object(summary),
-        Direction::Output,
-    ));
+    violations.extend(selling.validate("EngagementInvitationSummary", &Value::Object(summary), Direction::Output));
     for (k, v) in &extra {
         if let Some(shape) = selling.member_shape("GetEngagementInvitationResponse", k) {
             let mut vs = selling.validate(shape, v, Direction::Output);
             for x in &mut vs {
-                x.path = if x.path == "(root)" {
-                    k.clone()
-                } else {
-                    format!("{k}.{}", x.path)
-                };
+                x.path = if x.path == "(root)" { k.clone() } else { format!("{k}.{}", x.path) };
             }
             violations.extend(vs);
         }
@@ -299,15 +236,9 @@ pub fn parse_engagement_invitation(
     if !violations.is_empty() {
         return Err(prefixed(prefix, violations));
     }
-    let (Some(invitation_date), Some(expiration_date)) =
-        (ts_of(&m, "InvitationDate"), ts_of(&m, "ExpirationDate"))
+    let (Some(invitation_date), Some(expiration_date)) = (ts_of(&m, "InvitationDate"), ts_of(&m, "ExpirationDate"))
     else {
-        return Err(one(
-            prefix,
-            "InvitationDate",
-            ViolationKind::InvalidFormat,
-            "bad timestamp",
-        ));
+        return Err(one(prefix, "InvitationDate", ViolationKind::InvalidFormat, "bad timestamp"));
     };
     Ok(EngagementInvitation {
         catalog: str_of(&m, "Catalog").unwrap_or_default(),
@@ -322,8 +253,7 @@ pub fn parse_engagement_invitation(
         sender_aws_account_id: str_of(&m, "SenderAwsAccountId"),
         sender_company_name: str_of(&m, "SenderCompanyName"),
         receiver: m.get("Receiver").cloned(),
-        participant_type: str_of(&m, "ParticipantType")
-            .unwrap_or_else(|| participant::RECEIVER.to_owned()),
+        participant_type: str_of(&m, "ParticipantType").unwrap_or_else(|| participant::RECEIVER.to_owned()),
         rejection_reason: str_of(&m, "RejectionReason"),
         payload: m.get("Payload").cloned(),
         invitation_message: str_of(&m, "InvitationMessage"),
@@ -356,25 +286,14 @@ mod tests {
         let data = doc.load(models, now()).expect("valid");
         let c = &data.connection_invitations[0];
         assert_eq!(c.updated_at, c.created_at);
-        assert_eq!(
-            c.expires_at.map(|t| crate::clock::fmt_ts(&t)).as_deref(),
-            Some("2026-11-16T00:00:00Z")
-        );
-        assert!(
-            c.arn
-                .ends_with("::catalog/AWS/connection-invitation/pacinv-0000000000001"),
-            "{}",
-            c.arn
-        );
+        assert_eq!(c.expires_at.map(|t| crate::clock::fmt_ts(&t)).as_deref(), Some("2026-11-16T00:00:00Z"));
+        assert!(c.arn.ends_with("::catalog/AWS/connection-invitation/pacinv-0000000000001"), "{}", c.arn);
         let e = &data.engagement_invitations[0];
         assert_eq!(e.status, "PENDING");
         assert_eq!(e.participant_type, "RECEIVER");
         assert_eq!(e.invitation_date, now());
         assert_eq!(e.expiration_date, now() + Duration::days(15));
-        assert_eq!(
-            e.arn,
-            "arn:aws:partnercentral:us-east-1::catalog/Sandbox/engagement-invitation/engi-0000000000001"
-        );
+        assert_eq!(e.arn, "arn:aws:partnercentral:us-east-1::catalog/Sandbox/engagement-invitation/engi-0000000000001");
     }
 
     #[test]
@@ -394,18 +313,9 @@ mod tests {
             panic!("seed must be refused");
         };
         let paths: Vec<&str> = v.iter().map(|x| x.path.as_str()).collect();
-        assert!(
-            paths.contains(&"ConnectionInvitations[0].InviterEmail"),
-            "{paths:?}"
-        );
-        assert!(
-            paths.contains(&"EngagementInvitations[1].Status"),
-            "{paths:?}"
-        );
-        assert!(
-            paths.contains(&"EngagementInvitations[1].Bogus"),
-            "{paths:?}"
-        );
+        assert!(paths.contains(&"ConnectionInvitations[0].InviterEmail"), "{paths:?}");
+        assert!(paths.contains(&"EngagementInvitations[1].Status"), "{paths:?}");
+        assert!(paths.contains(&"EngagementInvitations[1].Bogus"), "{paths:?}");
         assert_eq!(v.len(), 3, "{v:?}");
     }
 }

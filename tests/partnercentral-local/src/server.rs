@@ -179,10 +179,8 @@ impl EmulatorBuilder {
         };
         if let Some(doc) = &self.seed {
             let seeded = doc.load(models, clock_start)?;
-            data.connection_invitations
-                .extend(seeded.connection_invitations);
-            data.engagement_invitations
-                .extend(seeded.engagement_invitations);
+            data.connection_invitations.extend(seeded.connection_invitations);
+            data.engagement_invitations.extend(seeded.engagement_invitations);
         }
         let id_seed = self.generate.as_ref().map_or(0, |g| g.seed);
         let mut state = State::new(clock, id_seed);
@@ -201,36 +199,16 @@ impl EmulatorBuilder {
             state: Mutex::new(state),
             faults: Mutex::new(Faults::new(self.faults.clone())),
             stats: Mutex::new(Stats::default()),
-            start: StartConfig {
-                clock_start,
-                frozen: self.frozen_clock,
-                data,
-                faults: self.faults,
-                id_seed,
-            },
+            start: StartConfig { clock_start, frozen: self.frozen_clock, data, faults: self.faults, id_seed },
             validate_responses: self.validate_responses,
             request_ids: AtomicU64::new(0),
         });
         let listener =
-            TcpListener::bind(self.listen)
-                .await
-                .map_err(|source| EmulatorError::Bind {
-                    addr: self.listen,
-                    source,
-                })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| EmulatorError::Bind {
-                addr: self.listen,
-                source,
-            })?;
+            TcpListener::bind(self.listen).await.map_err(|source| EmulatorError::Bind { addr: self.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| EmulatorError::Bind { addr: self.listen, source })?;
         let (tx, rx) = watch::channel(false);
         let task = tokio::spawn(serve(listener, shared, rx));
-        Ok(EmulatorHandle {
-            addr,
-            shutdown: tx,
-            task: Some(task),
-        })
+        Ok(EmulatorHandle { addr, shutdown: tx, task: Some(task) })
     }
 }
 
@@ -299,21 +277,14 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Rece
         }
     }
     drop(listener);
-    if tokio::time::timeout(std::time::Duration::from_secs(5), graceful.shutdown())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(std::time::Duration::from_secs(5), graceful.shutdown()).await.is_err() {
         warn!("connections still open 5 s after shutdown began; closing them");
     }
     info!("emulator stopped");
 }
 
 /// A JSON response.
-pub(crate) fn json_response(
-    status: u16,
-    content_type: &str,
-    body: &Value,
-) -> Response<Full<Bytes>> {
+pub(crate) fn json_response(status: u16, content_type: &str, body: &Value) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if let Ok(v) = header::HeaderValue::from_str(content_type) {
@@ -331,10 +302,7 @@ pub(crate) async fn read_body(body: Incoming) -> Result<Bytes, String> {
         .map_err(|e| format!("cannot read request body: {e}"))
 }
 
-async fn handle(
-    shared: Arc<Shared>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path();
     if path == "/_emulator" || path.starts_with("/_emulator/") {
         return Ok(crate::control::handle(&shared, req).await);
@@ -381,6 +349,12 @@ async fn aws_request(shared: &Shared, req: Request<Incoming>) -> Response<Full<B
         "aws request"
     );
     let mut resp = json_response(status, AMZ_JSON, &body);
+    // Like AWS, every response is dated; here by the virtual clock, so clients that judge
+    // expiry by the service's clock (as our functions do) follow it when it is advanced.
+    let service_now = lock(&shared.state).now();
+    if let Ok(v) = header::HeaderValue::from_str(&service_now.format("%a, %d %b %Y %H:%M:%S GMT").to_string()) {
+        resp.headers_mut().insert(header::DATE, v);
+    }
     if let Ok(v) = header::HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("x-amzn-requestid", v);
     }
@@ -393,24 +367,11 @@ async fn aws_request(shared: &Shared, req: Request<Incoming>) -> Response<Full<B
 }
 
 async fn process(shared: &Shared, req: Request<Incoming>) -> Outcome {
-    let target = req
-        .headers()
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let (prefix, operation) = target.split_once('.').unwrap_or(("", target.as_str()));
     let api = shared.models.api_for_prefix(prefix);
-    let op_label = if operation.is_empty() {
-        "<none>".to_owned()
-    } else {
-        operation.to_owned()
-    };
-    let mut out = Outcome {
-        api,
-        operation: op_label,
-        result: Ok(Value::Null),
-    };
+    let op_label = if operation.is_empty() { "<none>".to_owned() } else { operation.to_owned() };
+    let mut out = Outcome { api, operation: op_label, result: Ok(Value::Null) };
     if req.method() != Method::POST || req.uri().path() != "/" {
         out.result = Err(ApiError::protocol(
             UNKNOWN_OPERATION,
@@ -435,45 +396,22 @@ async fn process(shared: &Shared, req: Request<Incoming>) -> Outcome {
     let fault = match verdict {
         Verdict::Serve => None,
         Verdict::RateLimited => Some(("rate_limit", "Rate exceeded", "ThrottlingException")),
-        Verdict::Throttle => Some((
-            "throttle",
-            "Rate exceeded (injected)",
-            "ThrottlingException",
-        )),
-        Verdict::InternalError => Some((
-            "error",
-            "An internal error occurred (injected)",
-            "InternalServerException",
-        )),
+        Verdict::Throttle => Some(("throttle", "Rate exceeded (injected)", "ThrottlingException")),
+        Verdict::InternalError => Some(("error", "An internal error occurred (injected)", "InternalServerException")),
     };
     if let Some((kind, message, shape)) = fault {
         lock(&shared.stats).fault(kind);
         out.result = Err(match model {
             Some(m) => ApiError::modeled(m, shape, message),
-            None => ApiError::protocol(
-                shape,
-                message,
-                if shape == "InternalServerException" {
-                    500
-                } else {
-                    400
-                },
-            ),
+            None => ApiError::protocol(shape, message, if shape == "InternalServerException" { 500 } else { 400 }),
         });
         return out;
     }
     let (Some(api), Some(model)) = (api, model) else {
-        out.result = Err(ApiError::protocol(
-            UNKNOWN_OPERATION,
-            format!("Unknown X-Amz-Target {target:?}"),
-            400,
-        ));
+        out.result = Err(ApiError::protocol(UNKNOWN_OPERATION, format!("Unknown X-Amz-Target {target:?}"), 400));
         return out;
     };
-    let Some(op) = model
-        .operation(operation)
-        .filter(|_| ops::is_emulated(api, operation))
-    else {
+    let Some(op) = model.operation(operation).filter(|_| ops::is_emulated(api, operation)) else {
         out.result = Err(ApiError::protocol(
             UNKNOWN_OPERATION,
             format!("Operation {target} is not supported by this emulator"),
@@ -494,19 +432,12 @@ async fn process(shared: &Shared, req: Request<Incoming>) -> Outcome {
         match serde_json::from_slice(&body) {
             Ok(v @ Value::Object(_)) => v,
             Ok(_) => {
-                out.result = Err(ApiError::protocol(
-                    SERIALIZATION,
-                    "Request body must be a JSON object",
-                    400,
-                ));
+                out.result = Err(ApiError::protocol(SERIALIZATION, "Request body must be a JSON object", 400));
                 return out;
             }
             Err(e) => {
-                out.result = Err(ApiError::protocol(
-                    SERIALIZATION,
-                    format!("Request body is not valid JSON: {e}"),
-                    400,
-                ));
+                out.result =
+                    Err(ApiError::protocol(SERIALIZATION, format!("Request body is not valid JSON: {e}"), 400));
                 return out;
             }
         }
@@ -522,11 +453,7 @@ async fn process(shared: &Shared, req: Request<Incoming>) -> Outcome {
         let mut state = lock(&shared.state);
         ops::dispatch(shared.models, &mut state, api, operation, &input)
     };
-    out.result = if shared.validate_responses {
-        check_response(shared, api, op, result)
-    } else {
-        result
-    };
+    out.result = if shared.validate_responses { check_response(shared, api, op, result) } else { result };
     out
 }
 
@@ -551,12 +478,7 @@ fn check_response(
         },
         Err(e) if e.type_name == UNKNOWN_OPERATION || e.type_name == SERIALIZATION => vec![],
         Err(e) => {
-            let mut v = model.validate_except(
-                &e.type_name,
-                &e.body(),
-                Direction::Output,
-                &["__type", "message"],
-            );
+            let mut v = model.validate_except(&e.type_name, &e.body(), Direction::Output, &["__type", "message"]);
             if !op.errors.contains(&e.type_name) {
                 v.push(crate::model::Violation {
                     path: "__type".into(),
@@ -575,10 +497,6 @@ fn check_response(
     error!(operation = %op.name, violations = ?text, "emulator response violates the model");
     Err(ApiError::internal(
         model,
-        format!(
-            "emulator bug: response of {} violates the model: {}",
-            op.name,
-            text.join("; ")
-        ),
+        format!("emulator bug: response of {} violates the model: {}", op.name, text.join("; ")),
     ))
 }

@@ -87,17 +87,13 @@ impl State {
     /// Insert or replace a connection invitation.
     pub fn upsert_connection_invitation(&mut self, c: ConnectionInvitation) {
         self.note_expiry(&c.status, c.expires_at);
-        self.catalog_mut(&c.catalog.clone())
-            .connection_invitations
-            .insert(c.id.clone(), c);
+        self.catalog_mut(&c.catalog.clone()).connection_invitations.insert(c.id.clone(), c);
     }
 
     /// Insert or replace an engagement invitation.
     pub fn upsert_engagement_invitation(&mut self, e: EngagementInvitation) {
         self.note_expiry(&e.status, Some(e.expiration_date));
-        self.catalog_mut(&e.catalog.clone())
-            .engagement_invitations
-            .insert(e.id.clone(), e);
+        self.catalog_mut(&e.catalog.clone()).engagement_invitations.insert(e.id.clone(), e);
     }
 
     /// Turn every PENDING invitation whose expiry has passed into EXPIRED (its `UpdatedAt`
@@ -143,13 +139,7 @@ impl State {
     }
 
     /// A fresh `prefix` + `len` random characters, unique among `taken`.
-    pub fn new_id(
-        &mut self,
-        prefix: &str,
-        lower: bool,
-        len: usize,
-        taken: impl Fn(&str) -> bool,
-    ) -> String {
+    pub fn new_id(&mut self, prefix: &str, lower: bool, len: usize, taken: impl Fn(&str) -> bool) -> String {
         loop {
             let alphabet = if lower { LOWER_ALNUM } else { ALNUM };
             let id = format!("{prefix}{}", self.ids.string(alphabet, len));
@@ -161,11 +151,8 @@ impl State {
 
     /// Total numbers of (connection, engagement) invitations.
     pub fn counts(&self) -> (usize, usize) {
-        self.catalogs.values().fold((0, 0), |(c, e), cat| {
-            (
-                c + cat.connection_invitations.len(),
-                e + cat.engagement_invitations.len(),
-            )
-        })
+        self.catalogs
+            .values()
+            .fold((0, 0), |(c, e), cat| (c + cat.connection_invitations.len(), e + cat.engagement_invitations.len()))
     }
 }

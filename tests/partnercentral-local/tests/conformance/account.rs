@@ -15,10 +15,7 @@ use serde_json::json;
 use crate::common::*;
 
 fn first(fix: &[ConnFix], f: impl Fn(&ConnFix) -> bool) -> ConnFix {
-    fix.iter()
-        .find(|c| f(c))
-        .cloned()
-        .expect("fixture has such an invitation")
+    fix.iter().find(|c| f(c)).cloned().expect("fixture has such an invitation")
 }
 
 #[tokio::test]
@@ -26,31 +23,15 @@ async fn get_connection_invitation_returns_every_member() {
     let (emu, fix, _) = start().await;
     let client = emu.account().await;
     let c = first(&fix, |c| c.catalog == "AWS" && c.status == "PENDING");
-    let out = client
-        .get_connection_invitation()
-        .catalog("AWS")
-        .identifier(&c.id)
-        .send()
-        .await
-        .expect("get");
+    let out = client.get_connection_invitation().catalog("AWS").identifier(&c.id).send().await.expect("get");
     assert_eq!(out.id(), c.id);
     assert_eq!(out.catalog(), "AWS");
-    assert_eq!(
-        out.arn(),
-        format!(
-            "arn:aws:partnercentral:us-east-1::catalog/AWS/connection-invitation/{}",
-            c.id
-        )
-    );
+    assert_eq!(out.arn(), format!("arn:aws:partnercentral:us-east-1::catalog/AWS/connection-invitation/{}", c.id));
     assert_eq!(out.status(), &InvitationStatus::Pending);
     assert_eq!(out.participant_type().as_str(), c.participant);
     assert_eq!(out.connection_type().as_str(), c.ctype);
     assert_eq!(out.other_participant_identifier(), c.other);
-    assert_eq!(
-        sdk_secs(out.created_at()),
-        c.created_at,
-        "ISO-8601 timestamps parse"
-    );
+    assert_eq!(sdk_secs(out.created_at()), c.created_at, "ISO-8601 timestamps parse");
     assert_eq!(sdk_secs(out.updated_at()), c.created_at);
     assert!(out.expires_at().is_some());
     assert!(out.invitation_message().starts_with("Let's connect"));
@@ -64,17 +45,9 @@ async fn catalogs_are_partitioned_and_unknown_ids_are_not_found() {
     let (emu, fix, _) = start().await;
     let client = emu.account().await;
     let aws_one = first(&fix, |c| c.catalog == "AWS");
-    for (catalog, id) in [
-        ("Sandbox", aws_one.id.as_str()),
-        ("AWS", "pacinv-ZZZZZZZZZZZZZ"),
-    ] {
-        let err = client
-            .get_connection_invitation()
-            .catalog(catalog)
-            .identifier(id)
-            .send()
-            .await
-            .expect_err("not found");
+    for (catalog, id) in [("Sandbox", aws_one.id.as_str()), ("AWS", "pacinv-ZZZZZZZZZZZZZ")] {
+        let err =
+            client.get_connection_invitation().catalog(catalog).identifier(id).send().await.expect_err("not found");
         match err.as_service_error() {
             Some(GetConnectionInvitationError::ResourceNotFoundException(e)) => {
                 assert_eq!(e.reason().as_str(), "CONNECTION_INVITATION_NOT_FOUND");
@@ -93,11 +66,7 @@ async fn catalogs_are_partitioned_and_unknown_ids_are_not_found() {
         .iter()
         .map(|s| s.id().to_owned())
         .collect();
-    let expected: BTreeSet<String> = fix
-        .iter()
-        .filter(|c| c.catalog == "Sandbox")
-        .map(|c| c.id.clone())
-        .collect();
+    let expected: BTreeSet<String> = fix.iter().filter(|c| c.catalog == "Sandbox").map(|c| c.id.clone()).collect();
     assert_eq!(sandbox, expected);
     emu.finish().await;
 }
@@ -105,29 +74,15 @@ async fn catalogs_are_partitioned_and_unknown_ids_are_not_found() {
 #[tokio::test]
 async fn list_without_max_results_returns_default_page_newest_first() {
     let (emu, fix, _) = start().await;
-    let out = emu
-        .account()
-        .await
-        .list_connection_invitations()
-        .catalog("AWS")
-        .send()
-        .await
-        .expect("list");
+    let out = emu.account().await.list_connection_invitations().catalog("AWS").send().await.expect("list");
     let page = out.connection_invitation_summaries();
     assert_eq!(page.len(), 20, "default page size");
     assert!(out.next_token().is_some(), "40 items: more pages follow");
-    let keys: Vec<(i64, String)> = page
-        .iter()
-        .map(|s| (sdk_secs(s.created_at()), s.id().to_owned()))
-        .collect();
+    let keys: Vec<(i64, String)> = page.iter().map(|s| (sdk_secs(s.created_at()), s.id().to_owned())).collect();
     let mut sorted = keys.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(keys, sorted, "CreatedAt descending, ties by Id descending");
-    let newest = fix
-        .iter()
-        .filter(|c| c.catalog == "AWS")
-        .map(|c| c.created_at)
-        .max();
+    let newest = fix.iter().filter(|c| c.catalog == "AWS").map(|c| c.created_at).max();
     assert_eq!(Some(keys[0].0), newest);
     emu.finish().await;
 }
@@ -140,10 +95,7 @@ async fn list_ids(
     status: Option<&str>,
     others: Option<&[&str]>,
 ) -> Vec<String> {
-    let mut req = client
-        .list_connection_invitations()
-        .catalog(catalog)
-        .max_results(100);
+    let mut req = client.list_connection_invitations().catalog(catalog).max_results(100);
     if let Some(t) = ctype {
         req = req.connection_type(ConnectionType::from(t));
     }
@@ -172,12 +124,7 @@ async fn list_ids(
 async fn every_filter_alone_and_combined() {
     let (emu, fix, _) = start().await;
     let client = emu.account().await;
-    type Case = (
-        Option<&'static str>,
-        Option<&'static str>,
-        Option<&'static str>,
-        Option<&'static [&'static str]>,
-    );
+    type Case = (Option<&'static str>, Option<&'static str>, Option<&'static str>, Option<&'static [&'static str]>);
     let cases: Vec<Case> = vec![
         (None, None, None, None),
         (Some("SUBSIDIARY"), None, None, None),
@@ -188,30 +135,10 @@ async fn every_filter_alone_and_combined() {
         (None, None, Some("CANCELED"), None),
         (None, None, None, Some(&["partner-x"])),
         (None, None, None, Some(&["111111111111", "333333333333"])),
-        (
-            Some("OPPORTUNITY_COLLABORATION"),
-            Some("RECEIVER"),
-            Some("PENDING"),
-            None,
-        ),
-        (
-            Some("SUBSIDIARY"),
-            Some("SENDER"),
-            None,
-            Some(&["222222222222", "partner-x"]),
-        ),
-        (
-            None,
-            Some("RECEIVER"),
-            Some("ACCEPTED"),
-            Some(&["111111111111"]),
-        ),
-        (
-            Some("SUBSIDIARY"),
-            Some("RECEIVER"),
-            Some("EXPIRED"),
-            Some(&["nobody"]),
-        ),
+        (Some("OPPORTUNITY_COLLABORATION"), Some("RECEIVER"), Some("PENDING"), None),
+        (Some("SUBSIDIARY"), Some("SENDER"), None, Some(&["222222222222", "partner-x"])),
+        (None, Some("RECEIVER"), Some("ACCEPTED"), Some(&["111111111111"])),
+        (Some("SUBSIDIARY"), Some("RECEIVER"), Some("EXPIRED"), Some(&["nobody"])),
     ];
     for (ctype, ptype, status, others) in cases {
         let got = list_ids(&client, "AWS", ctype, ptype, status, others).await;
@@ -225,10 +152,7 @@ async fn every_filter_alone_and_combined() {
             .collect();
         expected.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
         let expected: Vec<String> = expected.into_iter().map(|c| c.id.clone()).collect();
-        assert_eq!(
-            got, expected,
-            "filters {ctype:?} {ptype:?} {status:?} {others:?}"
-        );
+        assert_eq!(got, expected, "filters {ctype:?} {ptype:?} {status:?} {others:?}");
     }
     emu.finish().await;
 }
@@ -249,40 +173,24 @@ async fn create_is_idempotent_per_client_token() {
             .receiver_identifier(receiver)
             .send()
     };
-    let a = create("tok-create-1", "444444444444")
-        .await
-        .expect("create");
+    let a = create("tok-create-1", "444444444444").await.expect("create");
     assert!(a.id().starts_with("pacinv-") && a.id().len() == 20);
     assert_eq!(a.status(), &InvitationStatus::Pending);
     assert_eq!(a.participant_type(), &ParticipantType::Sender);
     assert_eq!(a.other_participant_identifier(), "444444444444");
     assert_eq!(a.inviter_name(), "Pat Owner");
     assert_eq!(sdk_secs(a.created_at()), t0().timestamp());
-    assert_eq!(
-        a.expires_at().map(sdk_secs),
-        Some(t0().timestamp() + 15 * 86_400),
-        "documented default: 15 days"
-    );
-    let again = create("tok-create-1", "444444444444")
-        .await
-        .expect("replay");
-    assert_eq!(
-        again.id(),
-        a.id(),
-        "same token + same request = same answer"
-    );
-    let err = create("tok-create-1", "555555555555")
-        .await
-        .expect_err("token reuse");
+    assert_eq!(a.expires_at().map(sdk_secs), Some(t0().timestamp() + 15 * 86_400), "documented default: 15 days");
+    let again = create("tok-create-1", "444444444444").await.expect("replay");
+    assert_eq!(again.id(), a.id(), "same token + same request = same answer");
+    let err = create("tok-create-1", "555555555555").await.expect_err("token reuse");
     match err.as_service_error() {
         Some(CreateConnectionInvitationError::ConflictException(e)) => {
             assert_eq!(e.reason().as_str(), "CONFLICT_CLIENT_TOKEN")
         }
         other => panic!("expected ConflictException, got {other:?}"),
     }
-    let err = create("tok-create-2", "444444444444")
-        .await
-        .expect_err("duplicate");
+    let err = create("tok-create-2", "444444444444").await.expect_err("duplicate");
     match err.as_service_error() {
         Some(CreateConnectionInvitationError::ConflictException(e)) => {
             assert_eq!(e.reason().as_str(), "DUPLICATE_CONNECTION_INVITATION")
@@ -310,43 +218,18 @@ async fn cancel_only_pending_sent_invitations_idempotently() {
         .cloned()
         .collect();
     assert!(sent.len() >= 2);
-    emu.ok(
-        "POST",
-        "/_emulator/clock/advance",
-        Some(json!({"hours": 1})),
-    )
-    .await;
+    emu.ok("POST", "/_emulator/clock/advance", Some(json!({"hours": 1}))).await;
     let cancel = |id: String, token: &'static str| {
-        client
-            .cancel_connection_invitation()
-            .catalog("AWS")
-            .identifier(id)
-            .client_token(token)
-            .send()
+        client.cancel_connection_invitation().catalog("AWS").identifier(id).client_token(token).send()
     };
-    let out = cancel(sent[0].id.clone(), "tok-cancel-1")
-        .await
-        .expect("cancel");
+    let out = cancel(sent[0].id.clone(), "tok-cancel-1").await.expect("cancel");
     assert_eq!(out.status(), &InvitationStatus::Canceled);
-    assert_eq!(
-        sdk_secs(out.updated_at()),
-        t0().timestamp() + 3600,
-        "UpdatedAt = clock now"
-    );
+    assert_eq!(sdk_secs(out.updated_at()), t0().timestamp() + 3600, "UpdatedAt = clock now");
     assert_eq!(sdk_secs(out.created_at()), sent[0].created_at);
-    let again = cancel(sent[0].id.clone(), "tok-cancel-1")
-        .await
-        .expect("replay");
+    let again = cancel(sent[0].id.clone(), "tok-cancel-1").await.expect("replay");
     assert_eq!(again.status(), &InvitationStatus::Canceled);
-    assert_eq!(
-        again.updated_at(),
-        out.updated_at(),
-        "the same answer again"
-    );
-    let expect_conflict = |err: aws_sdk_partnercentralaccount::error::SdkError<
-        CancelConnectionInvitationError,
-        _,
-    >,
+    assert_eq!(again.updated_at(), out.updated_at(), "the same answer again");
+    let expect_conflict = |err: aws_sdk_partnercentralaccount::error::SdkError<CancelConnectionInvitationError, _>,
                            reason: &str| match err.as_service_error() {
         Some(CancelConnectionInvitationError::ConflictException(e)) => {
             assert_eq!(e.reason().as_str(), reason, "{}", e.message())
@@ -354,44 +237,25 @@ async fn cancel_only_pending_sent_invitations_idempotently() {
         other => panic!("expected ConflictException({reason}), got {other:?}"),
     };
     expect_conflict(
-        cancel(sent[1].id.clone(), "tok-cancel-1")
-            .await
-            .expect_err("token reuse"),
+        cancel(sent[1].id.clone(), "tok-cancel-1").await.expect_err("token reuse"),
         "CONFLICT_CLIENT_TOKEN",
     );
     expect_conflict(
-        cancel(sent[0].id.clone(), "tok-cancel-2")
-            .await
-            .expect_err("already canceled"),
+        cancel(sent[0].id.clone(), "tok-cancel-2").await.expect_err("already canceled"),
         "INCOMPATIBLE_CONNECTION_INVITATION_STATE",
     );
-    let received = first(&fix, |c| {
-        c.catalog == "AWS" && c.status == "PENDING" && c.participant == "RECEIVER"
-    });
+    let received = first(&fix, |c| c.catalog == "AWS" && c.status == "PENDING" && c.participant == "RECEIVER");
     expect_conflict(
-        cancel(received.id.clone(), "tok-cancel-3")
-            .await
-            .expect_err("not ours to cancel"),
+        cancel(received.id.clone(), "tok-cancel-3").await.expect_err("not ours to cancel"),
         "INCOMPATIBLE_CONNECTION_INVITATION_STATE",
     );
-    let accepted = first(&fix, |c| {
-        c.catalog == "AWS" && c.status == "ACCEPTED" && c.participant == "SENDER"
-    });
+    let accepted = first(&fix, |c| c.catalog == "AWS" && c.status == "ACCEPTED" && c.participant == "SENDER");
     expect_conflict(
-        cancel(accepted.id.clone(), "tok-cancel-4")
-            .await
-            .expect_err("not pending"),
+        cancel(accepted.id.clone(), "tok-cancel-4").await.expect_err("not pending"),
         "INCOMPATIBLE_CONNECTION_INVITATION_STATE",
     );
-    let err = cancel("pacinv-ZZZZZZZZZZZZZ".into(), "tok-cancel-5")
-        .await
-        .expect_err("unknown");
-    assert!(matches!(
-        err.as_service_error(),
-        Some(CancelConnectionInvitationError::ResourceNotFoundException(
-            _
-        ))
-    ));
+    let err = cancel("pacinv-ZZZZZZZZZZZZZ".into(), "tok-cancel-5").await.expect_err("unknown");
+    assert!(matches!(err.as_service_error(), Some(CancelConnectionInvitationError::ResourceNotFoundException(_))));
     emu.finish().await;
 }
 
@@ -415,18 +279,9 @@ async fn accept_creates_a_connection_and_reject_rejects() {
         .expect("accept");
     let conn = acc.connection().expect("connection");
     assert!(conn.id().starts_with("pac-") && conn.id().len() == 17);
-    assert_eq!(
-        conn.arn(),
-        format!(
-            "arn:aws:partnercentral:us-east-1::catalog/AWS/connection/{}",
-            conn.id()
-        )
-    );
+    assert_eq!(conn.arn(), format!("arn:aws:partnercentral:us-east-1::catalog/AWS/connection/{}", conn.id()));
     assert_eq!(conn.other_participant_account_id().len(), 12);
-    let detail = conn
-        .connection_types()
-        .get(&ConnectionType::from(received[0].ctype))
-        .expect("connection type entry");
+    let detail = conn.connection_types().get(&ConnectionType::from(received[0].ctype)).expect("connection type entry");
     assert_eq!(detail.status().as_str(), "ACTIVE");
     let replay = client
         .accept_connection_invitation()
@@ -437,13 +292,7 @@ async fn accept_creates_a_connection_and_reject_rejects() {
         .await
         .expect("replay");
     assert_eq!(replay.connection().map(|c| c.id()), Some(conn.id()));
-    let got = client
-        .get_connection_invitation()
-        .catalog("AWS")
-        .identifier(&received[0].id)
-        .send()
-        .await
-        .expect("get");
+    let got = client.get_connection_invitation().catalog("AWS").identifier(&received[0].id).send().await.expect("get");
     assert_eq!(got.status(), &InvitationStatus::Accepted);
     assert_eq!(got.connection_id(), Some(conn.id()));
     let err = client
@@ -456,16 +305,11 @@ async fn accept_creates_a_connection_and_reject_rejects() {
         .expect_err("already accepted");
     match err.as_service_error() {
         Some(AcceptConnectionInvitationError::ConflictException(e)) => {
-            assert_eq!(
-                e.reason().as_str(),
-                "INCOMPATIBLE_CONNECTION_INVITATION_STATE"
-            )
+            assert_eq!(e.reason().as_str(), "INCOMPATIBLE_CONNECTION_INVITATION_STATE")
         }
         other => panic!("expected ConflictException, got {other:?}"),
     }
-    let sent = first(&fix, |c| {
-        c.catalog == "AWS" && c.status == "PENDING" && c.participant == "SENDER"
-    });
+    let sent = first(&fix, |c| c.catalog == "AWS" && c.status == "PENDING" && c.participant == "SENDER");
     let err = client
         .reject_connection_invitation()
         .catalog("AWS")
@@ -474,10 +318,7 @@ async fn accept_creates_a_connection_and_reject_rejects() {
         .send()
         .await
         .expect_err("cannot reject what we sent");
-    assert!(matches!(
-        err.as_service_error(),
-        Some(RejectConnectionInvitationError::ConflictException(_))
-    ));
+    assert!(matches!(err.as_service_error(), Some(RejectConnectionInvitationError::ConflictException(_))));
     let rej = client
         .reject_connection_invitation()
         .catalog("AWS")
@@ -520,9 +361,7 @@ async fn validation_errors_name_the_field() {
     match err.as_service_error() {
         Some(GetConnectionInvitationError::ValidationException(e)) => {
             assert_eq!(e.reason().as_str(), "REQUEST_VALIDATION_FAILED");
-            let f = e.error_details()[0]
-                .as_field_validation_error()
-                .expect("field error");
+            let f = e.error_details()[0].as_field_validation_error().expect("field error");
             assert_eq!(f.name(), "Identifier");
             assert_eq!(f.code().as_str(), "INVALID_STRING_FORMAT");
             assert!(e.message().contains("Identifier"));
@@ -559,13 +398,8 @@ async fn validation_errors_name_the_field() {
         .expect_err("unknown enum value");
     match err.as_service_error() {
         Some(ListConnectionInvitationsError::ValidationException(e)) => {
-            let f = e.error_details()[0]
-                .as_field_validation_error()
-                .expect("field");
-            assert_eq!(
-                (f.name(), f.code().as_str()),
-                ("Status", "INVALID_ENUM_VALUE")
-            );
+            let f = e.error_details()[0].as_field_validation_error().expect("field");
+            assert_eq!((f.name(), f.code().as_str()), ("Status", "INVALID_ENUM_VALUE"));
         }
         other => panic!("expected ValidationException, got {other:?}"),
     }
@@ -579,33 +413,17 @@ async fn pending_invitations_expire_on_the_virtual_clock() {
     // Fixture: the i-th PENDING invitation expires at T0 + (i+1) days; i = 0 is PENDING.
     let c = first(&fix, |c| c.id == "pacinv-A000000000000");
     assert_eq!(c.status, "PENDING");
-    let get = || {
-        client
-            .get_connection_invitation()
-            .catalog("AWS")
-            .identifier(&c.id)
-            .send()
-    };
+    let get = || client.get_connection_invitation().catalog("AWS").identifier(&c.id).send();
     let before = get().await.expect("get");
     assert_eq!(before.status(), &InvitationStatus::Pending);
     let expires = before.expires_at().map(sdk_secs).expect("ExpiresAt");
     assert_eq!(expires, t0().timestamp() + 86_400);
-    let adv = emu
-        .ok(
-            "POST",
-            "/_emulator/clock/advance",
-            Some(json!({"hours": 25})),
-        )
-        .await;
+    let adv = emu.ok("POST", "/_emulator/clock/advance", Some(json!({"hours": 25}))).await;
     assert!(adv["expired"].as_u64().unwrap_or(0) >= 1, "{adv}");
     assert_eq!(adv["now"], ts(t0() + chrono::Duration::hours(25)));
     let after = get().await.expect("get");
     assert_eq!(after.status(), &InvitationStatus::Expired);
-    assert_eq!(
-        sdk_secs(after.updated_at()),
-        expires,
-        "UpdatedAt is the expiry instant"
-    );
+    assert_eq!(sdk_secs(after.updated_at()), expires, "UpdatedAt is the expiry instant");
     let expired = list_ids(&client, "AWS", None, None, Some("EXPIRED"), None).await;
     assert!(expired.contains(&c.id));
     let err = client
@@ -616,19 +434,10 @@ async fn pending_invitations_expire_on_the_virtual_clock() {
         .send()
         .await
         .expect_err("expired invitations cannot be accepted");
-    assert!(matches!(
-        err.as_service_error(),
-        Some(AcceptConnectionInvitationError::ConflictException(_))
-    ));
+    assert!(matches!(err.as_service_error(), Some(AcceptConnectionInvitationError::ConflictException(_))));
     // Still-pending ones (expiring later) are untouched.
     let later = first(&fix, |c| c.id == "pacinv-A000000000010");
-    let out = client
-        .get_connection_invitation()
-        .catalog("AWS")
-        .identifier(&later.id)
-        .send()
-        .await
-        .expect("get");
+    let out = client.get_connection_invitation().catalog("AWS").identifier(&later.id).send().await.expect("get");
     assert_eq!(out.status(), &InvitationStatus::Pending);
     emu.finish().await;
 }

@@ -22,9 +22,7 @@ pub fn t0() -> chrono::DateTime<chrono::Utc> {
 
 /// Seconds since the epoch of an RFC 3339 string (for comparing with SDK `DateTime`s).
 pub fn secs(rfc3339: &str) -> i64 {
-    partnercentral_local::clock::parse_ts(rfc3339)
-        .expect("timestamp")
-        .timestamp()
+    partnercentral_local::clock::parse_ts(rfc3339).expect("timestamp").timestamp()
 }
 
 pub fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -72,17 +70,9 @@ pub fn fixture() -> (SeedDocument, Vec<ConnFix>, Vec<EngFix>) {
             let created = t0 - chrono::Duration::hours((i / 2) as i64 + 1);
             let status = CONN_STATUSES[i % 5];
             let participant = if i % 2 == 0 { "RECEIVER" } else { "SENDER" };
-            let ctype = if i % 3 == 0 {
-                "SUBSIDIARY"
-            } else {
-                "OPPORTUNITY_COLLABORATION"
-            };
+            let ctype = if i % 3 == 0 { "SUBSIDIARY" } else { "OPPORTUNITY_COLLABORATION" };
             let other = OTHERS[i % 4];
-            let id = format!(
-                "pacinv-{}{:012}",
-                if catalog == "AWS" { "A" } else { "S" },
-                i
-            );
+            let id = format!("pacinv-{}{:012}", if catalog == "AWS" { "A" } else { "S" }, i);
             let expires = if status == "PENDING" {
                 t0 + chrono::Duration::days(i as i64 + 1)
             } else {
@@ -95,15 +85,7 @@ pub fn fixture() -> (SeedDocument, Vec<ConnFix>, Vec<EngFix>) {
                 "Status": status, "InvitationMessage": format!("Let's connect #{i}"),
                 "InviterEmail": format!("inviter{i}@example.com"), "InviterName": format!("Inviter {i}"),
             }));
-            conns.push(ConnFix {
-                catalog,
-                id,
-                created_at: created.timestamp(),
-                status,
-                participant,
-                ctype,
-                other,
-            });
+            conns.push(ConnFix { catalog, id, created_at: created.timestamp(), status, participant, ctype, other });
         }
     }
     let mut engs = Vec::new();
@@ -113,11 +95,7 @@ pub fn fixture() -> (SeedDocument, Vec<ConnFix>, Vec<EngFix>) {
             let date = t0 - chrono::Duration::hours(5 * (i / 3) as i64 + 1);
             let status = ENG_STATUSES[i % 4];
             let participant = if i % 3 == 0 { "SENDER" } else { "RECEIVER" };
-            let payload = if i % 2 == 0 {
-                "OpportunityInvitation"
-            } else {
-                "LeadInvitation"
-            };
+            let payload = if i % 2 == 0 { "OpportunityInvitation" } else { "LeadInvitation" };
             let engagement = format!("eng-{:014}", i % 10);
             let sender = SENDERS[i % 3];
             let id = format!("engi-{}{:012}", if catalog == "AWS" { "a" } else { "s" }, i);
@@ -130,22 +108,10 @@ pub fn fixture() -> (SeedDocument, Vec<ConnFix>, Vec<EngFix>) {
                 "ParticipantType": participant,
                 "InvitationMessage": format!("Join engagement {i}"),
             }));
-            engs.push(EngFix {
-                catalog,
-                id,
-                date: date.timestamp(),
-                status,
-                participant,
-                payload,
-                engagement,
-                sender,
-            });
+            engs.push(EngFix { catalog, id, date: date.timestamp(), status, participant, payload, engagement, sender });
         }
     }
-    let doc = SeedDocument {
-        connection_invitations: conn_json,
-        engagement_invitations: eng_json,
-    };
+    let doc = SeedDocument { connection_invitations: conn_json, engagement_invitations: eng_json };
     (doc, conns, engs)
 }
 
@@ -224,23 +190,14 @@ impl Emu {
         headers: &[(&str, &str)],
         body: &str,
     ) -> (u16, http::HeaderMap, Value) {
-        let stream = tokio::net::TcpStream::connect(self.handle.addr())
-            .await
-            .expect("connect");
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .expect("handshake");
+        let stream = tokio::net::TcpStream::connect(self.handle.addr()).await.expect("connect");
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
         tokio::spawn(conn);
-        let mut req = http::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", self.handle.addr().to_string());
+        let mut req = http::Request::builder().method(method).uri(path).header("host", self.handle.addr().to_string());
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let req = req
-            .body(Full::new(Bytes::from(body.to_owned())))
-            .expect("request");
+        let req = req.body(Full::new(Bytes::from(body.to_owned()))).expect("request");
         let resp = sender.send_request(req).await.expect("response");
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
@@ -256,10 +213,7 @@ impl Emu {
             .raw(
                 "POST",
                 "/",
-                &[
-                    ("x-amz-target", target),
-                    ("content-type", "application/x-amz-json-1.0"),
-                ],
+                &[("x-amz-target", target), ("content-type", "application/x-amz-json-1.0")],
                 &body.to_string(),
             )
             .await;
@@ -274,9 +228,7 @@ impl Emu {
     /// A control API call.
     pub async fn control(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let b = body.map(|v| v.to_string()).unwrap_or_default();
-        let (s, _, v) = self
-            .raw(method, path, &[("content-type", "application/json")], &b)
-            .await;
+        let (s, _, v) = self.raw(method, path, &[("content-type", "application/json")], &b).await;
         (s, v)
     }
 
@@ -293,10 +245,7 @@ impl Emu {
     /// End of test: no response the emulator produced violated the model; then stop.
     pub async fn finish(self) {
         let stats = self.stats().await;
-        assert_eq!(
-            stats["response_violations"], 0,
-            "every response must conform to the model: {stats}"
-        );
+        assert_eq!(stats["response_violations"], 0, "every response must conform to the model: {stats}");
         self.handle.shutdown().await.expect("clean shutdown");
     }
 }

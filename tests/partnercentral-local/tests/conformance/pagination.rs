@@ -20,10 +20,7 @@ async fn connection_paginator_covers_the_filtered_set_exactly_once() {
     let client = emu.account().await;
     for max in [1, 7, 100] {
         for ptype in [None, Some("RECEIVER")] {
-            let mut req = client
-                .list_connection_invitations()
-                .catalog("AWS")
-                .max_results(max);
+            let mut req = client.list_connection_invitations().catalog("AWS").max_results(max);
             if let Some(p) = ptype {
                 req = req.participant_type(ParticipantType::from(p));
             }
@@ -34,11 +31,7 @@ async fn connection_paginator_covers_the_filtered_set_exactly_once() {
                 let page = page.expect("page");
                 assert!(page.connection_invitation_summaries().len() <= max as usize);
                 n_pages += 1;
-                ids.extend(
-                    page.connection_invitation_summaries()
-                        .iter()
-                        .map(|s| s.id().to_owned()),
-                );
+                ids.extend(page.connection_invitation_summaries().iter().map(|s| s.id().to_owned()));
             }
             let unique: BTreeSet<&String> = ids.iter().collect();
             assert_eq!(unique.len(), ids.len(), "no duplicates (MaxResults {max})");
@@ -47,15 +40,8 @@ async fn connection_paginator_covers_the_filtered_set_exactly_once() {
                 .filter(|c| c.catalog == "AWS" && ptype.is_none_or(|p| c.participant == p))
                 .map(|c| &c.id)
                 .collect();
-            assert_eq!(
-                unique, expected,
-                "MaxResults {max}, ParticipantType {ptype:?}"
-            );
-            assert_eq!(
-                n_pages,
-                expected.len().div_ceil(max as usize),
-                "no empty trailing page"
-            );
+            assert_eq!(unique, expected, "MaxResults {max}, ParticipantType {ptype:?}");
+            assert_eq!(n_pages, expected.len().div_ceil(max as usize), "no empty trailing page");
         }
     }
     emu.finish().await;
@@ -84,10 +70,7 @@ async fn engagement_paginator_covers_the_filtered_set_in_order() {
             let mut got = Vec::new();
             while let Some(page) = pages.next().await {
                 for s in page.expect("page").engagement_invitation_summaries() {
-                    got.push((
-                        s.invitation_date().map(sdk_secs).unwrap_or_default(),
-                        s.id().to_owned(),
-                    ));
+                    got.push((s.invitation_date().map(sdk_secs).unwrap_or_default(), s.id().to_owned()));
                 }
             }
             let mut want: Vec<(i64, String)> = fix
@@ -109,27 +92,12 @@ async fn engagement_paginator_covers_the_filtered_set_in_order() {
 async fn inserts_and_changes_between_pages_neither_repeat_nor_skip() {
     let (emu, fix, _) = start().await;
     let client = emu.account().await;
-    let pre_existing: BTreeSet<String> = fix
-        .iter()
-        .filter(|c| c.catalog == "AWS")
-        .map(|c| c.id.clone())
-        .collect();
+    let pre_existing: BTreeSet<String> = fix.iter().filter(|c| c.catalog == "AWS").map(|c| c.id.clone()).collect();
     for max in [1, 7] {
-        emu.ok("POST", "/_emulator/reset", Some(json!({"reseed": false})))
-            .await;
+        emu.ok("POST", "/_emulator/reset", Some(json!({"reseed": false}))).await;
         let (doc, _, _) = fixture();
-        emu.ok(
-            "POST",
-            "/_emulator/seed",
-            Some(serde_json::to_value(&doc).expect("doc")),
-        )
-        .await;
-        let mut pages = client
-            .list_connection_invitations()
-            .catalog("AWS")
-            .max_results(max)
-            .into_paginator()
-            .send();
+        emu.ok("POST", "/_emulator/seed", Some(serde_json::to_value(&doc).expect("doc"))).await;
+        let mut pages = client.list_connection_invitations().catalog("AWS").max_results(max).into_paginator().send();
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         let mut page_no = 0;
         while let Some(page) = pages.next().await {
@@ -169,9 +137,7 @@ async fn inserts_and_changes_between_pages_neither_repeat_nor_skip() {
                     .create_connection_invitation()
                     .catalog("AWS")
                     .client_token(format!("tok-page-{max}"))
-                    .connection_type(
-                        aws_sdk_partnercentralaccount::types::ConnectionType::Subsidiary,
-                    )
+                    .connection_type(aws_sdk_partnercentralaccount::types::ConnectionType::Subsidiary)
                     .email("me@example.com")
                     .message("hi")
                     .name("Me")
@@ -183,16 +149,9 @@ async fn inserts_and_changes_between_pages_neither_repeat_nor_skip() {
             }
         }
         for id in &pre_existing {
-            assert_eq!(
-                seen.get(id),
-                Some(&1),
-                "pre-existing {id} seen exactly once (MaxResults {max})"
-            );
+            assert_eq!(seen.get(id), Some(&1), "pre-existing {id} seen exactly once (MaxResults {max})");
         }
-        assert!(
-            seen.values().all(|n| *n == 1),
-            "no item repeated (MaxResults {max})"
-        );
+        assert!(seen.values().all(|n| *n == 1), "no item repeated (MaxResults {max})");
     }
     emu.finish().await;
 }
@@ -201,13 +160,7 @@ async fn inserts_and_changes_between_pages_neither_repeat_nor_skip() {
 async fn tokens_are_bound_to_their_query() {
     let (emu, _, _) = start().await;
     let account = emu.account().await;
-    let first = account
-        .list_connection_invitations()
-        .catalog("AWS")
-        .max_results(5)
-        .send()
-        .await
-        .expect("page 1");
+    let first = account.list_connection_invitations().catalog("AWS").max_results(5).send().await.expect("page 1");
     let token = first.next_token().expect("token").to_owned();
     // Same query with a different page size: fine.
     let second = account
@@ -234,9 +187,7 @@ async fn tokens_are_bound_to_their_query() {
             .expect_err("foreign token");
         match err.as_service_error() {
             Some(ListConnectionInvitationsError::ValidationException(e)) => {
-                let f = e.error_details()[0]
-                    .as_field_validation_error()
-                    .expect("field");
+                let f = e.error_details()[0].as_field_validation_error().expect("field");
                 assert_eq!(f.name(), "NextToken");
             }
             other => panic!("expected ValidationException, got {other:?}"),

@@ -21,60 +21,20 @@ async fn unknown_operations_targets_paths_and_bodies() {
         "SomeOtherService.ListThings".to_owned(),
     ] {
         let (s, v) = emu.aws(&target, json!({})).await;
-        assert_eq!(
-            (s, v["__type"].as_str()),
-            (400, Some("UnknownOperationException")),
-            "{target}: {v}"
-        );
+        assert_eq!((s, v["__type"].as_str()), (400, Some("UnknownOperationException")), "{target}: {v}");
     }
-    let (s, _, v) = emu
-        .raw(
-            "POST",
-            "/",
-            &[("content-type", "application/x-amz-json-1.0")],
-            "{}",
-        )
-        .await;
-    assert_eq!(
-        (s, v["__type"].as_str()),
-        (400, Some("UnknownOperationException")),
-        "no target"
-    );
+    let (s, _, v) = emu.raw("POST", "/", &[("content-type", "application/x-amz-json-1.0")], "{}").await;
+    assert_eq!((s, v["__type"].as_str()), (400, Some("UnknownOperationException")), "no target");
     for (method, path) in [("GET", "/"), ("POST", "/elsewhere"), ("PUT", "/")] {
-        let (s, _, v) = emu
-            .raw(
-                method,
-                path,
-                &[(
-                    "x-amz-target",
-                    "PartnerCentralAccount.GetConnectionInvitation",
-                )],
-                "{}",
-            )
-            .await;
-        assert_eq!(
-            (s, v["__type"].as_str()),
-            (404, Some("UnknownOperationException")),
-            "{method} {path}"
-        );
+        let (s, _, v) =
+            emu.raw(method, path, &[("x-amz-target", "PartnerCentralAccount.GetConnectionInvitation")], "{}").await;
+        assert_eq!((s, v["__type"].as_str()), (404, Some("UnknownOperationException")), "{method} {path}");
     }
     let (s, v) = emu
-        .raw(
-            "POST",
-            "/",
-            &[(
-                "x-amz-target",
-                "PartnerCentralAccount.GetConnectionInvitation",
-            )],
-            "{nope",
-        )
+        .raw("POST", "/", &[("x-amz-target", "PartnerCentralAccount.GetConnectionInvitation")], "{nope")
         .await
         .pipe(|(s, _, v)| (s, v));
-    assert_eq!(
-        (s, v["__type"].as_str()),
-        (400, Some("SerializationException")),
-        "{v}"
-    );
+    assert_eq!((s, v["__type"].as_str()), (400, Some("SerializationException")), "{v}");
     let stats = emu.stats().await;
     assert_eq!(stats["errors"]["UnknownOperationException"], 8, "{stats}");
     emu.finish().await;
@@ -97,10 +57,7 @@ async fn wire_format_timestamps_and_error_bodies() {
         )
         .await;
     assert_eq!(s, 200);
-    assert_eq!(
-        v["CreatedAt"], "2026-11-20T09:00:00Z",
-        "iso8601 strings, not epoch numbers"
-    );
+    assert_eq!(v["CreatedAt"], "2026-11-20T09:00:00Z", "iso8601 strings, not epoch numbers");
     assert_eq!(v["ExpiresAt"], "2026-11-21T10:00:00Z");
     let (s, v) = emu
         .aws(
@@ -112,21 +69,13 @@ async fn wire_format_timestamps_and_error_bodies() {
     assert_eq!(v["__type"], "ConflictException");
     assert_eq!(v["Reason"], "INCOMPATIBLE_CONNECTION_INVITATION_STATE");
     assert_eq!(v["message"], v["Message"]);
-    let (s, v) = emu
-        .aws(
-            &format!("{SELLING}.ListEngagementInvitations"),
-            json!({"Catalog": "AWS", "MaxResults": 500}),
-        )
-        .await;
+    let (s, v) =
+        emu.aws(&format!("{SELLING}.ListEngagementInvitations"), json!({"Catalog": "AWS", "MaxResults": 500})).await;
     assert_eq!(s, 400);
     assert_eq!(v["__type"], "ValidationException");
     assert_eq!(v["Reason"], "REQUEST_VALIDATION_FAILED");
-    let mut fields: Vec<&str> = v["ErrorList"]
-        .as_array()
-        .expect("ErrorList")
-        .iter()
-        .filter_map(|e| e["FieldName"].as_str())
-        .collect();
+    let mut fields: Vec<&str> =
+        v["ErrorList"].as_array().expect("ErrorList").iter().filter_map(|e| e["FieldName"].as_str()).collect();
     fields.sort_unstable();
     assert_eq!(fields, ["MaxResults", "ParticipantType"], "{v}");
     // Unknown members are ignored, as AWS does for JSON protocols.
@@ -147,26 +96,10 @@ async fn every_response_conforms_to_the_model() {
     let (emu, _, _) = start().await;
     let models = Models::shared().expect("models");
     let calls: Vec<(&str, &str, Value)> = vec![
-        (
-            ACCOUNT,
-            "ListConnectionInvitations",
-            json!({"Catalog": "AWS", "MaxResults": 3}),
-        ),
-        (
-            ACCOUNT,
-            "ListConnectionInvitations",
-            json!({"Catalog": "AWS", "MaxResults": 0}),
-        ),
-        (
-            ACCOUNT,
-            "GetConnectionInvitation",
-            json!({"Catalog": "AWS", "Identifier": "pacinv-A000000000001"}),
-        ),
-        (
-            ACCOUNT,
-            "GetConnectionInvitation",
-            json!({"Catalog": "AWS", "Identifier": "pacinv-XXXXXXXXXXXXX"}),
-        ),
+        (ACCOUNT, "ListConnectionInvitations", json!({"Catalog": "AWS", "MaxResults": 3})),
+        (ACCOUNT, "ListConnectionInvitations", json!({"Catalog": "AWS", "MaxResults": 0})),
+        (ACCOUNT, "GetConnectionInvitation", json!({"Catalog": "AWS", "Identifier": "pacinv-A000000000001"})),
+        (ACCOUNT, "GetConnectionInvitation", json!({"Catalog": "AWS", "Identifier": "pacinv-XXXXXXXXXXXXX"})),
         (
             ACCOUNT,
             "CreateConnectionInvitation",
@@ -174,11 +107,7 @@ async fn every_response_conforms_to_the_model() {
             "ConnectionType": "SUBSIDIARY", "Email": "a@example.com", "Message": "m", "Name": "n",
             "ReceiverIdentifier": "123456789012"}),
         ),
-        (
-            ACCOUNT,
-            "CreateConnectionInvitation",
-            json!({"Catalog": "AWS", "ClientToken": "c1"}),
-        ),
+        (ACCOUNT, "CreateConnectionInvitation", json!({"Catalog": "AWS", "ClientToken": "c1"})),
         (
             ACCOUNT,
             "CancelConnectionInvitation",
@@ -214,40 +143,20 @@ async fn every_response_conforms_to_the_model() {
             "ListEngagementInvitations",
             json!({"Catalog": "AWS", "ParticipantType": "RECEIVER", "MaxResults": 2}),
         ),
-        (
-            SELLING,
-            "ListEngagementInvitations",
-            json!({"Catalog": "AWS"}),
-        ),
-        (
-            SELLING,
-            "GetEngagementInvitation",
-            json!({"Catalog": "AWS", "Identifier": "engi-a000000000001"}),
-        ),
-        (
-            SELLING,
-            "GetEngagementInvitation",
-            json!({"Catalog": "AWS", "Identifier": "engi-zzzzzzzzzzzzz"}),
-        ),
+        (SELLING, "ListEngagementInvitations", json!({"Catalog": "AWS"})),
+        (SELLING, "GetEngagementInvitation", json!({"Catalog": "AWS", "Identifier": "engi-a000000000001"})),
+        (SELLING, "GetEngagementInvitation", json!({"Catalog": "AWS", "Identifier": "engi-zzzzzzzzzzzzz"})),
         (
             SELLING,
             "RejectEngagementInvitation",
             json!({"Catalog": "AWS", "Identifier": "engi-a000000000004", "RejectionReason": "no"}),
         ),
-        (
-            SELLING,
-            "RejectEngagementInvitation",
-            json!({"Catalog": "AWS", "Identifier": "engi-a000000000004"}),
-        ),
+        (SELLING, "RejectEngagementInvitation", json!({"Catalog": "AWS", "Identifier": "engi-a000000000004"})),
     ];
     let mut ok_ops = std::collections::BTreeSet::new();
     for (prefix, op, body) in calls {
         let (s, v) = emu.aws(&format!("{prefix}.{op}"), body.clone()).await;
-        let model = if prefix == ACCOUNT {
-            &models.account
-        } else {
-            &models.selling
-        };
+        let model = if prefix == ACCOUNT { &models.account } else { &models.selling };
         let operation = model.operation(op).expect("operation in model");
         let violations = if s == 200 {
             ok_ops.insert(op);
@@ -260,23 +169,13 @@ async fn every_response_conforms_to_the_model() {
             }
         } else {
             let t = v["__type"].as_str().expect("__type");
-            assert!(
-                operation.errors.iter().any(|e| e == t),
-                "{t} is a modeled error of {op}"
-            );
+            assert!(operation.errors.iter().any(|e| e == t), "{t} is a modeled error of {op}");
             assert_eq!(s == 500, model.shape(t).is_some_and(|x| x.fault));
             model.validate_except(t, &v, Direction::Output, &["__type", "message"])
         };
-        assert!(
-            violations.is_empty(),
-            "{op} {body}: {s} {v}: {violations:?}"
-        );
+        assert!(violations.is_empty(), "{op} {body}: {s} {v}: {violations:?}");
     }
-    assert_eq!(
-        ok_ops.len(),
-        9,
-        "all nine operations answered successfully once: {ok_ops:?}"
-    );
+    assert_eq!(ok_ops.len(), 9, "all nine operations answered successfully once: {ok_ops:?}");
     emu.finish().await;
 }
 
@@ -284,26 +183,11 @@ async fn every_response_conforms_to_the_model() {
 async fn control_api_endpoints() {
     let emu = start_with(builder()).await;
     let h = emu.ok("GET", "/_emulator/health", None).await;
-    assert_eq!(
-        (h["status"].as_str(), h["connection_invitations"].as_u64()),
-        (Some("ok"), Some(0))
-    );
+    assert_eq!((h["status"].as_str(), h["connection_invitations"].as_u64()), (Some("ok"), Some(0)));
     assert_eq!(emu.ok("GET", "/_emulator/clock", None).await["now"], T0);
-    let set = emu
-        .ok(
-            "POST",
-            "/_emulator/clock",
-            Some(json!({"now": "2027-01-01T00:00:00Z"})),
-        )
-        .await;
+    let set = emu.ok("POST", "/_emulator/clock", Some(json!({"now": "2027-01-01T00:00:00Z"}))).await;
     assert_eq!(set["now"], "2027-01-01T00:00:00Z");
-    let adv = emu
-        .ok(
-            "POST",
-            "/_emulator/clock/advance",
-            Some(json!({"seconds": 90})),
-        )
-        .await;
+    let adv = emu.ok("POST", "/_emulator/clock/advance", Some(json!({"seconds": 90}))).await;
     assert_eq!(adv["now"], "2027-01-01T00:01:30Z");
     // Upsert with a model violation: the error names the field.
     let (s, v) = emu
@@ -332,25 +216,13 @@ async fn control_api_endpoints() {
         .await;
     assert_eq!(c["ExpiresAt"], "2027-01-16T00:00:00Z");
     let path = "/_emulator/connection-invitations/AWS/pacinv-C000000000001";
-    let p = emu
-        .ok("PATCH", path, Some(json!({"Status": "ACCEPTED"})))
-        .await;
-    assert_eq!(
-        (p["Status"].as_str(), p["UpdatedAt"].as_str()),
-        (Some("ACCEPTED"), Some("2027-01-01T00:01:30Z"))
-    );
-    let (s, _) = emu
-        .control("PATCH", path, Some(json!({"Id": "pacinv-C000000000002"})))
-        .await;
+    let p = emu.ok("PATCH", path, Some(json!({"Status": "ACCEPTED"}))).await;
+    assert_eq!((p["Status"].as_str(), p["UpdatedAt"].as_str()), (Some("ACCEPTED"), Some("2027-01-01T00:01:30Z")));
+    let (s, _) = emu.control("PATCH", path, Some(json!({"Id": "pacinv-C000000000002"}))).await;
     assert_eq!(s, 400, "ids are immutable");
     assert_eq!(emu.ok("GET", path, None).await["Status"], "ACCEPTED");
-    let all = emu
-        .ok("GET", "/_emulator/connection-invitations?catalog=AWS", None)
-        .await;
-    assert_eq!(
-        all["ConnectionInvitations"].as_array().map(Vec::len),
-        Some(1)
-    );
+    let all = emu.ok("GET", "/_emulator/connection-invitations?catalog=AWS", None).await;
+    assert_eq!(all["ConnectionInvitations"].as_array().map(Vec::len), Some(1));
     emu.ok("DELETE", path, None).await;
     assert_eq!(emu.control("GET", path, None).await.0, 404);
     let e = emu
@@ -362,47 +234,26 @@ async fn control_api_endpoints() {
         .await;
     assert_eq!(e["ExpirationDate"], "2027-01-16T00:01:30Z");
     let epath = "/_emulator/engagement-invitations/Sandbox/engi-c00000000001a";
-    let ep = emu
-        .ok(
-            "PATCH",
-            epath,
-            Some(json!({"ExpirationDate": "2027-01-01T00:00:00Z"})),
-        )
-        .await;
-    assert_eq!(
-        ep["Status"], "EXPIRED",
-        "a past expiry expires at once: {ep}"
-    );
+    let ep = emu.ok("PATCH", epath, Some(json!({"ExpirationDate": "2027-01-01T00:00:00Z"}))).await;
+    assert_eq!(ep["Status"], "EXPIRED", "a past expiry expires at once: {ep}");
     let f = emu.ok("GET", "/_emulator/faults", None).await;
     assert_eq!(f["rate_limit"], Value::Null);
-    let r = emu
-        .ok(
-            "POST",
-            "/_emulator/reset",
-            Some(json!({"now": "2026-01-01T00:00:00Z"})),
-        )
-        .await;
-    assert_eq!(
-        (r["now"].as_str(), r["engagement_invitations"].as_u64()),
-        (Some("2026-01-01T00:00:00Z"), Some(0))
-    );
+    let r = emu.ok("POST", "/_emulator/reset", Some(json!({"now": "2026-01-01T00:00:00Z"}))).await;
+    assert_eq!((r["now"].as_str(), r["engagement_invitations"].as_u64()), (Some("2026-01-01T00:00:00Z"), Some(0)));
     let r = emu.ok("POST", "/_emulator/reset", None).await;
     assert_eq!(r["now"], T0, "reset goes back to the start clock");
     assert_eq!(emu.control("GET", "/_emulator/nope", None).await.0, 404);
-    assert_eq!(
-        emu.control("DELETE", "/_emulator/health", None).await.0,
-        405
-    );
+    assert_eq!(emu.control("DELETE", "/_emulator/health", None).await.0, 405);
     let (s, v) = emu
-        .control("POST", "/_emulator/seed", Some(json!({"EngagementInvitations": [{"Catalog": "AWS", "Id": "engi-bad", "Status": "CANCELED"}]})))
+        .control(
+            "POST",
+            "/_emulator/seed",
+            Some(json!({"EngagementInvitations": [{"Catalog": "AWS", "Id": "engi-bad", "Status": "CANCELED"}]})),
+        )
         .await;
     assert_eq!(s, 400);
-    let paths: Vec<&str> = v["violations"]
-        .as_array()
-        .expect("violations")
-        .iter()
-        .filter_map(|x| x["path"].as_str())
-        .collect();
+    let paths: Vec<&str> =
+        v["violations"].as_array().expect("violations").iter().filter_map(|x| x["path"].as_str()).collect();
     assert!(paths.contains(&"EngagementInvitations[0].Id"), "{v}");
     emu.finish().await;
 }
@@ -411,18 +262,10 @@ async fn control_api_endpoints() {
 async fn reset_can_restore_the_start_data() {
     let (emu, fix, engs) = start().await;
     emu.ok("POST", "/_emulator/reset", None).await;
-    assert_eq!(
-        emu.ok("GET", "/_emulator/health", None).await["connection_invitations"],
-        0
-    );
-    let r = emu
-        .ok("POST", "/_emulator/reset", Some(json!({"reseed": true})))
-        .await;
+    assert_eq!(emu.ok("GET", "/_emulator/health", None).await["connection_invitations"], 0);
+    let r = emu.ok("POST", "/_emulator/reset", Some(json!({"reseed": true}))).await;
     assert_eq!(r["connection_invitations"].as_u64(), Some(fix.len() as u64));
-    assert_eq!(
-        r["engagement_invitations"].as_u64(),
-        Some(engs.len() as u64)
-    );
+    assert_eq!(r["engagement_invitations"].as_u64(), Some(engs.len() as u64));
     emu.finish().await;
 }
 
@@ -461,18 +304,9 @@ async fn generated_account_serves_the_sdk() {
         .send()
         .await
         .expect("get");
-    assert!(
-        got.payload().is_some(),
-        "generated invitations carry payloads"
-    );
+    assert!(got.payload().is_some(), "generated invitations carry payloads");
     let account = emu.account().await;
-    let list = account
-        .list_connection_invitations()
-        .catalog("AWS")
-        .max_results(100)
-        .send()
-        .await
-        .expect("list");
+    let list = account.list_connection_invitations().catalog("AWS").max_results(100).send().await.expect("list");
     assert_eq!(list.connection_invitation_summaries().len(), 80);
     emu.finish().await;
 }
@@ -510,13 +344,9 @@ async fn binary_prints_readiness_line_and_stops_on_sigterm() {
         .strip_prefix("partnercentral-local listening on ")
         .unwrap_or_else(|| panic!("readiness line: {line:?}"))
         .to_owned();
-    let stream = tokio::net::TcpStream::connect(&addr)
-        .await
-        .expect("connect");
+    let stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
     let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .expect("handshake");
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.expect("handshake");
     tokio::spawn(conn);
     let req = http::Request::get("/_emulator/health")
         .header("host", &addr)
@@ -524,14 +354,8 @@ async fn binary_prints_readiness_line_and_stops_on_sigterm() {
         .expect("req");
     let resp = sender.send_request(req).await.expect("health");
     assert_eq!(resp.status(), 200);
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
     assert!(status.success());
-    let exit = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .expect("join")
-        .expect("wait");
+    let exit = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
     assert!(exit.success(), "clean exit on SIGTERM: {exit:?}");
 }

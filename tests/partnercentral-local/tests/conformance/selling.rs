@@ -24,10 +24,8 @@ struct Filter {
 }
 
 async fn list(client: &Client, catalog: &str, f: &Filter) -> Vec<(i64, String)> {
-    let mut req = client
-        .list_engagement_invitations()
-        .catalog(catalog)
-        .participant_type(ParticipantType::from(f.participant));
+    let mut req =
+        client.list_engagement_invitations().catalog(catalog).participant_type(ParticipantType::from(f.participant));
     for s in &f.statuses {
         req = req.status(InvitationStatus::from(*s));
     }
@@ -71,9 +69,7 @@ fn expected(fix: &[EngFix], catalog: &str, f: &Filter) -> Vec<(i64, String)> {
         .filter(|e| f.payloads.is_empty() || f.payloads.contains(&e.payload))
         .filter(|e| {
             f.engagements.is_empty()
-                || f.engagements
-                    .iter()
-                    .any(|x| *x == e.engagement || x.ends_with(&format!("/{}", e.engagement)))
+                || f.engagements.iter().any(|x| *x == e.engagement || x.ends_with(&format!("/{}", e.engagement)))
         })
         .filter(|e| f.senders.is_empty() || f.senders.contains(&e.sender))
         .map(|e| (e.date, e.id.clone()))
@@ -90,23 +86,11 @@ async fn get_engagement_invitation_by_id_and_by_arn() {
     let (emu, _, fix) = start().await;
     let client = emu.selling().await;
     let e = fix.iter().find(|e| e.catalog == "AWS").expect("fixture");
-    let by_id = client
-        .get_engagement_invitation()
-        .catalog("AWS")
-        .identifier(&e.id)
-        .send()
-        .await
-        .expect("get");
+    let by_id = client.get_engagement_invitation().catalog("AWS").identifier(&e.id).send().await.expect("get");
     assert_eq!(by_id.id(), e.id);
     assert_eq!(by_id.catalog(), "AWS");
     let arn = by_id.arn().expect("Arn").to_owned();
-    assert_eq!(
-        arn,
-        format!(
-            "arn:aws:partnercentral:us-east-1::catalog/AWS/engagement-invitation/{}",
-            e.id
-        )
-    );
+    assert_eq!(arn, format!("arn:aws:partnercentral:us-east-1::catalog/AWS/engagement-invitation/{}", e.id));
     assert_eq!(by_id.status().map(|s| s.as_str()), Some(e.status));
     assert_eq!(by_id.payload_type().map(|p| p.as_str()), Some(e.payload));
     assert_eq!(by_id.engagement_id(), Some(e.engagement.as_str()));
@@ -120,13 +104,7 @@ async fn get_engagement_invitation_by_id_and_by_arn() {
     let account = receiver.as_account().expect("Receiver.Account");
     assert_eq!(account.aws_account_id(), "999999999999");
     assert_eq!(account.alias(), Some("us"));
-    let by_arn = client
-        .get_engagement_invitation()
-        .catalog("AWS")
-        .identifier(&arn)
-        .send()
-        .await
-        .expect("get by ARN");
+    let by_arn = client.get_engagement_invitation().catalog("AWS").identifier(&arn).send().await.expect("get by ARN");
     assert_eq!(by_arn.id(), e.id);
     let err = client
         .get_engagement_invitation()
@@ -148,18 +126,9 @@ async fn get_engagement_invitation_by_id_and_by_arn() {
 async fn sort_ascending_descending_and_default() {
     let (emu, _, fix) = start().await;
     let client = emu.selling().await;
-    for sort in [
-        None,
-        Some(SortOrder::Ascending),
-        Some(SortOrder::Descending),
-    ] {
+    for sort in [None, Some(SortOrder::Ascending), Some(SortOrder::Descending)] {
         for max in [None, Some(7)] {
-            let f = Filter {
-                participant: "RECEIVER",
-                sort: sort.clone(),
-                max,
-                ..Filter::default()
-            };
+            let f = Filter { participant: "RECEIVER", sort: sort.clone(), max, ..Filter::default() };
             let got = list(&client, "AWS", &f).await;
             assert_eq!(got, expected(&fix, "AWS", &f), "{f:?}");
             let dates: Vec<i64> = got.iter().map(|x| x.0).collect();
@@ -178,48 +147,19 @@ async fn sort_ascending_descending_and_default() {
 async fn every_filter_alone_and_combined() {
     let (emu, _, fix) = start().await;
     let client = emu.selling().await;
-    let arn_of_eng3 =
-        "arn:aws:partnercentral:us-east-1::catalog/AWS/engagement/eng-00000000000003".to_owned();
-    let base = |p| Filter {
-        participant: p,
-        max: Some(100),
-        ..Filter::default()
-    };
+    let arn_of_eng3 = "arn:aws:partnercentral:us-east-1::catalog/AWS/engagement/eng-00000000000003".to_owned();
+    let base = |p| Filter { participant: p, max: Some(100), ..Filter::default() };
     let cases = vec![
         base("RECEIVER"),
         base("SENDER"),
-        Filter {
-            statuses: vec!["PENDING"],
-            ..base("RECEIVER")
-        },
-        Filter {
-            statuses: vec!["ACCEPTED", "EXPIRED"],
-            ..base("RECEIVER")
-        },
-        Filter {
-            payloads: vec!["LeadInvitation"],
-            ..base("RECEIVER")
-        },
-        Filter {
-            payloads: vec!["OpportunityInvitation", "LeadInvitation"],
-            ..base("SENDER")
-        },
-        Filter {
-            engagements: vec!["eng-00000000000001".into()],
-            ..base("RECEIVER")
-        },
-        Filter {
-            engagements: vec![arn_of_eng3.clone(), "eng-00000000000004".into()],
-            ..base("SENDER")
-        },
-        Filter {
-            senders: vec!["AWS"],
-            ..base("RECEIVER")
-        },
-        Filter {
-            senders: vec!["111111111111", "222222222222"],
-            ..base("RECEIVER")
-        },
+        Filter { statuses: vec!["PENDING"], ..base("RECEIVER") },
+        Filter { statuses: vec!["ACCEPTED", "EXPIRED"], ..base("RECEIVER") },
+        Filter { payloads: vec!["LeadInvitation"], ..base("RECEIVER") },
+        Filter { payloads: vec!["OpportunityInvitation", "LeadInvitation"], ..base("SENDER") },
+        Filter { engagements: vec!["eng-00000000000001".into()], ..base("RECEIVER") },
+        Filter { engagements: vec![arn_of_eng3.clone(), "eng-00000000000004".into()], ..base("SENDER") },
+        Filter { senders: vec!["AWS"], ..base("RECEIVER") },
+        Filter { senders: vec!["111111111111", "222222222222"], ..base("RECEIVER") },
         Filter {
             statuses: vec!["PENDING", "REJECTED"],
             payloads: vec!["OpportunityInvitation"],
@@ -243,16 +183,10 @@ async fn every_filter_alone_and_combined() {
         }
         assert_eq!(list(&client, "AWS", &f).await, want, "{f:?}");
     }
-    assert!(
-        nonempty >= 10,
-        "the fixture must make most filter cases non-trivial"
-    );
+    assert!(nonempty >= 10, "the fixture must make most filter cases non-trivial");
     let sandbox = list(&client, "Sandbox", &base("RECEIVER")).await;
     assert_eq!(sandbox, expected(&fix, "Sandbox", &base("RECEIVER")));
-    assert!(
-        sandbox.iter().all(|(_, id)| id.starts_with("engi-s")),
-        "catalogs are partitioned"
-    );
+    assert!(sandbox.iter().all(|(_, id)| id.starts_with("engi-s")), "catalogs are partitioned");
     emu.finish().await;
 }
 
@@ -272,13 +206,7 @@ async fn reject_only_pending_received_invitations() {
         .send()
         .await
         .expect("reject");
-    let got = client
-        .get_engagement_invitation()
-        .catalog("AWS")
-        .identifier(&target.id)
-        .send()
-        .await
-        .expect("get");
+    let got = client.get_engagement_invitation().catalog("AWS").identifier(&target.id).send().await.expect("get");
     assert_eq!(got.status(), Some(&InvitationStatus::Rejected));
     assert_eq!(got.rejection_reason(), Some("Customer not a fit"));
     let again = client
@@ -289,16 +217,11 @@ async fn reject_only_pending_received_invitations() {
         .await
         .expect_err("already rejected");
     assert!(
-        matches!(
-            again.as_service_error(),
-            Some(RejectEngagementInvitationError::ConflictException(_))
-        ),
+        matches!(again.as_service_error(), Some(RejectEngagementInvitationError::ConflictException(_))),
         "{again:?}"
     );
-    let sent = fix
-        .iter()
-        .find(|e| e.catalog == "AWS" && e.status == "PENDING" && e.participant == "SENDER")
-        .expect("fixture");
+    let sent =
+        fix.iter().find(|e| e.catalog == "AWS" && e.status == "PENDING" && e.participant == "SENDER").expect("fixture");
     let err = client
         .reject_engagement_invitation()
         .catalog("AWS")
@@ -306,10 +229,7 @@ async fn reject_only_pending_received_invitations() {
         .send()
         .await
         .expect_err("cannot reject what we sent");
-    assert!(matches!(
-        err.as_service_error(),
-        Some(RejectEngagementInvitationError::ConflictException(_))
-    ));
+    assert!(matches!(err.as_service_error(), Some(RejectEngagementInvitationError::ConflictException(_))));
     let err = client
         .reject_engagement_invitation()
         .catalog("AWS")
@@ -317,12 +237,7 @@ async fn reject_only_pending_received_invitations() {
         .send()
         .await
         .expect_err("unknown");
-    assert!(matches!(
-        err.as_service_error(),
-        Some(RejectEngagementInvitationError::ResourceNotFoundException(
-            _
-        ))
-    ));
+    assert!(matches!(err.as_service_error(), Some(RejectEngagementInvitationError::ResourceNotFoundException(_))));
     emu.finish().await;
 }
 
@@ -330,39 +245,22 @@ async fn reject_only_pending_received_invitations() {
 async fn validation_errors_name_the_field() {
     let (emu, _, _) = start().await;
     let client = emu.selling().await;
-    let field_names = |err: &aws_sdk_partnercentralselling::error::SdkError<
-        ListEngagementInvitationsError,
-        _,
-    >| {
-        match err.as_service_error() {
+    let field_names =
+        |err: &aws_sdk_partnercentralselling::error::SdkError<ListEngagementInvitationsError, _>| match err
+            .as_service_error()
+        {
             Some(ListEngagementInvitationsError::ValidationException(e)) => {
                 assert_eq!(e.reason().as_str(), "REQUEST_VALIDATION_FAILED");
                 e.error_list()
                     .iter()
-                    .map(|x| {
-                        (
-                            x.field_name().unwrap_or_default().to_owned(),
-                            x.code().as_str().to_owned(),
-                        )
-                    })
+                    .map(|x| (x.field_name().unwrap_or_default().to_owned(), x.code().as_str().to_owned()))
                     .collect::<Vec<_>>()
             }
             other => panic!("expected ValidationException, got {other:?}"),
-        }
-    };
-    let err = client
-        .list_engagement_invitations()
-        .catalog("AWS")
-        .send()
-        .await
-        .expect_err("ParticipantType is required");
-    assert_eq!(
-        field_names(&err),
-        [(
-            "ParticipantType".to_owned(),
-            "REQUIRED_FIELD_MISSING".to_owned()
-        )]
-    );
+        };
+    let err =
+        client.list_engagement_invitations().catalog("AWS").send().await.expect_err("ParticipantType is required");
+    assert_eq!(field_names(&err), [("ParticipantType".to_owned(), "REQUIRED_FIELD_MISSING".to_owned())]);
     for bad in [0, 101] {
         let err = client
             .list_engagement_invitations()
@@ -372,10 +270,7 @@ async fn validation_errors_name_the_field() {
             .send()
             .await
             .expect_err("MaxResults out of range");
-        assert_eq!(
-            field_names(&err),
-            [("MaxResults".to_owned(), "VALUE_OUT_OF_RANGE".to_owned())]
-        );
+        assert_eq!(field_names(&err), [("MaxResults".to_owned(), "VALUE_OUT_OF_RANGE".to_owned())]);
     }
     let err = client
         .list_engagement_invitations()
@@ -386,10 +281,7 @@ async fn validation_errors_name_the_field() {
         .send()
         .await
         .expect_err("CANCELED is not an engagement invitation status");
-    assert_eq!(
-        field_names(&err),
-        [("Status[1]".to_owned(), "INVALID_ENUM_VALUE".to_owned())]
-    );
+    assert_eq!(field_names(&err), [("Status[1]".to_owned(), "INVALID_ENUM_VALUE".to_owned())]);
     let err = client
         .get_engagement_invitation()
         .catalog("AWS")
@@ -417,49 +309,16 @@ async fn engagement_invitations_expire_fifteen_days_after_invitation_date() {
                     "InvitationDate": ts(t0() - chrono::Duration::days(14))})),
     )
     .await;
-    let get = || {
-        client
-            .get_engagement_invitation()
-            .catalog("AWS")
-            .identifier("engi-expiresoon001")
-            .send()
-    };
+    let get = || client.get_engagement_invitation().catalog("AWS").identifier("engi-expiresoon001").send();
     let before = get().await.expect("get");
     assert_eq!(before.status(), Some(&InvitationStatus::Pending));
-    assert_eq!(
-        before.expiration_date().map(sdk_secs),
-        Some(t0().timestamp() + 86_400)
-    );
-    emu.ok(
-        "POST",
-        "/_emulator/clock/advance",
-        Some(json!({"hours": 23})),
-    )
-    .await;
-    assert_eq!(
-        get().await.expect("get").status(),
-        Some(&InvitationStatus::Pending)
-    );
-    emu.ok(
-        "POST",
-        "/_emulator/clock/advance",
-        Some(json!({"hours": 1})),
-    )
-    .await;
-    assert_eq!(
-        get().await.expect("get").status(),
-        Some(&InvitationStatus::Expired)
-    );
-    let listed = list(
-        &client,
-        "AWS",
-        &Filter {
-            participant: "RECEIVER",
-            statuses: vec!["EXPIRED"],
-            ..Filter::default()
-        },
-    )
-    .await;
+    assert_eq!(before.expiration_date().map(sdk_secs), Some(t0().timestamp() + 86_400));
+    emu.ok("POST", "/_emulator/clock/advance", Some(json!({"hours": 23}))).await;
+    assert_eq!(get().await.expect("get").status(), Some(&InvitationStatus::Pending));
+    emu.ok("POST", "/_emulator/clock/advance", Some(json!({"hours": 1}))).await;
+    assert_eq!(get().await.expect("get").status(), Some(&InvitationStatus::Expired));
+    let listed =
+        list(&client, "AWS", &Filter { participant: "RECEIVER", statuses: vec!["EXPIRED"], ..Filter::default() }).await;
     assert_eq!(listed.len(), 1);
     emu.finish().await;
 }
