@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Tests start moto_server from the venv.
 export MOTO_SERVER_BIN := $(CURDIR)/$(VENV)/bin/moto_server
 
-.PHONY: help venv test lint fmt build schemas clean
+.PHONY: help venv test lint fmt build schemas demo clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,6 +27,10 @@ lint: ## rustfmt check and clippy with warnings as errors
 
 test: venv lint ## Lint, then every test tier (unit, adapter, emulator, end-to-end)
 	cargo nextest run --workspace --locked --no-fail-fast
+
+demo: venv ## See it work: local Partner Central, moto and every function, end to end
+	cargo build --quiet --workspace --bins
+	target/debug/demo
 
 fmt: ## Format the code
 	cargo fmt --all

@@ -1,0 +1,28 @@
+//! `make demo`: see the whole system work on this machine (no AWS account, no Docker).
+
+use std::process::ExitCode;
+
+use harness::demo::Demo;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("demo failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> harness::Result<()> {
+    println!("Starting local Partner Central, moto (EventBridge, SQS, DynamoDB) and the Lambda runtime…");
+    let demo = Demo::start().await?;
+    println!(
+        "Ready: emulator {} · moto {} · consumer queue behind a rule on the custom bus",
+        demo.stack.emulator.url(),
+        demo.stack.moto.endpoint()
+    );
+    // One act per function that was built, in order.
+    demo.finish().await
+}
