@@ -23,7 +23,7 @@ venv: $(VENV)/.installed ## Create the Python venv (cargo-lambda, zig, moto)
 
 lint: ## rustfmt check and clippy with warnings as errors
 	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 test: venv lint ## Lint, then every test tier (unit, adapter, emulator, end-to-end)
 	cargo nextest run --workspace --locked --no-fail-fast

@@ -12,7 +12,10 @@ pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod ports;
 pub mod schema;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 
 pub use error::{PartnerCentralError, StoreError};

@@ -1,0 +1,446 @@
+//! In-memory fakes of every port, for the functions' handler tests (feature `test-support`).
+//! They follow the real services' rules where a handler could notice: filters, paging,
+//! cancel only for PENDING invitations we sent, optimistic versions in the state store.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, Utc};
+use futures::stream::{self, BoxStream, StreamExt};
+
+use crate::domain::{
+    CommitOutcome, Delivery, DeliveryReport, Expected, Invitation, InvitationKind, InvitationRecord, InvitationStatus,
+    OutboundEvent, OutboxEntry, ParticipantType, RecordChange, SyncMeta,
+};
+use crate::error::{PartnerCentralError, StoreError};
+use crate::ports::{
+    Clock, ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery, EngagementInvitations,
+    EngagementOrder, EventPublisher, Page, StateStore,
+};
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A clock that moves only when told.
+#[derive(Debug)]
+pub struct FixedClock(Mutex<DateTime<Utc>>);
+
+impl FixedClock {
+    pub fn at(now: DateTime<Utc>) -> Self {
+        FixedClock(Mutex::new(now))
+    }
+
+    pub fn set(&self, now: DateTime<Utc>) {
+        *lock(&self.0) = now;
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        *lock(&self.0) += by;
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        *lock(&self.0)
+    }
+}
+
+/// Both Partner Central APIs over one in-memory list of invitations, counting calls per
+/// operation (one per page, as the real APIs).
+#[derive(Debug)]
+pub struct FakePartnerCentral {
+    invitations: Mutex<Vec<Invitation>>,
+    calls: Mutex<BTreeMap<&'static str, u32>>,
+    /// Errors to return for one invitation id on Get/Cancel (consumed once each).
+    failures: Mutex<HashMap<String, Vec<PartnerCentralError>>>,
+    page_size: usize,
+}
+
+impl FakePartnerCentral {
+    pub fn new(invitations: Vec<Invitation>) -> Self {
+        FakePartnerCentral {
+            invitations: Mutex::new(invitations),
+            calls: Mutex::default(),
+            failures: Mutex::default(),
+            page_size: 100,
+        }
+    }
+
+    pub fn with_page_size(mut self, page_size: usize) -> Self {
+        self.page_size = page_size.max(1);
+        self
+    }
+
+    /// Insert or replace (by kind and id).
+    pub fn upsert(&self, invitation: Invitation) {
+        let mut all = lock(&self.invitations);
+        all.retain(|i| !(i.kind == invitation.kind && i.id == invitation.id));
+        all.push(invitation);
+    }
+
+    pub fn set_status(&self, kind: InvitationKind, id: &str, status: InvitationStatus) {
+        if let Some(i) = lock(&self.invitations).iter_mut().find(|i| i.kind == kind && i.id == id) {
+            i.status = status;
+        }
+    }
+
+    pub fn get(&self, kind: InvitationKind, id: &str) -> Option<Invitation> {
+        lock(&self.invitations).iter().find(|i| i.kind == kind && i.id == id).cloned()
+    }
+
+    /// Make the next Get or Cancel of `id` fail with `error`.
+    pub fn fail_next(&self, id: &str, error: PartnerCentralError) {
+        lock(&self.failures).entry(id.to_owned()).or_default().push(error);
+    }
+
+    /// Calls per operation so far.
+    pub fn calls(&self) -> BTreeMap<&'static str, u32> {
+        lock(&self.calls).clone()
+    }
+
+    pub fn total_calls(&self) -> u32 {
+        lock(&self.calls).values().sum()
+    }
+
+    fn count(&self, operation: &'static str) {
+        *lock(&self.calls).entry(operation).or_default() += 1;
+    }
+
+    fn take_failure(&self, id: &str) -> Option<PartnerCentralError> {
+        lock(&self.failures).get_mut(id).and_then(|v| (!v.is_empty()).then(|| v.remove(0)))
+    }
+
+    fn pages(
+        &self,
+        operation: &'static str,
+        items: Vec<Invitation>,
+    ) -> BoxStream<'_, Result<Page, PartnerCentralError>> {
+        let mut pages: Vec<Page> = items.chunks(self.page_size).map(<[Invitation]>::to_vec).collect();
+        if pages.is_empty() {
+            pages.push(Vec::new());
+        }
+        stream::iter(pages)
+            .map(move |page| {
+                self.count(operation);
+                Ok(page)
+            })
+            .boxed()
+    }
+
+    fn find(&self, kind: InvitationKind, id: &str, operation: &'static str) -> Result<Invitation, PartnerCentralError> {
+        self.get(kind, id)
+            .ok_or_else(|| PartnerCentralError::NotFound { operation, message: format!("{id} does not exist") })
+    }
+}
+
+impl ConnectionInvitations for FakePartnerCentral {
+    fn list_connection_invitations(
+        &self,
+        query: ConnectionInvitationQuery,
+    ) -> BoxStream<'_, Result<Page, PartnerCentralError>> {
+        let mut items: Vec<Invitation> = lock(&self.invitations)
+            .iter()
+            .filter(|i| i.kind == InvitationKind::Connection)
+            .filter(|i| query.status.is_none_or(|s| i.status == s))
+            .filter(|i| query.participant_type.is_none_or(|p| i.participant_type == p))
+            .filter(|i| query.connection_type.as_ref().is_none_or(|c| i.connection_type.as_ref() == Some(c)))
+            .filter(|i| {
+                query.other_participant_identifiers.is_empty()
+                    || i.other_party
+                        .participant_identifier
+                        .as_ref()
+                        .is_some_and(|p| query.other_participant_identifiers.contains(p))
+            })
+            .map(|i| Invitation { details: None, ..i.clone() })
+            .collect();
+        items.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
+        self.pages("ListConnectionInvitations", items)
+    }
+
+    async fn get_connection_invitation(&self, id: &str) -> Result<Invitation, PartnerCentralError> {
+        self.count("GetConnectionInvitation");
+        if let Some(e) = self.take_failure(id) {
+            return Err(e);
+        }
+        self.find(InvitationKind::Connection, id, "GetConnectionInvitation")
+    }
+
+    async fn cancel_connection_invitation(
+        &self,
+        id: &str,
+        _client_token: &str,
+    ) -> Result<Invitation, PartnerCentralError> {
+        const OP: &str = "CancelConnectionInvitation";
+        self.count(OP);
+        if let Some(e) = self.take_failure(id) {
+            return Err(e);
+        }
+        let mut all = lock(&self.invitations);
+        let inv = all
+            .iter_mut()
+            .find(|i| i.kind == InvitationKind::Connection && i.id == id)
+            .ok_or_else(|| PartnerCentralError::NotFound { operation: OP, message: format!("{id} does not exist") })?;
+        if inv.status != InvitationStatus::Pending || inv.participant_type != ParticipantType::Sender {
+            return Err(PartnerCentralError::Conflict {
+                operation: OP,
+                reason: "INCOMPATIBLE_CONNECTION_INVITATION_STATE".into(),
+                message: format!("{id} is {} and {}", inv.status, inv.participant_type),
+            });
+        }
+        inv.status = InvitationStatus::Canceled;
+        Ok(inv.clone())
+    }
+}
+
+impl EngagementInvitations for FakePartnerCentral {
+    fn list_engagement_invitations(
+        &self,
+        query: EngagementInvitationQuery,
+    ) -> BoxStream<'_, Result<Page, PartnerCentralError>> {
+        let mut items: Vec<Invitation> = lock(&self.invitations)
+            .iter()
+            .filter(|i| i.kind == InvitationKind::Engagement && i.participant_type == query.participant_type)
+            .filter(|i| query.statuses.is_empty() || query.statuses.contains(&i.status))
+            .filter(|i| {
+                query.payload_types.is_empty()
+                    || i.payload_type.as_ref().is_some_and(|p| query.payload_types.contains(p))
+            })
+            .filter(|i| {
+                query.sender_aws_account_ids.is_empty()
+                    || i.other_party
+                        .sender_aws_account_id
+                        .as_ref()
+                        .is_some_and(|s| query.sender_aws_account_ids.contains(s))
+            })
+            .filter(|i| {
+                query.engagement_identifiers.is_empty()
+                    || i.engagement_id.as_ref().is_some_and(|e| query.engagement_identifiers.contains(e))
+            })
+            .cloned()
+            .collect();
+        match query.order {
+            EngagementOrder::OldestFirst => items.sort_by_key(|i| i.created_at),
+            EngagementOrder::Unsorted | EngagementOrder::NewestFirst { .. } => {
+                items.sort_by_key(|i| std::cmp::Reverse(i.created_at))
+            }
+        }
+        // Pages up to (and including) the one where the cut-off is reached, like the adapter.
+        if let EngagementOrder::NewestFirst { stop_before: Some(t) } = query.order
+            && let Some(pos) = items.iter().position(|i| i.created_at < t)
+        {
+            let pages_needed = pos / self.page_size + 1;
+            let mut pages: Vec<Page> =
+                items.chunks(self.page_size).take(pages_needed).map(<[Invitation]>::to_vec).collect();
+            if let Some(last) = pages.last_mut() {
+                last.retain(|i| i.created_at >= t);
+            }
+            return stream::iter(pages)
+                .map(move |p| {
+                    self.count("ListEngagementInvitations");
+                    Ok(p)
+                })
+                .boxed();
+        }
+        self.pages("ListEngagementInvitations", items)
+    }
+
+    async fn get_engagement_invitation(
+        &self,
+        id: &str,
+        participant_type: ParticipantType,
+    ) -> Result<Invitation, PartnerCentralError> {
+        self.count("GetEngagementInvitation");
+        if let Some(e) = self.take_failure(id) {
+            return Err(e);
+        }
+        let inv = self.find(InvitationKind::Engagement, id, "GetEngagementInvitation")?;
+        Ok(Invitation { participant_type, ..inv })
+    }
+}
+
+/// The state table in memory, with the same version rules as the DynamoDB store.
+#[derive(Debug, Default)]
+pub struct MemoryStateStore {
+    records: Mutex<BTreeMap<(InvitationKind, String), InvitationRecord>>,
+    outbox: Mutex<BTreeMap<String, OutboxEntry>>,
+    meta: Mutex<SyncMeta>,
+    /// Fail every call (e.g. DynamoDB unavailable).
+    pub unavailable: AtomicBool,
+}
+
+impl MemoryStateStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn check(&self, operation: &'static str) -> Result<(), StoreError> {
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable { operation, message: "injected".into() });
+        }
+        Ok(())
+    }
+
+    pub fn record(&self, kind: InvitationKind, id: &str) -> Option<InvitationRecord> {
+        lock(&self.records).get(&(kind, id.to_owned())).cloned()
+    }
+
+    pub fn records(&self) -> Vec<InvitationRecord> {
+        lock(&self.records).values().cloned().collect()
+    }
+
+    pub fn outbox_events(&self) -> Vec<OutboundEvent> {
+        lock(&self.outbox).values().map(|e| e.event.clone()).collect()
+    }
+
+    pub fn meta(&self) -> SyncMeta {
+        lock(&self.meta).clone()
+    }
+}
+
+impl StateStore for MemoryStateStore {
+    async fn load_records(&self) -> Result<Vec<InvitationRecord>, StoreError> {
+        self.check("Query")?;
+        Ok(self.records())
+    }
+
+    async fn load_record(&self, kind: InvitationKind, id: &str) -> Result<Option<InvitationRecord>, StoreError> {
+        self.check("GetItem")?;
+        Ok(self.record(kind, id))
+    }
+
+    async fn commit(&self, changes: Vec<RecordChange>) -> Result<Vec<CommitOutcome>, StoreError> {
+        self.check("TransactWriteItems")?;
+        let now = Utc::now();
+        let mut records = lock(&self.records);
+        let mut outbox = lock(&self.outbox);
+        Ok(changes
+            .into_iter()
+            .map(|change| {
+                let key = (change.record.kind, change.record.id.clone());
+                let current = records.get(&key).map(|r| r.version);
+                let ok = match change.expected {
+                    Expected::Absent => current.is_none(),
+                    Expected::Version(v) => current == Some(v),
+                };
+                if !ok {
+                    return CommitOutcome::Conflict;
+                }
+                let version = current.unwrap_or(0) + 1;
+                records.insert(key, InvitationRecord { version, ..change.record });
+                for event in change.events {
+                    outbox.insert(event.event_id.clone(), OutboxEntry { event, enqueued_at: now, attempts: 0 });
+                }
+                CommitOutcome::Committed
+            })
+            .collect())
+    }
+
+    async fn enqueue(&self, events: Vec<OutboundEvent>) -> Result<(), StoreError> {
+        self.check("BatchWriteItem")?;
+        let now = Utc::now();
+        let mut outbox = lock(&self.outbox);
+        for event in events {
+            outbox.insert(event.event_id.clone(), OutboxEntry { event, enqueued_at: now, attempts: 0 });
+        }
+        Ok(())
+    }
+
+    async fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.check("Query")?;
+        let mut entries: Vec<OutboxEntry> = lock(&self.outbox).values().cloned().collect();
+        entries.sort_by_key(|e| (e.enqueued_at, e.event.time));
+        Ok(entries)
+    }
+
+    async fn remove_from_outbox(&self, event_ids: &[String]) -> Result<(), StoreError> {
+        self.check("BatchWriteItem")?;
+        let mut outbox = lock(&self.outbox);
+        for id in event_ids {
+            outbox.remove(id);
+        }
+        Ok(())
+    }
+
+    async fn note_delivery_failures(&self, failures: &[(String, String)]) -> Result<(), StoreError> {
+        self.check("UpdateItem")?;
+        let mut outbox = lock(&self.outbox);
+        for (id, _) in failures {
+            if let Some(e) = outbox.get_mut(id) {
+                e.attempts += 1;
+            }
+        }
+        Ok(())
+    }
+
+    async fn load_meta(&self) -> Result<SyncMeta, StoreError> {
+        self.check("GetItem")?;
+        Ok(self.meta())
+    }
+
+    async fn save_meta(&self, meta: &SyncMeta) -> Result<bool, StoreError> {
+        self.check("PutItem")?;
+        let mut stored = lock(&self.meta);
+        if stored.version != meta.version {
+            return Ok(false);
+        }
+        *stored = SyncMeta { version: meta.version + 1, ..meta.clone() };
+        Ok(true)
+    }
+}
+
+/// A bus that records what it was given; can refuse everything or some event ids.
+#[derive(Debug, Default)]
+pub struct RecordingPublisher {
+    published: Mutex<Vec<OutboundEvent>>,
+    failing: Mutex<HashSet<String>>,
+    /// Refuse every event (e.g. the bus does not exist).
+    pub down: AtomicBool,
+}
+
+impl RecordingPublisher {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every event delivered so far, in order.
+    pub fn published(&self) -> Vec<OutboundEvent> {
+        lock(&self.published).clone()
+    }
+
+    pub fn detail_types(&self) -> Vec<String> {
+        self.published().into_iter().map(|e| e.detail_type).collect()
+    }
+
+    /// Refuse events with this id until [`RecordingPublisher::heal`].
+    pub fn fail_event(&self, event_id: &str) {
+        lock(&self.failing).insert(event_id.to_owned());
+    }
+
+    pub fn heal(&self) {
+        lock(&self.failing).clear();
+        self.down.store(false, Ordering::SeqCst);
+    }
+}
+
+impl EventPublisher for RecordingPublisher {
+    async fn publish(&self, events: Vec<OutboundEvent>) -> DeliveryReport {
+        let down = self.down.load(Ordering::SeqCst);
+        let failing = lock(&self.failing).clone();
+        let calls = events.len().div_ceil(10) as u32;
+        let outcomes = events
+            .into_iter()
+            .map(|e| {
+                let id = e.event_id.clone();
+                if down || failing.contains(&id) {
+                    (id, Delivery::Failed { reason: "refused by the test publisher".into() })
+                } else {
+                    lock(&self.published).push(e);
+                    (id, Delivery::Delivered)
+                }
+            })
+            .collect();
+        DeliveryReport { outcomes, calls }
+    }
+}
