@@ -12,6 +12,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
+use super::call_counter::ApiCallCounter;
 use super::rate_limit::{RateLimitedHttpClient, SharedRateLimiter};
 use super::service_clock::ServiceClock;
 use crate::config::CommonConfig;
@@ -48,6 +49,8 @@ pub struct PartnerCentralClients {
     pub account: aws_sdk_partnercentralaccount::Client,
     pub selling: aws_sdk_partnercentralselling::Client,
     pub clock: ServiceClock,
+    /// Attempts per Partner Central operation (retries included) since start-up.
+    pub calls: ApiCallCounter,
 }
 
 impl PartnerCentralClients {
@@ -59,6 +62,7 @@ impl PartnerCentralClients {
         let retry = partner_central_retry_config(config.max_attempts);
         let region = Region::from_static(PARTNER_CENTRAL_REGION);
         let clock = ServiceClock::new();
+        let calls = ApiCallCounter::new();
 
         let account = aws_sdk_partnercentralaccount::config::Builder::from(sdk)
             .region(region.clone())
@@ -66,6 +70,7 @@ impl PartnerCentralClients {
             .timeout_config(timeouts())
             .http_client(http.clone())
             .interceptor(clock.interceptor())
+            .interceptor(calls.clone())
             .build();
         let selling = aws_sdk_partnercentralselling::config::Builder::from(sdk)
             .region(region)
@@ -73,11 +78,13 @@ impl PartnerCentralClients {
             .timeout_config(timeouts())
             .http_client(http)
             .interceptor(clock.interceptor())
+            .interceptor(calls.clone())
             .build();
         PartnerCentralClients {
             account: aws_sdk_partnercentralaccount::Client::from_conf(account),
             selling: aws_sdk_partnercentralselling::Client::from_conf(selling),
             clock,
+            calls,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! errors here.
 
 pub mod aws;
+pub mod call_counter;
 pub mod dynamodb;
 pub mod eventbridge;
 pub mod partner_central;
@@ -10,6 +11,7 @@ mod sdk_error;
 pub mod service_clock;
 
 pub use aws::{PartnerCentralClients, dynamodb_client, eventbridge_client, load_sdk_config};
+pub use call_counter::ApiCallCounter;
 pub use dynamodb::DynamoStateStore;
 pub use eventbridge::{EventBridgePublisher, PublishSettings};
 pub use partner_central::{PartnerCentralAccount, PartnerCentralSelling};

@@ -32,3 +32,14 @@ impl Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// GET a JSON document over plain HTTP (e.g. the emulator's control API).
+pub async fn get_json(url: &str) -> Result<serde_json::Value> {
+    use http_body_util::BodyExt;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let uri: hyper::Uri = url.parse().map_err(|e| Error::msg(format!("{url}: {e}")))?;
+    let response = client.get(uri).await.map_err(|e| Error::msg(format!("GET {url}: {e}")))?;
+    let body = response.into_body().collect().await.map_err(|e| Error::msg(e.to_string()))?.to_bytes();
+    serde_json::from_slice(&body).map_err(|e| Error::msg(format!("GET {url}: not JSON: {e}")))
+}
