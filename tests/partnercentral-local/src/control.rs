@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::clock::{fmt_ts, parse_ts};
 use crate::faults::{FaultPatch, Faults};
+use crate::hold::HoldSpec;
 use crate::model::Violation;
 use crate::seed::{SeedDocument, SeedError, parse_connection_invitation, parse_engagement_invitation};
 use crate::server::{Shared, json_response, lock, read_body};
@@ -50,7 +51,11 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
         Err(e) => return reply(Err(bad(e))),
     };
     let segments: Vec<&str> = path.trim_start_matches("/_emulator").split('/').filter(|s| !s.is_empty()).collect();
-    let result = route(shared, &method, &segments, &query, &body);
+    let result = if segments == ["hold", "wait"] && method == Method::POST {
+        wait_for_hold(shared, &body).await
+    } else {
+        route(shared, &method, &segments, &query, &body)
+    };
     tracing::debug!(%method, %path, ok = result.is_ok(), "control request");
     reply(result)
 }
@@ -110,6 +115,20 @@ fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Byt
             Ok((200, json!(f.config)))
         }
         (["reset"], &Method::POST) => reset(shared, &parse_body(body)?),
+        (["hold"], &Method::GET) => Ok((200, json!(lock(&shared.holds).status()))),
+        (["hold"], &Method::POST | &Method::PUT) => {
+            let spec: HoldSpec = serde_json::from_slice(body).map_err(|e| bad(format!("invalid hold body: {e}")))?;
+            let mut h = lock(&shared.holds);
+            h.arm(spec).map_err(bad)?;
+            Ok((200, json!(h.status())))
+        }
+        (["hold"], &Method::DELETE) | (["hold", "release"], &Method::POST) => {
+            let mut h = lock(&shared.holds);
+            let released = h.release();
+            let mut out = json!(h.status());
+            out["was_held"] = json!(released);
+            Ok((200, out))
+        }
         (["seed"], &Method::POST) => {
             let doc: SeedDocument =
                 serde_json::from_slice(body).map_err(|e| bad(format!("invalid seed document: {e}")))?;
@@ -179,12 +198,38 @@ fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Byt
             | ["stats", "reset"]
             | ["faults"]
             | ["reset"]
+            | ["hold"]
+            | ["hold", "release"]
             | ["seed"]
             | ["connection-invitations"]
             | ["engagement-invitations"],
             m,
         ) => Err(method_not_allowed(m)),
         _ => Err(not_found(format!("no control endpoint /_emulator/{}", seg.join("/")))),
+    }
+}
+
+/// `POST /_emulator/hold/wait {"timeout_ms"?: n}` (default 10 s): answers as soon as a
+/// request is held (at once if one already is), or with `held: null` after the timeout.
+async fn wait_for_hold(shared: &Shared, body: &Bytes) -> Reply {
+    let body = parse_body(body)?;
+    let timeout_ms = match body.get("timeout_ms") {
+        None => 10_000,
+        Some(v) => v.as_u64().ok_or_else(|| bad("timeout_ms must be a whole number of milliseconds"))?,
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(timeout_ms);
+    loop {
+        let notified = shared.hold_signal.notified();
+        tokio::pin!(notified);
+        // Register before looking, so a hold that happens in between is not missed.
+        notified.as_mut().enable();
+        let status = lock(&shared.holds).status();
+        if status.held.is_some() {
+            return Ok((200, json!(status)));
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return Ok((200, json!(lock(&shared.holds).status())));
+        }
     }
 }
 
@@ -267,6 +312,7 @@ fn reset(shared: &Shared, body: &Value) -> Reply {
     st.expire_due();
     *lock(&shared.stats) = Stats::default();
     *lock(&shared.faults) = Faults::new(start.faults.clone());
+    lock(&shared.holds).release();
     let (c, e) = st.counts();
     Ok((200, json!({"now": fmt_ts(&st.now()), "connection_invitations": c, "engagement_invitations": e})))
 }

@@ -24,6 +24,7 @@ pub mod data;
 pub mod error;
 pub mod faults;
 pub mod generate;
+pub mod hold;
 pub mod model;
 pub mod ops;
 pub mod pagination;
@@ -35,6 +36,7 @@ pub mod stats;
 
 pub use faults::FaultConfig;
 pub use generate::{CatalogChoice, GenerateConfig};
+pub use hold::{HoldPhase, HoldSpec};
 pub use model::{Api, Direction, Models, Violation};
 pub use seed::SeedDocument;
 pub use server::{Emulator, EmulatorBuilder, EmulatorError, EmulatorHandle};

@@ -24,6 +24,7 @@ use crate::clock::{Ts, VirtualClock};
 use crate::error::{ApiError, SERIALIZATION, UNKNOWN_OPERATION};
 use crate::faults::{FaultConfig, Faults, Verdict};
 use crate::generate::{GenerateConfig, generate};
+use crate::hold::{HoldPhase, Holds};
 use crate::model::{Api, Direction, ModelError, Models};
 use crate::ops;
 use crate::seed::{SeedData, SeedDocument, SeedError};
@@ -71,6 +72,10 @@ pub(crate) struct Shared {
     pub state: Mutex<State>,
     pub faults: Mutex<Faults>,
     pub stats: Mutex<Stats>,
+    /// The crash-test hook: one request held at a known point (`/_emulator/hold`).
+    pub holds: Mutex<Holds>,
+    /// Woken whenever a request becomes held.
+    pub hold_signal: tokio::sync::Notify,
     pub start: StartConfig,
     pub validate_responses: bool,
     request_ids: AtomicU64,
@@ -199,6 +204,8 @@ impl EmulatorBuilder {
             state: Mutex::new(state),
             faults: Mutex::new(Faults::new(self.faults.clone())),
             stats: Mutex::new(Stats::default()),
+            holds: Mutex::new(Holds::default()),
+            hold_signal: tokio::sync::Notify::new(),
             start: StartConfig { clock_start, frozen: self.frozen_clock, data, faults: self.faults, id_seed },
             validate_responses: self.validate_responses,
             request_ids: AtomicU64::new(0),
@@ -449,12 +456,28 @@ async fn process(shared: &Shared, req: Request<Incoming>) -> Outcome {
             return out;
         }
     }
+    hold_point(shared, operation, HoldPhase::Before).await;
     let result = {
         let mut state = lock(&shared.state);
         ops::dispatch(shared.models, &mut state, api, operation, &input)
     };
+    hold_point(shared, operation, HoldPhase::After).await;
     out.result = if shared.validate_responses { check_response(shared, api, op, result) } else { result };
     out
+}
+
+/// Wait here if this request is the one an armed hold is waiting for, until it is released.
+async fn hold_point(shared: &Shared, operation: &str, phase: HoldPhase) {
+    let Some(release) = lock(&shared.holds).reach(operation, phase) else {
+        return;
+    };
+    info!(operation, ?phase, "request held");
+    shared.hold_signal.notify_waiters();
+    if release.await.is_err() {
+        // The hold state was replaced (reset): go on.
+        debug!(operation, "hold dropped without a release");
+    }
+    info!(operation, ?phase, "held request released");
 }
 
 /// Validate what the emulator is about to send against the model; a violation is an emulator

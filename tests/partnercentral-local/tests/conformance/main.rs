@@ -5,6 +5,7 @@ mod common;
 
 mod account;
 mod faults;
+mod hold;
 mod pagination;
 mod protocol;
 mod selling;
