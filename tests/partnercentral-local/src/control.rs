@@ -149,11 +149,14 @@ fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Byt
         (["connection-invitations"], &Method::GET) => {
             let st = lock(&shared.state);
             let catalog = query_param(query, "catalog");
+            let status = query_param(query, "status");
             let items: Vec<Value> = st
                 .catalogs
                 .iter()
                 .filter(|(k, _)| catalog.as_deref().is_none_or(|c| c == k.as_str()))
-                .flat_map(|(_, c)| c.connection_invitations.values().map(|x| x.detail_json()))
+                .flat_map(|(_, c)| c.connection_invitations.values())
+                .filter(|x| status.as_deref().is_none_or(|s| s == x.status))
+                .map(|x| x.detail_json())
                 .collect();
             Ok((200, json!({"ConnectionInvitations": items})))
         }
@@ -170,11 +173,14 @@ fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Byt
         (["engagement-invitations"], &Method::GET) => {
             let st = lock(&shared.state);
             let catalog = query_param(query, "catalog");
+            let status = query_param(query, "status");
             let items: Vec<Value> = st
                 .catalogs
                 .iter()
                 .filter(|(k, _)| catalog.as_deref().is_none_or(|c| c == k.as_str()))
-                .flat_map(|(_, c)| c.engagement_invitations.values().map(|x| x.seed_json()))
+                .flat_map(|(_, c)| c.engagement_invitations.values())
+                .filter(|x| status.as_deref().is_none_or(|s| s == x.status))
+                .map(|x| x.seed_json())
                 .collect();
             Ok((200, json!({"EngagementInvitations": items})))
         }

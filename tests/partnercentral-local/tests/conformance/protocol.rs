@@ -223,6 +223,10 @@ async fn control_api_endpoints() {
     assert_eq!(emu.ok("GET", path, None).await["Status"], "ACCEPTED");
     let all = emu.ok("GET", "/_emulator/connection-invitations?catalog=AWS", None).await;
     assert_eq!(all["ConnectionInvitations"].as_array().map(Vec::len), Some(1));
+    let pending = emu.ok("GET", "/_emulator/connection-invitations?catalog=AWS&status=PENDING", None).await;
+    assert_eq!(pending["ConnectionInvitations"].as_array().map(Vec::len), Some(0), "the only one is ACCEPTED");
+    let accepted = emu.ok("GET", "/_emulator/connection-invitations?status=ACCEPTED", None).await;
+    assert_eq!(accepted["ConnectionInvitations"].as_array().map(Vec::len), Some(1));
     emu.ok("DELETE", path, None).await;
     assert_eq!(emu.control("GET", path, None).await.0, 404);
     let e = emu
