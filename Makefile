@@ -8,8 +8,12 @@ VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Tests start moto_server from the venv.
 export MOTO_SERVER_BIN := $(CURDIR)/$(VENV)/bin/moto_server
+# Where cargo puts binaries (CARGO_TARGET_DIR when set).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+# The functions, as the benchmark and chaos suite run them.
+FUNCTION_PACKAGES := -p list-and-publish -p expire-sweeper -p auto-cancel
 
-.PHONY: help venv venv-checkov test lint fmt build schemas demo invoke template-check clean
+.PHONY: help venv venv-checkov test lint fmt build schemas demo invoke template-check bench chaos clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,7 +36,9 @@ lint: ## rustfmt check and clippy with warnings as errors
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
-test: venv lint ## Lint, then every test tier (unit, adapter, emulator, end-to-end), then the template checks
+test: venv lint ## Lint, then every test tier (unit, adapter, emulator, end-to-end, short chaos), then the template checks
+	# nextest builds each package's own binaries only; the e2e and chaos tests run their siblings'.
+	cargo build --workspace --bins --locked
 	cargo nextest run --workspace --locked --no-fail-fast
 	$(MAKE) --no-print-directory template-check
 
@@ -55,6 +61,16 @@ invoke: venv ## Run one function locally: make invoke FN=list-and-publish EVENT=
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=events/<file>.json"; exit 2; }
 	cargo build --quiet --workspace --bins
 	target/debug/invoke $(FN) $(EVENT)
+
+bench: venv ## Benchmark on a 22,000-invitation account: API calls vs. lower bound and naive, RSS, init, sizes -> bench/results.md
+	rustup target add aarch64-unknown-linux-gnu >/dev/null
+	cargo lambda build --release --arm64 --locked
+	cargo build --release --locked --bins $(FUNCTION_PACKAGES) -p bench
+	$(TARGET_DIR)/release/bench
+
+chaos: venv ## Chaos: 50 runs under faults and SIGKILLs, then 0 lost is checked (replay: make chaos SEED=n)
+	cargo build --release --locked --bins $(FUNCTION_PACKAGES) -p bench
+	$(TARGET_DIR)/release/chaos $(if $(SEED),--seed $(SEED))
 
 fmt: ## Format the code
 	cargo fmt --all

@@ -1,0 +1,522 @@
+//! `make bench`: the API-call budget, memory and cold start of each function on a realistic
+//! account, against the lower bound of each run and a naive poller.
+//!
+//! Scenario: a generated account with two years of history (20,000 engagement invitations,
+//! 2,000 connection invitations, ≈2% pending, both participant types), 20 ms added to every
+//! Partner Central call and the emulator's `--rate-limit` at the real quota (10/s); the
+//! functions run with their defaults (`MAX_REQUESTS_PER_SECOND` 8). Round 0 is each
+//! function's first (full) run; before each of the ten steady-state rounds a driver makes a
+//! handful of changes (accepts, rejects, a new invitation of each kind, one hour passes).
+//!
+//! Calls are counted outside the functions: Partner Central requests by the emulator
+//! (retries included), PutEvents by the EventBridge proxy, DynamoDB requests by a tap in front
+//! of moto. Each run's lower bound is computed from what that run had to do (see
+//! [`lower_bound`]); the naive poller pages through every listing.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use harness::lambda::Invocation;
+use harness::stack::{Stack, StackOptions};
+use partnercentral_local::{CatalogChoice, FaultConfig, GenerateConfig};
+use serde_json::{Value, json};
+
+use crate::account::{self, Kind, Listings, Truth, pages};
+use crate::chaos::new_invitation;
+use crate::functions::{self, ALL, AUTO_CANCEL, EXPIRE_SWEEPER, Fleet, LIST_AND_PUBLISH};
+use crate::measure::{self, Profile};
+use crate::prng::XorShift;
+use crate::results::{FunctionFigures, LowerBound, RunFigures};
+use crate::{Error, Result};
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    pub engagements: usize,
+    pub connections: usize,
+    pub latency_ms: u64,
+    pub rate_limit: u32,
+    /// The functions' `MAX_REQUESTS_PER_SECOND` (their default).
+    pub max_requests_per_second: u32,
+    pub steady_runs: usize,
+    /// Cold starts measured per function after the runs.
+    pub cold_starts: usize,
+    pub seed: u64,
+    pub profile: Profile,
+}
+
+impl Default for BenchConfig {
+    fn default() -> Self {
+        BenchConfig {
+            engagements: 20_000,
+            connections: 2_000,
+            latency_ms: 20,
+            rate_limit: 10,
+            max_requests_per_second: 8,
+            steady_runs: 10,
+            cold_starts: 5,
+            seed: 2026,
+            profile: Profile::Release,
+        }
+    }
+}
+
+impl BenchConfig {
+    pub fn description(&self) -> String {
+        format!(
+            "generated account, two years of history: {} engagement invitations and {} connection invitations (≈2% pending, both participant types); {} ms added to every Partner Central call; emulator rate limit {}/s (the real quota); functions at MAX_REQUESTS_PER_SECOND={} (default); first (full) run then {} steady-state runs, a handful of changes before each (accept, reject, a new invitation of each kind, one hour passes).",
+            self.engagements,
+            self.connections,
+            self.latency_ms,
+            self.rate_limit,
+            self.max_requests_per_second,
+            self.steady_runs
+        )
+    }
+}
+
+/// The functions' settings in the benchmark: defaults, plus a real (not dry-run) auto-cancel
+/// policy so its runs do the work they exist for.
+pub fn function_env(config: &BenchConfig) -> BTreeMap<String, Vec<(String, String)>> {
+    let policy = json!({
+        "version": 1, "dryRun": false, "maxCancellationsPerRun": 10,
+        "rules": [{"name": "expiring-unanswered", "match": {"expiresWithinHours": 24}}]
+    });
+    let rps = config.max_requests_per_second.to_string();
+    ALL.iter()
+        .map(|name| {
+            let mut env = vec![("MAX_REQUESTS_PER_SECOND".to_owned(), rps.clone())];
+            if *name == AUTO_CANCEL {
+                env.push(("CANCEL_POLICY".to_owned(), policy.to_string()));
+            }
+            ((*name).to_owned(), env)
+        })
+        .collect()
+}
+
+/// What a run had to do, from the emulator's point of view.
+#[derive(Debug, Clone, Default)]
+pub struct Work {
+    pub first: bool,
+    /// Pending at the start of the run, per listing.
+    pub pending: Listings,
+    /// Invitations that appeared since this function's previous run, per listing (first run:
+    /// the whole account).
+    pub new: Listings,
+    /// True transitions since this function's previous run (incl. those the run made).
+    pub transitions: u64,
+    /// Actions the run itself took (auto-cancel: cancellations).
+    pub actions: u64,
+    /// Events the run delivered (PutEvents entries the proxy forwarded).
+    pub events: u64,
+}
+
+fn div_ceil(a: u64, b: u64) -> u64 {
+    a.div_ceil(b)
+}
+
+/// The least `function` could have done for `work`, term by term.
+///
+/// - list-and-publish: the three PENDING listings (to see what left PENDING) + per listing the
+///   pages of invitations new since the last run, at least one call each (to learn that nothing
+///   new arrived; on the first run: every page) + one Get per transition (its new status) +
+///   ⌈events/10⌉ PutEvents + state I/O: one Query of the records, one of the outbox,
+///   ⌈(changed records + events)/100⌉ transactions, ⌈events/25⌉ outbox deletes, sync meta read
+///   and write.
+/// - expire-sweeper: the three PENDING listings (time left of every pending invitation) +
+///   ⌈events/10⌉ PutEvents + state I/O (records, outbox, transactions, deletes).
+/// - auto-cancel: the PENDING listing of our connection invitations + one Cancel per
+///   cancellation + ⌈events/10⌉ PutEvents + state I/O (outbox; with cancellations: records
+///   and transactions, deletes).
+pub fn lower_bound(function: &str, work: &Work) -> LowerBound {
+    let pending_all = work.pending.pages();
+    let tx = |changes: u64| div_ceil(changes, 100);
+    let deletes = div_ceil(work.events, 25);
+    let put_events = div_ceil(work.events, 10);
+    let (pending_pages, new_pages, per_transition, state_io, basis) = match function {
+        LIST_AND_PUBLISH => {
+            let new_pages = if work.first {
+                work.new.pages()
+            } else {
+                pages(work.new.connections) + pages(work.new.engagements_receiver) + pages(work.new.engagements_sender)
+            };
+            let changed = work.new.total().min(work.pending.total() + work.transitions) + work.transitions;
+            let state = 1 + 1 + tx(changed + work.events) + deletes + 2;
+            (
+                pending_all,
+                new_pages,
+                work.transitions,
+                state,
+                "pages of the 3 PENDING listings + per listing max(1, pages of new) (first run: every page) + 1 per transition + ⌈events/10⌉ PutEvents + state I/O (records query, outbox query, ⌈(changes+events)/100⌉ transactions, ⌈events/25⌉ outbox deletes, meta read + write)",
+            )
+        }
+        EXPIRE_SWEEPER => {
+            let state = 1 + 1 + tx(work.events * 2) + deletes;
+            (
+                pending_all,
+                0,
+                0,
+                state,
+                "pages of the 3 PENDING listings + ⌈events/10⌉ PutEvents + state I/O (records query, outbox query, ⌈(changes+events)/100⌉ transactions, ⌈events/25⌉ outbox deletes)",
+            )
+        }
+        _ => {
+            let state = 1 + if work.actions > 0 { 1 + tx(work.actions * 2) } else { 0 } + deletes;
+            (
+                pages(work.pending.connections_sender),
+                0,
+                work.actions,
+                state,
+                "pages of the PENDING listing of our connection invitations + 1 Cancel per cancellation + ⌈events/10⌉ PutEvents + state I/O (outbox query; with cancellations: records query and ⌈(changes+events)/100⌉ transactions; ⌈events/25⌉ outbox deletes)",
+            )
+        }
+    };
+    let partner_central = pending_pages + new_pages + per_transition;
+    LowerBound {
+        pending_pages,
+        new_pages,
+        per_transition,
+        put_events,
+        state_io,
+        partner_central,
+        total: partner_central + put_events + state_io,
+        basis: basis.to_owned(),
+    }
+}
+
+/// The benchmark's figures per function, and the scenario.
+#[derive(Debug, Clone)]
+pub struct BenchOutcome {
+    pub functions: BTreeMap<String, FunctionFigures>,
+    pub scenario: Value,
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(crate::chaos::T0).map(|d| d.with_timezone(&Utc)).unwrap_or_else(|_| Utc::now())
+}
+
+/// The driver's handful of changes before a steady-state round.
+async fn mutate(stack: &Stack, rng: &mut XorShift, truth: &Truth) -> Result<Vec<String>> {
+    let mut done = Vec::new();
+    let pending: Vec<&account::Inv> = truth.pending.values().collect();
+    let mut picked = std::collections::BTreeSet::new();
+    for status in ["ACCEPTED", "REJECTED"] {
+        let Some(inv) = rng.pick(&pending).copied() else { continue };
+        if picked.insert(inv.key()) {
+            stack.patch_invitation(inv.kind.as_str(), &inv.id, json!({"Status": status})).await?;
+            done.push(format!("{} {} → {status}", inv.kind.as_str(), inv.id));
+        }
+    }
+    let now = stack.emulator_now().await?;
+    for kind in [Kind::Connection, Kind::Engagement] {
+        let inv = new_invitation(rng, kind, now, 15 * 24);
+        done.push(format!("new {} {}", kind.as_str(), inv["Id"].as_str().unwrap_or_default()));
+        stack.put_invitation(kind.as_str(), inv).await?;
+    }
+    stack.advance_clock(1.0).await?;
+    done.push("clock +1 h".to_owned());
+    Ok(done)
+}
+
+/// Per function: where its previous run left off in the truth's logs.
+#[derive(Debug, Clone, Copy, Default)]
+struct Mark {
+    transitions: usize,
+    appeared: usize,
+    ran: bool,
+}
+
+fn ops_of(stats: &Value) -> BTreeMap<String, u64> {
+    stats["operations"]
+        .as_object()
+        .map(|o| o.iter().map(|(k, v)| (k.clone(), v["requests"].as_u64().unwrap_or(0))).collect())
+        .unwrap_or_default()
+}
+
+/// Run the scenario; `log` gets one line per run.
+pub async fn run(config: &BenchConfig, log: &dyn Fn(String)) -> Result<BenchOutcome> {
+    let mut rng = XorShift::new(config.seed);
+    log(format!("starting the stack: {} + {} invitations …", config.engagements, config.connections));
+    let stack = Stack::start(StackOptions {
+        clock: Some(t0()),
+        generate: Some(GenerateConfig {
+            seed: config.seed,
+            engagements: config.engagements,
+            connections: config.connections,
+            catalogs: CatalogChoice::Aws,
+        }),
+        emulator_faults: FaultConfig {
+            latency_ms: config.latency_ms,
+            rate_limit: Some(config.rate_limit),
+            ..FaultConfig::default()
+        },
+        ..StackOptions::default()
+    })
+    .await?;
+    let mut everything = account::list(&stack, Kind::Connection, None).await?;
+    everything.extend(account::list(&stack, Kind::Engagement, None).await?);
+    let mut account_size = Listings::of(&everything);
+    drop(everything);
+    let mut truth = Truth::start(&stack).await?;
+    log(format!(
+        "account: {} connection invitations, {} engagement invitations received, {} sent; pending {} / {} / {}",
+        account_size.connections,
+        account_size.engagements_receiver,
+        account_size.engagements_sender,
+        truth.pending_listings().connections,
+        truth.pending_listings().engagements_receiver,
+        truth.pending_listings().engagements_sender
+    ));
+    let mut fleet = Fleet::new(&stack, config.profile, function_env(config)).await?;
+    let mut figures: BTreeMap<String, FunctionFigures> = BTreeMap::new();
+    let mut marks: BTreeMap<String, Mark> = BTreeMap::new();
+
+    for round in 0..=config.steady_runs {
+        if round > 0 {
+            let done = mutate(&stack, &mut rng, &truth).await?;
+            let changes = truth.observe(&stack, round, "driver").await?;
+            account_size = add(account_size, &Listings::of(&changes.appeared));
+            log(format!("round {round}: {} ({} transitions)", done.join("; "), changes.transitions.len()));
+        }
+        for name in ALL {
+            let mark = marks.get(name).copied().unwrap_or_default();
+            let first = !mark.ran;
+            let pending = truth.pending_listings();
+            let new = if first { account_size } else { Listings::of(&truth.appeared[mark.appeared..]) };
+
+            stack.reset_emulator_stats().await?;
+            fleet.dynamodb_tap.clear();
+            let proxy_before = stack.proxy.stats();
+            if let Some(pid) = fleet.pid(name) {
+                measure::reset_peak_rss(pid);
+            }
+            let served = fleet.invoke(name, &functions::scheduled_event(name)).await?;
+            let summary = match served.outcome {
+                Invocation::Ok(v) => v,
+                Invocation::FunctionError { error_type, message } => {
+                    return Err(Error::msg(format!(
+                        "{name} failed in round {round}: {error_type}: {message}\n{}",
+                        fleet.logs(name).join("\n")
+                    )));
+                }
+            };
+            let pid = fleet.pid(name).ok_or_else(|| Error::msg(format!("{name}: no process id")))?;
+            let peak_rss_kib = measure::peak_rss_kib(pid)?;
+            let stats = stack.emulator_stats().await?;
+            let proxy_after = stack.proxy.stats();
+            let dynamodb = fleet.dynamodb_tap.operations();
+            let changes = truth.observe(&stack, round, name).await?;
+            stack.received().await?;
+            let transitions = (truth.transitions.len() - mark.transitions) as u64;
+            marks.insert(
+                name.to_owned(),
+                Mark { transitions: truth.transitions.len(), appeared: truth.appeared.len(), ran: true },
+            );
+
+            let partner_central = ops_of(&stats);
+            let pc_calls: u64 = partner_central.values().sum();
+            let put_events = proxy_after.put_events_calls - proxy_before.put_events_calls;
+            let events = proxy_after.entries_forwarded - proxy_before.entries_forwarded;
+            let work = Work { first, pending, new, transitions, actions: changes.transitions.len() as u64, events };
+            let bound = lower_bound(name, &work);
+            let calls = pc_calls + put_events + dynamodb.values().sum::<u64>();
+            let f = figures.entry(name.to_owned()).or_default();
+            f.configured_rps = u64::from(config.max_requests_per_second);
+            f.max_rps_seen = f.max_rps_seen.max(stats["max_received_per_second"].as_u64().unwrap_or(0));
+            f.max_rps_served = f.max_rps_served.max(stats["max_requests_per_second"].as_u64().unwrap_or(0));
+            if first {
+                f.first_run_calls = calls;
+                f.first_run_wall_ms = served.wall.as_millis() as u64;
+                if let Some(init) = fleet.init(name) {
+                    f.init_samples_ms.push(ms(init));
+                }
+            }
+            log(format!(
+                "  {name:<16} run {round:>2}: {calls:>4} calls (PC {pc_calls}, PutEvents {put_events}, DynamoDB {}), bound {}, naive {}, {:.2} s, peak {:.1} MB",
+                dynamodb.values().sum::<u64>(),
+                bound.total,
+                account_size.pages(),
+                served.wall.as_secs_f64(),
+                peak_rss_kib as f64 / 1024.0
+            ));
+            f.runs.push(RunFigures {
+                run: round,
+                partner_central,
+                put_events,
+                dynamodb,
+                calls,
+                partner_central_calls: pc_calls,
+                lower_bound: bound,
+                naive: account_size.pages(),
+                transitions,
+                new_invitations: new.total(),
+                events_delivered: events,
+                wall_ms: served.wall.as_millis() as u64,
+                peak_rss_kib,
+                summary,
+            });
+        }
+    }
+
+    // Cold starts: a fresh process each, measured from spawn to its first /next poll.
+    for name in ALL {
+        for _ in 0..config.cold_starts {
+            fleet.kill(name).await?;
+            fleet.ensure_started(name)?;
+            let init = wait_for_init(&fleet, name).await?;
+            figures.entry(name.to_owned()).or_default().init_samples_ms.push(ms(init));
+        }
+    }
+    fleet.stop_all().await?;
+
+    for (name, f) in figures.iter_mut() {
+        let steady: Vec<&RunFigures> = f.runs.iter().filter(|r| r.run > 0).collect();
+        f.calls_over_lower_bound =
+            steady.iter().map(|r| r.calls as f64 / r.lower_bound.total.max(1) as f64).fold(0.0, f64::max);
+        f.naive_over_calls =
+            steady.iter().map(|r| r.naive as f64 / r.partner_central_calls.max(1) as f64).fold(f64::INFINITY, f64::min);
+        if !f.naive_over_calls.is_finite() {
+            f.naive_over_calls = 0.0;
+        }
+        f.peak_rss_mb = round1(f.runs.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0) as f64 / 1024.0);
+        f.init_ms = round1(median(&f.init_samples_ms));
+        f.init_ms_max = round1(f.init_samples_ms.iter().copied().fold(0.0, f64::max));
+        let native = measure::function_binary(name, Profile::Release)?;
+        f.binary_mb_native = measure::mb(measure::file_size(&native)?);
+        f.binary_mb_arm64 = match arm64_binary(name) {
+            Ok(path) => measure::mb(measure::file_size(&path)?),
+            Err(e) => {
+                log(format!("{name}: {e}"));
+                0.0
+            }
+        };
+        f.calls_over_lower_bound = round2(f.calls_over_lower_bound);
+        f.naive_over_calls = round1(f.naive_over_calls);
+    }
+    let scenario = json!({
+        "description": config.description(),
+        "engagement_invitations": account_size.engagements_receiver + account_size.engagements_sender,
+        "connection_invitations": account_size.connections,
+        "latency_ms": config.latency_ms,
+        "rate_limit": config.rate_limit,
+        "max_requests_per_second": config.max_requests_per_second,
+        "steady_runs": config.steady_runs,
+        "cold_starts": config.cold_starts,
+        "seed": config.seed,
+    });
+    Ok(BenchOutcome { functions: figures, scenario })
+}
+
+fn add(a: Listings, b: &Listings) -> Listings {
+    Listings {
+        connections: a.connections + b.connections,
+        connections_sender: a.connections_sender + b.connections_sender,
+        engagements_receiver: a.engagements_receiver + b.engagements_receiver,
+        engagements_sender: a.engagements_sender + b.engagements_sender,
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn median(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Wait (polling the runtime tap, at most 10 s) until a freshly started process polls `/next`.
+async fn wait_for_init(fleet: &Fleet<'_>, name: &str) -> Result<Duration> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(init) = fleet.init(name) {
+            return Ok(init);
+        }
+        if Instant::now() > deadline {
+            return Err(Error::msg(format!(
+                "{name} did not poll the Runtime API within 10 s:\n{}",
+                fleet.logs(name).join("\n")
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// The arm64 release binary (`cargo lambda build --release --arm64` leaves it here; the copy at
+/// `target/lambda/<fn>/bootstrap` is overwritten by a later build of the other architecture).
+pub fn arm64_binary(name: &str) -> Result<std::path::PathBuf> {
+    let path = measure::target_dir().join("aarch64-unknown-linux-gnu").join("release").join(name);
+    if !path.is_file() {
+        return Err(Error::msg(format!(
+            "no arm64 build at {} (run `cargo lambda build --release --arm64`; make bench does)",
+            path.display()
+        )));
+    }
+    let machine = measure::elf_machine(&path)?;
+    if machine != "aarch64" {
+        return Err(Error::msg(format!("{} is built for {machine}, not aarch64", path.display())));
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listings(c: u64, cs: u64, r: u64, s: u64) -> Listings {
+        Listings { connections: c, connections_sender: cs, engagements_receiver: r, engagements_sender: s }
+    }
+
+    #[test]
+    fn steady_list_and_publish_bound_counts_pending_pages_new_pages_transitions_events_and_state() {
+        let work = Work {
+            first: false,
+            pending: listings(41, 12, 330, 82),
+            new: listings(1, 0, 1, 0),
+            transitions: 3,
+            actions: 0,
+            events: 5,
+        };
+        let b = lower_bound(LIST_AND_PUBLISH, &work);
+        assert_eq!(b.pending_pages, 1 + 4 + 1);
+        assert_eq!(b.new_pages, 3, "one call per listing even when nothing is new");
+        assert_eq!(b.per_transition, 3);
+        assert_eq!(b.put_events, 1);
+        // records + outbox + one transaction + one outbox delete + meta read and write
+        assert_eq!(b.state_io, 6);
+        assert_eq!(b.total, 6 + 3 + 3 + 1 + 6);
+        assert_eq!(b.partner_central, 12);
+    }
+
+    #[test]
+    fn first_run_pages_through_everything_and_auto_cancel_counts_its_cancellations() {
+        let all = listings(2000, 600, 16000, 4000);
+        let first = Work { first: true, pending: listings(41, 12, 330, 82), new: all, events: 450, ..Work::default() };
+        assert_eq!(lower_bound(LIST_AND_PUBLISH, &first).new_pages, 20 + 160 + 40);
+        let cancel = Work { pending: listings(41, 12, 330, 82), actions: 2, events: 2, ..Work::default() };
+        let b = lower_bound(AUTO_CANCEL, &cancel);
+        assert_eq!((b.pending_pages, b.per_transition, b.put_events), (1, 2, 1));
+        assert_eq!(b.state_io, 1 + 1 + 1 + 1);
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(&[]), 0.0);
+    }
+}

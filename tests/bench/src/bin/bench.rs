@@ -1,0 +1,93 @@
+//! `make bench`: run the benchmark against the release binaries and write `bench/results.md`,
+//! `bench/results.json` and `bench/calls-per-run.png` (the `chaos` figures already in the JSON
+//! are kept).
+
+use std::process::ExitCode;
+
+use bench::benchmark::{self, BenchConfig};
+use bench::chart::{self, Panel};
+use bench::measure::{Profile, machine_description};
+use bench::results::{Results, results_dir};
+use clap::Parser;
+
+/// Benchmark of the built functions: API calls vs. lower bound and naive poller, peak RSS,
+/// init, binary sizes.
+#[derive(Debug, Parser)]
+#[command(name = "bench")]
+struct Cli {
+    /// Engagement invitations in the generated account.
+    #[arg(long, default_value_t = 20_000)]
+    engagements: usize,
+    /// Connection invitations in the generated account.
+    #[arg(long, default_value_t = 2_000)]
+    connections: usize,
+    /// Steady-state runs after the first (full) run.
+    #[arg(long, default_value_t = 10)]
+    steady_runs: usize,
+    /// Cold starts measured per function.
+    #[arg(long, default_value_t = 5)]
+    cold_starts: usize,
+    /// Function binaries to measure: release (the figures) or debug (a quick try).
+    #[arg(long, default_value = "release", value_parser = ["release", "debug"])]
+    profile: String,
+    /// Where to write the results (default: <workspace>/bench).
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> bench::Result<()> {
+    let config = BenchConfig {
+        engagements: cli.engagements,
+        connections: cli.connections,
+        steady_runs: cli.steady_runs,
+        cold_starts: cli.cold_starts,
+        profile: if cli.profile == "debug" { Profile::Debug } else { Profile::Release },
+        ..BenchConfig::default()
+    };
+    eprintln!("bench: {}", config.description());
+    let outcome = benchmark::run(&config, &|line| eprintln!("{line}")).await?;
+    let dir = cli.out.unwrap_or_else(results_dir);
+    let mut results = Results::load(&dir);
+    results.date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+    results.machine = machine_description();
+    results.functions = outcome.functions;
+    results.scenario = outcome.scenario;
+    results.save(&dir)?;
+    let panels: Vec<Panel> = results
+        .functions
+        .iter()
+        .map(|(name, f)| Panel {
+            function: name.clone(),
+            ours: f.runs.iter().map(|r| r.calls).collect(),
+            naive: f.runs.iter().map(|r| r.naive).collect(),
+            lower_bound: f.runs.iter().map(|r| r.lower_bound.total).collect(),
+        })
+        .collect();
+    chart::draw(
+        &dir.join("calls-per-run.png"),
+        "Calls per run: ours and lower bound (all AWS calls) vs. a naive poller (every listing page)",
+        &panels,
+    )?;
+    println!("{}", results.markdown());
+    eprintln!("wrote {}/results.md, results.json, calls-per-run.png", dir.display());
+    Ok(())
+}

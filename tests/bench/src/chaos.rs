@@ -1,0 +1,842 @@
+//! The chaos suite: the three functions interleaved under faults while a driver changes the
+//! account, then a check that nothing was lost and nothing was made up.
+//!
+//! Faults, all decided by one seeded PRNG (printed at start, so a failure can be replayed):
+//! - Partner Central: the emulator's `throttle_rate` / `error_rate` (its own PRNG, seeded from ours);
+//! - EventBridge: the harness's fault proxy fails whole PutEvents calls and single entries;
+//! - crashes: the function process is SIGKILLed at a known point — while the emulator holds its
+//!   N-th Partner Central request (before it runs, or after it ran and before the answer: e.g.
+//!   between a cancellation taking effect and its state write), or while the proxy holds a
+//!   PutEvents call (which is then dropped, or forwarded: delivered, but the crashed process never
+//!   learns it, so the event is published again later — a duplicate with the same `eventId`).
+//!
+//! The truth comes from the emulator (see [`crate::account::Truth`]). Timing inside a function
+//! (its concurrent requests) can move which request a random fault hits; the driver's choices,
+//! the fault settings and the kill points are fixed by the seed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use harness::lambda::Invocation;
+use harness::proxy::PutEventsFaults;
+use harness::stack::{Stack, StackOptions};
+use partnercentral_local::{CatalogChoice, GenerateConfig};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::account::{Inv, Kind, Transition, Truth, transition_detail_type};
+use crate::functions::{self, AUTO_CANCEL, EXPIRE_SWEEPER, Fleet, LIST_AND_PUBLISH};
+use crate::measure::Profile;
+use crate::prng::XorShift;
+use crate::results::ChaosFigures;
+use crate::{Error, Result};
+
+/// The emulator's clock at the start (fixed, so a seed replays the same dates).
+pub const T0: &str = "2026-11-20T10:00:00Z";
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct ChaosConfig {
+    pub seed: u64,
+    /// Function invocations under faults (the drain runs at the end come on top).
+    pub runs: usize,
+    pub profile: Profile,
+    /// Size of the generated account.
+    pub engagements: usize,
+    pub connections: usize,
+    /// Extra PENDING invitations of each kind seeded at start, expiring over the next 2–14 days.
+    pub extra_pending: usize,
+    pub throttle_rate: f64,
+    pub error_rate: f64,
+    pub put_events_fail_call_rate: f64,
+    pub put_events_fail_entry_rate: f64,
+    /// Fraction of runs in which the process is killed at a random point.
+    pub kill_rate: f64,
+    /// Print progress lines.
+    pub verbose: bool,
+}
+
+impl ChaosConfig {
+    /// The full version (`make chaos`).
+    pub fn full(seed: u64) -> Self {
+        ChaosConfig {
+            seed,
+            runs: 50,
+            profile: Profile::Release,
+            engagements: 600,
+            connections: 150,
+            extra_pending: 24,
+            throttle_rate: 0.3,
+            error_rate: 0.1,
+            put_events_fail_call_rate: 0.2,
+            put_events_fail_entry_rate: 0.2,
+            kill_rate: 0.25,
+            verbose: true,
+        }
+    }
+
+    /// The short version inside `make test`.
+    pub fn short(seed: u64) -> Self {
+        ChaosConfig {
+            runs: 8,
+            profile: Profile::Debug,
+            engagements: 200,
+            connections: 60,
+            extra_pending: 10,
+            kill_rate: 0.35,
+            verbose: false,
+            ..ChaosConfig::full(seed)
+        }
+    }
+}
+
+/// The functions' settings in the chaos runs: auto-cancel really cancels (our invitations that
+/// expire within 30 hours, at most 3 a run), so its cancellations race the sweeper's expiries.
+pub fn function_env() -> BTreeMap<String, Vec<(String, String)>> {
+    let policy = json!({
+        "version": 1, "dryRun": false, "maxCancellationsPerRun": 3,
+        "rules": [{"name": "expiring-unanswered", "match": {"expiresWithinHours": 30}}]
+    });
+    let pairs = |v: &[(&str, &str)]| v.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
+    BTreeMap::from([
+        (LIST_AND_PUBLISH.to_owned(), pairs(&[("MAX_REQUESTS_PER_SECOND", "50")])),
+        (EXPIRE_SWEEPER.to_owned(), pairs(&[("MAX_REQUESTS_PER_SECOND", "50")])),
+        (AUTO_CANCEL.to_owned(), pairs(&[("MAX_REQUESTS_PER_SECOND", "50"), ("CANCEL_POLICY", &policy.to_string())])),
+    ])
+}
+
+/// Where a run is crashed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum KillPoint {
+    /// While the emulator holds the `nth` Partner Central request (of `operation`, if given)
+    /// `before` it runs or `after` it ran.
+    PartnerCentral { nth: u64, operation: Option<String>, phase: &'static str },
+    /// While the proxy holds a PutEvents call; `forward`: the held call is then delivered.
+    PutEvents { forward: bool },
+}
+
+/// How one invocation ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum RunEnd {
+    Ok,
+    FunctionError(String),
+    Killed(KillPoint),
+}
+
+/// One step of the scenario, for the log.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepLog {
+    pub step: usize,
+    pub mutations: Vec<String>,
+    pub function: String,
+    pub kill: Option<KillPoint>,
+    pub end: RunEnd,
+    pub transitions: usize,
+    pub events: usize,
+    pub ms: u64,
+}
+
+/// What the verifier found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Verdict {
+    pub transitions: usize,
+    /// True transitions delivered at least once.
+    pub delivered: usize,
+    /// Extra copies of any fact's event (transitions, warnings, created, planned).
+    pub duplicates: usize,
+    /// Facts delivered under more than one `eventId` (count of extra ids).
+    pub duplicates_with_other_id: usize,
+    pub lost: Vec<Transition>,
+    /// Transition events for transitions that did not happen (or with a wrong detail-type).
+    pub spurious: Vec<String>,
+    pub warnings: usize,
+    pub warning_duplicates: usize,
+    pub warnings_with_other_id: usize,
+    /// Warnings for invitations that were not pending with that expiry, or above the threshold.
+    pub spurious_warnings: Vec<String>,
+    pub created: usize,
+    pub spurious_created: Vec<String>,
+    /// Events of any other detail-type (e.g. digests, planned cancellations), by type.
+    pub other: BTreeMap<String, usize>,
+}
+
+impl Verdict {
+    pub fn ok(&self) -> bool {
+        self.lost.is_empty()
+            && self.spurious.is_empty()
+            && self.duplicates_with_other_id == 0
+            && self.warnings_with_other_id == 0
+            && self.spurious_warnings.is_empty()
+            && self.spurious_created.is_empty()
+    }
+
+    /// A readable account of what failed.
+    pub fn problems(&self) -> String {
+        let mut out = Vec::new();
+        for t in &self.lost {
+            out.push(format!("LOST: {:?} {} {} → {} (step {}, {})", t.kind, t.id, t.from, t.to, t.step, t.cause));
+        }
+        out.extend(self.spurious.iter().map(|s| format!("SPURIOUS: {s}")));
+        out.extend(self.spurious_warnings.iter().map(|s| format!("SPURIOUS WARNING: {s}")));
+        out.extend(self.spurious_created.iter().map(|s| format!("SPURIOUS CREATED: {s}")));
+        if self.duplicates_with_other_id > 0 || self.warnings_with_other_id > 0 {
+            out.push(format!(
+                "DUPLICATES WITH ANOTHER eventId: {} (warnings {})",
+                self.duplicates_with_other_id, self.warnings_with_other_id
+            ));
+        }
+        out.join("\n")
+    }
+}
+
+/// Everything a chaos run produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChaosReport {
+    pub seed: u64,
+    pub runs: usize,
+    pub drain_runs: usize,
+    pub verdict: Verdict,
+    pub faults: BTreeMap<String, u64>,
+    pub kills: usize,
+    pub invocations_failed: usize,
+    pub steps: Vec<StepLog>,
+    pub events_received: usize,
+    pub elapsed_s: f64,
+}
+
+impl ChaosReport {
+    pub fn figures(&self, date: String) -> ChaosFigures {
+        let v = &self.verdict;
+        ChaosFigures {
+            runs: self.runs as u64,
+            transitions: v.transitions as u64,
+            delivered: v.delivered as u64,
+            duplicates: v.duplicates as u64,
+            duplicates_with_other_id: (v.duplicates_with_other_id + v.warnings_with_other_id) as u64,
+            lost: v.lost.len() as u64,
+            spurious: (v.spurious.len() + v.spurious_warnings.len() + v.spurious_created.len()) as u64,
+            seed: self.seed,
+            date,
+            warnings: v.warnings as u64,
+            warning_duplicates: v.warning_duplicates as u64,
+            warnings_with_other_id: v.warnings_with_other_id as u64,
+            created_events: v.created as u64,
+            faults: self.faults.clone(),
+            invocations_failed: self.invocations_failed as u64,
+            kills: self.kills as u64,
+        }
+    }
+
+    /// The figures the issue asks to print.
+    pub fn summary(&self) -> String {
+        let v = &self.verdict;
+        let faults: Vec<String> = self.faults.iter().map(|(k, n)| format!("{k}={n}")).collect();
+        format!(
+            "chaos seed {}: {} runs (+{} drain runs) in {:.0} s\n  transitions {}  delivered {}  duplicates {}  duplicates with another id {}  lost {}  spurious {}\n  expiry warnings {} (duplicates {}, with another id {}, spurious {})  created {} (spurious {})  other {:?}\n  faults injected: {}\n  kills {}  failed invocations {}  events received {}",
+            self.seed,
+            self.runs,
+            self.drain_runs,
+            self.elapsed_s,
+            v.transitions,
+            v.delivered,
+            v.duplicates,
+            v.duplicates_with_other_id,
+            v.lost.len(),
+            v.spurious.len(),
+            v.warnings,
+            v.warning_duplicates,
+            v.warnings_with_other_id,
+            v.spurious_warnings.len(),
+            v.created,
+            v.spurious_created.len(),
+            v.other,
+            faults.join(" "),
+            self.kills,
+            self.invocations_failed,
+            self.events_received,
+        )
+    }
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(T0).map(|d| d.with_timezone(&Utc)).unwrap_or_else(|_| Utc::now())
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn random_id(rng: &mut XorShift, prefix: &str, alphabet: &[u8], len: usize) -> String {
+    let mut s = String::from(prefix);
+    for _ in 0..len {
+        s.push(alphabet[rng.below(alphabet.len() as u64) as usize] as char);
+    }
+    s
+}
+
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+
+/// A new PENDING invitation in the emulator's seed format, created "now".
+pub fn new_invitation(rng: &mut XorShift, kind: Kind, now: DateTime<Utc>, expires_in_hours: i64) -> Value {
+    let sender = rng.chance(0.5);
+    let created = rfc3339(now);
+    let expires = rfc3339(now + chrono::Duration::hours(expires_in_hours));
+    let other = format!("{:012}", 200_000_000_000u64 + rng.below(1000));
+    match kind {
+        Kind::Connection => json!({
+            "Catalog": "AWS",
+            "Id": random_id(rng, "pacinv-", ALNUM, 13),
+            "ConnectionType": if rng.chance(0.7) { "OPPORTUNITY_COLLABORATION" } else { "SUBSIDIARY" },
+            "CreatedAt": created, "UpdatedAt": created, "ExpiresAt": expires,
+            "OtherParticipantIdentifier": other,
+            "ParticipantType": if sender { "SENDER" } else { "RECEIVER" },
+            "Status": "PENDING",
+            "InvitationMessage": "Let's work together", "InviterEmail": "someone@example.com", "InviterName": "Someone",
+        }),
+        Kind::Engagement => json!({
+            "Catalog": "AWS",
+            "Id": random_id(rng, "engi-", LOWER, 13),
+            "PayloadType": if rng.chance(0.7) { "OpportunityInvitation" } else { "LeadInvitation" },
+            "EngagementId": random_id(rng, "eng-", LOWER, 14),
+            "EngagementTitle": "Chaos engagement",
+            "SenderAwsAccountId": if sender { "111122223333".to_owned() } else { other },
+            "InvitationDate": created, "ExpirationDate": expires,
+            "ParticipantType": if sender { "SENDER" } else { "RECEIVER" },
+            "Status": "PENDING",
+        }),
+    }
+}
+
+/// The driver's changes before one run; returns what it did (for the log).
+async fn mutate(stack: &Stack, rng: &mut XorShift, truth: &Truth) -> Result<Vec<String>> {
+    let mut done = Vec::new();
+    let mut touched: BTreeSet<(Kind, String)> = BTreeSet::new();
+    let pending: Vec<&Inv> = truth.pending.values().collect();
+    for _ in 0..rng.range(1, 3) {
+        match rng.below(6) {
+            // Accept or reject a pending invitation (the other party, or us in the console).
+            0 | 1 => {
+                let Some(inv) = rng.pick(&pending).copied() else { continue };
+                if !touched.insert(inv.key()) {
+                    continue;
+                }
+                let status = if rng.chance(0.6) { "ACCEPTED" } else { "REJECTED" };
+                stack.patch_invitation(inv.kind.as_str(), &inv.id, json!({"Status": status})).await?;
+                done.push(format!("{} {} → {status}", inv.kind.as_str(), inv.id));
+            }
+            // We cancel one of our connection invitations by hand.
+            2 => {
+                let ours: Vec<&Inv> = pending
+                    .iter()
+                    .copied()
+                    .filter(|i| i.kind == Kind::Connection && i.participant == "SENDER")
+                    .collect();
+                let Some(inv) = rng.pick(&ours).copied() else { continue };
+                if !touched.insert(inv.key()) {
+                    continue;
+                }
+                stack.patch_invitation("connection", &inv.id, json!({"Status": "CANCELED"})).await?;
+                done.push(format!("connection {} → CANCELED (by hand)", inv.id));
+            }
+            // A new invitation.
+            3 | 4 => {
+                let kind = if rng.chance(0.5) { Kind::Connection } else { Kind::Engagement };
+                let now = stack.emulator_now().await?;
+                let hours = rng.range(20, 15 * 24) as i64;
+                let inv = new_invitation(rng, kind, now, hours);
+                let id = inv["Id"].as_str().unwrap_or_default().to_owned();
+                stack.put_invitation(kind.as_str(), inv).await?;
+                touched.insert((kind, id.clone()));
+                done.push(format!("new {} {id} (expires in {hours} h)", kind.as_str()));
+            }
+            // Time passes: expiries, warning thresholds crossed.
+            _ => {
+                let hours = rng.range(1, 14) as f64;
+                stack.advance_clock(hours).await?;
+                done.push(format!("clock +{hours} h"));
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Switch the faults on (with fresh seeds from ours) or off.
+async fn set_faults(stack: &Stack, config: &ChaosConfig, rng: &mut XorShift, on: bool) -> Result<()> {
+    let (throttle, error) = if on { (config.throttle_rate, config.error_rate) } else { (0.0, 0.0) };
+    stack
+        .emulator_control(
+            "POST",
+            "faults",
+            Some(json!({"throttle_rate": throttle, "error_rate": error, "fault_seed": rng.fork()})),
+        )
+        .await?;
+    stack.proxy.set_faults(proxy_faults(config, on));
+    Ok(())
+}
+
+fn proxy_faults(config: &ChaosConfig, on: bool) -> PutEventsFaults {
+    if !on {
+        return PutEventsFaults::default();
+    }
+    PutEventsFaults {
+        fail_call_rate: config.put_events_fail_call_rate,
+        fail_entry_rate: config.put_events_fail_entry_rate,
+        hold: false,
+    }
+}
+
+fn choose_kill(rng: &mut XorShift, function: &str) -> KillPoint {
+    match rng.below(4) {
+        0 => KillPoint::PutEvents { forward: rng.chance(0.5) },
+        1 if function == AUTO_CANCEL => {
+            KillPoint::PartnerCentral { nth: 1, operation: Some("CancelConnectionInvitation".into()), phase: "after" }
+        }
+        1 => KillPoint::PartnerCentral { nth: rng.range(1, 3), operation: None, phase: "after" },
+        _ => KillPoint::PartnerCentral {
+            nth: rng.range(1, 6),
+            operation: None,
+            phase: if rng.chance(0.5) { "before" } else { "after" },
+        },
+    }
+}
+
+/// Wait until the emulator holds a request (long-polls the control API).
+async fn emulator_held(stack: &Stack) -> Result<()> {
+    loop {
+        let v = stack.emulator_control("POST", "hold/wait", Some(json!({"timeout_ms": 5_000}))).await?;
+        if !v["held"].is_null() {
+            return Ok(());
+        }
+    }
+}
+
+/// Invoke `name`, crashing it at `kill` if the run gets there.
+async fn invoke(
+    fleet: &mut Fleet<'_>,
+    name: &str,
+    payload: &Value,
+    kill: Option<KillPoint>,
+    proxy_faults: PutEventsFaults,
+) -> Result<RunEnd> {
+    let stack = fleet.stack;
+    let Some(point) = kill else {
+        return Ok(end_of(fleet.invoke(name, payload).await?.outcome));
+    };
+    fleet.ensure_started(name)?;
+    match &point {
+        KillPoint::PartnerCentral { nth, operation, phase } => {
+            stack
+                .emulator_control("POST", "hold", Some(json!({"nth": nth, "operation": operation, "phase": phase})))
+                .await?;
+        }
+        KillPoint::PutEvents { .. } => stack.proxy.set_faults(PutEventsFaults { hold: true, ..proxy_faults }),
+    }
+    let run = stack.invoke(name, payload);
+    tokio::pin!(run);
+    let held = async {
+        match &point {
+            KillPoint::PartnerCentral { .. } => emulator_held(stack).await,
+            KillPoint::PutEvents { .. } => {
+                stack.proxy.wait_until_held().await;
+                Ok(())
+            }
+        }
+    };
+    let outcome = tokio::select! {
+        biased;
+        r = &mut run => Some(r),
+        h = held => { h?; None }
+    };
+    match outcome {
+        Some(result) => {
+            // The run finished before reaching the kill point: disarm.
+            match &point {
+                KillPoint::PartnerCentral { .. } => {
+                    stack.emulator_control("DELETE", "hold", None).await?;
+                }
+                KillPoint::PutEvents { .. } => stack.proxy.release(true),
+            }
+            Ok(end_of(result?))
+        }
+        None => {
+            fleet.kill(name).await?;
+            match &point {
+                KillPoint::PartnerCentral { .. } => {
+                    stack.emulator_control("POST", "hold/release", None).await?;
+                }
+                KillPoint::PutEvents { forward } => stack.proxy.release(*forward),
+            }
+            Ok(RunEnd::Killed(point))
+        }
+    }
+}
+
+fn end_of(outcome: Invocation) -> RunEnd {
+    match outcome {
+        Invocation::Ok(_) => RunEnd::Ok,
+        Invocation::FunctionError { error_type, message } => {
+            RunEnd::FunctionError(format!("{error_type}: {}", message.chars().take(200).collect::<String>()))
+        }
+    }
+}
+
+/// Seed extra PENDING invitations of both kinds and both sides, expiring over the next days.
+async fn seed_pending(stack: &Stack, rng: &mut XorShift, n: usize) -> Result<()> {
+    let now = stack.emulator_now().await?;
+    for i in 0..n {
+        for kind in [Kind::Connection, Kind::Engagement] {
+            let hours = 30 + (i as i64 * 13) % (13 * 24);
+            let mut inv = new_invitation(rng, kind, now - chrono::Duration::hours(2), hours);
+            // Half of ours, half of theirs, deterministically.
+            inv["ParticipantType"] = json!(if i % 2 == 0 { "SENDER" } else { "RECEIVER" });
+            if kind == Kind::Engagement && i % 2 == 0 {
+                inv["SenderAwsAccountId"] = json!("111122223333");
+            }
+            stack.put_invitation(kind.as_str(), inv).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Run the whole scenario and verify it.
+pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
+    let started = Instant::now();
+    let mut rng = XorShift::new(config.seed);
+    let stack = Stack::start(StackOptions {
+        clock: Some(t0()),
+        generate: Some(GenerateConfig {
+            seed: rng.fork() % 1_000_000,
+            engagements: config.engagements,
+            connections: config.connections,
+            catalogs: CatalogChoice::Aws,
+        }),
+        proxy_seed: rng.fork(),
+        ..StackOptions::default()
+    })
+    .await?;
+    seed_pending(&stack, &mut rng, config.extra_pending).await?;
+    let mut fleet = Fleet::new(&stack, config.profile, function_env()).await?;
+    let mut truth = Truth::start(&stack).await?;
+    let mut events: Vec<Value> = Vec::new();
+    let mut steps = Vec::new();
+    let mut kills = 0;
+    let mut failed = 0;
+    let log = |line: String| {
+        if config.verbose {
+            eprintln!("{line}");
+        }
+    };
+
+    // Onboarding: the first list-and-publish run (the baseline) without faults.
+    let baseline = functions::scheduled_event(LIST_AND_PUBLISH);
+    let first = invoke(&mut fleet, LIST_AND_PUBLISH, &baseline, None, PutEventsFaults::default()).await?;
+    if first != RunEnd::Ok {
+        return Err(Error::msg(format!("the baseline run of list-and-publish failed without faults: {first:?}")));
+    }
+    events.extend(stack.received().await?);
+    truth.observe(&stack, 0, LIST_AND_PUBLISH).await?;
+
+    for step in 1..=config.runs {
+        set_faults(&stack, config, &mut rng, false).await?;
+        let mutations = mutate(&stack, &mut rng, &truth).await?;
+        truth.observe(&stack, step, "driver").await?;
+        let function = match rng.below(10) {
+            0..=4 => LIST_AND_PUBLISH,
+            5..=7 => EXPIRE_SWEEPER,
+            _ => AUTO_CANCEL,
+        };
+        let kill = rng.chance(config.kill_rate).then(|| choose_kill(&mut rng, function));
+        set_faults(&stack, config, &mut rng, true).await?;
+        let t = Instant::now();
+        let end = invoke(
+            &mut fleet,
+            function,
+            &functions::scheduled_event(function),
+            kill.clone(),
+            proxy_faults(config, true),
+        )
+        .await?;
+        match &end {
+            RunEnd::Killed(_) => kills += 1,
+            RunEnd::FunctionError(_) => failed += 1,
+            RunEnd::Ok => {}
+        }
+        let got = stack.received().await?;
+        let changes = truth.observe(&stack, step, function).await?;
+        log(format!(
+            "step {step:>3} {function:<16} {:<40} +{} events, {} transitions by the function  [{}]",
+            format!("{end:?}").chars().take(40).collect::<String>(),
+            got.len(),
+            changes.transitions.len(),
+            mutations.join("; ")
+        ));
+        steps.push(StepLog {
+            step,
+            mutations,
+            function: function.to_owned(),
+            kill,
+            end,
+            transitions: changes.transitions.len(),
+            events: got.len(),
+            ms: t.elapsed().as_millis() as u64,
+        });
+        events.extend(got);
+    }
+
+    // Faults off; drain: every function once more, then list-and-publish again (it finds what
+    // the last runs changed, and the outbox empties on every run).
+    set_faults(&stack, config, &mut rng, false).await?;
+    let drain = [LIST_AND_PUBLISH, EXPIRE_SWEEPER, AUTO_CANCEL, LIST_AND_PUBLISH];
+    for (i, function) in drain.iter().enumerate() {
+        let end = invoke(&mut fleet, function, &functions::scheduled_event(function), None, PutEventsFaults::default())
+            .await?;
+        if end != RunEnd::Ok {
+            log(format!("drain run {function} did not succeed: {end:?}"));
+            failed += 1;
+        }
+        events.extend(stack.received().await?);
+        truth.observe(&stack, config.runs + 1 + i, function).await?;
+    }
+
+    let stats = stack.emulator_stats().await?;
+    let proxy = stack.proxy.stats();
+    let mut faults: BTreeMap<String, u64> = BTreeMap::new();
+    if let Some(f) = stats["faults"].as_object() {
+        for (k, v) in f {
+            faults.insert(format!("partner_central_{k}"), v.as_u64().unwrap_or(0));
+        }
+    }
+    faults.insert("put_events_calls_failed".into(), proxy.calls_failed);
+    faults.insert("put_events_entries_failed".into(), proxy.entries_failed);
+    faults.insert("kills".into(), kills as u64);
+    for s in &steps {
+        if let RunEnd::Killed(p) = &s.end {
+            let key = match p {
+                KillPoint::PartnerCentral { phase, operation: Some(op), .. } => format!("kill_{phase}_{op}"),
+                KillPoint::PartnerCentral { phase, .. } => format!("kill_{phase}_partner_central_request"),
+                KillPoint::PutEvents { forward: true } => "kill_put_events_delivered".to_owned(),
+                KillPoint::PutEvents { forward: false } => "kill_put_events_dropped".to_owned(),
+            };
+            *faults.entry(key).or_default() += 1;
+        }
+    }
+    fleet.stop_all().await?;
+    let verdict = verify(&truth, &events);
+    Ok(ChaosReport {
+        seed: config.seed,
+        runs: config.runs,
+        drain_runs: drain.len(),
+        verdict,
+        faults,
+        kills,
+        invocations_failed: failed,
+        steps,
+        events_received: events.len(),
+        elapsed_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// Check the delivered events against the truth.
+pub fn verify(truth: &Truth, events: &[Value]) -> Verdict {
+    let mut v = Verdict { transitions: truth.transitions.len(), ..Verdict::default() };
+    // Facts → event ids delivered (with multiplicity).
+    let mut transition_events: BTreeMap<(Kind, String, String), Vec<(String, String)>> = BTreeMap::new();
+    let mut warnings: BTreeMap<(Kind, String, u64, String), Vec<String>> = BTreeMap::new();
+    let mut created: BTreeMap<(Kind, String), Vec<String>> = BTreeMap::new();
+    let mut others: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    let known: BTreeSet<(Kind, String)> = truth
+        .expiries
+        .keys()
+        .cloned()
+        .chain(truth.transitions.iter().map(|t| (t.kind, t.id.clone())))
+        .chain(truth.appeared.iter().map(Inv::key))
+        .collect();
+    for e in events {
+        let detail_type = text(&e["detail-type"]);
+        let d = &e["detail"];
+        let id = text(&d["eventId"]);
+        let Some(kind) = Kind::parse(d["kind"].as_str().unwrap_or_default()) else {
+            // Not about one invitation (e.g. a digest): only exact copies can be duplicates.
+            *v.other.entry(detail_type.clone()).or_default() += 1;
+            others.entry((detail_type, id.clone())).or_default().push(id);
+            continue;
+        };
+        let inv = text(&d["invitationId"]);
+        if detail_type.ends_with("Expiring Soon") {
+            let threshold = d["thresholdHours"].as_u64().unwrap_or(0);
+            let expires = text(&d["expiresAt"]);
+            let expiry_known = truth.expiries.get(&(kind, inv.clone())).is_some_and(|list| {
+                DateTime::parse_from_rfc3339(&expires).is_ok_and(|t| list.contains(&t.with_timezone(&Utc)))
+            });
+            let hours_left = d["hoursRemaining"].as_f64().unwrap_or(f64::MAX);
+            if !expiry_known || hours_left > threshold as f64 {
+                v.spurious_warnings.push(format!(
+                    "{detail_type} {inv} threshold {threshold} h, {hours_left} h left, expiresAt {expires}"
+                ));
+            }
+            warnings.entry((kind, inv, threshold, expires)).or_default().push(id);
+        } else if detail_type.ends_with("Created") {
+            if !known.contains(&(kind, inv.clone())) {
+                v.spurious_created.push(format!("{detail_type} {inv}"));
+            }
+            created.entry((kind, inv)).or_default().push(id);
+        } else if !d["previousStatus"].is_null() {
+            let status = text(&d["status"]);
+            if transition_detail_type(kind, &status) != detail_type {
+                v.spurious.push(format!("{detail_type} {inv} with status {status}"));
+            }
+            transition_events.entry((kind, inv, status)).or_default().push((id, detail_type));
+        } else {
+            *v.other.entry(detail_type.clone()).or_default() += 1;
+            others.entry((detail_type, inv)).or_default().push(id);
+        }
+    }
+    let mut truly: BTreeSet<(Kind, String, String)> = BTreeSet::new();
+    for t in &truth.transitions {
+        let key = (t.kind, t.id.clone(), t.to.clone());
+        truly.insert(key.clone());
+        if transition_events.contains_key(&key) {
+            v.delivered += 1;
+        } else {
+            v.lost.push(t.clone());
+        }
+    }
+    for (key, ids) in &transition_events {
+        if !truly.contains(key) {
+            v.spurious.push(format!("{:?} {} → {} ({} event(s)) did not happen", key.0, key.1, key.2, ids.len()));
+        }
+        let distinct: BTreeSet<&String> = ids.iter().map(|(id, _)| id).collect();
+        v.duplicates += ids.len() - 1;
+        v.duplicates_with_other_id += distinct.len() - 1;
+    }
+    for ids in warnings.values() {
+        let distinct: BTreeSet<&String> = ids.iter().collect();
+        v.warnings += 1;
+        v.warning_duplicates += ids.len() - 1;
+        v.duplicates += ids.len() - 1;
+        v.warnings_with_other_id += distinct.len() - 1;
+    }
+    for ids in created.values().chain(others.values()) {
+        let distinct: BTreeSet<&String> = ids.iter().collect();
+        v.duplicates += ids.len() - 1;
+        v.duplicates_with_other_id += distinct.len() - 1;
+    }
+    v.created = created.len();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transition(id: &str, to: &str) -> Transition {
+        Transition {
+            kind: Kind::Engagement,
+            id: id.into(),
+            from: "PENDING".into(),
+            to: to.into(),
+            participant: "RECEIVER".into(),
+            step: 1,
+            cause: "driver".into(),
+        }
+    }
+
+    fn event(detail_type: &str, inv: &str, status: &str, previous: Option<&str>, id: &str) -> Value {
+        json!({"detail-type": detail_type, "detail": {
+            "eventId": id, "kind": "engagement", "invitationId": inv, "status": status, "previousStatus": previous,
+        }})
+    }
+
+    fn truth() -> Truth {
+        let mut t = Truth {
+            transitions: vec![transition("engi-a", "ACCEPTED"), transition("engi-b", "EXPIRED")],
+            ..Truth::default()
+        };
+        let exp = DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z").map(|d| d.with_timezone(&Utc)).expect("ts");
+        t.expiries.insert((Kind::Engagement, "engi-c".into()), vec![exp]);
+        t
+    }
+
+    #[test]
+    fn everything_delivered_once_or_with_the_same_id_passes() {
+        let events = vec![
+            event("Engagement Invitation Accepted", "engi-a", "ACCEPTED", Some("PENDING"), "id-a"),
+            event("Engagement Invitation Accepted", "engi-a", "ACCEPTED", Some("PENDING"), "id-a"),
+            event("Engagement Invitation Expired", "engi-b", "EXPIRED", Some("PENDING"), "id-b"),
+        ];
+        let v = verify(&truth(), &events);
+        assert!(v.ok(), "{}", v.problems());
+        assert_eq!((v.transitions, v.delivered, v.duplicates), (2, 2, 1));
+    }
+
+    #[test]
+    fn a_missing_transition_is_lost_and_an_invented_one_is_spurious() {
+        let events = vec![
+            event("Engagement Invitation Accepted", "engi-a", "ACCEPTED", Some("PENDING"), "id-a"),
+            event("Engagement Invitation Rejected", "engi-z", "REJECTED", Some("PENDING"), "id-z"),
+        ];
+        let v = verify(&truth(), &events);
+        assert!(!v.ok());
+        assert_eq!(v.lost.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["engi-b"]);
+        assert_eq!(v.spurious.len(), 1, "{:?}", v.spurious);
+    }
+
+    #[test]
+    fn a_duplicate_under_another_id_or_a_wrong_detail_type_fails() {
+        let events = vec![
+            event("Engagement Invitation Accepted", "engi-a", "ACCEPTED", Some("PENDING"), "id-a"),
+            event("Engagement Invitation Accepted", "engi-a", "ACCEPTED", Some("PENDING"), "id-other"),
+            event("Engagement Invitation Rejected", "engi-b", "EXPIRED", Some("PENDING"), "id-b"),
+        ];
+        let v = verify(&truth(), &events);
+        assert_eq!(v.duplicates_with_other_id, 1);
+        assert_eq!(v.spurious.len(), 1, "wrong detail-type for the status: {:?}", v.spurious);
+        assert!(!v.ok());
+    }
+
+    #[test]
+    fn warnings_are_one_id_per_threshold_and_expiry_of_a_pending_invitation() {
+        let warning = |inv: &str, threshold: u64, left: f64, id: &str| {
+            json!({"detail-type": "Engagement Invitation Expiring Soon", "detail": {
+                "eventId": id, "kind": "engagement", "invitationId": inv, "status": "PENDING",
+                "previousStatus": null, "thresholdHours": threshold, "hoursRemaining": left,
+                "expiresAt": "2026-11-21T10:00:00Z",
+            }})
+        };
+        let base = vec![
+            event("Engagement Invitation Accepted", "engi-a", "ACCEPTED", Some("PENDING"), "id-a"),
+            event("Engagement Invitation Expired", "engi-b", "EXPIRED", Some("PENDING"), "id-b"),
+        ];
+        let mut ok = base.clone();
+        ok.extend([
+            warning("engi-c", 24, 20.0, "w1"),
+            warning("engi-c", 24, 19.0, "w1"),
+            warning("engi-c", 4, 3.5, "w2"),
+        ]);
+        let v = verify(&truth(), &ok);
+        assert!(v.ok(), "{}", v.problems());
+        assert_eq!((v.warnings, v.warning_duplicates), (2, 1));
+
+        let mut bad = base;
+        bad.extend([
+            warning("engi-c", 24, 20.0, "w1"),
+            warning("engi-c", 24, 20.0, "w9"),
+            warning("engi-c", 4, 10.0, "w3"),
+            warning("engi-x", 24, 2.0, "w4"),
+        ]);
+        let v = verify(&truth(), &bad);
+        assert_eq!(v.warnings_with_other_id, 1);
+        assert_eq!(
+            v.spurious_warnings.len(),
+            2,
+            "above its threshold, and not a pending invitation: {:?}",
+            v.spurious_warnings
+        );
+    }
+}

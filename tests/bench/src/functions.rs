@@ -1,0 +1,158 @@
+//! The three functions as the suite runs them: their binaries, environment and payloads, and
+//! a [`Fleet`] of warm function processes on one [`Stack`] — with a tap in front of the
+//! Lambda Runtime API (init = spawn → first `/next` poll) and one in front of DynamoDB
+//! (state I/O calls per operation).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use harness::lambda::{FunctionProcess, Invocation};
+use harness::stack::Stack;
+use serde_json::{Value, json};
+
+use crate::measure::{Profile, function_binary};
+use crate::tap::Tap;
+use crate::{Error, Result};
+
+pub const LIST_AND_PUBLISH: &str = "list-and-publish";
+pub const EXPIRE_SWEEPER: &str = "expire-sweeper";
+pub const AUTO_CANCEL: &str = "auto-cancel";
+/// In the order they are run in a round.
+pub const ALL: [&str; 3] = [LIST_AND_PUBLISH, EXPIRE_SWEEPER, AUTO_CANCEL];
+
+/// The payload of a scheduled invocation: `events/<name>-scheduled.json` when the function
+/// ships one, else an EventBridge scheduled-rule event.
+pub fn scheduled_event(name: &str) -> Value {
+    harness::stack::event_file(&format!("{name}-scheduled.json")).unwrap_or_else(|_| {
+        json!({
+            "version": "0", "id": "00000000-0000-0000-0000-000000000000",
+            "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012",
+            "time": "2026-11-20T10:00:00Z", "region": "us-east-1",
+            "resources": [format!("arn:aws:events:us-east-1:123456789012:rule/{name}")], "detail": {}
+        })
+    })
+}
+
+/// One warm function process.
+struct Running {
+    process: FunctionProcess,
+    spawned: Instant,
+}
+
+/// What one invocation did, as seen from outside the process.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub outcome: Invocation,
+    pub wall: Duration,
+}
+
+/// The function processes of one stack, started on demand and kept warm between runs.
+pub struct Fleet<'a> {
+    pub stack: &'a Stack,
+    profile: Profile,
+    env: BTreeMap<String, Vec<(String, String)>>,
+    running: BTreeMap<String, Running>,
+    runtime_tap: Tap,
+    pub dynamodb_tap: Tap,
+    bins: BTreeMap<String, PathBuf>,
+}
+
+impl<'a> Fleet<'a> {
+    /// `env` per function name: overrides on top of the stack's function environment.
+    pub async fn new(
+        stack: &'a Stack,
+        profile: Profile,
+        env: BTreeMap<String, Vec<(String, String)>>,
+    ) -> Result<Fleet<'a>> {
+        let mut bins = BTreeMap::new();
+        for name in env.keys() {
+            bins.insert(name.clone(), function_binary(name, profile)?);
+        }
+        Ok(Fleet {
+            stack,
+            profile,
+            env,
+            running: BTreeMap::new(),
+            runtime_tap: Tap::start(&format!("http://127.0.0.1:{}", stack.runtime.port())).await?,
+            dynamodb_tap: Tap::start(stack.moto.endpoint()).await?,
+            bins,
+        })
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    pub fn binary(&self, name: &str) -> Option<&PathBuf> {
+        self.bins.get(name)
+    }
+
+    /// Start `name`'s process if it is not running (a cold start). Returns true if started.
+    pub fn ensure_started(&mut self, name: &str) -> Result<bool> {
+        if self.running.contains_key(name) {
+            return Ok(false);
+        }
+        let bin = self.bins.get(name).ok_or_else(|| Error::msg(format!("unknown function {name}")))?.clone();
+        let runtime_api = format!("{}/.rt/{name}", self.runtime_tap.endpoint());
+        let dynamodb = self.dynamodb_tap.endpoint();
+        let mut overrides: Vec<(&str, &str)> =
+            vec![("AWS_LAMBDA_RUNTIME_API", runtime_api.as_str()), ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb.as_str())];
+        if let Some(extra) = self.env.get(name) {
+            overrides.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
+        let spawned = Instant::now();
+        let process = self.stack.start_function(name, &bin, &overrides)?;
+        self.running.insert(name.to_owned(), Running { process, spawned });
+        Ok(true)
+    }
+
+    /// Init time of `name`'s current process: from spawn to the runtime's first
+    /// `/runtime/invocation/next` poll (what Lambda reports as Init Duration).
+    pub fn init(&self, name: &str) -> Option<Duration> {
+        let r = self.running.get(name)?;
+        let prefix = format!("/.rt/{name}/");
+        self.runtime_tap
+            .records()
+            .into_iter()
+            .filter(|x| {
+                x.at >= r.spawned && x.path.starts_with(&prefix) && x.path.ends_with("/runtime/invocation/next")
+            })
+            .map(|x| x.at.duration_since(r.spawned))
+            .min()
+    }
+
+    pub fn pid(&self, name: &str) -> Option<u32> {
+        self.running.get(name).and_then(|r| r.process.pid())
+    }
+
+    /// Invoke `name` (starting it if needed) and wait for its answer.
+    pub async fn invoke(&mut self, name: &str, payload: &Value) -> Result<Served> {
+        self.ensure_started(name)?;
+        let started = Instant::now();
+        let outcome = self.stack.invoke(name, payload).await?;
+        Ok(Served { outcome, wall: started.elapsed() })
+    }
+
+    /// SIGKILL `name`'s process; the next invocation starts a fresh one.
+    pub async fn kill(&mut self, name: &str) -> Result<()> {
+        if let Some(mut r) = self.running.remove(name) {
+            r.process.kill().await?;
+        }
+        Ok(())
+    }
+
+    /// The log lines of `name`'s current process.
+    pub fn logs(&self, name: &str) -> Vec<String> {
+        self.running.get(name).map(|r| r.process.logs()).unwrap_or_default()
+    }
+
+    /// Stop every process.
+    pub async fn stop_all(&mut self) -> Result<()> {
+        let names: Vec<String> = self.running.keys().cloned().collect();
+        for n in names {
+            self.kill(&n).await?;
+        }
+        Ok(())
+    }
+}

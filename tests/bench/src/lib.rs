@@ -1,0 +1,26 @@
+//! The benchmark and chaos suite of the built functions.
+//!
+//! - `bench` (`make bench`): a realistic account on the emulator (two years of history, the
+//!   real quota, 20 ms per call); each function's first (full) run and ten steady-state runs;
+//!   API calls per operation against the run's lower bound and a naive poller, peak RSS,
+//!   init time, binary sizes; `bench/results.{md,json}` and a chart.
+//! - `chaos` (`make chaos`, and an 8-run version in `make test`): the three functions
+//!   interleaved under Partner Central faults, EventBridge PutEvents faults and SIGKILLs at
+//!   known points, while a driver changes the account; then a check that every true
+//!   transition reached the consumer at least once, duplicates only with the same `eventId`,
+//!   and nothing was published that did not happen. Deterministic from one seed.
+//!
+//! Everything runs the real binaries through `harness` (emulator, moto, the EventBridge fault
+//! proxy, the Lambda Runtime API emulator).
+
+pub mod account;
+pub mod benchmark;
+pub mod chaos;
+pub mod chart;
+pub mod functions;
+pub mod measure;
+pub mod prng;
+pub mod results;
+pub mod tap;
+
+pub use harness::{Error, Result};

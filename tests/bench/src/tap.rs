@@ -1,0 +1,157 @@
+//! A recording HTTP forwarder: put it between a function process and one of its endpoints to
+//! see exactly what the process sends, and when. Used in front of moto's DynamoDB endpoint
+//! (state I/O calls per operation, through `AWS_ENDPOINT_URL_DYNAMODB`) and in front of the
+//! Lambda Runtime API (the instant of the runtime's first `/next` poll = end of init, through
+//! `AWS_LAMBDA_RUNTIME_API`). It forwards every request unchanged and the answer unchanged.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+
+use crate::{Error, Result};
+
+/// One request seen by the tap.
+#[derive(Debug, Clone)]
+pub struct TapRecord {
+    /// When the request arrived.
+    pub at: Instant,
+    pub method: String,
+    pub path: String,
+    /// `X-Amz-Target`, e.g. `DynamoDB_20120810.TransactWriteItems`.
+    pub target: Option<String>,
+}
+
+impl TapRecord {
+    /// The operation name of an AWS JSON request (`TransactWriteItems`), if any.
+    pub fn operation(&self) -> Option<&str> {
+        self.target.as_deref().map(|t| t.rsplit_once('.').map_or(t, |(_, op)| op))
+    }
+}
+
+struct TapState {
+    upstream: String,
+    records: Mutex<Vec<TapRecord>>,
+    http: Client<HttpConnector, Full<Bytes>>,
+}
+
+/// The running tap; stops when dropped.
+pub struct Tap {
+    addr: SocketAddr,
+    state: Arc<TapState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Tap {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn forward(state: Arc<TapState>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>> {
+    let (parts, body) = request.into_parts();
+    state.records.lock().unwrap_or_else(|e| e.into_inner()).push(TapRecord {
+        at: Instant::now(),
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        target: parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned),
+    });
+    let body = body.collect().await.map_err(|e| Error::msg(format!("tap: request body: {e}")))?.to_bytes();
+    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut builder =
+        Request::builder().method(parts.method.clone()).uri(format!("{}{path_and_query}", state.upstream));
+    for (name, value) in &parts.headers {
+        if name != hyper::header::HOST && name != hyper::header::CONTENT_LENGTH {
+            builder = builder.header(name, value);
+        }
+    }
+    let request = builder.body(Full::new(body)).map_err(|e| Error::msg(e.to_string()))?;
+    let response = state.http.request(request).await.map_err(|e| Error::msg(format!("tap: upstream: {e}")))?;
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.map_err(|e| Error::msg(format!("tap: response body: {e}")))?.to_bytes();
+    let mut out = Response::new(Full::new(body));
+    *out.status_mut() = parts.status;
+    for (name, value) in &parts.headers {
+        if name != hyper::header::CONTENT_LENGTH && name != hyper::header::TRANSFER_ENCODING {
+            out.headers_mut().append(name, value.clone());
+        }
+    }
+    Ok(out)
+}
+
+impl Tap {
+    /// Listen on a free loopback port, forwarding to `upstream` (`http://host:port`).
+    pub async fn start(upstream: &str) -> Result<Tap> {
+        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| Error::msg(format!("tap: bind: {e}")))?;
+        let addr = listener.local_addr().map_err(|e| Error::msg(e.to_string()))?;
+        let state = Arc::new(TapState {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            records: Mutex::new(Vec::new()),
+            http: Client::builder(TokioExecutor::new()).build_http(),
+        });
+        let accept_state = state.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let state = accept_state.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| {
+                        let state = state.clone();
+                        async move {
+                            Ok::<_, std::convert::Infallible>(forward(state, req).await.unwrap_or_else(|e| {
+                                let mut r = Response::new(Full::new(Bytes::from(e.to_string())));
+                                *r.status_mut() = StatusCode::BAD_GATEWAY;
+                                r
+                            }))
+                        }
+                    });
+                    if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                        tracing::debug!(error = %e, "tap connection ended");
+                    }
+                });
+            }
+        });
+        Ok(Tap { addr, state, task })
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Everything seen so far.
+    pub fn records(&self) -> Vec<TapRecord> {
+        self.state.records.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Forget what was seen.
+    pub fn clear(&self) {
+        self.state.records.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Requests per AWS operation (requests without a target are left out).
+    pub fn operations(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for r in self.records() {
+            if let Some(op) = r.operation() {
+                *out.entry(op.to_owned()).or_default() += 1;
+            }
+        }
+        out
+    }
+
+    /// When the first request whose path ends with `suffix` arrived after `since`.
+    pub fn first_path_suffix(&self, suffix: &str, since: Instant) -> Option<Instant> {
+        self.records().into_iter().filter(|r| r.at >= since && r.path.ends_with(suffix)).map(|r| r.at).min()
+    }
+}
