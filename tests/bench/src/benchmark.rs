@@ -13,7 +13,7 @@
 //! of moto. Each run's lower bound is computed from what that run had to do (see
 //! [`lower_bound`]); the naive poller pages through every listing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -28,6 +28,7 @@ use crate::functions::{self, ALL, AUTO_CANCEL, EXPIRE_SWEEPER, Fleet, LIST_AND_P
 use crate::measure::{self, Profile};
 use crate::prng::XorShift;
 use crate::results::{FunctionFigures, LowerBound, RunFigures};
+use crate::state;
 use crate::{Error, Result};
 
 /// How to run.
@@ -95,7 +96,7 @@ pub fn function_env(config: &BenchConfig) -> BTreeMap<String, Vec<(String, Strin
         .collect()
 }
 
-/// What a run had to do, from the emulator's point of view.
+/// What a run had to do, from the emulator's and the state table's point of view.
 #[derive(Debug, Clone, Default)]
 pub struct Work {
     pub first: bool,
@@ -104,36 +105,48 @@ pub struct Work {
     /// Invitations that appeared since this function's previous run, per listing (first run:
     /// the whole account).
     pub new: Listings,
-    /// True transitions since this function's previous run (incl. those the run made).
-    pub transitions: u64,
+    /// Records still PENDING in the state table whose invitation is no longer PENDING (the
+    /// run must read each to learn its new status).
+    pub stale_engagements: u64,
+    pub stale_connections: BTreeSet<String>,
+    /// Connection invitations the run published about (their details come only from Get).
+    pub evented_connections: BTreeSet<String>,
     /// Actions the run itself took (auto-cancel: cancellations).
     pub actions: u64,
     /// Events the run delivered (PutEvents entries the proxy forwarded).
     pub events: u64,
+    /// Query pages to read the records at the start of the run.
+    pub record_pages: u64,
+    /// Records the run wrote.
+    pub changed_records: u64,
 }
 
-fn div_ceil(a: u64, b: u64) -> u64 {
-    a.div_ceil(b)
+impl Work {
+    /// One read per invitation whose news the run publishes: each stale engagement
+    /// invitation, each connection invitation that is stale or published about (one
+    /// `GetConnectionInvitation` serves both).
+    pub fn reads(&self) -> u64 {
+        self.stale_engagements + self.stale_connections.union(&self.evented_connections).count() as u64
+    }
 }
 
 /// The least `function` could have done for `work`, term by term.
 ///
-/// - list-and-publish: the three PENDING listings (to see what left PENDING) + per listing the
-///   pages of invitations new since the last run, at least one call each (to learn that nothing
-///   new arrived; on the first run: every page) + one Get per transition (its new status) +
-///   ⌈events/10⌉ PutEvents + state I/O: one Query of the records, one of the outbox,
-///   ⌈(changed records + events)/100⌉ transactions, ⌈events/25⌉ outbox deletes, sync meta read
-///   and write.
-/// - expire-sweeper: the three PENDING listings (time left of every pending invitation) +
-///   ⌈events/10⌉ PutEvents + state I/O (records, outbox, transactions, deletes).
+/// Common: ⌈events/10⌉ PutEvents; state I/O = the Query pages of the records (when the run
+/// needs them), one Query of the outbox, ⌈(records written + events)/100⌉ transactions,
+/// ⌈events/25⌉ outbox deletes.
+/// - list-and-publish: the three PENDING listings (connections; engagements received, sent) +
+///   per listing the pages of invitations new since its last run, at least one call each (to
+///   learn that nothing new arrived; first run: every page) + one read per invitation whose
+///   news it publishes (see [`Work::reads`]) + sync meta read and write.
+/// - expire-sweeper: the three PENDING listings + the same reads.
 /// - auto-cancel: the PENDING listing of our connection invitations + one Cancel per
-///   cancellation + ⌈events/10⌉ PutEvents + state I/O (outbox; with cancellations: records
-///   and transactions, deletes).
+///   cancellation (its answer carries the details); records only when it cancels.
 pub fn lower_bound(function: &str, work: &Work) -> LowerBound {
-    let pending_all = work.pending.pages();
-    let tx = |changes: u64| div_ceil(changes, 100);
+    let tx = div_ceil(work.changed_records + work.events, 100);
     let deletes = div_ceil(work.events, 25);
     let put_events = div_ceil(work.events, 10);
+    let records = work.record_pages.max(1);
     let (pending_pages, new_pages, per_transition, state_io, basis) = match function {
         LIST_AND_PUBLISH => {
             let new_pages = if work.first {
@@ -141,36 +154,28 @@ pub fn lower_bound(function: &str, work: &Work) -> LowerBound {
             } else {
                 pages(work.new.connections) + pages(work.new.engagements_receiver) + pages(work.new.engagements_sender)
             };
-            let changed = work.new.total().min(work.pending.total() + work.transitions) + work.transitions;
-            let state = 1 + 1 + tx(changed + work.events) + deletes + 2;
             (
-                pending_all,
+                work.pending.pages(),
                 new_pages,
-                work.transitions,
-                state,
-                "pages of the 3 PENDING listings + per listing max(1, pages of new) (first run: every page) + 1 per transition + ⌈events/10⌉ PutEvents + state I/O (records query, outbox query, ⌈(changes+events)/100⌉ transactions, ⌈events/25⌉ outbox deletes, meta read + write)",
+                work.reads(),
+                records + 1 + tx + deletes + 2,
+                "pages of the 3 PENDING listings + per listing max(1, pages of invitations new since the last run) (first run: every page) + 1 read per invitation whose news is published (stale PENDING record, or connection invitation published about: details only via Get) + ⌈events/10⌉ PutEvents + state I/O (records Query pages, outbox Query, ⌈(records written + events)/100⌉ transactions, ⌈events/25⌉ outbox deletes, sync meta read + write)",
             )
         }
-        EXPIRE_SWEEPER => {
-            let state = 1 + 1 + tx(work.events * 2) + deletes;
-            (
-                pending_all,
-                0,
-                0,
-                state,
-                "pages of the 3 PENDING listings + ⌈events/10⌉ PutEvents + state I/O (records query, outbox query, ⌈(changes+events)/100⌉ transactions, ⌈events/25⌉ outbox deletes)",
-            )
-        }
-        _ => {
-            let state = 1 + if work.actions > 0 { 1 + tx(work.actions * 2) } else { 0 } + deletes;
-            (
-                pages(work.pending.connections_sender),
-                0,
-                work.actions,
-                state,
-                "pages of the PENDING listing of our connection invitations + 1 Cancel per cancellation + ⌈events/10⌉ PutEvents + state I/O (outbox query; with cancellations: records query and ⌈(changes+events)/100⌉ transactions; ⌈events/25⌉ outbox deletes)",
-            )
-        }
+        EXPIRE_SWEEPER => (
+            work.pending.pages(),
+            0,
+            work.reads(),
+            records + 1 + tx + deletes,
+            "pages of the 3 PENDING listings + 1 read per invitation whose news is published (stale PENDING record, or connection invitation published about) + ⌈events/10⌉ PutEvents + state I/O (records Query pages, outbox Query, ⌈(records written + events)/100⌉ transactions, ⌈events/25⌉ outbox deletes)",
+        ),
+        _ => (
+            pages(work.pending.connections_sender),
+            0,
+            work.actions,
+            if work.actions > 0 { records } else { 0 } + 1 + tx + deletes,
+            "pages of the PENDING listing of our connection invitations + 1 Cancel per cancellation + ⌈events/10⌉ PutEvents + state I/O (outbox Query; with cancellations: records Query pages; ⌈(records written + events)/100⌉ transactions; ⌈events/25⌉ outbox deletes)",
+        ),
     };
     let partner_central = pending_pages + new_pages + per_transition;
     LowerBound {
@@ -183,6 +188,10 @@ pub fn lower_bound(function: &str, work: &Work) -> LowerBound {
         total: partner_central + put_events + state_io,
         basis: basis.to_owned(),
     }
+}
+
+fn div_ceil(a: u64, b: u64) -> u64 {
+    a.div_ceil(b)
 }
 
 /// The benchmark's figures per function, and the scenario.
@@ -285,6 +294,17 @@ pub async fn run(config: &BenchConfig, log: &dyn Fn(String)) -> Result<BenchOutc
             let pending = truth.pending_listings();
             let new = if first { account_size } else { Listings::of(&truth.appeared[mark.appeared..]) };
 
+            let state_before = state::snapshot(&stack).await?;
+            let stale: Vec<&(Kind, String)> = state_before
+                .records
+                .iter()
+                .filter(|(k, r)| r.status == "PENDING" && !truth.pending.contains_key(*k))
+                .map(|(k, _)| k)
+                .collect();
+            let stale_engagements = stale.iter().filter(|k| k.0 == Kind::Engagement).count() as u64;
+            let stale_connections: BTreeSet<String> =
+                stale.iter().filter(|k| k.0 == Kind::Connection).map(|k| k.1.clone()).collect();
+
             stack.reset_emulator_stats().await?;
             fleet.dynamodb_tap.clear();
             let proxy_before = stack.proxy.stats();
@@ -307,7 +327,13 @@ pub async fn run(config: &BenchConfig, log: &dyn Fn(String)) -> Result<BenchOutc
             let proxy_after = stack.proxy.stats();
             let dynamodb = fleet.dynamodb_tap.operations();
             let changes = truth.observe(&stack, round, name).await?;
-            stack.received().await?;
+            let state_after = state::snapshot(&stack).await?;
+            let delivered = stack.received().await?;
+            let evented_connections: BTreeSet<String> = delivered
+                .iter()
+                .filter(|e| e["detail"]["kind"] == "connection")
+                .filter_map(|e| e["detail"]["invitationId"].as_str().map(str::to_owned))
+                .collect();
             let transitions = (truth.transitions.len() - mark.transitions) as u64;
             marks.insert(
                 name.to_owned(),
@@ -318,7 +344,18 @@ pub async fn run(config: &BenchConfig, log: &dyn Fn(String)) -> Result<BenchOutc
             let pc_calls: u64 = partner_central.values().sum();
             let put_events = proxy_after.put_events_calls - proxy_before.put_events_calls;
             let events = proxy_after.entries_forwarded - proxy_before.entries_forwarded;
-            let work = Work { first, pending, new, transitions, actions: changes.transitions.len() as u64, events };
+            let work = Work {
+                first,
+                pending,
+                new,
+                stale_engagements,
+                stale_connections,
+                evented_connections,
+                actions: changes.transitions.len() as u64,
+                events,
+                record_pages: state_before.pages,
+                changed_records: state_before.changed(&state_after),
+            };
             let bound = lower_bound(name, &work);
             let calls = pc_calls + put_events + dynamodb.values().sum::<u64>();
             let f = figures.entry(name.to_owned()).or_default();
@@ -482,24 +519,27 @@ mod tests {
     }
 
     #[test]
-    fn steady_list_and_publish_bound_counts_pending_pages_new_pages_transitions_events_and_state() {
+    fn steady_list_and_publish_bound_counts_pending_pages_new_pages_reads_events_and_state() {
         let work = Work {
-            first: false,
             pending: listings(41, 12, 330, 82),
             new: listings(1, 0, 1, 0),
-            transitions: 3,
-            actions: 0,
+            stale_engagements: 2,
+            stale_connections: BTreeSet::from(["pacinv-a".to_owned()]),
+            evented_connections: BTreeSet::from(["pacinv-a".to_owned(), "pacinv-new".to_owned()]),
             events: 5,
+            record_pages: 1,
+            changed_records: 5,
+            ..Work::default()
         };
         let b = lower_bound(LIST_AND_PUBLISH, &work);
         assert_eq!(b.pending_pages, 1 + 4 + 1);
         assert_eq!(b.new_pages, 3, "one call per listing even when nothing is new");
-        assert_eq!(b.per_transition, 3);
+        assert_eq!(b.per_transition, 2 + 2, "one Get serves a stale connection invitation and its details");
         assert_eq!(b.put_events, 1);
         // records + outbox + one transaction + one outbox delete + meta read and write
         assert_eq!(b.state_io, 6);
-        assert_eq!(b.total, 6 + 3 + 3 + 1 + 6);
-        assert_eq!(b.partner_central, 12);
+        assert_eq!(b.partner_central, 6 + 3 + 4);
+        assert_eq!(b.total, 13 + 1 + 6);
     }
 
     #[test]
@@ -507,10 +547,19 @@ mod tests {
         let all = listings(2000, 600, 16000, 4000);
         let first = Work { first: true, pending: listings(41, 12, 330, 82), new: all, events: 450, ..Work::default() };
         assert_eq!(lower_bound(LIST_AND_PUBLISH, &first).new_pages, 20 + 160 + 40);
-        let cancel = Work { pending: listings(41, 12, 330, 82), actions: 2, events: 2, ..Work::default() };
+        let cancel = Work {
+            pending: listings(41, 12, 330, 82),
+            actions: 2,
+            events: 2,
+            record_pages: 1,
+            changed_records: 2,
+            ..Work::default()
+        };
         let b = lower_bound(AUTO_CANCEL, &cancel);
         assert_eq!((b.pending_pages, b.per_transition, b.put_events), (1, 2, 1));
         assert_eq!(b.state_io, 1 + 1 + 1 + 1);
+        let idle = Work { pending: listings(41, 12, 330, 82), ..Work::default() };
+        assert_eq!(lower_bound(AUTO_CANCEL, &idle).total, 1 + 1, "one listing page and the outbox");
     }
 
     #[test]

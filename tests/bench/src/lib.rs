@@ -21,6 +21,7 @@ pub mod functions;
 pub mod measure;
 pub mod prng;
 pub mod results;
+pub mod state;
 pub mod tap;
 
 pub use harness::{Error, Result};
