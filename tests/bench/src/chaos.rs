@@ -137,6 +137,40 @@ pub struct StepLog {
     pub ms: u64,
 }
 
+/// The sweeper's default warning thresholds (`EXPIRY_WARNING_HOURS`), hours.
+pub const WARNING_HOURS: [i64; 3] = [4, 24, 72];
+
+/// An expiry warning some successful sweeper run owed: the invitation was PENDING with less
+/// than `smallest_crossed` hours left (the smallest threshold it was under). A warning for this
+/// expiry with that threshold (or a smaller one, from a later run) must reach the consumer: the
+/// sweeper warns the smallest threshold crossed, once per expiry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WarningDuty {
+    pub kind: Kind,
+    pub id: String,
+    pub expires_at: DateTime<Utc>,
+    pub smallest_crossed: i64,
+    pub step: usize,
+}
+
+/// The warnings owed by a sweeper run that starts now.
+pub fn warning_duties(truth: &Truth, now: DateTime<Utc>, step: usize) -> Vec<WarningDuty> {
+    truth
+        .pending
+        .values()
+        .filter_map(|inv| {
+            let expires_at = inv.expires_at?;
+            let left = expires_at - now;
+            if left <= chrono::Duration::zero() {
+                return None;
+            }
+            let smallest_crossed =
+                WARNING_HOURS.iter().copied().filter(|h| left < chrono::Duration::hours(*h)).min()?;
+            Some(WarningDuty { kind: inv.kind, id: inv.id.clone(), expires_at, smallest_crossed, step })
+        })
+        .collect()
+}
+
 /// What the verifier found.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Verdict {
@@ -155,6 +189,8 @@ pub struct Verdict {
     pub warnings_with_other_id: usize,
     /// Warnings for invitations that were not pending with that expiry, or above the threshold.
     pub spurious_warnings: Vec<String>,
+    /// Warnings a successful sweeper run owed that never arrived.
+    pub missing_warnings: Vec<WarningDuty>,
     pub created: usize,
     pub spurious_created: Vec<String>,
     /// Events of any other detail-type (e.g. digests, planned cancellations), by type.
@@ -168,6 +204,7 @@ impl Verdict {
             && self.duplicates_with_other_id == 0
             && self.warnings_with_other_id == 0
             && self.spurious_warnings.is_empty()
+            && self.missing_warnings.is_empty()
             && self.spurious_created.is_empty()
     }
 
@@ -179,6 +216,12 @@ impl Verdict {
         }
         out.extend(self.spurious.iter().map(|s| format!("SPURIOUS: {s}")));
         out.extend(self.spurious_warnings.iter().map(|s| format!("SPURIOUS WARNING: {s}")));
+        for w in &self.missing_warnings {
+            out.push(format!(
+                "MISSING WARNING: {:?} {} expiring {} (under {} h at step {})",
+                w.kind, w.id, w.expires_at, w.smallest_crossed, w.step
+            ));
+        }
         out.extend(self.spurious_created.iter().map(|s| format!("SPURIOUS CREATED: {s}")));
         if self.duplicates_with_other_id > 0 || self.warnings_with_other_id > 0 {
             out.push(format!(
@@ -521,6 +564,7 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
     let mut truth = Truth::start(&stack).await?;
     let mut events: Vec<Value> = Vec::new();
     let mut steps = Vec::new();
+    let mut duties: Vec<WarningDuty> = Vec::new();
     let mut kills = 0;
     let mut failed = 0;
     let log = |line: String| {
@@ -533,7 +577,10 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
     let baseline = functions::scheduled_event(LIST_AND_PUBLISH);
     let first = invoke(&mut fleet, LIST_AND_PUBLISH, &baseline, None, PutEventsFaults::default()).await?;
     if first != RunEnd::Ok {
-        return Err(Error::msg(format!("the baseline run of list-and-publish failed without faults: {first:?}")));
+        return Err(Error::msg(format!(
+            "the baseline run of list-and-publish failed without faults: {first:?}\n{}",
+            fleet.logs(LIST_AND_PUBLISH).join("\n")
+        )));
     }
     events.extend(stack.received().await?);
     truth.observe(&stack, 0, LIST_AND_PUBLISH).await?;
@@ -549,6 +596,11 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
         };
         let kill = rng.chance(config.kill_rate).then(|| choose_kill(&mut rng, function));
         set_faults(&stack, config, &mut rng, true).await?;
+        let owed = if function == EXPIRE_SWEEPER {
+            warning_duties(&truth, stack.emulator_now().await?, step)
+        } else {
+            Vec::new()
+        };
         let t = Instant::now();
         let end = invoke(
             &mut fleet,
@@ -561,7 +613,7 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
         match &end {
             RunEnd::Killed(_) => kills += 1,
             RunEnd::FunctionError(_) => failed += 1,
-            RunEnd::Ok => {}
+            RunEnd::Ok => duties.extend(owed),
         }
         let got = stack.received().await?;
         let changes = truth.observe(&stack, step, function).await?;
@@ -590,9 +642,18 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
     set_faults(&stack, config, &mut rng, false).await?;
     let drain = [LIST_AND_PUBLISH, EXPIRE_SWEEPER, AUTO_CANCEL, LIST_AND_PUBLISH];
     for (i, function) in drain.iter().enumerate() {
-        let end = invoke(&mut fleet, function, &functions::scheduled_event(function), None, PutEventsFaults::default())
-            .await?;
-        if end != RunEnd::Ok {
+        // The last one is a full reconciliation (what the daily full sync does), so invitations
+        // created and finished between two incremental runs are found too.
+        let payload = if i == drain.len() - 1 { json!({"mode": "full"}) } else { functions::scheduled_event(function) };
+        let owed = if *function == EXPIRE_SWEEPER {
+            warning_duties(&truth, stack.emulator_now().await?, config.runs + 1 + i)
+        } else {
+            Vec::new()
+        };
+        let end = invoke(&mut fleet, function, &payload, None, PutEventsFaults::default()).await?;
+        if end == RunEnd::Ok {
+            duties.extend(owed);
+        } else {
             log(format!("drain run {function} did not succeed: {end:?}"));
             failed += 1;
         }
@@ -623,7 +684,7 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
         }
     }
     fleet.stop_all().await?;
-    let verdict = verify(&truth, &events);
+    let verdict = verify(&truth, &duties, &events);
     Ok(ChaosReport {
         seed: config.seed,
         runs: config.runs,
@@ -643,7 +704,7 @@ fn text(v: &Value) -> String {
 }
 
 /// Check the delivered events against the truth.
-pub fn verify(truth: &Truth, events: &[Value]) -> Verdict {
+pub fn verify(truth: &Truth, duties: &[WarningDuty], events: &[Value]) -> Verdict {
     let mut v = Verdict { transitions: truth.transitions.len(), ..Verdict::default() };
     // Facts → event ids delivered (with multiplicity).
     let mut transition_events: BTreeMap<(Kind, String, String), Vec<(String, String)>> = BTreeMap::new();
@@ -728,6 +789,17 @@ pub fn verify(truth: &Truth, events: &[Value]) -> Verdict {
         v.duplicates_with_other_id += distinct.len() - 1;
     }
     v.created = created.len();
+    for duty in duties {
+        let met = warnings.keys().any(|(kind, id, threshold, expires)| {
+            *kind == duty.kind
+                && *id == duty.id
+                && (*threshold as i64) <= duty.smallest_crossed
+                && DateTime::parse_from_rfc3339(expires).is_ok_and(|t| t.with_timezone(&Utc) == duty.expires_at)
+        });
+        if !met && !v.missing_warnings.iter().any(|w| w.kind == duty.kind && w.id == duty.id) {
+            v.missing_warnings.push(duty.clone());
+        }
+    }
     v
 }
 
@@ -753,6 +825,33 @@ mod tests {
         }})
     }
 
+    fn base_events() -> Vec<Value> {
+        vec![
+            event("Engagement Invitation Accepted", "engi-a", "ACCEPTED", Some("PENDING"), "id-a"),
+            event("Engagement Invitation Expired", "engi-b", "EXPIRED", Some("PENDING"), "id-b"),
+        ]
+    }
+
+    #[test]
+    fn duties_are_the_pending_invitations_under_a_threshold() {
+        let now = DateTime::parse_from_rfc3339("2026-11-20T10:00:00Z").map(|d| d.with_timezone(&Utc)).expect("ts");
+        let mut t = Truth::default();
+        for (id, hours) in [("engi-1", 100), ("engi-2", 30), ("engi-3", 3), ("engi-4", -1)] {
+            let inv = Inv {
+                kind: Kind::Engagement,
+                id: id.into(),
+                status: "PENDING".into(),
+                participant: "RECEIVER".into(),
+                created_at: now,
+                expires_at: Some(now + chrono::Duration::hours(hours)),
+            };
+            t.pending.insert(inv.key(), inv);
+        }
+        let d: Vec<(String, i64)> =
+            warning_duties(&t, now, 1).into_iter().map(|d| (d.id, d.smallest_crossed)).collect();
+        assert_eq!(d, [("engi-2".to_owned(), 72), ("engi-3".to_owned(), 4)]);
+    }
+
     fn truth() -> Truth {
         let mut t = Truth {
             transitions: vec![transition("engi-a", "ACCEPTED"), transition("engi-b", "EXPIRED")],
@@ -770,7 +869,7 @@ mod tests {
             event("Engagement Invitation Accepted", "engi-a", "ACCEPTED", Some("PENDING"), "id-a"),
             event("Engagement Invitation Expired", "engi-b", "EXPIRED", Some("PENDING"), "id-b"),
         ];
-        let v = verify(&truth(), &events);
+        let v = verify(&truth(), &[], &events);
         assert!(v.ok(), "{}", v.problems());
         assert_eq!((v.transitions, v.delivered, v.duplicates), (2, 2, 1));
     }
@@ -781,7 +880,7 @@ mod tests {
             event("Engagement Invitation Accepted", "engi-a", "ACCEPTED", Some("PENDING"), "id-a"),
             event("Engagement Invitation Rejected", "engi-z", "REJECTED", Some("PENDING"), "id-z"),
         ];
-        let v = verify(&truth(), &events);
+        let v = verify(&truth(), &[], &events);
         assert!(!v.ok());
         assert_eq!(v.lost.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["engi-b"]);
         assert_eq!(v.spurious.len(), 1, "{:?}", v.spurious);
@@ -794,7 +893,7 @@ mod tests {
             event("Engagement Invitation Accepted", "engi-a", "ACCEPTED", Some("PENDING"), "id-other"),
             event("Engagement Invitation Rejected", "engi-b", "EXPIRED", Some("PENDING"), "id-b"),
         ];
-        let v = verify(&truth(), &events);
+        let v = verify(&truth(), &[], &events);
         assert_eq!(v.duplicates_with_other_id, 1);
         assert_eq!(v.spurious.len(), 1, "wrong detail-type for the status: {:?}", v.spurious);
         assert!(!v.ok());
@@ -809,17 +908,14 @@ mod tests {
                 "expiresAt": "2026-11-21T10:00:00Z",
             }})
         };
-        let base = vec![
-            event("Engagement Invitation Accepted", "engi-a", "ACCEPTED", Some("PENDING"), "id-a"),
-            event("Engagement Invitation Expired", "engi-b", "EXPIRED", Some("PENDING"), "id-b"),
-        ];
+        let base = base_events();
         let mut ok = base.clone();
         ok.extend([
             warning("engi-c", 24, 20.0, "w1"),
             warning("engi-c", 24, 19.0, "w1"),
             warning("engi-c", 4, 3.5, "w2"),
         ]);
-        let v = verify(&truth(), &ok);
+        let v = verify(&truth(), &[], &ok);
         assert!(v.ok(), "{}", v.problems());
         assert_eq!((v.warnings, v.warning_duplicates), (2, 1));
 
@@ -830,7 +926,7 @@ mod tests {
             warning("engi-c", 4, 10.0, "w3"),
             warning("engi-x", 24, 2.0, "w4"),
         ]);
-        let v = verify(&truth(), &bad);
+        let v = verify(&truth(), &[], &bad);
         assert_eq!(v.warnings_with_other_id, 1);
         assert_eq!(
             v.spurious_warnings.len(),
