@@ -6,9 +6,10 @@
 //! - EventBridge: the harness's fault proxy fails whole PutEvents calls and single entries;
 //! - crashes: the function process is SIGKILLed at a known point — while the emulator holds its
 //!   N-th Partner Central request (before it runs, or after it ran and before the answer: e.g.
-//!   between a cancellation taking effect and its state write), or while the proxy holds a
-//!   PutEvents call (which is then dropped, or forwarded: delivered, but the crashed process never
-//!   learns it, so the event is published again later — a duplicate with the same `eventId`).
+//!   between a cancellation taking effect and its state write), while the proxy holds a
+//!   PutEvents call (nothing delivered), or while a tap in front of DynamoDB holds a state write:
+//!   a commit that was applied (its events wait in the outbox), or the outbox delete after a
+//!   delivery (the events go out again later — duplicates with the same `eventId`).
 //!
 //! The truth comes from the emulator (see [`crate::account::Truth`]). Timing inside a function
 //! (its concurrent requests) can move which request a random fault hits; the driver's choices,
@@ -30,6 +31,7 @@ use crate::functions::{self, AUTO_CANCEL, EXPIRE_SWEEPER, Fleet, LIST_AND_PUBLIS
 use crate::measure::Profile;
 use crate::prng::XorShift;
 use crate::results::ChaosFigures;
+use crate::tap::TapHold;
 use crate::{Error, Result};
 
 /// The emulator's clock at the start (fixed, so a seed replays the same dates).
@@ -112,8 +114,12 @@ pub enum KillPoint {
     /// While the emulator holds the `nth` Partner Central request (of `operation`, if given)
     /// `before` it runs or `after` it ran.
     PartnerCentral { nth: u64, operation: Option<String>, phase: &'static str },
-    /// While the proxy holds a PutEvents call; `forward`: the held call is then delivered.
-    PutEvents { forward: bool },
+    /// While the proxy holds a PutEvents call (nothing of it is delivered).
+    PutEvents,
+    /// While the tap in front of DynamoDB holds the next `operation` request, before it reaches
+    /// the table (e.g. the outbox delete after a delivery: the events go out again later, with
+    /// the same ids) or after it was applied (e.g. a commit: its events wait in the outbox).
+    State { operation: &'static str, after_forwarding: bool },
 }
 
 /// How one invocation ended.
@@ -431,8 +437,12 @@ fn proxy_faults(config: &ChaosConfig, on: bool) -> PutEventsFaults {
 }
 
 fn choose_kill(rng: &mut XorShift, function: &str) -> KillPoint {
-    match rng.below(4) {
-        0 => KillPoint::PutEvents { forward: rng.chance(0.5) },
+    match rng.below(6) {
+        0 => KillPoint::PutEvents,
+        // Delivered, then killed before the outbox delete: a duplicate with the same id later.
+        4 => KillPoint::State { operation: "BatchWriteItem", after_forwarding: false },
+        // Committed (record + events), then killed before delivering.
+        5 => KillPoint::State { operation: "TransactWriteItems", after_forwarding: true },
         1 if function == AUTO_CANCEL => {
             KillPoint::PartnerCentral { nth: 1, operation: Some("CancelConnectionInvitation".into()), phase: "after" }
         }
@@ -464,6 +474,7 @@ async fn invoke(
     proxy_faults: PutEventsFaults,
 ) -> Result<RunEnd> {
     let stack = fleet.stack;
+    let tap = fleet.dynamodb_tap.clone();
     let Some(point) = kill else {
         return Ok(end_of(fleet.invoke(name, payload).await?.outcome));
     };
@@ -474,15 +485,22 @@ async fn invoke(
                 .emulator_control("POST", "hold", Some(json!({"nth": nth, "operation": operation, "phase": phase})))
                 .await?;
         }
-        KillPoint::PutEvents { .. } => stack.proxy.set_faults(PutEventsFaults { hold: true, ..proxy_faults }),
+        KillPoint::PutEvents => stack.proxy.set_faults(PutEventsFaults { hold: true, ..proxy_faults }),
+        KillPoint::State { operation, after_forwarding } => fleet
+            .dynamodb_tap
+            .arm_hold(TapHold { operation: (*operation).to_owned(), after_forwarding: *after_forwarding }),
     }
     let run = stack.invoke(name, payload);
     tokio::pin!(run);
     let held = async {
         match &point {
             KillPoint::PartnerCentral { .. } => emulator_held(stack).await,
-            KillPoint::PutEvents { .. } => {
+            KillPoint::PutEvents => {
                 stack.proxy.wait_until_held().await;
+                Ok(())
+            }
+            KillPoint::State { .. } => {
+                tap.wait_until_held().await;
                 Ok(())
             }
         }
@@ -499,7 +517,8 @@ async fn invoke(
                 KillPoint::PartnerCentral { .. } => {
                     stack.emulator_control("DELETE", "hold", None).await?;
                 }
-                KillPoint::PutEvents { .. } => stack.proxy.release(true),
+                KillPoint::PutEvents => stack.proxy.release(true),
+                KillPoint::State { .. } => tap.release(),
             }
             Ok(end_of(result?))
         }
@@ -509,7 +528,8 @@ async fn invoke(
                 KillPoint::PartnerCentral { .. } => {
                     stack.emulator_control("POST", "hold/release", None).await?;
                 }
-                KillPoint::PutEvents { forward } => stack.proxy.release(*forward),
+                KillPoint::PutEvents => stack.proxy.release(false),
+                KillPoint::State { .. } => tap.release(),
             }
             Ok(RunEnd::Killed(point))
         }
@@ -677,8 +697,9 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
             let key = match p {
                 KillPoint::PartnerCentral { phase, operation: Some(op), .. } => format!("kill_{phase}_{op}"),
                 KillPoint::PartnerCentral { phase, .. } => format!("kill_{phase}_partner_central_request"),
-                KillPoint::PutEvents { forward: true } => "kill_put_events_delivered".to_owned(),
-                KillPoint::PutEvents { forward: false } => "kill_put_events_dropped".to_owned(),
+                KillPoint::PutEvents => "kill_during_put_events".to_owned(),
+                KillPoint::State { operation, after_forwarding: true } => format!("kill_after_{operation}"),
+                KillPoint::State { operation, after_forwarding: false } => format!("kill_before_{operation}"),
             };
             *faults.entry(key).or_default() += 1;
         }

@@ -3,6 +3,8 @@
 //! (state I/O calls per operation, through `AWS_ENDPOINT_URL_DYNAMODB`) and in front of the
 //! Lambda Runtime API (the instant of the runtime's first `/next` poll = end of init, through
 //! `AWS_LAMBDA_RUNTIME_API`). It forwards every request unchanged and the answer unchanged.
+//! It can also hold one request of a given operation, before or after forwarding it, so the
+//! chaos suite can kill the caller at that exact point.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -19,6 +21,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
+use tokio::sync::{Notify, oneshot};
 
 use crate::{Error, Result};
 
@@ -40,33 +43,73 @@ impl TapRecord {
     }
 }
 
+/// A request to hold: the next one of `operation`, before it is forwarded (it never happens
+/// if the caller dies meanwhile) or after (it happened; the caller never learns).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TapHold {
+    pub operation: String,
+    pub after_forwarding: bool,
+}
+
 struct TapState {
     upstream: String,
     records: Mutex<Vec<TapRecord>>,
     http: Client<HttpConnector, Full<Bytes>>,
+    hold: Mutex<Option<TapHold>>,
+    held: Notify,
+    release: Mutex<Vec<oneshot::Sender<()>>>,
 }
 
-/// The running tap; stops when dropped.
+impl TapState {
+    /// If `operation` is the armed hold at this point, disarm it and wait for the release.
+    async fn hold_point(&self, operation: Option<&str>, after_forwarding: bool) {
+        let rx = {
+            let mut hold = self.hold.lock().unwrap_or_else(|e| e.into_inner());
+            let matches = hold
+                .as_ref()
+                .is_some_and(|h| Some(h.operation.as_str()) == operation && h.after_forwarding == after_forwarding);
+            if !matches {
+                return;
+            }
+            *hold = None;
+            let (tx, rx) = oneshot::channel();
+            self.release.lock().unwrap_or_else(|e| e.into_inner()).push(tx);
+            rx
+        };
+        self.held.notify_one();
+        if rx.await.is_err() {
+            tracing::debug!("tap hold dropped");
+        }
+    }
+}
+
+/// The running tap (clones share it); stops when the last clone is dropped.
+#[derive(Clone)]
 pub struct Tap {
     addr: SocketAddr,
     state: Arc<TapState>,
-    task: tokio::task::JoinHandle<()>,
+    _task: Arc<AbortOnDrop>,
 }
 
-impl Drop for Tap {
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        self.task.abort();
+        self.0.abort();
     }
 }
 
 async fn forward(state: Arc<TapState>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>> {
     let (parts, body) = request.into_parts();
-    state.records.lock().unwrap_or_else(|e| e.into_inner()).push(TapRecord {
+    let record = TapRecord {
         at: Instant::now(),
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
         target: parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned),
-    });
+    };
+    let operation = record.operation().map(str::to_owned);
+    state.records.lock().unwrap_or_else(|e| e.into_inner()).push(record);
+    state.hold_point(operation.as_deref(), false).await;
     let body = body.collect().await.map_err(|e| Error::msg(format!("tap: request body: {e}")))?.to_bytes();
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut builder =
@@ -80,6 +123,7 @@ async fn forward(state: Arc<TapState>, request: Request<Incoming>) -> Result<Res
     let response = state.http.request(request).await.map_err(|e| Error::msg(format!("tap: upstream: {e}")))?;
     let (parts, body) = response.into_parts();
     let body = body.collect().await.map_err(|e| Error::msg(format!("tap: response body: {e}")))?.to_bytes();
+    state.hold_point(operation.as_deref(), true).await;
     let mut out = Response::new(Full::new(body));
     *out.status_mut() = parts.status;
     for (name, value) in &parts.headers {
@@ -99,6 +143,9 @@ impl Tap {
             upstream: upstream.trim_end_matches('/').to_owned(),
             records: Mutex::new(Vec::new()),
             http: Client::builder(TokioExecutor::new()).build_http(),
+            hold: Mutex::new(None),
+            held: Notify::new(),
+            release: Mutex::new(Vec::new()),
         });
         let accept_state = state.clone();
         let task = tokio::spawn(async move {
@@ -121,7 +168,7 @@ impl Tap {
                 });
             }
         });
-        Ok(Tap { addr, state, task })
+        Ok(Tap { addr, state, _task: Arc::new(AbortOnDrop(task)) })
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -148,6 +195,26 @@ impl Tap {
             }
         }
         out
+    }
+
+    /// Hold the next request of `hold.operation` (replacing a hold still armed).
+    pub fn arm_hold(&self, hold: TapHold) {
+        *self.state.hold.lock().unwrap_or_else(|e| e.into_inner()) = Some(hold);
+    }
+
+    /// Resolves once a request is held (at once if one was held since the last wait).
+    pub async fn wait_until_held(&self) {
+        self.state.held.notified().await;
+    }
+
+    /// Disarm, and let any held request go on (it completes only if its caller is still there).
+    pub fn release(&self) {
+        *self.state.hold.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        for tx in self.state.release.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            if tx.send(()).is_err() {
+                tracing::debug!("held request already gone");
+            }
+        }
     }
 
     /// When the first request whose path ends with `suffix` arrived after `since`.
