@@ -21,9 +21,9 @@ impl Profile {
     }
 }
 
-/// The workspace root (this crate lives at `tests/bench`).
+/// The workspace root, as the harness finds it (the one `cargo lambda watch` serves).
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+    harness::process::workspace_root().to_path_buf()
 }
 
 /// Cargo's target directory: `$CARGO_TARGET_DIR`, else the one this executable was built in
