@@ -626,3 +626,6 @@ fn record_drain(summary: &mut Summary, report: DrainReport) {
     summary.events_stuck = report.stuck;
     summary.delivery_failures = report.failure_reasons;
 }
+
+#[cfg(test)]
+mod tests;
