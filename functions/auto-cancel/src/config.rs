@@ -125,7 +125,8 @@ mod tests {
 
     #[test]
     fn policy_errors_name_the_variable_and_the_json_path() {
-        let m = error(&[("CANCEL_POLICY", r#"{"version": 1, "rules": [{"name": "", "match": {"olderThanDays": 1}}]}"#)]);
+        let m =
+            error(&[("CANCEL_POLICY", r#"{"version": 1, "rules": [{"name": "", "match": {"olderThanDays": 1}}]}"#)]);
         assert_eq!(m, "CANCEL_POLICY: invalid cancellation policy: rules[0].name: empty");
         let m = error(&[("CANCEL_POLICY_FILE", "/nonexistent/policy.json")]);
         assert!(m.starts_with("CANCEL_POLICY_FILE=\"/nonexistent/policy.json\": cannot read"), "{m}");

@@ -62,7 +62,10 @@ pub fn parse_input(payload: &Value) -> Result<Invocation, InputError> {
                 .map_err(|e| InputError { problem: format!("not an EventBridge event: {e}") })?;
             if event.detail_type != SCHEDULED_EVENT {
                 return Err(InputError {
-                    problem: format!("EventBridge event of detail-type {:?}, not {SCHEDULED_EVENT:?}", event.detail_type),
+                    problem: format!(
+                        "EventBridge event of detail-type {:?}, not {SCHEDULED_EVENT:?}",
+                        event.detail_type
+                    ),
                 });
             }
             Ok(Invocation::scheduled())

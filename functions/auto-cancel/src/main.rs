@@ -33,7 +33,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let catalog = config.common.catalog;
     let function = AutoCancel {
         invitations: PartnerCentralAccount::new(partner_central.account.clone(), catalog),
-        store: DynamoStateStore::new(dynamodb_client(&sdk), &config.state.table_name, catalog, config.state.retention()),
+        store: DynamoStateStore::new(
+            dynamodb_client(&sdk),
+            &config.state.table_name,
+            catalog,
+            config.state.retention(),
+        ),
         publisher: EventBridgePublisher::new(
             eventbridge_client(&sdk),
             &config.common.event_bus_name,

@@ -161,12 +161,10 @@ impl Conditions {
         };
         in_set(&self.connection_types, invitation.connection_type.as_ref())
             && in_set(&self.other_participant_identifiers, invitation.other_party.participant_identifier.as_ref())
+            && self.older_than_days.is_none_or(|days| now - invitation.created_at > Duration::days(i64::from(days)))
             && self
-                .older_than_days
-                .is_none_or(|days| now - invitation.created_at > Duration::days(i64::from(days)))
-            && self.expires_within_hours.is_none_or(|hours| {
-                invitation.expires_at.is_some_and(|e| e - now <= Duration::hours(i64::from(hours)))
-            })
+                .expires_within_hours
+                .is_none_or(|hours| invitation.expires_at.is_some_and(|e| e - now <= Duration::hours(i64::from(hours))))
     }
 }
 
@@ -176,7 +174,9 @@ impl Exclusions {
             return Some(ExclusionReason::InvitationId);
         }
         let other = invitation.other_party.participant_identifier.as_ref();
-        other.is_some_and(|o| self.other_participant_identifiers.contains(o)).then_some(ExclusionReason::OtherParticipant)
+        other
+            .is_some_and(|o| self.other_participant_identifiers.contains(o))
+            .then_some(ExclusionReason::OtherParticipant)
     }
 }
 
@@ -185,8 +185,8 @@ impl Policy {
     pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
         // JSON syntax first (errors with line and column), then the shape (errors with the
         // path of the member).
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| PolicyError::Syntax { path: ROOT.to_owned(), message: e.to_string() })?;
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| PolicyError::Syntax { path: ROOT.to_owned(), message: e.to_string() })?;
         require_objects(&value)?;
         let document: PolicyDocument = serde_path_to_error::deserialize(&value).map_err(|e| {
             let path = display_path(&e.path().to_string());
@@ -422,10 +422,11 @@ fn validate_conditions(base: &str, m: MatchDocument, problems: &mut Problems) ->
             Some(h as u32)
         }
     });
-    let other_participant_identifiers = m.other_participant_identifiers.map(|ids| {
-        validate_identifiers(&format!("{base}.otherParticipantIdentifiers"), ids, true, problems)
-    });
-    let conditions = Conditions { connection_types, older_than_days, expires_within_hours, other_participant_identifiers };
+    let other_participant_identifiers = m
+        .other_participant_identifiers
+        .map(|ids| validate_identifiers(&format!("{base}.otherParticipantIdentifiers"), ids, true, problems));
+    let conditions =
+        Conditions { connection_types, older_than_days, expires_within_hours, other_participant_identifiers };
     // A condition that failed validation is None here but was written: only complain about
     // a missing condition when the document really had none.
     let written = m.older_than_days.is_some() || m.expires_within_hours.is_some();
@@ -455,7 +456,8 @@ fn validate_identifiers(path: &str, ids: Vec<String>, non_empty: bool, problems:
     }
     for (j, id) in ids.iter().enumerate() {
         if !is_participant_identifier(id) {
-            problems.add(format!("{path}[{j}]"), format!("{id:?} is not a participant identifier (1-100 of [a-zA-Z0-9-])"));
+            problems
+                .add(format!("{path}[{j}]"), format!("{id:?} is not a participant identifier (1-100 of [a-zA-Z0-9-])"));
         }
     }
     ids.into_iter().collect()
@@ -464,7 +466,10 @@ fn validate_identifiers(path: &str, ids: Vec<String>, non_empty: bool, problems:
 fn validate_invitation_ids(path: &str, ids: Vec<String>, problems: &mut Problems) -> BTreeSet<String> {
     for (j, id) in ids.iter().enumerate() {
         if !is_invitation_id(id) {
-            problems.add(format!("{path}[{j}]"), format!("{id:?} is not a connection invitation id (pacinv-[A-Za-z0-9]{{13}})"));
+            problems.add(
+                format!("{path}[{j}]"),
+                format!("{id:?} is not a connection invitation id (pacinv-[A-Za-z0-9]{{13}})"),
+            );
         }
     }
     ids.into_iter().collect()
@@ -702,9 +707,13 @@ mod tests {
 
     #[test]
     fn the_example_policy_file_is_valid() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/auto-cancel-policy.example.json");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/auto-cancel-policy.example.json");
         let p = policy(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{e}")));
-        assert_eq!(p.rule_names().collect::<Vec<_>>(), ["stale-collaboration", "expiring-unanswered", "blocked-partners"]);
+        assert_eq!(
+            p.rule_names().collect::<Vec<_>>(),
+            ["stale-collaboration", "expiring-unanswered", "blocked-partners"]
+        );
         assert!(p.dry_run);
     }
 
@@ -760,8 +769,10 @@ mod tests {
 
     #[test]
     fn negative_or_out_of_range_numbers_are_rejected() {
-        let m = error(r#"{"version": 1, "rules": [{"name": "a", "match": {"olderThanDays": 1}},
-                                                   {"name": "b", "match": {"olderThanDays": -1}}]}"#);
+        let m = error(
+            r#"{"version": 1, "rules": [{"name": "a", "match": {"olderThanDays": 1}},
+                                                   {"name": "b", "match": {"olderThanDays": -1}}]}"#,
+        );
         assert_eq!(m, "rules[1].match.olderThanDays: must be >= 0 (got -1)");
         let m = error(r#"{"version": 1, "rules": [{"name": "a", "match": {"expiresWithinHours": 0}}]}"#);
         assert!(m.starts_with("rules[0].match.expiresWithinHours: must be >= 1"), "{m}");
@@ -785,7 +796,8 @@ mod tests {
         );
         assert_eq!(m, "rules[2].name: empty; rules[3].name: duplicate of rules[0]");
         let long = "x".repeat(65);
-        let m = error(&format!(r#"{{"version": 1, "rules": [{{"name": "{long}", "match": {{"olderThanDays": 1}}}}]}}"#));
+        let m =
+            error(&format!(r#"{{"version": 1, "rules": [{{"name": "{long}", "match": {{"olderThanDays": 1}}}}]}}"#));
         assert_eq!(m, "rules[0].name: longer than 64 characters");
     }
 
@@ -817,7 +829,10 @@ mod tests {
         assert!(problems[2].starts_with("rules[2].match.otherParticipantIdentifiers[1]: \"not ok\""), "{m}");
         assert!(problems[3].starts_with("rules[3].match.otherParticipantIdentifiers: empty list"), "{m}");
         assert!(problems[4].starts_with("exclude.otherParticipantIdentifiers[0]: \"a/b\""), "{m}");
-        assert!(problems[5].starts_with("exclude.invitationIds[0]: \"pacinv-short\" is not a connection invitation id"), "{m}");
+        assert!(
+            problems[5].starts_with("exclude.invitationIds[0]: \"pacinv-short\" is not a connection invitation id"),
+            "{m}"
+        );
     }
 
     #[test]
@@ -862,7 +877,8 @@ mod tests {
             r#"{"version": 1, "rules": [{"name": "r", "match": {"olderThanDays": 3}}, {"name": "s", "match": {"expiresWithinHours": 4}}], "exclude": {"otherParticipantIdentifiers": ["x"]}}"#,
         ];
         let base_hash = policy(base).hash().to_owned();
-        let mut hashes: std::collections::HashSet<String> = variants.iter().map(|v| policy(v).hash().to_owned()).collect();
+        let mut hashes: std::collections::HashSet<String> =
+            variants.iter().map(|v| policy(v).hash().to_owned()).collect();
         hashes.insert(base_hash);
         assert_eq!(hashes.len(), 5);
     }

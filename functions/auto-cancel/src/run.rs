@@ -335,7 +335,12 @@ where
     // -----------------------------------------------------------------------------------
     // Dry run
 
-    async fn plan(&self, matches: &[(Invitation, &Rule)], now: DateTime<Utc>, summary: &mut Summary) -> Result<(), RunError> {
+    async fn plan(
+        &self,
+        matches: &[(Invitation, &Rule)],
+        now: DateTime<Utc>,
+        summary: &mut Summary,
+    ) -> Result<(), RunError> {
         let records: HashMap<String, InvitationRecord> = self
             .store
             .load_records()
@@ -416,7 +421,12 @@ where
     // -----------------------------------------------------------------------------------
     // Real run
 
-    async fn cancel(&self, matches: &[(Invitation, &Rule)], now: DateTime<Utc>, summary: &mut Summary) -> Result<(), RunError> {
+    async fn cancel(
+        &self,
+        matches: &[(Invitation, &Rule)],
+        now: DateTime<Utc>,
+        summary: &mut Summary,
+    ) -> Result<(), RunError> {
         let cap = self.policy.max_cancellations_per_run as usize;
         for (invitation, rule) in matches {
             if summary.canceled.len() >= cap {

@@ -7,9 +7,7 @@ use chrono::{Duration, TimeZone};
 use futures::stream::BoxStream;
 use serde_json::json;
 
-use shared::domain::{
-    Catalog, ConnectionDetails, InvitationEventDetail, OtherParty, OutboxEntry, SyncMeta,
-};
+use shared::domain::{Catalog, ConnectionDetails, InvitationEventDetail, OtherParty, OutboxEntry, SyncMeta};
 use shared::ports::Page;
 use shared::testing::{FakePartnerCentral, FixedClock, MemoryStateStore, RecordingPublisher};
 
@@ -125,10 +123,7 @@ async fn run_ok<P: ConnectionInvitations>(app: &App<P>, invocation: Invocation) 
 }
 
 fn details(events: &[OutboundEvent]) -> Vec<InvitationEventDetail> {
-    events
-        .iter()
-        .map(|e| serde_json::from_str(&e.detail).unwrap_or_else(|err| panic!("{err}: {}", e.detail)))
-        .collect()
+    events.iter().map(|e| serde_json::from_str(&e.detail).unwrap_or_else(|err| panic!("{err}: {}", e.detail))).collect()
 }
 
 fn ids(v: &[&str]) -> Vec<String> {
@@ -339,9 +334,8 @@ async fn contact_details_are_published_only_when_configured() {
 async fn an_invitation_accepted_between_get_and_cancel_is_skipped_and_its_acceptance_published() {
     let app = app_with(Hooked::new(world()), policy(false, 10));
     // The partner accepts EXPIRING right after our Get confirmed it PENDING.
-    app.invitations.after_get(EXPIRING, |fake| {
-        fake.set_status(InvitationKind::Connection, EXPIRING, InvitationStatus::Accepted)
-    });
+    app.invitations
+        .after_get(EXPIRING, |fake| fake.set_status(InvitationKind::Connection, EXPIRING, InvitationStatus::Accepted));
     let s = run_ok(&app, Invocation::scheduled()).await;
 
     assert_eq!(s.canceled, ids(&[STALE_OLD, STALE_NEW, BLOCKED]), "the run goes on");
@@ -351,10 +345,8 @@ async fn an_invitation_accepted_between_get_and_cancel_is_skipped_and_its_accept
     assert!(skip.reason.contains("conflict") && skip.reason.contains("ACCEPTED"), "{}", skip.reason);
     assert_eq!(status(&app.invitations.fake, EXPIRING), Some(InvitationStatus::Accepted));
     // A transition seen is a transition published: the acceptance, without a policy cause.
-    let accepted: Vec<InvitationEventDetail> = details(&app.publisher.published())
-        .into_iter()
-        .filter(|d| d.invitation_id == EXPIRING)
-        .collect();
+    let accepted: Vec<InvitationEventDetail> =
+        details(&app.publisher.published()).into_iter().filter(|d| d.invitation_id == EXPIRING).collect();
     assert_eq!(accepted.len(), 1);
     assert_eq!(accepted[0].status, InvitationStatus::Accepted);
     assert_eq!(accepted[0].cause, None);
@@ -398,8 +390,7 @@ async fn not_found_and_conflict_answers_are_skips_not_errors() {
     );
     let s = run_ok(&app, Invocation::scheduled()).await;
     assert_eq!(s.canceled, ids(&[BLOCKED]));
-    let reasons: Vec<(&str, &str)> =
-        s.skipped.iter().map(|k| (k.invitation_id.as_str(), k.reason.as_str())).collect();
+    let reasons: Vec<(&str, &str)> = s.skipped.iter().map(|k| (k.invitation_id.as_str(), k.reason.as_str())).collect();
     assert_eq!(
         reasons,
         [
@@ -494,7 +485,10 @@ async fn a_partner_central_failure_fails_the_run_after_publishing_what_was_commi
     let app = app_with(Hooked::new(world()), policy(false, 10));
     app.invitations.fake.fail_next(
         STALE_OLD,
-        PartnerCentralError::Service { operation: "GetConnectionInvitation", message: "InternalServerException".into() },
+        PartnerCentralError::Service {
+            operation: "GetConnectionInvitation",
+            message: "InternalServerException".into(),
+        },
     );
     let (s, error) = app.run(Invocation::scheduled()).await;
     assert!(matches!(error, Some(RunError::PartnerCentral(PartnerCentralError::Service { .. }))), "{error:?}");
@@ -563,10 +557,13 @@ async fn the_summary_serializes_camel_case_with_metrics_to_match() {
     ] {
         assert!(v.get(key).is_some(), "missing {key}: {v}");
     }
-    assert_eq!(v["matches"][0], json!({
-        "invitationId": EXPIRING, "rule": "expiring-unanswered", "otherParticipantIdentifier": "333333333333",
-        "createdAt": (now() - Duration::hours(348)).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
-    }));
+    assert_eq!(
+        v["matches"][0],
+        json!({
+            "invitationId": EXPIRING, "rule": "expiring-unanswered", "otherParticipantIdentifier": "333333333333",
+            "createdAt": (now() - Duration::hours(348)).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        })
+    );
     let emf = s.metrics().to_emf("auto-cancel", "AWS", 0);
     assert_eq!(emf["Cancellations"], 3.0);
     assert_eq!(emf["Deferred"], 1.0);
@@ -575,7 +572,17 @@ async fn the_summary_serializes_camel_case_with_metrics_to_match() {
         .as_array()
         .map(|m| m.iter().filter_map(|x| x["Name"].as_str()).collect())
         .unwrap_or_default();
-    for name in ["Cancellations", "CancellationsPlanned", "Skipped", "Deferred", "EventsDelivered", "EventsFailed", "EventsStuck", "ApiCalls", "DurationMs"] {
+    for name in [
+        "Cancellations",
+        "CancellationsPlanned",
+        "Skipped",
+        "Deferred",
+        "EventsDelivered",
+        "EventsFailed",
+        "EventsStuck",
+        "ApiCalls",
+        "DurationMs",
+    ] {
         assert!(names.contains(&name), "{name} missing from {names:?}");
     }
 }
@@ -661,7 +668,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl ConnectionInvitations for Hooked {
-    fn list_connection_invitations(&self, query: ConnectionInvitationQuery) -> BoxStream<'_, Result<Page, PartnerCentralError>> {
+    fn list_connection_invitations(
+        &self,
+        query: ConnectionInvitationQuery,
+    ) -> BoxStream<'_, Result<Page, PartnerCentralError>> {
         self.fake.list_connection_invitations(query)
     }
 
@@ -672,7 +682,11 @@ impl ConnectionInvitations for Hooked {
         result
     }
 
-    async fn cancel_connection_invitation(&self, id: &str, client_token: &str) -> Result<Invitation, PartnerCentralError> {
+    async fn cancel_connection_invitation(
+        &self,
+        id: &str,
+        client_token: &str,
+    ) -> Result<Invitation, PartnerCentralError> {
         lock(&self.tokens).push((id.to_owned(), client_token.to_owned()));
         let injected = lock(&self.cancel_errors).remove(id);
         if let Some(e) = injected {
