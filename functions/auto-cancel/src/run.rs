@@ -438,7 +438,7 @@ where
                 summary.skip(&invitation.id, reason);
                 continue;
             }
-            match self.cancel_one(invitation, rule, record, now, summary).await? {
+            match self.cancel_one(invitation, rule, record, summary).await? {
                 Attempt::Canceled => summary.canceled.push(invitation.id.clone()),
                 Attempt::Skipped(reason) => summary.skip(&invitation.id, reason),
             }
@@ -452,7 +452,6 @@ where
         listed: &Invitation,
         rule: &Rule,
         record: Option<InvitationRecord>,
-        now: DateTime<Utc>,
         summary: &mut Summary,
     ) -> Result<Attempt, RunError> {
         let id = listed.id.as_str();
@@ -468,10 +467,10 @@ where
         }
         if current.status != InvitationStatus::Pending {
             // Changed since the listing: record (and publish) what happened to it.
-            self.record_observed(listed, record, &current, now, summary).await?;
+            self.record_observed(listed, record, &current, summary).await?;
             return Ok(Attempt::Skipped(format!("no longer PENDING: {}", current.status)));
         }
-        if current.is_overdue(now) {
+        if current.is_overdue(self.clock.now()) {
             return Ok(Attempt::Skipped("past its expiry: it expires by itself".to_owned()));
         }
 
@@ -486,7 +485,7 @@ where
                 if matches!(e, PartnerCentralError::Conflict { .. }) {
                     match self.invitations.get_connection_invitation(id).await {
                         Ok(after) if after.status.is_terminal() => {
-                            self.record_observed(listed, record, &after, now, summary).await?;
+                            self.record_observed(listed, record, &after, summary).await?;
                             return Ok(Attempt::Skipped(format!("{reason}; now {}", after.status)));
                         }
                         Ok(_) => {}
@@ -499,14 +498,16 @@ where
         };
         if canceled.status != InvitationStatus::Canceled {
             tracing::warn!(invitation_id = id, status = %canceled.status, "Cancel answered without CANCELED");
-            self.record_observed(listed, record, &canceled, now, summary).await?;
+            self.record_observed(listed, record, &canceled, summary).await?;
             return Ok(Attempt::Skipped(format!("Cancel answered with status {}", canceled.status)));
         }
 
         let cause = self.cause(rule);
+        // Observed now (a long run's later cancellations are not stamped with its start).
+        let at = self.clock.now();
         let decide = |record: Option<InvitationRecord>| {
-            self.transition_change(listed, record, &canceled, now, |inv, previous| {
-                InvitationEvent::canceled_by_policy(inv, previous, cause.clone(), now)
+            self.transition_change(listed, record, &canceled, at, |inv, previous| {
+                InvitationEvent::canceled_by_policy(inv, previous, cause.clone(), at)
             })
         };
         let (committed, not_committed) = self.commit_with_retries_from(listed, record, decide).await?;
@@ -524,12 +525,12 @@ where
         listed: &Invitation,
         record: Option<InvitationRecord>,
         current: &Invitation,
-        now: DateTime<Utc>,
         summary: &mut Summary,
     ) -> Result<(), RunError> {
         if !current.status.is_terminal() {
             return Ok(());
         }
+        let now = self.clock.now();
         let decide = |record: Option<InvitationRecord>| {
             self.transition_change(listed, record, current, now, |inv, previous| {
                 InvitationEvent::transition(inv, previous, now)
