@@ -4,6 +4,8 @@
 //!
 //! Each function contributes one act (`demo/<function>.rs`), run in order by `bin/demo.rs`.
 
+pub mod auto_cancel;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
