@@ -82,7 +82,7 @@ impl BenchConfig {
 pub fn function_env(config: &BenchConfig) -> BTreeMap<String, Vec<(String, String)>> {
     let policy = json!({
         "version": 1, "dryRun": false, "maxCancellationsPerRun": 10,
-        "rules": [{"name": "expiring-unanswered", "match": {"expiresWithinHours": 24}}]
+        "rules": [{"name": "expiring-unanswered", "match": {"expiresWithinHours": 72}}]
     });
     let rps = config.max_requests_per_second.to_string();
     ALL.iter()
@@ -391,6 +391,7 @@ pub async fn run(config: &BenchConfig, log: &dyn Fn(String)) -> Result<BenchOutc
                 events_delivered: events,
                 wall_ms: served.wall.as_millis() as u64,
                 peak_rss_kib,
+                max_rps_received: stats["max_received_per_second"].as_u64().unwrap_or(0),
                 summary,
             });
         }

@@ -35,7 +35,8 @@ pub fn draw(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
     for (area, panel) in areas.iter().zip(panels) {
         let runs = panel.ours.len().max(panel.naive.len()).max(panel.lower_bound.len()).max(1);
         let max = panel.ours.iter().chain(&panel.naive).chain(&panel.lower_bound).copied().max().unwrap_or(1).max(1);
-        let top = (max as f64 * 2.0).max(10.0);
+        // Head room above the highest line for the legend.
+        let top = (max as f64 * 8.0).max(10.0);
         let mut chart = ChartBuilder::on(area)
             .caption(&panel.function, ("sans-serif", 18))
             .margin(12)
@@ -54,24 +55,25 @@ pub fn draw(path: &Path, title: &str, panels: &[Panel]) -> Result<()> {
             .axis_desc_style(("sans-serif", 14))
             .draw()
             .map_err(err)?;
+        // The lower bound is drawn wide and light underneath, so "ours" stays visible on it.
         let series = [
-            ("naive poller", &panel.naive, RGBColor(200, 60, 60)),
-            ("ours", &panel.ours, RGBColor(40, 90, 200)),
-            ("lower bound", &panel.lower_bound, RGBColor(40, 150, 70)),
+            ("naive poller", &panel.naive, RGBColor(200, 60, 60), 2),
+            ("lower bound", &panel.lower_bound, RGBColor(120, 200, 130), 7),
+            ("ours", &panel.ours, RGBColor(40, 90, 200), 2),
         ];
-        for (label, values, color) in series {
+        for (label, values, color, width) in series {
             let points: Vec<(f64, f64)> =
                 values.iter().enumerate().map(|(i, v)| (i as f64, (*v as f64).max(1.0))).collect();
             chart
-                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(width)))
                 .map_err(err)?
                 .label(label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(width)));
             chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, color.filled()))).map_err(err)?;
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
+            .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .label_font(("sans-serif", 13))

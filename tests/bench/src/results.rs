@@ -45,6 +45,9 @@ pub struct RunFigures {
     pub events_delivered: u64,
     pub wall_ms: u64,
     pub peak_rss_kib: u64,
+    /// Most Partner Central requests the emulator received in one sliding second of this run.
+    #[serde(default)]
+    pub max_rps_received: u64,
     /// The function's own summary, as returned.
     pub summary: Value,
 }
@@ -160,8 +163,8 @@ impl Results {
                 let _ = writeln!(md, "Scenario: {}\n", s.get("description").and_then(Value::as_str).unwrap_or(""));
             }
             md.push_str(&self.goals_table());
-            for (name, f) in &self.functions {
-                md.push_str(&runs_table(name, f));
+            for name in self.function_names() {
+                md.push_str(&runs_table(name, &self.functions[name]));
             }
             md.push_str("\nChart: [`calls-per-run.png`](calls-per-run.png).\n");
         }
@@ -171,9 +174,16 @@ impl Results {
         md
     }
 
+    /// Function names in the order they run (list-and-publish, expire-sweeper, auto-cancel).
+    pub fn function_names(&self) -> Vec<&String> {
+        let mut names: Vec<&String> = self.functions.keys().collect();
+        names.sort_by_key(|n| crate::functions::ALL.iter().position(|f| f == n).unwrap_or(usize::MAX));
+        names
+    }
+
     fn goals_table(&self) -> String {
         let mut md = String::new();
-        let names: Vec<&String> = self.functions.keys().collect();
+        let names = self.function_names();
         let _ = writeln!(md, "## Goals\n");
         let _ = write!(md, "| goal |");
         for n in &names {
@@ -194,7 +204,9 @@ impl Results {
                 (format!("{:.1}×", f.naive_over_calls), f.naive_over_calls >= 20.0)
             }),
             ("peak RSS ≤ 40 MB", |f| (format!("{:.1} MB", f.peak_rss_mb), f.peak_rss_mb <= 40.0)),
-            ("init ≤ 50 ms (worst cold start)", |f| (format!("{:.1} ms", f.init_ms), f.init_ms <= 50.0)),
+            ("init ≤ 50 ms (median of cold starts; slowest)", |f| {
+                (format!("{:.1} ms ({:.1})", f.init_ms, f.init_ms_max), f.init_ms <= 50.0)
+            }),
             ("no second above MAX_REQUESTS_PER_SECOND", |f| {
                 (format!("{} / {} per s", f.max_rps_seen, f.configured_rps), f.max_rps_seen <= f.configured_rps)
             }),
@@ -242,16 +254,16 @@ fn runs_table(name: &str, f: &FunctionFigures) -> String {
         f.configured_rps
     );
     md.push_str(
-        "| run | transitions / new | Partner Central calls | PutEvents | DynamoDB | calls | lower bound | calls / bound | naive | naive / ours (PC) | wall | peak RSS |\n",
+        "| run | transitions / new | Partner Central calls | PutEvents | DynamoDB | calls | lower bound | calls / bound | naive | naive / ours (PC) | max req/s | wall | peak RSS |\n",
     );
-    md.push_str("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    md.push_str("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for r in &f.runs {
         let ratio = if r.lower_bound.total > 0 { r.calls as f64 / r.lower_bound.total as f64 } else { 0.0 };
         let naive_ratio =
             if r.partner_central_calls > 0 { r.naive as f64 / r.partner_central_calls as f64 } else { f64::INFINITY };
         let _ = writeln!(
             md,
-            "| {} | {} / {} | {} ({}) | {} | {} ({}) | {} | {} | {:.2} | {} | {:.1}× | {:.2} s | {:.1} MB |",
+            "| {} | {} / {} | {} ({}) | {} | {} ({}) | {} | {} | {:.2} | {} | {:.1}× | {} | {:.2} s | {:.1} MB |",
             if r.run == 0 { "0 (first)".to_owned() } else { r.run.to_string() },
             r.transitions,
             r.new_invitations,
@@ -265,6 +277,7 @@ fn runs_table(name: &str, f: &FunctionFigures) -> String {
             ratio,
             r.naive,
             naive_ratio,
+            r.max_rps_received,
             r.wall_ms as f64 / 1000.0,
             r.peak_rss_kib as f64 / 1024.0,
         );

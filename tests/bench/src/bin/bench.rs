@@ -73,8 +73,9 @@ async fn run(cli: Cli) -> bench::Result<()> {
     results.scenario = outcome.scenario;
     results.save(&dir)?;
     let panels: Vec<Panel> = results
-        .functions
-        .iter()
+        .function_names()
+        .into_iter()
+        .map(|name| (name, &results.functions[name]))
         .map(|(name, f)| Panel {
             function: name.clone(),
             ours: f.runs.iter().map(|r| r.calls).collect(),
