@@ -583,7 +583,15 @@ where
                     Plan::Nothing => {}
                     Plan::Enqueue { events } => backfill.extend(self.render(item.observed.as_ref(), &events, ctx)?),
                     Plan::Commit { record, events } => {
-                        let rendered = self.render(item.observed.as_ref(), &events, ctx)?;
+                        // Events show what is known: a status recorded as terminal (by
+                        // another function) over a listing that still says PENDING.
+                        let observed = item.observed.as_ref().map(|i| match i.status {
+                            InvitationStatus::Pending if record.status.is_terminal() => {
+                                Invitation { status: record.status, ..i.clone() }
+                            }
+                            _ => i.clone(),
+                        });
+                        let rendered = self.render(observed.as_ref(), &events, ctx)?;
                         let transitions = events
                             .iter()
                             .filter(|e| matches!(e, EventKind::Transition { .. }) && item.record.is_some())

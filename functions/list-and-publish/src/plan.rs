@@ -149,6 +149,9 @@ pub fn decide(ctx: &Context, existing: Option<&InvitationRecord>, invitation: &I
 
     let mut next = record.clone();
     let mut events = Vec::new();
+    // What is known: a terminal record wins over a listing that still says PENDING (e.g.
+    // the sweeper recorded the expiry before the API applied it).
+    let pending = pending && !record.status.is_terminal();
     if !record.announced {
         // Made by another function (rule 3): announce it now.
         next.announced = true;
