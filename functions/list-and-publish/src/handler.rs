@@ -238,6 +238,7 @@ where
             api_calls = summary.api_calls_total,
             lower_bound = summary.lower_bound,
             duration_ms = summary.duration_ms,
+            summary = %serde_json::to_string(&summary).unwrap_or_default(),
             "run finished"
         );
         synced?;
