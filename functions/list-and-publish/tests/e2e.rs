@@ -302,6 +302,37 @@ async fn the_full_sync_catches_what_incremental_runs_cannot_see_and_history_neve
         vec![fact("Connection Invitation Expired", &cid(3)), fact("Engagement Invitation Expired", &eid('c')),]
     );
 
+    // A month later the table's TTL has removed the records of what finished (simulated:
+    // deleted): those invitations are history now, never announced again.
+    for sk in [format!("connection#{}", cid(7)), format!("connection#{}", cid(3)), format!("engagement#{}", eid('c'))] {
+        let deleted = stack
+            .dynamodb
+            .delete_item()
+            .table_name(TABLE)
+            .key("pk", AttributeValue::S("INV#AWS".into()))
+            .key("sk", AttributeValue::S(sk))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await;
+        let deleted = ok(deleted.map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()));
+        assert!(deleted.attributes().is_some(), "the record existed");
+    }
+    ok(stack.advance_clock(31.0 * 24.0).await);
+    let out = scheduled(&stack, &f).await;
+    assert_eq!(out["mode"], "full");
+    assert_eq!(
+        facts(&ok(stack.received().await)),
+        vec![
+            fact("Connection Invitation Expired", &cid(1)),
+            fact("Connection Invitation Expired", &cid(2)),
+            fact("Connection Invitation Expired", &cid(5)),
+            fact("Engagement Invitation Expired", &eid('a')),
+            fact("Engagement Invitation Expired", &eid('b')),
+            fact("Engagement Invitation Expired", &eid('e')),
+        ],
+        "only the month's expiries"
+    );
+
     // A manual option the function does not know is refused, naming it.
     let refused = ok(stack.invoke(NAME, &json!({"mode": "full", "force": true})).await).output();
     let message = refused.err().map(|e| e.to_string()).unwrap_or_default();

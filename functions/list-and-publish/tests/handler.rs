@@ -374,6 +374,48 @@ async fn created_and_answered_between_runs_is_caught_by_the_full_sync_and_histor
     assert!(w.store.record(InvitationKind::Connection, &cid(3)).is_none());
 }
 
+#[tokio::test]
+async fn a_finished_invitation_whose_record_expired_is_not_created_again() {
+    let w = World::new(account(), &[]);
+    w.run().await;
+    w.clock.advance(hours(1));
+    w.api.set_status(InvitationKind::Engagement, &eid(1), Rejected);
+    w.api.upsert(engagement(50, Pending, Receiver, t0() + Duration::minutes(30)));
+    w.run().await;
+    w.clock.advance(hours(1));
+    w.api.set_status(InvitationKind::Engagement, &eid(50), Accepted);
+    w.run().await;
+    let published = w.bus.published().len();
+
+    // A month of daily runs (each a full sync), then the table's TTL removes the records of
+    // the invitations that finished more than RETENTION_DAYS ago.
+    for _ in 0..31 {
+        w.clock.advance(hours(24));
+        w.run().await;
+    }
+    let now = w.clock.now();
+    let kept = MemoryStateStore::new();
+    let alive: Vec<RecordChange> = w
+        .store
+        .records()
+        .into_iter()
+        .filter(|r| r.terminal_at.is_none_or(|at| at + Duration::days(30) > now))
+        .map(|r| RecordChange::update(InvitationRecord { version: 0, ..r }, vec![]))
+        .collect();
+    kept.commit(alive).await.unwrap_or_else(|e| panic!("{e}"));
+    let meta = SyncMeta { version: 0, ..w.store.meta() };
+    assert!(kept.save_meta(&meta).await.unwrap_or_else(|e| panic!("{e}")));
+    assert!(kept.record(InvitationKind::Engagement, &eid(50)).is_none(), "expired by TTL");
+
+    let w = World { store: kept, ..w };
+    w.clock.advance(hours(24));
+    let s = w.run().await;
+    assert_eq!(s.mode, "full");
+    let late: Vec<(String, String)> =
+        w.bus.published()[published..].iter().map(|e| (e.detail_type.clone(), invitation_id(e))).collect();
+    assert!(!late.iter().any(|(t, _)| t.ends_with("Created")), "history re-announced: {late:?}");
+}
+
 /// A store whose first commit is preceded by another function's commit (the race of rule 4).
 struct Racing {
     inner: MemoryStateStore,
