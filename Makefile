@@ -6,6 +6,8 @@ SHELL := /bin/bash
 VENV := .venv
 # cargo-lambda finds zig through `python3 -m ziglang`: the venv's python must come first.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Where cargo puts binaries (honours CARGO_TARGET_DIR).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 # Tests start moto_server from the venv.
 export MOTO_SERVER_BIN := $(CURDIR)/$(VENV)/bin/moto_server
 
@@ -49,12 +51,12 @@ template-check: venv venv-checkov ## cfn-lint, sam validate --lint, checkov, IAM
 
 demo: venv ## See it work: local Partner Central, moto and every function, end to end
 	cargo build --quiet --workspace --bins
-	target/debug/demo
+	$(TARGET_DIR)/debug/demo
 
 invoke: venv ## Run one function locally: make invoke FN=list-and-publish EVENT=events/list-and-publish-scheduled.json
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=events/<file>.json"; exit 2; }
 	cargo build --quiet --workspace --bins
-	target/debug/invoke $(FN) $(EVENT)
+	$(TARGET_DIR)/debug/invoke $(FN) $(EVENT)
 
 fmt: ## Format the code
 	cargo fmt --all
