@@ -5,6 +5,7 @@
 //! Each function contributes one act (`demo/<function>.rs`), run in order by `bin/demo.rs`.
 
 pub mod auto_cancel;
+pub mod list_and_publish;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
