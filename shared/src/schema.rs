@@ -17,8 +17,8 @@ use crate::domain::{DetailType, ExpiringDigestDetail, InvitationEventDetail};
     description = "An event as delivered by EventBridge (event contract v1): an invitation event, or the Invitations Expiring Digest"
 )]
 pub enum ReceivedEvent {
-    Invitation(ReceivedInvitationEvent),
-    Digest(ReceivedDigestEvent),
+    Invitation(Box<ReceivedInvitationEvent>),
+    Digest(Box<ReceivedDigestEvent>),
 }
 
 /// An invitation event as a consumer receives it from EventBridge (rule target, SQS, ...).
@@ -183,8 +183,8 @@ mod tests {
         let inv = sample_invitation();
         let now = inv.created_at + chrono::Duration::days(13);
         let warning = serde_json::to_value(InvitationEvent::expiring_soon(&inv, 72, now).detail).unwrap_or_default();
-        let digest =
-            serde_json::to_value(ExpiringDigest::new(inv.catalog, 72, now, &[inv.clone()]).detail).unwrap_or_default();
+        let digest = serde_json::to_value(ExpiringDigest::new(inv.catalog, 72, now, std::slice::from_ref(&inv)).detail)
+            .unwrap_or_default();
         let arn = serde_json::json!([inv.arn]);
         let v = validator();
         assert!(v.is_valid(&envelope("Engagement Invitation Expiring Soon", arn.clone(), warning.clone())));
