@@ -17,12 +17,15 @@ async fn main() -> ExitCode {
 
 async fn run() -> harness::Result<()> {
     println!("Starting local Partner Central, moto (EventBridge, SQS, DynamoDB) and the Lambda runtime…");
-    let demo = Demo::start().await?;
+    let mut demo = Demo::start().await?;
     println!(
         "Ready: emulator {} · moto {} · consumer queue behind a rule on the custom bus",
         demo.stack.emulator.url(),
         demo.stack.moto.endpoint()
     );
     // One act per function that was built, in order.
+    if demo.has_function("expire-sweeper") {
+        harness::demo::expire_sweeper::act(&mut demo).await?;
+    }
     demo.finish().await
 }
