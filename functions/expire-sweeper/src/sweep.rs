@@ -175,6 +175,7 @@ impl<'s> Run<'s> {
             ports.store.load_records().await?.into_iter().map(|r| ((r.kind, r.id.clone()), r)).collect();
 
         let (listed, complete) = self.list_pending(ports).await;
+        let listings_failed = !self.pc_errors.is_empty();
         // After the listings: the clock follows the `Date` of Partner Central's answers.
         let now = ports.clock.now();
         self.now = Some(now);
@@ -237,7 +238,10 @@ impl<'s> Run<'s> {
 
         self.commit(ports.store, decisions, now, &mut finished).await?;
 
-        if self.digest {
+        if self.digest && listings_failed {
+            // A digest from part of the listings would under-report; the run fails anyway.
+            tracing::warn!("no digest this run: a listing failed");
+        } else if self.digest {
             let window = chrono::Duration::hours(i64::from(self.settings.largest_threshold()));
             let expiring: Vec<Invitation> = current
                 .into_iter()

@@ -504,3 +504,54 @@ async fn handle_rejects_unknown_options_before_touching_anything() {
     assert!(message.contains("unknown field `dryRun`"), "{message}");
     assert_eq!(w.pc.total_calls(), 0);
 }
+
+/// Connection invitations that cannot be listed (Partner Central Account API down).
+struct AccountDown<'a>(&'a FakePartnerCentral);
+
+impl shared::ports::ConnectionInvitations for AccountDown<'_> {
+    fn list_connection_invitations(
+        &self,
+        _query: shared::ports::ConnectionInvitationQuery,
+    ) -> futures::stream::BoxStream<'_, Result<shared::ports::Page, PartnerCentralError>> {
+        let error = PartnerCentralError::Service { operation: "ListConnectionInvitations", message: "down".into() };
+        Box::pin(futures::stream::iter([Err(error)]))
+    }
+    async fn get_connection_invitation(&self, id: &str) -> Result<shared::domain::Invitation, PartnerCentralError> {
+        self.0.get_connection_invitation(id).await
+    }
+    async fn cancel_connection_invitation(
+        &self,
+        id: &str,
+        client_token: &str,
+    ) -> Result<shared::domain::Invitation, PartnerCentralError> {
+        self.0.cancel_connection_invitation(id, client_token).await
+    }
+}
+
+#[tokio::test]
+async fn a_failed_listing_still_warns_from_the_other_listings_but_reads_nothing_it_cannot_tell_and_makes_no_digest() {
+    let w = World::new(vec![engagement(1, 10.0), connection(2, 50.0)]);
+    w.run().await;
+    let warned_before = w.warnings().len();
+    w.advance(37); // engagement expired (overdue in this fake), connection at 13h
+    let down = AccountDown(&w.pc);
+    let ports = Ports {
+        connections: &down,
+        engagements: &w.pc,
+        store: &w.store,
+        publisher: &w.bus,
+        clock: &w.clock,
+        calls: &w.pc,
+    };
+    let daily = SweepSettings { digest: true, ..settings() };
+    let report = sweep(&ports, &daily, &Trigger::ScheduledRule { rule: None }).await;
+    let error = report.error.map(|e| e.to_string()).unwrap_or_default();
+    assert!(error.contains("ListConnectionInvitations") && error.contains("down"), "{error}");
+    assert_eq!(report.summary.expired, 1, "the engagement listing worked");
+    assert_eq!(report.summary.digest, None);
+    // The connection invitation's record is PENDING and it was not listed, but the listing
+    // failed: that says nothing about it, so it is not read.
+    assert_eq!(report.summary.api_calls.get("GetConnectionInvitation"), None);
+    assert_eq!(w.warnings().len(), warned_before);
+    assert_eq!(w.of_type("Engagement Invitation Expired"), ["engi-0000000000001"]);
+}
