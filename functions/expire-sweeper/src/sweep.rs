@@ -183,11 +183,13 @@ impl<'s> Run<'s> {
         // What to decide: every PENDING invitation listed, and every record still PENDING
         // that the (complete) listing no longer shows — it changed, so read it.
         let listed_keys: HashSet<Key> = listed.iter().map(key_of).collect();
-        let mut candidates: Vec<(Invitation, Option<InvitationRecord>)> =
-            listed.into_iter().map(|i| (self.sanitize(i), None)).collect();
-        for (inv, record) in &mut candidates {
-            *record = records.get(&key_of(inv)).cloned();
-        }
+        let mut candidates: Vec<(Invitation, Option<InvitationRecord>)> = listed
+            .into_iter()
+            .map(|i| {
+                let record = records.get(&key_of(&i)).cloned();
+                (self.sanitize(i), record)
+            })
+            .collect();
         let mut gone: Vec<&InvitationRecord> = records
             .values()
             .filter(|r| r.status == InvitationStatus::Pending)
