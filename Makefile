@@ -6,10 +6,12 @@ SHELL := /bin/bash
 VENV := .venv
 # cargo-lambda finds zig through `python3 -m ziglang`: the venv's python must come first.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Where cargo puts binaries (honours CARGO_TARGET_DIR).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 # Tests start moto_server from the venv.
 export MOTO_SERVER_BIN := $(CURDIR)/$(VENV)/bin/moto_server
 
-.PHONY: help venv test lint fmt build schemas demo clean
+.PHONY: help venv venv-checkov test lint fmt build schemas demo invoke template-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -19,18 +21,42 @@ $(VENV)/.installed: requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-venv: $(VENV)/.installed ## Create the Python venv (cargo-lambda, zig, moto)
+venv: $(VENV)/.installed ## Create the Python venv (cargo-lambda, zig, moto, SAM CLI, cfn-lint)
+
+.venv-checkov/.installed: requirements-checkov.txt
+	python3 -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+venv-checkov: .venv-checkov/.installed
 
 lint: ## rustfmt check and clippy with warnings as errors
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
-test: venv lint ## Lint, then every test tier (unit, adapter, emulator, end-to-end)
+test: venv lint ## Lint, then every test tier (unit, adapter, emulator, end-to-end), then the template checks
 	cargo nextest run --workspace --locked --no-fail-fast
+	$(MAKE) --no-print-directory template-check
+
+# Offline: dummy credentials, no AWS call is made.
+SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline
+
+template-check: venv venv-checkov ## cfn-lint, sam validate --lint, checkov, IAM-vs-code test, sam build
+	cfn-lint template.yaml
+	$(SAM_ENV) sam validate --lint
+	.venv-checkov/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
+	python -m unittest discover -s tests/template
+	rustup target add aarch64-unknown-linux-gnu >/dev/null
+	$(SAM_ENV) sam build
 
 demo: venv ## See it work: local Partner Central, moto and every function, end to end
 	cargo build --quiet --workspace --bins
-	target/debug/demo
+	$(TARGET_DIR)/debug/demo
+
+invoke: venv ## Run one function locally: make invoke FN=list-and-publish EVENT=events/list-and-publish-scheduled.json
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=events/<file>.json"; exit 2; }
+	cargo build --quiet --workspace --bins
+	$(TARGET_DIR)/debug/invoke $(FN) $(EVENT)
 
 fmt: ## Format the code
 	cargo fmt --all

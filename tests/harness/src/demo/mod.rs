@@ -4,6 +4,7 @@
 //!
 //! Each function contributes one act (`demo/<function>.rs`), run in order by `bin/demo.rs`.
 
+pub mod auto_cancel;
 pub mod expire_sweeper;
 
 use std::collections::BTreeMap;

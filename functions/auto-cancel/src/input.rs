@@ -1,0 +1,141 @@
+//! What an invocation may say: nothing (an EventBridge scheduled-rule event, or an
+//! EventBridge Scheduler payload such as `{}`), or `{"dryRun": true}` to force a dry run.
+//! No payload can turn a dry-run policy into real cancellations.
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The `detail-type` of EventBridge scheduled-rule events.
+pub const SCHEDULED_EVENT: &str = "Scheduled Event";
+
+/// What started the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// An EventBridge scheduled rule.
+    ScheduledRule,
+    /// EventBridge Scheduler or a manual invoke (a JSON object of options).
+    Payload,
+}
+
+/// The parsed invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Invocation {
+    pub trigger: Trigger,
+    /// `dryRun` of the payload, when given.
+    pub dry_run: Option<bool>,
+}
+
+impl Invocation {
+    /// No override: what the policy says.
+    pub fn scheduled() -> Self {
+        Invocation { trigger: Trigger::ScheduledRule, dry_run: None }
+    }
+
+    pub fn with_dry_run(dry_run: bool) -> Self {
+        Invocation { trigger: Trigger::Payload, dry_run: Some(dry_run) }
+    }
+}
+
+/// A payload that is none of the accepted shapes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid invoke payload: {problem} (accepted: {ACCEPTED})")]
+pub struct InputError {
+    pub problem: String,
+}
+
+const ACCEPTED: &str = "an EventBridge scheduled-rule event, {} or {\"dryRun\": true}";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Options {
+    #[serde(default)]
+    dry_run: Option<bool>,
+}
+
+/// Parse an invocation payload.
+pub fn parse_input(payload: &Value) -> Result<Invocation, InputError> {
+    match payload {
+        Value::Null => Ok(Invocation { trigger: Trigger::Payload, dry_run: None }),
+        Value::Object(map) if map.contains_key("detail-type") => {
+            let event: EventBridgeEvent<Value> = serde_json::from_value(payload.clone())
+                .map_err(|e| InputError { problem: format!("not an EventBridge event: {e}") })?;
+            if event.detail_type != SCHEDULED_EVENT {
+                return Err(InputError {
+                    problem: format!(
+                        "EventBridge event of detail-type {:?}, not {SCHEDULED_EVENT:?}",
+                        event.detail_type
+                    ),
+                });
+            }
+            Ok(Invocation::scheduled())
+        }
+        Value::Object(_) => {
+            let options: Options = serde_path_to_error::deserialize(payload).map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner().to_string();
+                InputError { problem: if path == "." { inner } else { format!("{path}: {inner}") } }
+            })?;
+            Ok(Invocation { trigger: Trigger::Payload, dry_run: options.dry_run })
+        }
+        other => Err(InputError { problem: format!("expected a JSON object, got {}", json_type(other)) }),
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn events_dir() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events")
+    }
+
+    fn event_file(name: &str) -> Value {
+        let text = std::fs::read_to_string(events_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    #[test]
+    fn the_sample_events_parse() {
+        assert_eq!(parse_input(&event_file("auto-cancel-scheduled.json")), Ok(Invocation::scheduled()));
+        assert_eq!(parse_input(&event_file("auto-cancel-dry-run.json")), Ok(Invocation::with_dry_run(true)));
+    }
+
+    #[test]
+    fn scheduler_payloads_and_empty_input_mean_no_override() {
+        for payload in [json!({}), Value::Null] {
+            assert_eq!(parse_input(&payload).map(|i| i.dry_run), Ok(None), "{payload}");
+        }
+        assert_eq!(parse_input(&json!({"dryRun": false})).map(|i| i.dry_run), Ok(Some(false)));
+    }
+
+    #[test]
+    fn unknown_options_are_named() {
+        let m = parse_input(&json!({"dryrun": true})).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(m.contains("unknown field `dryrun`") && m.contains("dryRun"), "{m}");
+        let m = parse_input(&json!({"dryRun": "yes"})).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(m.contains("dryRun: invalid type"), "{m}");
+        let m = parse_input(&json!([1])).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(m.contains("expected a JSON object, got an array"), "{m}");
+    }
+
+    #[test]
+    fn only_scheduled_events_are_accepted_from_eventbridge() {
+        let mut event = event_file("auto-cancel-scheduled.json");
+        event["detail-type"] = json!("Connection Invitation Created");
+        let m = parse_input(&event).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(m.contains("\"Connection Invitation Created\""), "{m}");
+    }
+}

@@ -1,0 +1,18 @@
+//! auto-cancel: cancels our own pending connection invitations that a written policy
+//! selects — dry run first, capped, audited.
+//!
+//! - [`policy`]: the policy document, its validation (errors name the JSON path), its
+//!   evaluation, hash and client tokens;
+//! - [`config`]: environment variables, validated once at start-up;
+//! - [`input`]: what an invocation may say (`{"dryRun": true}` at most);
+//! - [`run`]: the handler, generic over the ports of `shared::ports`, and its summary.
+
+pub mod config;
+pub mod input;
+pub mod policy;
+pub mod run;
+
+pub use config::{Config, StartupError};
+pub use input::{Invocation, parse_input};
+pub use policy::{Policy, PolicyError};
+pub use run::{AutoCancel, FUNCTION_NAME, RunError, Settings, Summary};

@@ -1,0 +1,907 @@
+//! The cancellation policy: the written document that says which of our pending connection
+//! invitations to cancel.
+//!
+//! Two layers: the document as written (serde, unknown fields rejected, errors carry the
+//! JSON path through `serde_path_to_error`), then semantic validation into [`Policy`], which
+//! reports every problem at once, each as `<path>: <problem>` (e.g. `rules[2].name: empty`).
+//!
+//! Semantics: the conditions inside one `match` are ANDed, rules are ORed, the first rule
+//! that matches is the one reported, and exclusions always win.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use shared::domain::Invitation;
+
+/// Policy document versions this build understands.
+pub const SUPPORTED_VERSIONS: [i64; 1] = [1];
+/// `maxCancellationsPerRun` when the document does not say.
+pub const DEFAULT_MAX_CANCELLATIONS_PER_RUN: u32 = 10;
+/// Highest accepted `maxCancellationsPerRun`: Partner Central's limit of open invitations.
+pub const MAX_CANCELLATIONS_PER_RUN_LIMIT: u32 = 1000;
+/// Highest accepted `olderThanDays` (ten years; anything above is a typo).
+pub const MAX_OLDER_THAN_DAYS: i64 = 3650;
+/// Highest accepted `expiresWithinHours` (one year).
+pub const MAX_EXPIRES_WITHIN_HOURS: i64 = 8760;
+/// The `ConnectionType` values of the Partner Central Account API.
+pub const CONNECTION_TYPES: [&str; 2] = ["OPPORTUNITY_COLLABORATION", "SUBSIDIARY"];
+/// Longest accepted rule name (it travels in every event's `cause.rule`).
+pub const MAX_RULE_NAME_CHARS: usize = 64;
+
+// ---------------------------------------------------------------------------------------
+// The document as written
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PolicyDocument {
+    version: i64,
+    #[serde(default = "default_dry_run")]
+    dry_run: bool,
+    #[serde(default)]
+    max_cancellations_per_run: Option<i64>,
+    #[serde(default)]
+    rules: Vec<RuleDocument>,
+    #[serde(default)]
+    exclude: ExcludeDocument,
+}
+
+fn default_dry_run() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RuleDocument {
+    name: String,
+    #[serde(rename = "match")]
+    conditions: MatchDocument,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct MatchDocument {
+    #[serde(default)]
+    connection_types: Option<Vec<String>>,
+    #[serde(default)]
+    older_than_days: Option<i64>,
+    #[serde(default)]
+    expires_within_hours: Option<i64>,
+    #[serde(default)]
+    other_participant_identifiers: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ExcludeDocument {
+    #[serde(default)]
+    other_participant_identifiers: Vec<String>,
+    #[serde(default)]
+    invitation_ids: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------------------
+// The validated policy
+
+/// A validated policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Plan only (publish `Cancellation Planned`), cancel nothing. Default true.
+    pub dry_run: bool,
+    /// At most this many cancellations per run; the rest wait for later runs.
+    pub max_cancellations_per_run: u32,
+    /// In the document's order: the first rule that matches is the one reported.
+    pub rules: Vec<Rule>,
+    pub exclude: Exclusions,
+    version: i64,
+    hash: String,
+}
+
+/// One named rule: cancel what matches all its conditions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub name: String,
+    pub conditions: Conditions,
+}
+
+/// The conditions of one rule; every one that is set must hold (AND). At least one is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Conditions {
+    /// `ConnectionType` is one of these.
+    pub connection_types: Option<BTreeSet<String>>,
+    /// Created more than this many days (×24 h) before now.
+    pub older_than_days: Option<u32>,
+    /// Has an expiry, and it is at most this many hours after now.
+    pub expires_within_hours: Option<u32>,
+    /// `OtherParticipantIdentifier` is one of these.
+    pub other_participant_identifiers: Option<BTreeSet<String>>,
+}
+
+/// Invitations never canceled, whatever the rules say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exclusions {
+    pub other_participant_identifiers: BTreeSet<String>,
+    pub invitation_ids: BTreeSet<String>,
+}
+
+/// Why an exclusion protected an invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExclusionReason {
+    InvitationId,
+    OtherParticipant,
+}
+
+/// What the policy says about one invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision<'p> {
+    /// No rule matches.
+    NoMatch,
+    /// `rule` (the first that matches) says cancel.
+    Cancel { rule: &'p Rule },
+    /// A rule matches but an exclusion wins.
+    Excluded { rule: &'p Rule, reason: ExclusionReason },
+}
+
+impl Conditions {
+    fn is_empty(&self) -> bool {
+        self.connection_types.is_none()
+            && self.older_than_days.is_none()
+            && self.expires_within_hours.is_none()
+            && self.other_participant_identifiers.is_none()
+    }
+
+    /// All set conditions hold for `invitation` at `now`.
+    pub fn matches(&self, invitation: &Invitation, now: DateTime<Utc>) -> bool {
+        let in_set = |set: &Option<BTreeSet<String>>, value: Option<&String>| {
+            set.as_ref().is_none_or(|s| value.is_some_and(|v| s.contains(v)))
+        };
+        in_set(&self.connection_types, invitation.connection_type.as_ref())
+            && in_set(&self.other_participant_identifiers, invitation.other_party.participant_identifier.as_ref())
+            && self.older_than_days.is_none_or(|days| now - invitation.created_at > Duration::days(i64::from(days)))
+            && self
+                .expires_within_hours
+                .is_none_or(|hours| invitation.expires_at.is_some_and(|e| e - now <= Duration::hours(i64::from(hours))))
+    }
+}
+
+impl Exclusions {
+    fn protects(&self, invitation: &Invitation) -> Option<ExclusionReason> {
+        if self.invitation_ids.contains(&invitation.id) {
+            return Some(ExclusionReason::InvitationId);
+        }
+        let other = invitation.other_party.participant_identifier.as_ref();
+        other
+            .is_some_and(|o| self.other_participant_identifiers.contains(o))
+            .then_some(ExclusionReason::OtherParticipant)
+    }
+}
+
+impl Policy {
+    /// Parse and validate a policy document (JSON text).
+    pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
+        // JSON syntax first (errors with line and column), then the shape (errors with the
+        // path of the member).
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| PolicyError::Syntax { path: ROOT.to_owned(), message: e.to_string() })?;
+        require_objects(&value)?;
+        let document: PolicyDocument = serde_path_to_error::deserialize(&value).map_err(|e| {
+            let path = display_path(&e.path().to_string());
+            PolicyError::Syntax { path, message: e.into_inner().to_string() }
+        })?;
+        validate(document)
+    }
+
+    /// What the policy says about `invitation` at `now`. Exclusions always win; among the
+    /// rules, the first that matches is reported.
+    pub fn evaluate(&self, invitation: &Invitation, now: DateTime<Utc>) -> Decision<'_> {
+        let Some(rule) = self.rules.iter().find(|r| r.conditions.matches(invitation, now)) else {
+            return Decision::NoMatch;
+        };
+        match self.exclude.protects(invitation) {
+            Some(reason) => Decision::Excluded { rule, reason },
+            None => Decision::Cancel { rule },
+        }
+    }
+
+    /// First 16 hex characters of the SHA-256 of [`Policy::canonical_json`]: identifies
+    /// what the policy selects. `dryRun` and `maxCancellationsPerRun` are not part of it,
+    /// so the policy reviewed in a dry run has the same hash once it is switched to real
+    /// runs (Planned and Canceled events correlate), and changing the cap does not re-plan.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+
+    /// The selecting part of the policy (version, rules in order, exclusions) as canonical
+    /// JSON: keys sorted, no whitespace, set-valued lists sorted and de-duplicated.
+    pub fn canonical_json(&self) -> String {
+        canonical_json(self.version, &self.rules, &self.exclude)
+    }
+
+    /// The deterministic `ClientToken` of the cancellation of `invitation_id` under this
+    /// policy: the same invitation and policy always give the same token, so a retried or
+    /// repeated run never cancels twice. `ac-<policyHash>-<20 hex of sha256(id)>`, 40
+    /// characters of `[A-Za-z0-9-_]` (the API accepts up to 64).
+    pub fn client_token(&self, invitation_id: &str) -> String {
+        let id_hash = hex::encode(Sha256::digest(invitation_id.as_bytes()));
+        format!("ac-{}-{}", self.hash, &id_hash[..20])
+    }
+
+    /// Rule names, in the document's order.
+    pub fn rule_names(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|r| r.name.as_str())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors
+
+const ROOT: &str = "(document)";
+
+fn display_path(path: &str) -> String {
+    if path == "." { ROOT.to_owned() } else { path.to_owned() }
+}
+
+/// serde would also accept a struct written as an array of its values; the document's
+/// objects must be objects.
+fn require_objects(value: &Value) -> Result<(), PolicyError> {
+    fn object(path: &str, v: &Value) -> Result<(), PolicyError> {
+        if v.is_object() {
+            return Ok(());
+        }
+        let got = match v {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+        };
+        Err(PolicyError::Syntax { path: path.to_owned(), message: format!("expected an object, got {got}") })
+    }
+    object(ROOT, value)?;
+    if let Some(Value::Array(rules)) = value.get("rules") {
+        for (i, rule) in rules.iter().enumerate() {
+            object(&format!("rules[{i}]"), rule)?;
+            if let Some(m) = rule.get("match") {
+                object(&format!("rules[{i}].match"), m)?;
+            }
+        }
+    }
+    if let Some(exclude) = value.get("exclude") {
+        object("exclude", exclude)?;
+    }
+    Ok(())
+}
+
+/// One semantic problem of a policy: where, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: String,
+    pub problem: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.problem)
+    }
+}
+
+/// Why a policy document was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// Not JSON, wrong type, unknown or missing field (the first such error).
+    #[error("{path}: {message}")]
+    Syntax { path: String, message: String },
+    /// Well-formed but invalid; every problem found.
+    #[error("{}", .0.iter().map(Problem::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<Problem>),
+}
+
+impl PolicyError {
+    /// Every `<path>: <problem>` of the error.
+    pub fn problems(&self) -> Vec<String> {
+        match self {
+            PolicyError::Syntax { path, message } => vec![format!("{path}: {message}")],
+            PolicyError::Invalid(problems) => problems.iter().map(Problem::to_string).collect(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Validation
+
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn add(&mut self, path: impl Into<String>, problem: impl Into<String>) {
+        self.0.push(Problem { path: path.into(), problem: problem.into() });
+    }
+}
+
+fn validate(doc: PolicyDocument) -> Result<Policy, PolicyError> {
+    let mut problems = Problems(Vec::new());
+
+    if !SUPPORTED_VERSIONS.contains(&doc.version) {
+        let accepted = SUPPORTED_VERSIONS.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        problems.add("version", format!("unsupported {} (accepted: {accepted})", doc.version));
+    }
+
+    let max_cancellations_per_run = match doc.max_cancellations_per_run {
+        None => DEFAULT_MAX_CANCELLATIONS_PER_RUN,
+        Some(n) if (1..=i64::from(MAX_CANCELLATIONS_PER_RUN_LIMIT)).contains(&n) => n as u32,
+        Some(n) => {
+            problems.add(
+                "maxCancellationsPerRun",
+                format!(
+                    "{n} is out of range (accepted: 1 to {MAX_CANCELLATIONS_PER_RUN_LIMIT}; \
+                     to cancel nothing, set dryRun to true)"
+                ),
+            );
+            DEFAULT_MAX_CANCELLATIONS_PER_RUN
+        }
+    };
+
+    let mut rules = Vec::with_capacity(doc.rules.len());
+    let mut first_index_of: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, rule) in doc.rules.into_iter().enumerate() {
+        let base = format!("rules[{i}]");
+        let name = rule.name.trim().to_owned();
+        if name.is_empty() {
+            problems.add(format!("{base}.name"), "empty");
+        } else if name.chars().count() > MAX_RULE_NAME_CHARS {
+            problems.add(format!("{base}.name"), format!("longer than {MAX_RULE_NAME_CHARS} characters"));
+        } else if name.chars().any(char::is_control) {
+            problems.add(format!("{base}.name"), "contains control characters");
+        } else if let Some(first) = first_index_of.get(&name) {
+            problems.add(format!("{base}.name"), format!("duplicate of rules[{first}]"));
+        } else {
+            first_index_of.insert(name.clone(), i);
+        }
+        let conditions = validate_conditions(&format!("{base}.match"), rule.conditions, &mut problems);
+        rules.push(Rule { name, conditions });
+    }
+
+    let exclude = Exclusions {
+        other_participant_identifiers: validate_identifiers(
+            "exclude.otherParticipantIdentifiers",
+            doc.exclude.other_participant_identifiers,
+            false,
+            &mut problems,
+        ),
+        invitation_ids: validate_invitation_ids("exclude.invitationIds", doc.exclude.invitation_ids, &mut problems),
+    };
+
+    if !problems.0.is_empty() {
+        return Err(PolicyError::Invalid(problems.0));
+    }
+    let hash = hex::encode(Sha256::digest(canonical_json(doc.version, &rules, &exclude).as_bytes()))[..16].to_owned();
+    Ok(Policy { dry_run: doc.dry_run, max_cancellations_per_run, rules, exclude, version: doc.version, hash })
+}
+
+fn validate_conditions(base: &str, m: MatchDocument, problems: &mut Problems) -> Conditions {
+    let connection_types = m.connection_types.map(|types| {
+        let path = format!("{base}.connectionTypes");
+        if types.is_empty() {
+            problems.add(&path, "empty list (omit it to match any connection type)");
+        }
+        for (j, t) in types.iter().enumerate() {
+            if !CONNECTION_TYPES.contains(&t.as_str()) {
+                problems.add(
+                    format!("{path}[{j}]"),
+                    format!("unknown connection type {t:?} (accepted: {})", CONNECTION_TYPES.join(", ")),
+                );
+            }
+        }
+        types.into_iter().collect::<BTreeSet<_>>()
+    });
+    let older_than_days = m.older_than_days.and_then(|d| {
+        let path = format!("{base}.olderThanDays");
+        if d < 0 {
+            problems.add(path, format!("must be >= 0 (got {d})"));
+            None
+        } else if d > MAX_OLDER_THAN_DAYS {
+            problems.add(path, format!("must be <= {MAX_OLDER_THAN_DAYS} (got {d})"));
+            None
+        } else {
+            Some(d as u32)
+        }
+    });
+    let expires_within_hours = m.expires_within_hours.and_then(|h| {
+        let path = format!("{base}.expiresWithinHours");
+        if h < 1 {
+            problems.add(path, format!("must be >= 1 (got {h}; a pending invitation always has time left)"));
+            None
+        } else if h > MAX_EXPIRES_WITHIN_HOURS {
+            problems.add(path, format!("must be <= {MAX_EXPIRES_WITHIN_HOURS} (got {h})"));
+            None
+        } else {
+            Some(h as u32)
+        }
+    });
+    let other_participant_identifiers = m
+        .other_participant_identifiers
+        .map(|ids| validate_identifiers(&format!("{base}.otherParticipantIdentifiers"), ids, true, problems));
+    let conditions =
+        Conditions { connection_types, older_than_days, expires_within_hours, other_participant_identifiers };
+    // A condition that failed validation is None here but was written: only complain about
+    // a missing condition when the document really had none.
+    let written = m.older_than_days.is_some() || m.expires_within_hours.is_some();
+    if conditions.is_empty() && !written {
+        problems.add(
+            base,
+            "no condition (a rule matching every pending invitation is almost certainly a mistake; \
+             accepted: connectionTypes, olderThanDays, expiresWithinHours, otherParticipantIdentifiers)",
+        );
+    }
+    conditions
+}
+
+/// `ParticipantIdentifier` of the Account API: 1-100 characters of `[a-zA-Z0-9-]`.
+fn is_participant_identifier(s: &str) -> bool {
+    (1..=100).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// `ConnectionInvitationId`: `pacinv-` and 13 characters of `[A-Za-z0-9]`.
+pub fn is_invitation_id(s: &str) -> bool {
+    s.strip_prefix("pacinv-").is_some_and(|rest| rest.len() == 13 && rest.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+fn validate_identifiers(path: &str, ids: Vec<String>, non_empty: bool, problems: &mut Problems) -> BTreeSet<String> {
+    if non_empty && ids.is_empty() {
+        problems.add(path, "empty list (omit it to match any participant)");
+    }
+    for (j, id) in ids.iter().enumerate() {
+        if !is_participant_identifier(id) {
+            problems
+                .add(format!("{path}[{j}]"), format!("{id:?} is not a participant identifier (1-100 of [a-zA-Z0-9-])"));
+        }
+    }
+    ids.into_iter().collect()
+}
+
+fn validate_invitation_ids(path: &str, ids: Vec<String>, problems: &mut Problems) -> BTreeSet<String> {
+    for (j, id) in ids.iter().enumerate() {
+        if !is_invitation_id(id) {
+            problems.add(
+                format!("{path}[{j}]"),
+                format!("{id:?} is not a connection invitation id (pacinv-[A-Za-z0-9]{{13}})"),
+            );
+        }
+    }
+    ids.into_iter().collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Canonical form
+
+fn canonical_json(version: i64, rules: &[Rule], exclude: &Exclusions) -> String {
+    let set = |s: &BTreeSet<String>| Value::from(s.iter().cloned().collect::<Vec<_>>());
+    let rules: Vec<Value> = rules
+        .iter()
+        .map(|r| {
+            let c = &r.conditions;
+            let mut m = serde_json::Map::new();
+            if let Some(t) = &c.connection_types {
+                m.insert("connectionTypes".into(), set(t));
+            }
+            if let Some(d) = c.older_than_days {
+                m.insert("olderThanDays".into(), json!(d));
+            }
+            if let Some(h) = c.expires_within_hours {
+                m.insert("expiresWithinHours".into(), json!(h));
+            }
+            if let Some(o) = &c.other_participant_identifiers {
+                m.insert("otherParticipantIdentifiers".into(), set(o));
+            }
+            json!({"name": r.name, "match": Value::Object(m)})
+        })
+        .collect();
+    let doc = json!({
+        "version": version,
+        "rules": rules,
+        "exclude": {
+            "otherParticipantIdentifiers": set(&exclude.other_participant_identifiers),
+            "invitationIds": set(&exclude.invitation_ids),
+        },
+    });
+    let mut out = String::new();
+    write_canonical(&doc, &mut out);
+    out
+}
+
+/// JSON text with object keys sorted and no whitespace, whatever map order serde_json uses.
+fn write_canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_canonical(&map[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use shared::domain::{Catalog, InvitationKind, InvitationStatus, OtherParty, ParticipantType};
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).single().unwrap_or_default()
+    }
+
+    /// A SENDER PENDING invitation created `age_days` ago (15-day expiry), to `other`.
+    fn inv(id: &str, connection_type: &str, age_days: f64, other: &str) -> Invitation {
+        let created_at = now() - Duration::seconds((age_days * 86_400.0) as i64);
+        Invitation {
+            kind: InvitationKind::Connection,
+            id: id.to_owned(),
+            arn: format!("arn:aws:partnercentral:us-east-1::catalog/AWS/connection-invitation/{id}"),
+            catalog: Catalog::Aws,
+            status: InvitationStatus::Pending,
+            participant_type: ParticipantType::Sender,
+            created_at,
+            updated_at: Some(created_at),
+            expires_at: Some(created_at + Duration::days(15)),
+            other_party: OtherParty { participant_identifier: Some(other.to_owned()), ..OtherParty::default() },
+            connection_type: Some(connection_type.to_owned()),
+            connection_id: None,
+            payload_type: None,
+            engagement_id: None,
+            engagement_title: None,
+            details: None,
+        }
+    }
+
+    const COLLAB: &str = "OPPORTUNITY_COLLABORATION";
+    const SUB: &str = "SUBSIDIARY";
+
+    fn policy(json: &str) -> Policy {
+        Policy::from_json(json).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn one_rule(conditions: &str) -> Policy {
+        policy(&format!(r#"{{"version": 1, "rules": [{{"name": "r", "match": {conditions}}}]}}"#))
+    }
+
+    fn error(json: &str) -> String {
+        match Policy::from_json(json) {
+            Ok(p) => panic!("accepted: {p:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn rule_of(p: &Policy, i: &Invitation) -> Option<String> {
+        match p.evaluate(i, now()) {
+            Decision::Cancel { rule } => Some(rule.name.clone()),
+            _ => None,
+        }
+    }
+
+    // --- every condition ------------------------------------------------------------
+
+    #[test]
+    fn connection_types_match_listed_types_only() {
+        let p = one_rule(r#"{"connectionTypes": ["SUBSIDIARY"]}"#);
+        assert!(rule_of(&p, &inv("pacinv-A000000000001", SUB, 1.0, "p1")).is_some());
+        assert!(rule_of(&p, &inv("pacinv-A000000000002", COLLAB, 1.0, "p1")).is_none());
+        let mut untyped = inv("pacinv-A000000000003", SUB, 1.0, "p1");
+        untyped.connection_type = None;
+        assert!(rule_of(&p, &untyped).is_none());
+    }
+
+    #[test]
+    fn older_than_days_is_strictly_older() {
+        let p = one_rule(r#"{"olderThanDays": 10}"#);
+        assert!(rule_of(&p, &inv("pacinv-A000000000001", COLLAB, 10.01, "p1")).is_some());
+        assert!(rule_of(&p, &inv("pacinv-A000000000002", COLLAB, 10.0, "p1")).is_none(), "exactly 10 days");
+        assert!(rule_of(&p, &inv("pacinv-A000000000003", COLLAB, 9.0, "p1")).is_none());
+        let zero = one_rule(r#"{"olderThanDays": 0}"#);
+        assert!(rule_of(&zero, &inv("pacinv-A000000000004", COLLAB, 0.001, "p1")).is_some());
+    }
+
+    #[test]
+    fn expires_within_hours_needs_an_expiry_that_close() {
+        let p = one_rule(r#"{"expiresWithinHours": 24}"#);
+        // 15-day expiry: 14 days old → 24 h left (inclusive); 13.9 days old → 26.4 h left.
+        assert!(rule_of(&p, &inv("pacinv-A000000000001", COLLAB, 14.0, "p1")).is_some());
+        assert!(rule_of(&p, &inv("pacinv-A000000000002", COLLAB, 14.5, "p1")).is_some());
+        assert!(rule_of(&p, &inv("pacinv-A000000000003", COLLAB, 13.9, "p1")).is_none());
+        let mut no_expiry = inv("pacinv-A000000000004", COLLAB, 14.5, "p1");
+        no_expiry.expires_at = None;
+        assert!(rule_of(&p, &no_expiry).is_none());
+    }
+
+    #[test]
+    fn other_participant_identifiers_match_exactly() {
+        let p = one_rule(r#"{"otherParticipantIdentifiers": ["123456789012", "partner-x"]}"#);
+        assert!(rule_of(&p, &inv("pacinv-A000000000001", COLLAB, 1.0, "partner-x")).is_some());
+        assert!(rule_of(&p, &inv("pacinv-A000000000002", COLLAB, 1.0, "123456789012")).is_some());
+        assert!(rule_of(&p, &inv("pacinv-A000000000003", COLLAB, 1.0, "Partner-X")).is_none());
+        let mut anonymous = inv("pacinv-A000000000004", COLLAB, 1.0, "x");
+        anonymous.other_party.participant_identifier = None;
+        assert!(rule_of(&p, &anonymous).is_none());
+    }
+
+    // --- AND / OR / first rule / exclusions -------------------------------------------
+
+    #[test]
+    fn conditions_of_one_rule_are_anded() {
+        let p = one_rule(r#"{"connectionTypes": ["OPPORTUNITY_COLLABORATION"], "olderThanDays": 10}"#);
+        assert!(rule_of(&p, &inv("pacinv-A000000000001", COLLAB, 11.0, "p1")).is_some(), "both hold");
+        assert!(rule_of(&p, &inv("pacinv-A000000000002", SUB, 11.0, "p1")).is_none(), "type fails");
+        assert!(rule_of(&p, &inv("pacinv-A000000000003", COLLAB, 5.0, "p1")).is_none(), "age fails");
+    }
+
+    #[test]
+    fn rules_are_ored_and_the_first_matching_rule_is_reported() {
+        let p = policy(
+            r#"{"version": 1, "rules": [
+                {"name": "stale", "match": {"olderThanDays": 10}},
+                {"name": "subsidiary", "match": {"connectionTypes": ["SUBSIDIARY"]}},
+                {"name": "blocked", "match": {"otherParticipantIdentifiers": ["bad"]}}
+            ]}"#,
+        );
+        assert_eq!(rule_of(&p, &inv("pacinv-A000000000001", COLLAB, 11.0, "p1")).as_deref(), Some("stale"));
+        assert_eq!(rule_of(&p, &inv("pacinv-A000000000002", SUB, 1.0, "p1")).as_deref(), Some("subsidiary"));
+        assert_eq!(rule_of(&p, &inv("pacinv-A000000000003", COLLAB, 1.0, "bad")).as_deref(), Some("blocked"));
+        // Matches all three: the first one in the document wins.
+        assert_eq!(rule_of(&p, &inv("pacinv-A000000000004", SUB, 11.0, "bad")).as_deref(), Some("stale"));
+        assert_eq!(p.evaluate(&inv("pacinv-A000000000005", COLLAB, 1.0, "p1"), now()), Decision::NoMatch);
+    }
+
+    #[test]
+    fn exclusions_always_win() {
+        let p = policy(
+            r#"{"version": 1,
+                "rules": [{"name": "all-old", "match": {"olderThanDays": 1}},
+                          {"name": "blocked", "match": {"otherParticipantIdentifiers": ["keep-partner"]}}],
+                "exclude": {"otherParticipantIdentifiers": ["keep-partner"], "invitationIds": ["pacinv-KeepThisOne01"]}}"#,
+        );
+        let by_partner = p.evaluate(&inv("pacinv-A000000000001", COLLAB, 5.0, "keep-partner"), now());
+        assert!(
+            matches!(by_partner, Decision::Excluded { rule, reason: ExclusionReason::OtherParticipant } if rule.name == "all-old"),
+            "{by_partner:?}"
+        );
+        let by_id = p.evaluate(&inv("pacinv-KeepThisOne01", COLLAB, 5.0, "p1"), now());
+        assert!(matches!(by_id, Decision::Excluded { reason: ExclusionReason::InvitationId, .. }), "{by_id:?}");
+        // An exclusion does not turn a non-match into anything.
+        assert_eq!(p.evaluate(&inv("pacinv-KeepThisOne01", COLLAB, 0.5, "p1"), now()), Decision::NoMatch);
+        assert_eq!(rule_of(&p, &inv("pacinv-A000000000002", COLLAB, 5.0, "p1")).as_deref(), Some("all-old"));
+    }
+
+    #[test]
+    fn a_policy_without_rules_cancels_nothing_and_defaults_are_safe() {
+        let p = policy(r#"{"version": 1}"#);
+        assert!(p.dry_run, "dryRun defaults to true");
+        assert_eq!(p.max_cancellations_per_run, DEFAULT_MAX_CANCELLATIONS_PER_RUN);
+        assert_eq!(p.evaluate(&inv("pacinv-A000000000001", COLLAB, 14.9, "p1"), now()), Decision::NoMatch);
+        let p = policy(r#"{"version": 1, "dryRun": false, "maxCancellationsPerRun": 3, "rules": []}"#);
+        assert!(!p.dry_run);
+        assert_eq!(p.max_cancellations_per_run, 3);
+    }
+
+    #[test]
+    fn the_example_policy_file_is_valid() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/auto-cancel-policy.example.json");
+        let p = policy(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{e}")));
+        assert_eq!(
+            p.rule_names().collect::<Vec<_>>(),
+            ["stale-collaboration", "expiring-unanswered", "blocked-partners"]
+        );
+        assert!(p.dry_run);
+    }
+
+    // --- validation errors ------------------------------------------------------------
+
+    #[test]
+    fn unknown_fields_are_rejected_with_their_path() {
+        let m = error(r#"{"version": 1, "dryrun": false}"#);
+        assert!(m.starts_with("dryrun: unknown field `dryrun`, expected one of"), "{m}");
+        let m = error(r#"{"version": 1, "rules": [{"name": "a", "match": {"olderThan": 3}}]}"#);
+        assert!(m.starts_with("rules[0].match.olderThan: unknown field `olderThan`"), "{m}");
+        let m = error(r#"{"version": 1, "exclude": {"invitations": []}}"#);
+        assert!(m.starts_with("exclude.invitations: unknown field"), "{m}");
+        let m = error(r#"{"version": 1, "rules": [{"name": "a", "match": {"olderThanDays": 1}, "when": 2}]}"#);
+        assert!(m.starts_with("rules[0].when: unknown field"), "{m}");
+    }
+
+    #[test]
+    fn bad_types_are_rejected_with_their_path() {
+        let m = error(r#"{"version": 1, "rules": [{"name": "a", "match": {"olderThanDays": "ten"}}]}"#);
+        assert!(m.starts_with("rules[0].match.olderThanDays: invalid type: string \"ten\""), "{m}");
+        let m = error(r#"{"version": 1, "dryRun": "false"}"#);
+        assert!(m.starts_with("dryRun: invalid type: string"), "{m}");
+        let m = error(r#"{"version": 1, "rules": [{"name": "a", "match": {"connectionTypes": "SUBSIDIARY"}}]}"#);
+        assert!(m.starts_with("rules[0].match.connectionTypes: invalid type"), "{m}");
+        let m = error(r#"{"version": 1, "rules": {}}"#);
+        assert!(m.starts_with("rules: invalid type: map"), "{m}");
+        let m = error(r#"{"version": 1, "rules": [{"name": "a", "match": {"olderThanDays": 1.5}}]}"#);
+        assert!(m.starts_with("rules[0].match.olderThanDays: invalid type: floating point"), "{m}");
+    }
+
+    #[test]
+    fn missing_fields_and_broken_json_are_reported() {
+        let m = error(r#"{"dryRun": true}"#);
+        assert!(m.starts_with("(document): missing field `version`"), "{m}");
+        let m = error(r#"{"version": 1, "rules": [{"match": {"olderThanDays": 1}}]}"#);
+        assert!(m.starts_with("rules[0]: missing field `name`"), "{m}");
+        let m = error(r#"{"version": 1, "rules": [{"name": "a"}]}"#);
+        assert!(m.starts_with("rules[0]: missing field `match`"), "{m}");
+        let m = error(r#"{"version": 1,"#);
+        assert!(m.contains("EOF while parsing") && m.contains("line 1"), "{m}");
+        let m = error(r#"{"version": 1} {"#);
+        assert!(m.starts_with("(document): trailing characters"), "{m}");
+        // serde alone would take a struct written as an array of its values.
+        assert_eq!(error(r#"[1, true, 5, [], {}]"#), "(document): expected an object, got an array");
+        let m = error(r#"{"version": 1, "rules": [["a", {"olderThanDays": 1}]]}"#);
+        assert_eq!(m, "rules[0]: expected an object, got an array");
+        let m = error(r#"{"version": 1, "rules": [{"name": "a", "match": [["SUBSIDIARY"]]}]}"#);
+        assert_eq!(m, "rules[0].match: expected an object, got an array");
+        assert_eq!(error(r#"{"version": 1, "exclude": [[], []]}"#), "exclude: expected an object, got an array");
+        assert_eq!(error(r#"{"version": 1, "exclude": null}"#), "exclude: expected an object, got null");
+    }
+
+    #[test]
+    fn negative_or_out_of_range_numbers_are_rejected() {
+        let m = error(
+            r#"{"version": 1, "rules": [{"name": "a", "match": {"olderThanDays": 1}},
+                                                   {"name": "b", "match": {"olderThanDays": -1}}]}"#,
+        );
+        assert_eq!(m, "rules[1].match.olderThanDays: must be >= 0 (got -1)");
+        let m = error(r#"{"version": 1, "rules": [{"name": "a", "match": {"expiresWithinHours": 0}}]}"#);
+        assert!(m.starts_with("rules[0].match.expiresWithinHours: must be >= 1"), "{m}");
+        let m = error(r#"{"version": 1, "rules": [{"name": "a", "match": {"olderThanDays": 99999}}]}"#);
+        assert!(m.starts_with("rules[0].match.olderThanDays: must be <= 3650"), "{m}");
+        let m = error(r#"{"version": 1, "maxCancellationsPerRun": 0}"#);
+        assert!(m.starts_with("maxCancellationsPerRun: 0 is out of range (accepted: 1 to 1000"), "{m}");
+        let m = error(r#"{"version": 1, "maxCancellationsPerRun": -5}"#);
+        assert!(m.starts_with("maxCancellationsPerRun: -5 is out of range"), "{m}");
+    }
+
+    #[test]
+    fn empty_and_duplicate_rule_names_are_rejected() {
+        let m = error(
+            r#"{"version": 1, "rules": [
+                {"name": "stale", "match": {"olderThanDays": 1}},
+                {"name": "other", "match": {"olderThanDays": 2}},
+                {"name": "  ", "match": {"olderThanDays": 3}},
+                {"name": "stale", "match": {"olderThanDays": 4}}
+            ]}"#,
+        );
+        assert_eq!(m, "rules[2].name: empty; rules[3].name: duplicate of rules[0]");
+        let long = "x".repeat(65);
+        let m =
+            error(&format!(r#"{{"version": 1, "rules": [{{"name": "{long}", "match": {{"olderThanDays": 1}}}}]}}"#));
+        assert_eq!(m, "rules[0].name: longer than 64 characters");
+    }
+
+    #[test]
+    fn unsupported_versions_are_rejected() {
+        assert_eq!(error(r#"{"version": 2}"#), "version: unsupported 2 (accepted: 1)");
+    }
+
+    #[test]
+    fn a_rule_without_conditions_is_rejected() {
+        let m = error(r#"{"version": 1, "rules": [{"name": "everything", "match": {}}]}"#);
+        assert!(m.starts_with("rules[0].match: no condition"), "{m}");
+    }
+
+    #[test]
+    fn list_values_are_checked_item_by_item() {
+        let m = error(
+            r#"{"version": 1, "rules": [{"name": "a", "match": {"connectionTypes": ["RESELLER"]}},
+                                          {"name": "b", "match": {"connectionTypes": []}},
+                                          {"name": "c", "match": {"otherParticipantIdentifiers": ["ok-1", "not ok"]}},
+                                          {"name": "d", "match": {"otherParticipantIdentifiers": []}}],
+                "exclude": {"invitationIds": ["pacinv-short", "pacinv-A000000000001"],
+                            "otherParticipantIdentifiers": ["a/b"]}}"#,
+        );
+        let problems: Vec<&str> = m.split("; ").collect();
+        assert_eq!(problems.len(), 6, "{m}");
+        assert!(problems[0].starts_with("rules[0].match.connectionTypes[0]: unknown connection type \"RESELLER\" (accepted: OPPORTUNITY_COLLABORATION, SUBSIDIARY)"), "{m}");
+        assert!(problems[1].starts_with("rules[1].match.connectionTypes: empty list"), "{m}");
+        assert!(problems[2].starts_with("rules[2].match.otherParticipantIdentifiers[1]: \"not ok\""), "{m}");
+        assert!(problems[3].starts_with("rules[3].match.otherParticipantIdentifiers: empty list"), "{m}");
+        assert!(problems[4].starts_with("exclude.otherParticipantIdentifiers[0]: \"a/b\""), "{m}");
+        assert!(
+            problems[5].starts_with("exclude.invitationIds[0]: \"pacinv-short\" is not a connection invitation id"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let err = Policy::from_json(
+            r#"{"version": 3, "maxCancellationsPerRun": 0,
+                "rules": [{"name": "", "match": {"olderThanDays": -2}}]}"#,
+        )
+        .err()
+        .map(|e| e.problems())
+        .unwrap_or_default();
+        assert_eq!(err.len(), 4, "{err:?}");
+    }
+
+    // --- hash and client token --------------------------------------------------------
+
+    #[test]
+    fn the_hash_ignores_formatting_key_order_list_order_mode_and_cap() {
+        let a = policy(
+            r#"{"version": 1, "dryRun": true, "maxCancellationsPerRun": 5,
+                "rules": [{"name": "r", "match": {"connectionTypes": ["SUBSIDIARY", "OPPORTUNITY_COLLABORATION"], "olderThanDays": 3}}],
+                "exclude": {"invitationIds": ["pacinv-B000000000001", "pacinv-A000000000001"]}}"#,
+        );
+        let b = policy(
+            r#"{"rules":[{"match":{"olderThanDays":3,"connectionTypes":["OPPORTUNITY_COLLABORATION","SUBSIDIARY"]},"name":"r"}],
+                "exclude":{"invitationIds":["pacinv-A000000000001","pacinv-B000000000001"]},"dryRun":false,"version":1}"#,
+        );
+        assert_eq!(a.hash(), b.hash());
+        assert_eq!(a.hash().len(), 16);
+        assert!(a.hash().chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(a.canonical_json(), b.canonical_json());
+    }
+
+    #[test]
+    fn the_hash_changes_with_what_the_policy_selects() {
+        let base = r#"{"version": 1, "rules": [{"name": "r", "match": {"olderThanDays": 3}}, {"name": "s", "match": {"expiresWithinHours": 4}}]}"#;
+        let variants = [
+            r#"{"version": 1, "rules": [{"name": "r", "match": {"olderThanDays": 4}}, {"name": "s", "match": {"expiresWithinHours": 4}}]}"#,
+            r#"{"version": 1, "rules": [{"name": "r2", "match": {"olderThanDays": 3}}, {"name": "s", "match": {"expiresWithinHours": 4}}]}"#,
+            // Rule order decides which rule is reported.
+            r#"{"version": 1, "rules": [{"name": "s", "match": {"expiresWithinHours": 4}}, {"name": "r", "match": {"olderThanDays": 3}}]}"#,
+            r#"{"version": 1, "rules": [{"name": "r", "match": {"olderThanDays": 3}}, {"name": "s", "match": {"expiresWithinHours": 4}}], "exclude": {"otherParticipantIdentifiers": ["x"]}}"#,
+        ];
+        let base_hash = policy(base).hash().to_owned();
+        let mut hashes: std::collections::HashSet<String> =
+            variants.iter().map(|v| policy(v).hash().to_owned()).collect();
+        hashes.insert(base_hash);
+        assert_eq!(hashes.len(), 5);
+    }
+
+    #[test]
+    fn client_tokens_are_deterministic_short_and_in_the_allowed_alphabet() {
+        let p = one_rule(r#"{"olderThanDays": 3}"#);
+        let q = one_rule(r#"{"olderThanDays": 4}"#);
+        let t = p.client_token("pacinv-A000000000001");
+        assert_eq!(t, p.client_token("pacinv-A000000000001"), "same invitation + policy → same token");
+        assert_ne!(t, p.client_token("pacinv-A000000000002"));
+        assert_ne!(t, q.client_token("pacinv-A000000000001"));
+        assert!(t.len() <= 64 && !t.is_empty(), "{t}");
+        assert!(t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'), "{t}");
+        assert!(t.starts_with(&format!("ac-{}-", p.hash())), "{t}");
+        assert_eq!(t.len(), 40);
+    }
+
+    #[test]
+    fn invitation_ids_follow_the_api_pattern() {
+        assert!(is_invitation_id("pacinv-A000000000001"));
+        assert!(!is_invitation_id("pacinv-A00000000001"));
+        assert!(!is_invitation_id("pacinv-A0000000000_1"));
+        assert!(!is_invitation_id("engi-A000000000001"));
+    }
+}

@@ -1,0 +1,642 @@
+//! One run of auto-cancel, generic over the ports.
+//!
+//! 1. List our PENDING connection invitations (ParticipantType SENDER, all pages); anything
+//!    else the listing returns is ignored.
+//! 2. Decide for each with the policy (at the service's "now"), oldest first.
+//! 3. Dry run: record `planned_by_policy = policyHash` on each match's record together with a
+//!    `Cancellation Planned` event — once per invitation per policy.
+//!    Real run: for each match up to the cap, confirm with Get that it is still PENDING, cancel
+//!    with the deterministic ClientToken, then commit PENDING → CANCELED with the `Canceled`
+//!    event (cause: policy). A status change seen on the way (accepted in the meantime, ...) is
+//!    recorded and published too: a transition seen is a transition published.
+//! 4. Drain the outbox (always, also after an error) and report.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde::Serialize;
+
+use shared::adapters::ApiCallCounter;
+use shared::delivery::{DrainReport, drain_outbox};
+use shared::domain::{
+    Cause, CauseType, CommitOutcome, Invitation, InvitationEvent, InvitationKind, InvitationRecord, InvitationStatus,
+    OutboundEvent, ParticipantType, RecordChange,
+};
+use shared::metrics::RunMetrics;
+use shared::ports::{Clock, ConnectionInvitationQuery, ConnectionInvitations, EventPublisher, StateStore};
+use shared::{PartnerCentralError, StoreError};
+
+use crate::input::{InputError, Invocation, parse_input};
+use crate::policy::{Decision, Policy, Rule};
+
+/// The function's name in metrics and logs.
+pub const FUNCTION_NAME: &str = "auto-cancel";
+/// Commit attempts for one record when others keep changing it under us.
+const MAX_COMMIT_ATTEMPTS: usize = 4;
+
+/// A failed run (the summary is still produced, and the outbox drained).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("Partner Central: {0}")]
+    PartnerCentral(#[from] PartnerCentralError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("cannot render the event of {invitation}: {message}")]
+    Event { invitation: String, message: String },
+}
+
+impl RunError {
+    /// The Lambda `errorType` of the failed invocation.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            RunError::Input(_) => "InvalidInput",
+            RunError::PartnerCentral(_) => "PartnerCentralError",
+            RunError::Store(_) => "StateStoreError",
+            RunError::Event { .. } => "EventError",
+        }
+    }
+}
+
+impl From<RunError> for lambda_runtime::Diagnostic {
+    fn from(e: RunError) -> Self {
+        lambda_runtime::Diagnostic { error_type: e.error_type().to_owned(), error_message: e.to_string() }
+    }
+}
+
+/// Settings of the run besides the policy.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Keep the inviter's e-mail address in published events.
+    pub include_contact_details: bool,
+    /// For metrics: the catalog's name.
+    pub catalog: String,
+}
+
+/// The function: its ports, its policy, its settings.
+pub struct AutoCancel<P, S, E, C> {
+    pub invitations: P,
+    pub store: S,
+    pub publisher: E,
+    pub clock: C,
+    /// Partner Central attempts per operation (the clients' counter; a fresh one in tests).
+    pub calls: ApiCallCounter,
+    pub policy: Policy,
+    pub settings: Settings,
+}
+
+/// An invitation left alone, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Skip {
+    pub invitation_id: String,
+    pub reason: String,
+}
+
+/// One invitation the policy selected, and by which rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Match {
+    pub invitation_id: String,
+    pub rule: String,
+    pub other_participant_identifier: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The run's JSON summary (the Lambda response).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Whether this run was a dry run (policy, or forced by the payload).
+    pub dry_run: bool,
+    /// What decided the mode, and anything the payload asked for that was not done.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    pub policy_hash: String,
+    pub max_cancellations_per_run: u32,
+    /// Our PENDING invitations listed.
+    pub candidates: usize,
+    /// Per rule (every rule of the policy), how many candidates it matched first,
+    /// exclusions not applied.
+    pub matched_per_rule: BTreeMap<String, usize>,
+    /// Candidates a rule matched but an exclusion protected.
+    pub excluded: usize,
+    /// Every match the policy would cancel, oldest first (exclusions applied).
+    pub matches: Vec<Match>,
+    /// Dry run: the matches it plans to cancel (each gets one `Cancellation Planned` event
+    /// per policy hash).
+    pub planned: Vec<String>,
+    /// Real run: canceled by this run.
+    pub canceled: Vec<String>,
+    /// Matches left alone, with the reason (no longer pending, conflict, not found, ...).
+    pub skipped: Vec<Skip>,
+    /// Matches beyond `maxCancellationsPerRun`: left for a later run (in a dry run: what a
+    /// real run now would leave for later).
+    pub deferred: Vec<String>,
+    /// Events committed to the outbox by this run.
+    pub events_queued: usize,
+    /// Events delivered by the drain at the end (this run's and any left over).
+    pub events_delivered: usize,
+    /// Events not delivered: they stay queued for the next run.
+    pub events_failed: usize,
+    /// Failed events that have failed at least 5 times.
+    pub events_stuck: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub delivery_failures: Vec<String>,
+    /// Partner Central attempts per operation during the run (retries included).
+    pub api_calls: BTreeMap<String, u64>,
+    pub duration_ms: u64,
+    /// Why the run failed, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Summary {
+    /// The EMF metrics of the run.
+    pub fn metrics(&self) -> RunMetrics {
+        let count = |n: usize| n as f64;
+        RunMetrics::new()
+            .count("Candidates", count(self.candidates))
+            .count("Cancellations", count(self.canceled.len()))
+            .count("CancellationsPlanned", count(self.planned.len()))
+            .count("Skipped", count(self.skipped.len()))
+            .count("Deferred", count(self.deferred.len()))
+            .count("EventsDelivered", count(self.events_delivered))
+            .count("EventsFailed", count(self.events_failed))
+            .count("EventsStuck", count(self.events_stuck))
+            .count("ApiCalls", self.api_calls.values().sum::<u64>() as f64)
+            .millis("DurationMs", self.duration_ms as f64)
+    }
+
+    fn skip(&mut self, invitation_id: &str, reason: impl Into<String>) {
+        let reason = reason.into();
+        tracing::info!(invitation_id, %reason, "skipped");
+        self.skipped.push(Skip { invitation_id: invitation_id.to_owned(), reason });
+    }
+}
+
+/// What became of one real cancellation attempt.
+enum Attempt {
+    Canceled,
+    Skipped(String),
+}
+
+/// What to commit for one record, decided from what is stored.
+enum Plan {
+    Commit(Box<RecordChange>),
+    /// Nothing to write; the reason, when the invitation should be reported as skipped.
+    Nothing(Option<String>),
+}
+
+impl<P, S, E, C> AutoCancel<P, S, E, C>
+where
+    P: ConnectionInvitations,
+    S: StateStore,
+    E: EventPublisher,
+    C: Clock,
+{
+    /// The Lambda entry point: parse the payload, run, log the summary, emit the metrics.
+    /// Returns the summary, or the error after everything committed was drained.
+    pub async fn handle(&self, payload: serde_json::Value) -> Result<Summary, RunError> {
+        let invocation = parse_input(&payload).inspect_err(|e| tracing::error!(error = %e, "rejected"))?;
+        let (summary, error) = self.run(invocation).await;
+        match serde_json::to_string(&summary) {
+            Ok(json) => tracing::info!(summary = %json, "run finished"),
+            Err(e) => tracing::warn!(error = %e, "cannot render the summary"),
+        }
+        summary.metrics().emit(FUNCTION_NAME, &self.settings.catalog);
+        match error {
+            None => Ok(summary),
+            Some(e) => {
+                tracing::error!(error = %e, "run failed");
+                Err(e)
+            }
+        }
+    }
+
+    /// One run. Always returns the summary; the error, if any, after the outbox was drained.
+    pub async fn run(&self, invocation: Invocation) -> (Summary, Option<RunError>) {
+        let started = Instant::now();
+        let calls_before = self.calls.snapshot();
+        let dry_run = self.policy.dry_run || invocation.dry_run == Some(true);
+        let mut summary = Summary {
+            dry_run,
+            policy_hash: self.policy.hash().to_owned(),
+            max_cancellations_per_run: self.policy.max_cancellations_per_run,
+            matched_per_rule: self.policy.rule_names().map(|n| (n.to_owned(), 0)).collect(),
+            ..Summary::default()
+        };
+        summary.notes.push(match (self.policy.dry_run, invocation.dry_run) {
+            (true, Some(false)) => "dry run: the policy says dryRun; a payload cannot turn that into real \
+                                   cancellations (dryRun: false ignored)"
+                .to_owned(),
+            (true, _) => "dry run: the policy says dryRun".to_owned(),
+            (false, Some(true)) => "dry run: forced by the payload (dryRun: true)".to_owned(),
+            (false, _) => "real run: the policy says dryRun: false".to_owned(),
+        });
+
+        let mut error = self.work(dry_run, &mut summary).await.err();
+
+        match drain_outbox(&self.store, &self.publisher).await {
+            Ok(report) => record_drain(&mut summary, report),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot drain the outbox; queued events go out on a later run");
+                error.get_or_insert(RunError::Store(e));
+            }
+        }
+        summary.api_calls = self.calls.since(&calls_before);
+        summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        summary.error = error.as_ref().map(ToString::to_string);
+        (summary, error)
+    }
+
+    async fn work(&self, dry_run: bool, summary: &mut Summary) -> Result<(), RunError> {
+        let candidates = self.list_candidates().await?;
+        // After the listing: the service clock has seen a response `Date` by now.
+        let now = self.clock.now();
+        summary.candidates = candidates.len();
+
+        let mut matches: Vec<(Invitation, &Rule)> = Vec::new();
+        for invitation in candidates {
+            match self.policy.evaluate(&invitation, now) {
+                Decision::NoMatch => {}
+                Decision::Excluded { rule, reason } => {
+                    *summary.matched_per_rule.entry(rule.name.clone()).or_default() += 1;
+                    summary.excluded += 1;
+                    tracing::info!(invitation_id = %invitation.id, rule = %rule.name, ?reason, "excluded");
+                }
+                Decision::Cancel { rule } => {
+                    *summary.matched_per_rule.entry(rule.name.clone()).or_default() += 1;
+                    matches.push((invitation, rule));
+                }
+            }
+        }
+        // Oldest first; the id breaks ties so the order is the same on every run.
+        matches.sort_by(|(a, _), (b, _)| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        summary.matches = matches
+            .iter()
+            .map(|(inv, rule)| Match {
+                invitation_id: inv.id.clone(),
+                rule: rule.name.clone(),
+                other_participant_identifier: inv.other_party.participant_identifier.clone(),
+                created_at: inv.created_at,
+            })
+            .collect();
+        if matches.is_empty() {
+            return Ok(());
+        }
+        if dry_run { self.plan(&matches, now, summary).await } else { self.cancel(&matches, now, summary).await }
+    }
+
+    /// Every PENDING connection invitation we sent, all pages, without repeats.
+    async fn list_candidates(&self) -> Result<Vec<Invitation>, RunError> {
+        let query = ConnectionInvitationQuery {
+            participant_type: Some(ParticipantType::Sender),
+            status: Some(InvitationStatus::Pending),
+            ..ConnectionInvitationQuery::default()
+        };
+        let mut pages = self.invitations.list_connection_invitations(query);
+        let mut seen = HashSet::new();
+        let mut candidates = Vec::new();
+        let mut ignored = 0usize;
+        while let Some(page) = pages.next().await {
+            for invitation in page? {
+                // Never touch what we received, whatever the listing returned.
+                let ours = invitation.kind == InvitationKind::Connection
+                    && invitation.participant_type == ParticipantType::Sender
+                    && invitation.status == InvitationStatus::Pending;
+                if !ours {
+                    ignored += 1;
+                } else if seen.insert(invitation.id.clone()) {
+                    candidates.push(invitation);
+                }
+            }
+        }
+        if ignored > 0 {
+            tracing::warn!(ignored, "the listing returned invitations outside the query (not SENDER/PENDING); ignored");
+        }
+        Ok(candidates)
+    }
+
+    /// Why an invitation the listing shows as PENDING must be left alone, if it must.
+    fn precheck(invitation: &Invitation, record: Option<&InvitationRecord>, now: DateTime<Utc>) -> Option<String> {
+        if let Some(r) = record.filter(|r| r.status.is_terminal()) {
+            return Some(format!("already {} in the state table", r.status));
+        }
+        if invitation.is_overdue(now) {
+            return Some("past its expiry: it expires by itself".to_owned());
+        }
+        None
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Dry run
+
+    async fn plan(
+        &self,
+        matches: &[(Invitation, &Rule)],
+        now: DateTime<Utc>,
+        summary: &mut Summary,
+    ) -> Result<(), RunError> {
+        let records: HashMap<String, InvitationRecord> = self
+            .store
+            .load_records()
+            .await?
+            .into_iter()
+            .filter(|r| r.kind == InvitationKind::Connection)
+            .map(|r| (r.id.clone(), r))
+            .collect();
+        let cap = self.policy.max_cancellations_per_run as usize;
+
+        let mut changes = Vec::new();
+        let mut pending: Vec<&(Invitation, &Rule)> = Vec::new();
+        for m @ (invitation, rule) in matches {
+            let record = records.get(&invitation.id);
+            if let Some(reason) = Self::precheck(invitation, record, now) {
+                summary.skip(&invitation.id, reason);
+                continue;
+            }
+            let would_cancel_now = summary.planned.len() < cap;
+            summary.planned.push(invitation.id.clone());
+            if !would_cancel_now {
+                summary.deferred.push(invitation.id.clone());
+            }
+            match self.planned_change(invitation, rule, record.cloned(), now)? {
+                Plan::Commit(change) => {
+                    changes.push(*change);
+                    pending.push(m);
+                }
+                Plan::Nothing(_) => {}
+            }
+        }
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let outcomes = self.store.commit(changes).await?;
+        for ((invitation, rule), outcome) in pending.into_iter().zip(outcomes) {
+            match outcome {
+                CommitOutcome::Committed => summary.events_queued += 1,
+                CommitOutcome::Conflict => {
+                    // Someone changed the record since it was read: decide again on a fresh read.
+                    let decide = |record: Option<InvitationRecord>| self.planned_change(invitation, rule, record, now);
+                    let (committed, skipped) = self.commit_with_retries(invitation, decide).await?;
+                    summary.events_queued += usize::from(committed);
+                    if let Some(reason) = skipped {
+                        summary.planned.retain(|id| id != &invitation.id);
+                        summary.deferred.retain(|id| id != &invitation.id);
+                        summary.skip(&invitation.id, reason);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The record change that plans `invitation` under this policy, unless already planned.
+    fn planned_change(
+        &self,
+        invitation: &Invitation,
+        rule: &Rule,
+        record: Option<InvitationRecord>,
+        now: DateTime<Utc>,
+    ) -> Result<Plan, RunError> {
+        let hash = self.policy.hash();
+        let mut record = match record {
+            Some(r) if r.status.is_terminal() => {
+                return Ok(Plan::Nothing(Some(format!("already {} in the state table", r.status))));
+            }
+            Some(r) if r.planned_by_policy.as_deref() == Some(hash) => return Ok(Plan::Nothing(None)),
+            Some(r) => r,
+            // Rule 3: only list-and-publish announces; it announces this one later.
+            None => InvitationRecord::first_sighting(invitation, false, now),
+        };
+        record.planned_by_policy = Some(hash.to_owned());
+        let event = InvitationEvent::cancellation_planned(&self.for_event(invitation.clone()), self.cause(rule), now);
+        Ok(Plan::Commit(Box::new(RecordChange::update(record, vec![outbound(&event)?]))))
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Real run
+
+    async fn cancel(
+        &self,
+        matches: &[(Invitation, &Rule)],
+        now: DateTime<Utc>,
+        summary: &mut Summary,
+    ) -> Result<(), RunError> {
+        let cap = self.policy.max_cancellations_per_run as usize;
+        for (invitation, rule) in matches {
+            if summary.canceled.len() >= cap {
+                summary.deferred.push(invitation.id.clone());
+                continue;
+            }
+            let record = self.store.load_record(InvitationKind::Connection, &invitation.id).await?;
+            if let Some(reason) = Self::precheck(invitation, record.as_ref(), now) {
+                summary.skip(&invitation.id, reason);
+                continue;
+            }
+            match self.cancel_one(invitation, rule, record, summary).await? {
+                Attempt::Canceled => summary.canceled.push(invitation.id.clone()),
+                Attempt::Skipped(reason) => summary.skip(&invitation.id, reason),
+            }
+        }
+        Ok(())
+    }
+
+    /// Get (still PENDING?), Cancel with the deterministic token, record the transition.
+    async fn cancel_one(
+        &self,
+        listed: &Invitation,
+        rule: &Rule,
+        record: Option<InvitationRecord>,
+        summary: &mut Summary,
+    ) -> Result<Attempt, RunError> {
+        let id = listed.id.as_str();
+        let current = match self.invitations.get_connection_invitation(id).await {
+            Ok(current) => current,
+            Err(e @ (PartnerCentralError::NotFound { .. } | PartnerCentralError::Conflict { .. })) => {
+                return Ok(Attempt::Skipped(skip_reason(&e)));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if current.participant_type != ParticipantType::Sender {
+            return Ok(Attempt::Skipped(format!("we are its {}, not its sender", current.participant_type)));
+        }
+        if current.status != InvitationStatus::Pending {
+            // Changed since the listing: record (and publish) what happened to it.
+            self.record_observed(listed, record, &current, summary).await?;
+            return Ok(Attempt::Skipped(format!("no longer PENDING: {}", current.status)));
+        }
+        if current.is_overdue(self.clock.now()) {
+            return Ok(Attempt::Skipped("past its expiry: it expires by itself".to_owned()));
+        }
+
+        let token = self.policy.client_token(id);
+        tracing::info!(invitation_id = id, rule = %rule.name, client_token = %token, "canceling");
+        let canceled = match self.invitations.cancel_connection_invitation(id, &token).await {
+            Ok(canceled) => canceled,
+            Err(e @ (PartnerCentralError::Conflict { .. } | PartnerCentralError::NotFound { .. })) => {
+                // Accepted, rejected or canceled between the Get and the Cancel: find out
+                // what it became and record that transition.
+                let reason = skip_reason(&e);
+                if matches!(e, PartnerCentralError::Conflict { .. }) {
+                    match self.invitations.get_connection_invitation(id).await {
+                        Ok(after) if after.status.is_terminal() => {
+                            self.record_observed(listed, record, &after, summary).await?;
+                            return Ok(Attempt::Skipped(format!("{reason}; now {}", after.status)));
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(invitation_id = id, error = %e, "cannot read it after the conflict"),
+                    }
+                }
+                return Ok(Attempt::Skipped(reason));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if canceled.status != InvitationStatus::Canceled {
+            tracing::warn!(invitation_id = id, status = %canceled.status, "Cancel answered without CANCELED");
+            self.record_observed(listed, record, &canceled, summary).await?;
+            return Ok(Attempt::Skipped(format!("Cancel answered with status {}", canceled.status)));
+        }
+
+        let cause = self.cause(rule);
+        // Observed now (a long run's later cancellations are not stamped with its start).
+        let at = self.clock.now();
+        let decide = |record: Option<InvitationRecord>| {
+            self.transition_change(listed, record, &canceled, at, |inv, previous| {
+                InvitationEvent::canceled_by_policy(inv, previous, cause.clone(), at)
+            })
+        };
+        let (committed, not_committed) = self.commit_with_retries_from(listed, record, decide).await?;
+        summary.events_queued += usize::from(committed);
+        if let Some(reason) = not_committed {
+            // Already recorded by someone else (list-and-publish saw it first): nothing more.
+            tracing::info!(invitation_id = id, %reason, "canceled; the transition was already recorded");
+        }
+        Ok(Attempt::Canceled)
+    }
+
+    /// Record a status the API showed us (not our doing) and publish its transition.
+    async fn record_observed(
+        &self,
+        listed: &Invitation,
+        record: Option<InvitationRecord>,
+        current: &Invitation,
+        summary: &mut Summary,
+    ) -> Result<(), RunError> {
+        if !current.status.is_terminal() {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let decide = |record: Option<InvitationRecord>| {
+            self.transition_change(listed, record, current, now, |inv, previous| {
+                InvitationEvent::transition(inv, previous, now)
+            })
+        };
+        let (committed, _) = self.commit_with_retries_from(listed, record, decide).await?;
+        summary.events_queued += usize::from(committed);
+        Ok(())
+    }
+
+    /// The change moving the record from PENDING to `current`'s status, with its event;
+    /// nothing when the record is already terminal (someone recorded it first).
+    fn transition_change(
+        &self,
+        listed: &Invitation,
+        record: Option<InvitationRecord>,
+        current: &Invitation,
+        now: DateTime<Utc>,
+        event: impl Fn(&Invitation, InvitationStatus) -> Option<InvitationEvent>,
+    ) -> Result<Plan, RunError> {
+        let mut record = match record {
+            Some(r) if r.status.is_terminal() => {
+                return Ok(Plan::Nothing(Some(format!("already recorded as {}", r.status))));
+            }
+            Some(r) => r,
+            // Seen PENDING by the listing, first sighting; list-and-publish announces it.
+            None => InvitationRecord::first_sighting(listed, false, now),
+        };
+        let previous = record.status;
+        record.observe(current, now);
+        let events = match event(&self.for_event(current.clone()), previous) {
+            Some(e) => vec![outbound(&e)?],
+            None => Vec::new(),
+        };
+        Ok(Plan::Commit(Box::new(RecordChange::update(record, events))))
+    }
+
+    /// Commit what `decide` says for the stored record, re-reading and deciding again on a
+    /// conflict. Returns (committed, reason when nothing was committed).
+    async fn commit_with_retries(
+        &self,
+        invitation: &Invitation,
+        decide: impl Fn(Option<InvitationRecord>) -> Result<Plan, RunError>,
+    ) -> Result<(bool, Option<String>), RunError> {
+        let record = self.store.load_record(InvitationKind::Connection, &invitation.id).await?;
+        self.commit_with_retries_from(invitation, record, decide).await
+    }
+
+    async fn commit_with_retries_from(
+        &self,
+        invitation: &Invitation,
+        mut record: Option<InvitationRecord>,
+        decide: impl Fn(Option<InvitationRecord>) -> Result<Plan, RunError>,
+    ) -> Result<(bool, Option<String>), RunError> {
+        for _ in 0..MAX_COMMIT_ATTEMPTS {
+            let change = match decide(record)? {
+                Plan::Nothing(reason) => return Ok((false, reason)),
+                Plan::Commit(change) => *change,
+            };
+            let has_events = !change.events.is_empty();
+            match self.store.commit(vec![change]).await?.first() {
+                Some(CommitOutcome::Committed) => return Ok((has_events, None)),
+                Some(CommitOutcome::Conflict) | None => {
+                    record = self.store.load_record(InvitationKind::Connection, &invitation.id).await?;
+                }
+            }
+        }
+        tracing::warn!(
+            invitation_id = %invitation.id,
+            "the record kept changing under us; left for the next run (list-and-publish records the transition)"
+        );
+        Ok((false, Some("its state record kept changing; try again on the next run".to_owned())))
+    }
+
+    fn cause(&self, rule: &Rule) -> Cause {
+        Cause { cause_type: CauseType::Policy, rule: rule.name.clone(), policy_hash: self.policy.hash().to_owned() }
+    }
+
+    /// The invitation as published: without the inviter's e-mail unless configured.
+    fn for_event(&self, mut invitation: Invitation) -> Invitation {
+        if !self.settings.include_contact_details {
+            invitation.details = invitation.details.map(|d| d.without_contact());
+        }
+        invitation
+    }
+}
+
+fn outbound(event: &InvitationEvent) -> Result<OutboundEvent, RunError> {
+    OutboundEvent::from_event(event)
+        .map_err(|e| RunError::Event { invitation: event.detail.invitation_id.clone(), message: e.to_string() })
+}
+
+fn skip_reason(e: &PartnerCentralError) -> String {
+    match e {
+        PartnerCentralError::Conflict { operation, reason, .. } => format!("{operation}: conflict ({reason})"),
+        PartnerCentralError::NotFound { operation, .. } => format!("{operation}: not found"),
+        other => other.to_string(),
+    }
+}
+
+fn record_drain(summary: &mut Summary, report: DrainReport) {
+    summary.events_delivered = report.delivered;
+    summary.events_failed = report.failed;
+    summary.events_stuck = report.stuck;
+    summary.delivery_failures = report.failure_reasons;
+}
+
+#[cfg(test)]
+mod tests;

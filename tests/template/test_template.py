@@ -1,0 +1,138 @@
+"""Checks of template.yaml that cfn-lint, sam validate and checkov cannot make: each
+function's Partner Central permissions are exactly the operations its code calls, and every
+IAM statement is named.
+
+Run: python -m unittest discover -s tests/template (the venv's python: it has cfn-lint, whose
+decoder understands the CloudFormation YAML tags)."""
+
+import re
+import unittest
+from pathlib import Path
+
+from cfnlint.decode import decode
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The port traits whose methods are Partner Central operations (adapters call the SDK operation
+# of the same name: `get_connection_invitation` -> GetConnectionInvitation).
+PORT_TRAITS = ("ConnectionInvitations", "EngagementInvitations")
+
+
+def port_operations():
+    """snake_case method name -> IAM action, read from shared/src/ports.rs."""
+    source = (ROOT / "shared/src/ports.rs").read_text()
+    ops = {}
+    for trait in PORT_TRAITS:
+        body = re.search(r"pub trait %s\b[^{]*\{(.*?)\n\}" % trait, source, re.S)
+        assert body, f"trait {trait} not found in shared/src/ports.rs"
+        for name in re.findall(r"\bfn (\w+)\s*\(", body.group(1)):
+            ops[name] = "partnercentral:" + "".join(p.capitalize() for p in name.split("_"))
+    return ops
+
+
+def strip_comments(rust):
+    rust = re.sub(r"/\*.*?\*/", "", rust, flags=re.S)
+    return re.sub(r"//[^\n]*", "", rust)
+
+
+def operations_called(crate: Path, ops):
+    """IAM actions of the port methods the crate's non-test code calls."""
+    called = set()
+    for path in (crate / "src").rglob("*.rs"):
+        # Unit-test modules in their own files (`mod tests;` -> tests.rs, tests/*.rs).
+        if path.stem == "tests" or "tests" in path.relative_to(crate / "src").parts[:-1]:
+            continue
+        code = strip_comments(path.read_text())
+        # Unit tests live in `#[cfg(test)] mod tests { ... }` at the end of a file.
+        code = code.split("#[cfg(test)]")[0]
+        for name, action in ops.items():
+            if re.search(r"\.%s\s*\(" % name, code):
+                called.add(action)
+    return called
+
+
+def template():
+    tpl, matches = decode(str(ROOT / "template.yaml"))
+    assert not matches, matches
+    return tpl
+
+
+def statements(function):
+    for policy in function["Properties"].get("Policies", []):
+        if isinstance(policy, dict):
+            yield from policy.get("Statement", [])
+
+
+def actions_of(statement):
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+class TemplateTest(unittest.TestCase):
+    def setUp(self):
+        self.tpl = template()
+        self.ops = port_operations()
+        self.functions = {
+            name: r
+            for name, r in self.tpl["Resources"].items()
+            if r["Type"] == "AWS::Serverless::Function"
+        }
+
+    def test_partner_central_permissions_equal_the_operations_the_code_calls(self):
+        self.assertEqual(len(self.functions), 3)
+        for name, fn in self.functions.items():
+            binary = fn["Metadata"]["BuildProperties"]["Binary"]
+            crate = ROOT / "functions" / binary
+            self.assertTrue(crate.is_dir(), f"{name}: no crate at {crate}")
+            granted = {
+                a for s in statements(fn) for a in actions_of(s) if a.startswith("partnercentral:")
+            }
+            called = operations_called(crate, self.ops)
+            self.assertTrue(called, f"{binary}: no Partner Central call found")
+            self.assertEqual(
+                granted,
+                called,
+                f"{binary}: missing permissions {sorted(called - granted)}, "
+                f"extra permissions {sorted(granted - called)}",
+            )
+
+    def test_partner_central_statements_are_scoped_to_the_catalog(self):
+        for name, fn in self.functions.items():
+            for s in statements(fn):
+                if any(a.startswith("partnercentral:") for a in actions_of(s)):
+                    cond = s.get("Condition", {}).get("StringEquals", {})
+                    self.assertEqual(cond.get("partnercentral:Catalog"), {"Ref": "Catalog"}, f"{name} {s['Sid']}")
+                if "partnercentral:CancelConnectionInvitation" in actions_of(s):
+                    resource = s["Resource"]["Fn::Sub"]
+                    self.assertIn("::catalog/${Catalog}/connection-invitation/*", resource)
+
+    def test_every_statement_has_a_sid(self):
+        def walk(node, path):
+            if isinstance(node, dict):
+                if "Effect" in node and "Action" in node:
+                    self.assertIn("Sid", node, f"statement without Sid at {path}")
+                for k, v in node.items():
+                    walk(v, f"{path}.{k}")
+            elif isinstance(node, list):
+                for i, v in enumerate(node):
+                    walk(v, f"{path}[{i}]")
+
+        walk(self.tpl["Resources"], "Resources")
+
+    def test_the_scanner_sees_calls_and_ignores_comments(self):
+        # A crate that calls one operation in code and mentions another in a comment.
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            src = Path(d) / "src"
+            src.mkdir()
+            (src / "lib.rs").write_text(
+                "// we never .cancel_connection_invitation( here\n"
+                "async fn f(c: &impl X) { c.get_connection_invitation(id).await; }\n"
+                "#[cfg(test)]\nmod tests { fn t() { c.list_engagement_invitations(q); } }\n"
+            )
+            self.assertEqual(operations_called(Path(d), self.ops), {"partnercentral:GetConnectionInvitation"})
+
+
+if __name__ == "__main__":
+    unittest.main()
