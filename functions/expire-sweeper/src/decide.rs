@@ -147,7 +147,7 @@ pub fn crossed_thresholds(invitation: &Invitation, now: DateTime<Utc>, threshold
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{engagement, settings, t0};
+    use crate::tests::testutil::{engagement, settings, t0};
     use shared::domain::{DetailType, Expected};
 
     /// Decide, and apply the decision as the store would (version + 1).

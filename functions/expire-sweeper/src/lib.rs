@@ -14,9 +14,7 @@ pub mod input;
 pub mod summary;
 pub mod sweep;
 #[cfg(test)]
-mod sweep_tests;
-#[cfg(test)]
-mod testutil;
+mod tests;
 
 use serde_json::Value;
 use shared::ports::{Clock, ConnectionInvitations, EngagementInvitations, EventPublisher, StateStore};

@@ -17,7 +17,7 @@ use shared::testing::{FakePartnerCentral, FixedClock, MemoryStateStore, Recordin
 use crate::config::SweepSettings;
 use crate::input::{RunOptions, Trigger};
 use crate::sweep::{CallCounts, Ports, RunReport, SweepError, sweep};
-use crate::testutil::{connection, engagement, settings, t0};
+use crate::tests::testutil::{connection, engagement, settings, t0};
 
 impl CallCounts for FakePartnerCentral {
     fn counts(&self) -> BTreeMap<String, u64> {
