@@ -1,9 +1,9 @@
 //! Child processes the harness starts: output captured line by line, readiness taken from
 //! a line the process prints, and killed when dropped (also when a test panics).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
@@ -106,9 +106,26 @@ pub fn free_port() -> Result<u16> {
     Ok(listener.local_addr().map_err(|e| Error::msg(e.to_string()))?.port())
 }
 
-/// The workspace root (this crate lives at `tests/harness`).
+/// The workspace root, found at run time: the nearest ancestor of the running test crate's
+/// directory (`CARGO_MANIFEST_DIR`, set by cargo and nextest when they run a test) or of the
+/// current directory whose `Cargo.toml` declares `[workspace]`; failing that, the workspace
+/// this crate was compiled in. Not fixed at compile time: with a target directory shared
+/// between git worktrees, this crate's compiled code may come from another worktree, and
+/// `cargo lambda watch` (started here) only serves the binaries of the workspace it runs in.
 pub fn workspace_root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let starts = [std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from), std::env::current_dir().ok()];
+        starts
+            .into_iter()
+            .flatten()
+            .find_map(|start| start.ancestors().find(|dir| declares_workspace(dir)).map(Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")))
+    })
+}
+
+fn declares_workspace(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|toml| toml.lines().any(|l| l.trim() == "[workspace]"))
 }
 
 /// A tool from the project's venv, overridable by an environment variable.

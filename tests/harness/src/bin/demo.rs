@@ -24,6 +24,9 @@ async fn run() -> harness::Result<()> {
         demo.stack.moto.endpoint()
     );
     // One act per function that was built, in order.
+    if demo.has_function("list-and-publish") {
+        harness::demo::list_and_publish::act(&mut demo).await?;
+    }
     if demo.has_function("expire-sweeper") {
         harness::demo::expire_sweeper::act(&mut demo).await?;
     }

@@ -6,6 +6,7 @@
 
 pub mod auto_cancel;
 pub mod expire_sweeper;
+pub mod list_and_publish;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

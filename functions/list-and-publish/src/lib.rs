@@ -1,0 +1,23 @@
+//! list-and-publish: finds what changed among the catalog's connection invitations (Partner
+//! Central Account API) and engagement invitations (Partner Central Selling API) and publishes
+//! one contract-v1 event per change on the custom bus, at least once, within the API budget.
+//!
+//! - [`config`]: environment variables, validated once at start-up;
+//! - [`input`]: the invocation payload (scheduled event, Scheduler input, `{"mode": "full"}`);
+//! - [`plan`]: the pure decision per invitation (record + events);
+//! - [`handler`]: one run over the ports: listings, reads, commits, outbox drain;
+//! - [`summary`]: the JSON summary and the EMF metrics.
+//!
+//! The strategy (what is listed when, and why that is close to the lower bound of API calls)
+//! is described in the crate's README.
+
+pub mod config;
+pub mod handler;
+pub mod input;
+pub mod plan;
+pub mod summary;
+
+pub use config::{BaselineEvents, Config};
+pub use handler::{CallCounts, ListAndPublish, RunError};
+pub use input::{InputError, RequestedMode, parse_request};
+pub use summary::Summary;

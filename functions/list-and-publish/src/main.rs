@@ -1,0 +1,47 @@
+//! The Lambda entry point: configuration and clients once per process, then one run per
+//! invocation.
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+use shared::adapters::{
+    DynamoStateStore, EventBridgePublisher, PartnerCentralAccount, PartnerCentralClients, PartnerCentralSelling,
+    dynamodb_client, eventbridge_client, load_sdk_config,
+};
+use shared::config::Env;
+
+use list_and_publish::{Config, ListAndPublish};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = match Config::from_env(&Env::process()) {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::error!(error = %e, "invalid configuration");
+            return Err(e.into());
+        }
+    };
+    let sdk = load_sdk_config().await;
+    let clients = PartnerCentralClients::new(&sdk, &config.common);
+    let catalog = config.common.catalog;
+    let account = PartnerCentralAccount::new(clients.account.clone(), catalog);
+    let selling = PartnerCentralSelling::new(clients.selling.clone(), catalog);
+    let store =
+        DynamoStateStore::new(dynamodb_client(&sdk), &config.state.table_name, catalog, config.state.retention());
+    let publisher =
+        EventBridgePublisher::new(eventbridge_client(&sdk), &config.common.event_bus_name, &config.common.event_source);
+    let function = ListAndPublish {
+        config: &config,
+        connections: &account,
+        engagements: &selling,
+        store: &store,
+        publisher: &publisher,
+        clock: &clients.clock,
+        calls: &clients.calls,
+    };
+    let function = &function;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        function.handle(&event.payload).await.map_err(Error::from)
+    }))
+    .await
+}
