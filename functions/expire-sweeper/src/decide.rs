@@ -60,6 +60,7 @@ pub enum NoChange {
 ///   warned unless it already was for the current expiry, and every crossed threshold is
 ///   marked warned, so a larger one never fires later. A moved expiry re-arms them.
 /// - A new invitation gets a record with `announced: false` (list-and-publish announces it).
+/// - A retired record (see [`is_retired`]) whose invitation shows up again is followed again.
 pub fn decide(
     invitation: &Invitation,
     record: Option<&InvitationRecord>,
@@ -108,6 +109,11 @@ pub fn decide(
         }
         None => (InvitationRecord::first_sighting(&observed, false, now), true),
     };
+    if is_retired(&base) {
+        // It is back (the NotFound was transient): follow it again, without a TTL.
+        base.terminal_at = None;
+        changed = true;
+    }
     let crossed = crossed_thresholds(&observed, now, &settings.warning_hours);
     let warned = base.warned_for_current_expiry().to_vec();
     let mut events = Vec::new();
@@ -131,6 +137,19 @@ pub fn decide(
         return Ok(Err(NoChange::Nothing));
     }
     Ok(Ok(Decision { change: RecordChange::update(base, events), effect }))
+}
+
+/// A record retired because its invitation was gone (Get answered NotFound): still PENDING,
+/// but with `terminalAt` set, so it is no longer followed and the table's TTL removes it.
+/// The same convention as list-and-publish's.
+pub fn is_retired(record: &InvitationRecord) -> bool {
+    record.status == InvitationStatus::Pending && record.terminal_at.is_some()
+}
+
+/// Retire a record whose invitation no longer exists: no event (nothing is known about what
+/// became of it).
+pub fn retire(record: &InvitationRecord, now: DateTime<Utc>) -> RecordChange {
+    RecordChange::update(InvitationRecord { terminal_at: Some(now), ..record.clone() }, Vec::new())
 }
 
 /// The thresholds (ascending, as configured) the invitation's time left is under at `now`;
@@ -277,6 +296,17 @@ mod tests {
         assert!(!d.change.record.announced && d.change.record.terminal_at == Some(t0()));
         let stale = decide(&engagement(2, -31.0 * 24.0), None, t0(), &settings()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(stale.err(), Some(NoChange::Stale));
+    }
+
+    #[test]
+    fn a_retired_record_whose_invitation_is_back_is_followed_again() {
+        let inv = engagement(1, 10.0);
+        let record = stored(&step(&inv, None, t0()).unwrap_or_else(|| panic!("warned")));
+        let retired = stored(&Decision { change: retire(&record, t0()), effect: Effect::Record });
+        assert!(is_retired(&retired));
+        let back = step(&inv, Some(&retired), t0()).unwrap_or_else(|| panic!("followed again"));
+        assert_eq!((back.effect, back.change.record.terminal_at), (Effect::Record, None));
+        assert!(back.change.events.is_empty(), "its warning was already published");
     }
 
     #[test]

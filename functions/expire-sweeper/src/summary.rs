@@ -44,7 +44,8 @@ pub struct Summary {
     pub conflicts: usize,
     /// Still contended after re-reading; decided again by the next run.
     pub unresolved_conflicts: usize,
-    /// Recorded as PENDING, no longer listed, and unknown to Get.
+    /// Recorded as PENDING, no longer listed, and unknown to Get: retired (no event, no
+    /// longer followed, removed by the table's TTL).
     pub not_found: usize,
     /// Unknown invitations still PENDING but overdue by more than `RETENTION_DAYS`: not
     /// reported again.

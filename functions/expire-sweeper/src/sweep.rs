@@ -20,7 +20,7 @@ use shared::ports::{
 };
 
 use crate::config::SweepSettings;
-use crate::decide::{Decision, Effect, NoChange, decide};
+use crate::decide::{Decision, Effect, NoChange, decide, is_retired, retire};
 use crate::input::Trigger;
 use crate::summary::{PendingSeen, Summary};
 
@@ -192,17 +192,18 @@ impl<'s> Run<'s> {
             .collect();
         let mut gone: Vec<&InvitationRecord> = records
             .values()
-            .filter(|r| r.status == InvitationStatus::Pending)
+            .filter(|r| r.status == InvitationStatus::Pending && !is_retired(r))
             .filter(|r| complete.contains(&(r.kind, r.participant_type)))
             .filter(|r| !listed_keys.contains(&(r.kind, r.id.clone())))
             .collect();
         gone.sort_by_key(|r| (r.kind, r.id.clone()));
+        let mut retirements = Vec::new();
         for record in gone {
             match self.get(ports, record.kind, &record.id, record.participant_type).await {
                 Ok(inv) => candidates.push((self.sanitize(inv), Some(record.clone()))),
                 Err(PartnerCentralError::NotFound { .. }) => {
-                    tracing::warn!(kind = %record.kind, invitation_id = %record.id, "recorded as PENDING but Partner Central no longer knows it");
-                    self.not_found += 1;
+                    tracing::warn!(kind = %record.kind, invitation_id = %record.id, "invitation no longer exists; its record is retired without an event");
+                    retirements.push(retire(record, now));
                 }
                 Err(e) => self.pc_errors.push(e),
             }
@@ -239,6 +240,11 @@ impl<'s> Run<'s> {
         }
 
         self.commit(ports.store, decisions, now, &mut finished).await?;
+        if !retirements.is_empty() {
+            // A conflict means someone else changed the record meanwhile: the next run sees it.
+            let outcomes = ports.store.commit(retirements).await?;
+            self.not_found += outcomes.iter().filter(|o| **o == CommitOutcome::Committed).count();
+        }
 
         if self.digest && listings_failed {
             // A digest from part of the listings would under-report; the run fails anyway.

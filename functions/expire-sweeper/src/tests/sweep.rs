@@ -232,13 +232,18 @@ async fn a_recorded_invitation_that_left_the_pending_listing_is_read_and_its_tra
 }
 
 #[tokio::test]
-async fn a_recorded_invitation_partner_central_no_longer_knows_is_counted_not_failed() {
+async fn a_recorded_invitation_partner_central_no_longer_knows_is_retired_not_failed() {
     let w = World::new(vec![engagement(1, 50.0)]);
     w.run().await;
     let gone = World::with_store(vec![], w.store);
     let s = gone.run().await;
     assert_eq!(s.not_found, 1);
     assert!(gone.published().is_empty());
+    // Retired like list-and-publish does it: still PENDING, with a TTL, no longer read.
+    let record = gone.store.record(InvitationKind::Engagement, "engi-0000000000001").unwrap_or_else(|| panic!("kept"));
+    assert_eq!((record.status, record.terminal_at), (InvitationStatus::Pending, Some(t0())));
+    let again = gone.run().await;
+    assert_eq!((again.not_found, again.api_calls.get("GetEngagementInvitation")), (0, None));
 }
 
 #[tokio::test]
