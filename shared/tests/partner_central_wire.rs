@@ -117,10 +117,11 @@ async fn the_cutoff_stops_paging_and_detail_fields_come_from_get() {
     assert!(details.inviter_email.is_some());
 }
 
-#[tokio::test]
-async fn the_rate_limiter_keeps_every_second_within_the_configured_rate() {
+/// Ten concurrent Gets through clients limited to `rps`; the most requests the emulator
+/// received in any one-second window.
+async fn busiest_second(rps: &str) -> u64 {
     let emu = emulator(10, 10).await;
-    let pc = clients(&emu, "4").await;
+    let pc = clients(&emu, rps).await;
     let account = PartnerCentralAccount::new(pc.account.clone(), Catalog::Aws);
     let ids: Vec<String> = account
         .list_connection_invitations(ConnectionInvitationQuery::default())
@@ -131,14 +132,22 @@ async fn the_rate_limiter_keeps_every_second_within_the_configured_rate() {
         .into_iter()
         .map(|i| i.id)
         .collect();
-    // Ten concurrent Gets: without the limiter they would all land in the same second.
-    let gets = ids.iter().map(|id| account.get_connection_invitation(id));
-    let results = futures::future::join_all(gets).await;
+    let results = futures::future::join_all(ids.iter().map(|id| account.get_connection_invitation(id))).await;
     assert!(results.iter().all(Result::is_ok));
     let s = stats(&emu).await;
     assert_eq!(s["operations"]["GetConnectionInvitation"]["requests"], 10);
-    let max = s["max_received_per_second"].as_u64().unwrap_or(u64::MAX);
-    assert!(max <= 4, "at most 4 requests in any second, saw {max}");
+    s["max_received_per_second"].as_u64().unwrap_or(u64::MAX)
+}
+
+#[tokio::test]
+async fn the_rate_limiter_spreads_concurrent_calls_over_seconds() {
+    // Unlimited in practice: the ten Gets land in the same second.
+    assert!(busiest_second("100").await >= 10);
+    // At 4 per second, permits are 250 ms apart. The emulator counts arrivals, and arrival
+    // jitter on a loaded machine can bring one request of the next window forward; more than
+    // one would mean the limiter let a burst through.
+    let max = busiest_second("4").await;
+    assert!(max <= 5, "at most 4 (+1 for arrival jitter) requests in any second, saw {max}");
 }
 
 #[tokio::test]
