@@ -60,7 +60,7 @@ pub enum NoChange {
 ///   warned unless it already was for the current expiry, and every crossed threshold is
 ///   marked warned, so a larger one never fires later. A moved expiry re-arms them.
 /// - A new invitation gets a record with `announced: false` (list-and-publish announces it).
-/// - A retired record (see [`is_retired`]) whose invitation shows up again is followed again.
+/// - A retired record (see `InvitationRecord::is_retired`) whose invitation shows up again is followed again.
 pub fn decide(
     invitation: &Invitation,
     record: Option<&InvitationRecord>,
@@ -109,7 +109,7 @@ pub fn decide(
         }
         None => (InvitationRecord::first_sighting(&observed, false, now), true),
     };
-    if is_retired(&base) {
+    if base.is_retired() {
         // It is back (the NotFound was transient): follow it again, without a TTL.
         base.terminal_at = None;
         changed = true;
@@ -139,17 +139,10 @@ pub fn decide(
     Ok(Ok(Decision { change: RecordChange::update(base, events), effect }))
 }
 
-/// A record retired because its invitation was gone (Get answered NotFound): still PENDING,
-/// but with `terminalAt` set, so it is no longer followed and the table's TTL removes it.
-/// The same convention as list-and-publish's.
-pub fn is_retired(record: &InvitationRecord) -> bool {
-    record.status == InvitationStatus::Pending && record.terminal_at.is_some()
-}
-
-/// Retire a record whose invitation no longer exists: no event (nothing is known about what
-/// became of it).
+/// Retire a record whose invitation no longer exists (see `InvitationRecord::is_retired`):
+/// no event, nothing is known about what became of it.
 pub fn retire(record: &InvitationRecord, now: DateTime<Utc>) -> RecordChange {
-    RecordChange::update(InvitationRecord { terminal_at: Some(now), ..record.clone() }, Vec::new())
+    RecordChange::update(record.retired(now), Vec::new())
 }
 
 /// The thresholds (ascending, as configured) the invitation's time left is under at `now`;
@@ -303,7 +296,7 @@ mod tests {
         let inv = engagement(1, 10.0);
         let record = stored(&step(&inv, None, t0()).unwrap_or_else(|| panic!("warned")));
         let retired = stored(&Decision { change: retire(&record, t0()), effect: Effect::Record });
-        assert!(is_retired(&retired));
+        assert!(retired.is_retired());
         let back = step(&inv, Some(&retired), t0()).unwrap_or_else(|| panic!("followed again"));
         assert_eq!((back.effect, back.change.record.terminal_at), (Effect::Record, None));
         assert!(back.change.events.is_empty(), "its warning was already published");

@@ -20,7 +20,7 @@ use shared::ports::{
 };
 
 use crate::config::SweepSettings;
-use crate::decide::{Decision, Effect, NoChange, decide, is_retired, retire};
+use crate::decide::{Decision, Effect, NoChange, decide, retire};
 use crate::input::Trigger;
 use crate::summary::{PendingSeen, Summary};
 
@@ -192,7 +192,7 @@ impl<'s> Run<'s> {
             .collect();
         let mut gone: Vec<&InvitationRecord> = records
             .values()
-            .filter(|r| r.status == InvitationStatus::Pending && !is_retired(r))
+            .filter(|r| r.is_followed())
             .filter(|r| complete.contains(&(r.kind, r.participant_type)))
             .filter(|r| !listed_keys.contains(&(r.kind, r.id.clone())))
             .collect();
