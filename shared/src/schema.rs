@@ -6,7 +6,20 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{DetailType, InvitationEventDetail};
+use crate::domain::{DetailType, ExpiringDigestDetail, InvitationEventDetail};
+
+/// Anything our source puts on the bus: an invitation event or the expiring digest, told
+/// apart by `detail-type` (each variant pins its own detail-types).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+#[schemars(
+    title = "InvitationEvent",
+    description = "An event as delivered by EventBridge (event contract v1): an invitation event, or the Invitations Expiring Digest"
+)]
+pub enum ReceivedEvent {
+    Invitation(Box<ReceivedInvitationEvent>),
+    Digest(Box<ReceivedDigestEvent>),
+}
 
 /// An invitation event as a consumer receives it from EventBridge (rule target, SQS, ...).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -20,6 +33,7 @@ pub struct ReceivedInvitationEvent {
     /// `detail.eventId` to de-duplicate).
     pub id: String,
     #[serde(rename = "detail-type")]
+    #[schemars(schema_with = "invitation_detail_types")]
     pub detail_type: DetailType,
     /// The configured `EVENT_SOURCE` (default `partnercentral.invitations`).
     pub source: String,
@@ -32,6 +46,48 @@ pub struct ReceivedInvitationEvent {
     pub detail: InvitationEventDetail,
 }
 
+/// The expire-sweeper's digest as a consumer receives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(
+    title = "InvitationsExpiringDigestEvent",
+    description = "The Invitations Expiring Digest as delivered by EventBridge (event contract v1)"
+)]
+pub struct ReceivedDigestEvent {
+    pub version: String,
+    /// EventBridge's own id of this delivery (use `detail.eventId` to de-duplicate).
+    pub id: String,
+    /// Always `Invitations Expiring Digest`.
+    #[serde(rename = "detail-type")]
+    #[schemars(schema_with = "digest_detail_type")]
+    pub detail_type: DetailType,
+    /// The configured `EVENT_SOURCE` (default `partnercentral.invitations`).
+    pub source: String,
+    pub account: String,
+    /// When the digest was made.
+    pub time: DateTime<Utc>,
+    pub region: String,
+    /// Empty: every listed invitation carries its ARN in the detail.
+    pub resources: Vec<String>,
+    pub detail: ExpiringDigestDetail,
+}
+
+/// The detail-types of invitation events (every one but the digest).
+fn invitation_detail_types(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let names: Vec<&str> = DetailType::INVITATION_EVENTS.iter().map(|d| d.as_str()).collect();
+    schemars::json_schema!({
+        "description": "Detail-type of an invitation event.",
+        "type": "string",
+        "enum": names,
+    })
+}
+
+fn digest_detail_type(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "string",
+        "const": DetailType::InvitationsExpiringDigest.as_str(),
+    })
+}
+
 /// Every checked-in schema: file name under `schemas/` and its content.
 pub fn all() -> Vec<(&'static str, serde_json::Value)> {
     vec![
@@ -40,9 +96,11 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
             serde_json::to_value(schemars::schema_for!(InvitationEventDetail)).unwrap_or_default(),
         ),
         (
-            "invitation-event.v1.json",
-            serde_json::to_value(schemars::schema_for!(ReceivedInvitationEvent)).unwrap_or_default(),
+            "invitations-expiring-digest-detail.v1.json",
+            serde_json::to_value(schemars::schema_for!(ExpiringDigestDetail)).unwrap_or_default(),
         ),
+        // Every event on the bus, either kind: what consumers and the end-to-end tests validate.
+        ("invitation-event.v1.json", serde_json::to_value(schemars::schema_for!(ReceivedEvent)).unwrap_or_default()),
     ]
 }
 
@@ -76,9 +134,63 @@ mod tests {
 
     #[test]
     fn the_envelope_schema_lists_every_detail_type() {
-        let schema = serde_json::to_string(&schemars::schema_for!(ReceivedInvitationEvent)).unwrap_or_default();
+        let schema = serde_json::to_string(&schemars::schema_for!(ReceivedEvent)).unwrap_or_default();
         for d in DetailType::ALL {
             assert!(schema.contains(d.as_str()), "{d} missing from the schema");
         }
+    }
+
+    fn validator() -> jsonschema::Validator {
+        let schema = serde_json::to_value(schemars::schema_for!(ReceivedEvent)).unwrap_or_default();
+        jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn envelope(detail_type: &str, resources: serde_json::Value, detail: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({
+            "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type": detail_type,
+            "source": "partnercentral.invitations", "account": "111122223333", "time": "2026-11-20T09:00:00Z",
+            "region": "us-east-1", "resources": resources, "detail": detail,
+        })
+    }
+
+    fn sample_invitation() -> crate::domain::Invitation {
+        use crate::domain::*;
+        use chrono::TimeZone;
+        let at = |d| Utc.with_ymd_and_hms(2026, 11, d, 9, 0, 0).single().unwrap_or_default();
+        Invitation {
+            kind: InvitationKind::Engagement,
+            id: "engi-0000000000001".into(),
+            arn: "arn:aws:partnercentral:us-east-1::catalog/AWS/engagement-invitation/engi-0000000000001".into(),
+            catalog: Catalog::Aws,
+            status: InvitationStatus::Pending,
+            participant_type: ParticipantType::Receiver,
+            created_at: at(8),
+            updated_at: None,
+            expires_at: Some(at(23)),
+            other_party: OtherParty::default(),
+            connection_type: None,
+            connection_id: None,
+            payload_type: Some("OpportunityInvitation".into()),
+            engagement_id: None,
+            engagement_title: Some("Migration".into()),
+            details: None,
+        }
+    }
+
+    #[test]
+    fn the_envelope_schema_accepts_each_detail_only_with_its_own_detail_types() {
+        use crate::domain::{ExpiringDigest, InvitationEvent};
+        let inv = sample_invitation();
+        let now = inv.created_at + chrono::Duration::days(13);
+        let warning = serde_json::to_value(InvitationEvent::expiring_soon(&inv, 72, now).detail).unwrap_or_default();
+        let digest = serde_json::to_value(ExpiringDigest::new(inv.catalog, 72, now, std::slice::from_ref(&inv)).detail)
+            .unwrap_or_default();
+        let arn = serde_json::json!([inv.arn]);
+        let v = validator();
+        assert!(v.is_valid(&envelope("Engagement Invitation Expiring Soon", arn.clone(), warning.clone())));
+        assert!(v.is_valid(&envelope("Invitations Expiring Digest", serde_json::json!([]), digest.clone())));
+        assert!(!v.is_valid(&envelope("Invitations Expiring Digest", serde_json::json!([]), warning)));
+        assert!(!v.is_valid(&envelope("Engagement Invitation Expiring Soon", arn, digest.clone())));
+        assert!(!v.is_valid(&envelope("Invitations Expiring Someday", serde_json::json!([]), digest)));
     }
 }

@@ -20,7 +20,7 @@ use shared::ports::{
 
 use crate::config::Config;
 use crate::input::{InputError, RequestedMode};
-use crate::plan::{Context, EventKind, Mode, Plan, decide, is_retired, retire};
+use crate::plan::{Context, EventKind, Mode, Plan, decide, retire};
 use crate::summary::Summary;
 
 /// Page size of every listing (the APIs' maximum), for the lower-bound formula.
@@ -177,7 +177,7 @@ impl Item {
 /// The plan for a record whose invitation is gone: retire it if it was followed, mark it
 /// announced if it was waiting for that (nothing left to announce), else nothing.
 fn gone(record: &InvitationRecord, now: DateTime<Utc>) -> Plan {
-    if record.status == InvitationStatus::Pending && !is_retired(record) {
+    if record.is_followed() {
         retire(record, now)
     } else if !record.announced {
         Plan::Commit { record: InvitationRecord { announced: true, ..record.clone() }, events: vec![] }
@@ -473,7 +473,7 @@ where
         let absent: Vec<&InvitationRecord> = records
             .values()
             .filter(|r| followed(r) && !kept.contains_key(&r.id))
-            .filter(|r| (r.status == InvitationStatus::Pending && !is_retired(r)) || !r.announced)
+            .filter(|r| r.is_followed() || !r.announced)
             .collect();
         let mut items: Vec<Item> = Vec::new();
         for (record, result) in self.get_many(absent.into_iter().cloned().collect()).await {
@@ -667,7 +667,7 @@ where
         out.records_written += 1;
         out.left_pending += transitions as u64;
         if change.events.is_empty() {
-            if is_retired(&change.record) && item.record.as_ref().is_some_and(|r| !is_retired(r)) {
+            if change.record.is_retired() && item.record.as_ref().is_some_and(|r| !r.is_retired()) {
                 out.retired += 1;
             } else {
                 out.silent_updates += 1;

@@ -84,17 +84,10 @@ impl Plan {
     }
 }
 
-/// A record retired because its invitation is gone (Get answered NotFound): it keeps its
-/// PENDING status and stops being followed (list-and-publish skips retired records), and it
-/// expires like a finished one.
-pub fn is_retired(record: &InvitationRecord) -> bool {
-    record.status == InvitationStatus::Pending && record.terminal_at.is_some()
-}
-
-/// Retire a record whose invitation no longer exists: no event (nothing is known about what
-/// became of it), and the table's TTL removes the record after the retention period.
+/// Retire a record whose invitation no longer exists (see `InvitationRecord::is_retired`): no
+/// event, and the table's TTL removes the record after the retention period.
 pub fn retire(record: &InvitationRecord, now: DateTime<Utc>) -> Plan {
-    Plan::Commit { record: InvitationRecord { terminal_at: Some(now), ..record.clone() }, events: Vec::new() }
+    Plan::Commit { record: record.retired(now), events: Vec::new() }
 }
 
 /// Whether an invitation the run has no record of is one it has never seen: a terminal one
@@ -171,7 +164,7 @@ pub fn decide(ctx: &Context, existing: Option<&InvitationRecord>, invitation: &I
     if !record.status.is_terminal() {
         if invitation.status.is_terminal() {
             events.push(EventKind::Transition { previous: record.status });
-        } else if is_retired(record) {
+        } else if record.is_retired() {
             // It is back (the NotFound was transient): follow it again.
             next.terminal_at = None;
         }
@@ -352,9 +345,9 @@ mod tests {
         let pending = inv(InvitationStatus::Pending, t(10, 0));
         let record = InvitationRecord::first_sighting(&pending, true, t(10, 1));
         let Plan::Commit { record: retired, events } = retire(&record, t(20, 0)) else { panic!("expected a commit") };
-        assert!(events.is_empty() && is_retired(&retired));
+        assert!(events.is_empty() && retired.is_retired());
         let plan = decide(&c, Some(&retired), &pending);
-        assert!(matches!(&plan, Plan::Commit { record, events } if events.is_empty() && !is_retired(record)));
+        assert!(matches!(&plan, Plan::Commit { record, events } if events.is_empty() && !record.is_retired()));
         assert_eq!(events_of(decide(&c, Some(&retired), &inv(InvitationStatus::Accepted, t(10, 0)))), [FROM_PENDING]);
     }
 

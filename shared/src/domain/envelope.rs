@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::digest::ExpiringDigest;
 use super::event::InvitationEvent;
 
 /// One event ready for the bus. `Source` and the bus name belong to the publisher's
@@ -30,6 +31,18 @@ impl OutboundEvent {
             detail: serde_json::to_string(&event.detail)?,
             resources: vec![event.detail.arn.clone()],
             time: event.detail.observed_at,
+        })
+    }
+
+    /// The digest: no single invitation, so no `Resources` (each listed invitation carries
+    /// its ARN in the detail).
+    pub fn from_digest(digest: &ExpiringDigest) -> Result<Self, serde_json::Error> {
+        Ok(OutboundEvent {
+            event_id: digest.detail.event_id.clone(),
+            detail_type: ExpiringDigest::DETAIL_TYPE.as_str().to_owned(),
+            detail: serde_json::to_string(&digest.detail)?,
+            resources: Vec::new(),
+            time: digest.detail.observed_at,
         })
     }
 }

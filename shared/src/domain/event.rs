@@ -43,10 +43,32 @@ pub enum DetailType {
     EngagementInvitationExpired,
     #[serde(rename = "Engagement Invitation Expiring Soon")]
     EngagementInvitationExpiringSoon,
+    /// Not about one invitation: the expire-sweeper's digest (detail
+    /// [`crate::domain::ExpiringDigestDetail`]).
+    #[serde(rename = "Invitations Expiring Digest")]
+    InvitationsExpiringDigest,
 }
 
 impl DetailType {
-    pub const ALL: [DetailType; 12] = [
+    /// Every detail-type of the contract.
+    pub const ALL: [DetailType; 13] = [
+        DetailType::ConnectionInvitationCreated,
+        DetailType::ConnectionInvitationAccepted,
+        DetailType::ConnectionInvitationRejected,
+        DetailType::ConnectionInvitationCanceled,
+        DetailType::ConnectionInvitationExpired,
+        DetailType::ConnectionInvitationExpiringSoon,
+        DetailType::ConnectionInvitationCancellationPlanned,
+        DetailType::EngagementInvitationCreated,
+        DetailType::EngagementInvitationAccepted,
+        DetailType::EngagementInvitationRejected,
+        DetailType::EngagementInvitationExpired,
+        DetailType::EngagementInvitationExpiringSoon,
+        DetailType::InvitationsExpiringDigest,
+    ];
+
+    /// The detail-types whose detail is an [`InvitationEventDetail`] (all but the digest).
+    pub const INVITATION_EVENTS: [DetailType; 12] = [
         DetailType::ConnectionInvitationCreated,
         DetailType::ConnectionInvitationAccepted,
         DetailType::ConnectionInvitationRejected,
@@ -77,6 +99,7 @@ impl DetailType {
             EngagementInvitationRejected => "Engagement Invitation Rejected",
             EngagementInvitationExpired => "Engagement Invitation Expired",
             EngagementInvitationExpiringSoon => "Engagement Invitation Expiring Soon",
+            InvitationsExpiringDigest => "Invitations Expiring Digest",
         }
     }
 
@@ -348,8 +371,10 @@ mod tests {
                 "Engagement Invitation Rejected",
                 "Engagement Invitation Expired",
                 "Engagement Invitation Expiring Soon",
+                "Invitations Expiring Digest",
             ]
         );
+        assert_eq!(DetailType::INVITATION_EVENTS[..], DetailType::ALL[..12], "every type but the digest");
         for d in DetailType::ALL {
             assert_eq!(serde_json::to_value(d).ok(), Some(serde_json::json!(d.as_str())));
             assert_eq!(DetailType::parse(d.as_str()), Some(d));

@@ -1,10 +1,12 @@
 //! Domain: invitations, the event contract and delivery outcomes. No SDK types.
 
+pub mod digest;
 pub mod envelope;
 pub mod event;
 pub mod invitation;
 pub mod state;
 
+pub use digest::{DigestInvitation, ExpiringDigest, ExpiringDigestDetail};
 pub use envelope::{Delivery, DeliveryReport, OutboundEvent};
 pub use event::{Cause, CauseType, DetailType, InvitationEvent, InvitationEventDetail, SCHEMA_VERSION};
 pub use invitation::{

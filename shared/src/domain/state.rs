@@ -94,6 +94,23 @@ impl InvitationRecord {
         if self.warned_expires_at == self.expires_at { &self.warned_thresholds } else { &[] }
     }
 
+    /// Retired: Partner Central no longer knows the invitation (a Get answered NotFound). The
+    /// record keeps its PENDING status (nothing is known about what became of it, so no
+    /// event), stops being followed, and expires like a finished one.
+    pub fn is_retired(&self) -> bool {
+        self.status == InvitationStatus::Pending && self.terminal_at.is_some()
+    }
+
+    /// This record, retired at `now` (see [`InvitationRecord::is_retired`]).
+    pub fn retired(&self, now: DateTime<Utc>) -> InvitationRecord {
+        InvitationRecord { terminal_at: Some(now), ..self.clone() }
+    }
+
+    /// Still followed: PENDING and not retired.
+    pub fn is_followed(&self) -> bool {
+        self.status == InvitationStatus::Pending && !self.is_retired()
+    }
+
     pub fn key(&self) -> (InvitationKind, &str) {
         (self.kind, &self.id)
     }
@@ -222,6 +239,17 @@ mod tests {
         assert_eq!(r.warned_for_current_expiry(), [24]);
         assert!(r.observe(&inv(InvitationStatus::Pending, 23), t(2)), "expiry change is a change");
         assert!(r.warned_for_current_expiry().is_empty());
+    }
+
+    #[test]
+    fn a_retired_record_is_no_longer_followed_and_expires_like_a_finished_one() {
+        let r = InvitationRecord::first_sighting(&inv(InvitationStatus::Pending, 20), true, t(1));
+        assert!(r.is_followed() && !r.is_retired());
+        let retired = r.retired(t(2));
+        assert!(retired.is_retired() && !retired.is_followed());
+        assert_eq!((retired.status, retired.terminal_at), (InvitationStatus::Pending, Some(t(2))));
+        let done = InvitationRecord::first_sighting(&inv(InvitationStatus::Accepted, 20), true, t(1));
+        assert!(!done.is_retired() && !done.is_followed());
     }
 
     #[test]

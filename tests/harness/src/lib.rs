@@ -4,6 +4,7 @@
 //! here is killed when its handle is dropped, also when a test fails.
 
 pub mod aws;
+pub mod contract;
 pub mod demo;
 pub mod lambda;
 pub mod moto;

@@ -27,6 +27,9 @@ async fn run() -> harness::Result<()> {
     if demo.has_function("list-and-publish") {
         harness::demo::list_and_publish::act(&mut demo).await?;
     }
+    if demo.has_function("expire-sweeper") {
+        harness::demo::expire_sweeper::act(&mut demo).await?;
+    }
     if demo.has_function("auto-cancel") {
         harness::demo::auto_cancel::act(&mut demo).await?;
     }

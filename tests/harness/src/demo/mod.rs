@@ -5,6 +5,7 @@
 //! Each function contributes one act (`demo/<function>.rs`), run in order by `bin/demo.rs`.
 
 pub mod auto_cancel;
+pub mod expire_sweeper;
 pub mod list_and_publish;
 
 use std::collections::BTreeMap;
@@ -102,8 +103,20 @@ impl Demo {
             let detail_type = e["detail-type"].as_str().unwrap_or("?").to_owned();
             *self.totals.entry(detail_type.clone()).or_default() += 1;
             let mut details = Vec::new();
-            if let Some(h) = d["thresholdHours"].as_u64() {
+            if let Some(h) = d["thresholdHours"].as_u64()
+                && d["hoursRemaining"].is_number()
+            {
                 details.push(format!("<{h}h, {}h left", d["hoursRemaining"]));
+            }
+            // The expire-sweeper's digest: what expires within its window, soonest first.
+            if let (Some(h), Some(listed)) = (d["thresholdHours"].as_u64(), d["invitations"].as_array()) {
+                let soonest: Vec<String> = listed
+                    .iter()
+                    .take(3)
+                    .map(|i| format!("{} {}h", i["invitationId"].as_str().unwrap_or("?"), i["hoursRemaining"]))
+                    .collect();
+                let more = if listed.len() > 3 { ", …" } else { "" };
+                details.push(format!("within {h}h: {}{more}", soonest.join(", ")));
             }
             if let Some(rule) = d["cause"]["rule"].as_str() {
                 details.push(format!("policy rule {rule}"));

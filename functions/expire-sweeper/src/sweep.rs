@@ -1,0 +1,471 @@
+//! One sweep: list what is PENDING, decide per invitation, commit record changes with their
+//! events, optionally queue the digest, and drain the outbox.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use shared::PartnerCentralError;
+use shared::adapters::ApiCallCounter;
+use shared::delivery::{DrainReport, drain_outbox};
+use shared::domain::{
+    CommitOutcome, ExpiringDigest, Invitation, InvitationKind, InvitationRecord, InvitationStatus, OutboundEvent,
+    ParticipantType,
+};
+use shared::error::StoreError;
+use shared::ports::{
+    Clock, ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery, EngagementInvitations,
+    EventPublisher, StateStore,
+};
+
+use crate::config::SweepSettings;
+use crate::decide::{Decision, Effect, NoChange, decide, retire};
+use crate::input::Trigger;
+use crate::summary::{PendingSeen, Summary};
+
+/// Rounds of re-reading and deciding again after conflicts with another writer.
+const MAX_COMMIT_ROUNDS: usize = 3;
+
+/// Partner Central calls per operation, for the summary.
+pub trait CallCounts: Send + Sync {
+    fn counts(&self) -> BTreeMap<String, u64>;
+}
+
+impl CallCounts for ApiCallCounter {
+    fn counts(&self) -> BTreeMap<String, u64> {
+        self.snapshot()
+    }
+}
+
+/// The ports one sweep uses.
+pub struct Ports<'a, A, B, S, P, K, N> {
+    pub connections: &'a A,
+    pub engagements: &'a B,
+    pub store: &'a S,
+    pub publisher: &'a P,
+    pub clock: &'a K,
+    pub calls: &'a N,
+}
+
+/// Why a run failed (after draining the outbox of whatever it committed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SweepError {
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{} Partner Central call(s) failed after retries; first: {}", .0.len(), .0.first().map(ToString::to_string).unwrap_or_default())]
+    PartnerCentral(Vec<PartnerCentralError>),
+    #[error("could not render an event: {0}")]
+    Render(String),
+}
+
+impl From<serde_json::Error> for SweepError {
+    fn from(e: serde_json::Error) -> Self {
+        SweepError::Render(e.to_string())
+    }
+}
+
+/// The summary of a run, and why it failed if it did.
+#[derive(Debug)]
+pub struct RunReport {
+    pub summary: Summary,
+    pub error: Option<SweepError>,
+}
+
+type Key = (InvitationKind, String);
+
+fn key_of(i: &Invitation) -> Key {
+    (i.kind, i.id.clone())
+}
+
+/// One run. Never skips the outbox drain: whatever was committed (by this run, a crashed
+/// one, or another function) is published before returning, also when the run failed.
+pub async fn sweep<A, B, S, P, K, N>(
+    ports: &Ports<'_, A, B, S, P, K, N>,
+    settings: &SweepSettings,
+    trigger: &Trigger,
+) -> RunReport
+where
+    A: ConnectionInvitations,
+    B: EngagementInvitations,
+    S: StateStore,
+    P: EventPublisher,
+    K: Clock,
+    N: CallCounts,
+{
+    let started = Instant::now();
+    let calls_before = ports.calls.counts();
+    let digest = trigger.options().digest.unwrap_or(settings.digest);
+    let mut run = Run::new(settings, digest);
+
+    let mut error = run.sweep(ports).await.err();
+    if error.is_none() && !run.pc_errors.is_empty() {
+        error = Some(SweepError::PartnerCentral(std::mem::take(&mut run.pc_errors)));
+    }
+    let events = match drain_outbox(ports.store, ports.publisher).await {
+        Ok(report) => report,
+        Err(e) => {
+            error.get_or_insert(SweepError::Store(e));
+            DrainReport::default()
+        }
+    };
+    let after = ports.calls.counts();
+    let api_calls = after
+        .into_iter()
+        .map(|(op, n)| {
+            let before = calls_before.get(&op).copied().unwrap_or(0);
+            (op, n.saturating_sub(before))
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let summary = run.summary(trigger, events, api_calls, error.as_ref(), started.elapsed().as_millis() as u64);
+    RunReport { summary, error }
+}
+
+/// The state of one run.
+struct Run<'s> {
+    settings: &'s SweepSettings,
+    digest: bool,
+    now: Option<DateTime<Utc>>,
+    pending_seen: PendingSeen,
+    warnings: BTreeMap<u32, usize>,
+    expired: usize,
+    other_transitions: usize,
+    records_created: usize,
+    conflicts: usize,
+    unresolved_conflicts: usize,
+    not_found: usize,
+    stale_skipped: usize,
+    digest_count: Option<usize>,
+    pc_errors: Vec<PartnerCentralError>,
+}
+
+impl<'s> Run<'s> {
+    fn new(settings: &'s SweepSettings, digest: bool) -> Self {
+        Run {
+            settings,
+            digest,
+            now: None,
+            pending_seen: PendingSeen::default(),
+            warnings: settings.warning_hours.iter().map(|t| (*t, 0)).collect(),
+            expired: 0,
+            other_transitions: 0,
+            records_created: 0,
+            conflicts: 0,
+            unresolved_conflicts: 0,
+            not_found: 0,
+            stale_skipped: 0,
+            digest_count: None,
+            pc_errors: Vec::new(),
+        }
+    }
+
+    async fn sweep<A, B, S, P, K, N>(&mut self, ports: &Ports<'_, A, B, S, P, K, N>) -> Result<(), SweepError>
+    where
+        A: ConnectionInvitations,
+        B: EngagementInvitations,
+        S: StateStore,
+        P: EventPublisher,
+        K: Clock,
+        N: CallCounts,
+    {
+        let records: HashMap<Key, InvitationRecord> =
+            ports.store.load_records().await?.into_iter().map(|r| ((r.kind, r.id.clone()), r)).collect();
+
+        let (listed, complete) = self.list_pending(ports).await;
+        let listings_failed = !self.pc_errors.is_empty();
+        // After the listings: the clock follows the `Date` of Partner Central's answers.
+        let now = ports.clock.now();
+        self.now = Some(now);
+
+        // What to decide: every PENDING invitation listed, and every record still PENDING
+        // that the (complete) listing no longer shows — it changed, so read it.
+        let listed_keys: HashSet<Key> = listed.iter().map(key_of).collect();
+        let mut candidates: Vec<(Invitation, Option<InvitationRecord>)> = listed
+            .into_iter()
+            .map(|i| {
+                let record = records.get(&key_of(&i)).cloned();
+                (self.sanitize(i), record)
+            })
+            .collect();
+        let mut gone: Vec<&InvitationRecord> = records
+            .values()
+            .filter(|r| r.is_followed())
+            .filter(|r| complete.contains(&(r.kind, r.participant_type)))
+            .filter(|r| !listed_keys.contains(&(r.kind, r.id.clone())))
+            .collect();
+        gone.sort_by_key(|r| (r.kind, r.id.clone()));
+        let mut retirements = Vec::new();
+        for record in gone {
+            match self.get(ports, record.kind, &record.id, record.participant_type).await {
+                Ok(inv) => candidates.push((self.sanitize(inv), Some(record.clone()))),
+                Err(PartnerCentralError::NotFound { .. }) => {
+                    tracing::warn!(kind = %record.kind, invitation_id = %record.id, "invitation no longer exists; its record is retired without an event");
+                    retirements.push(retire(record, now));
+                }
+                Err(e) => self.pc_errors.push(e),
+            }
+        }
+
+        // Decide; connection invitations that publish something are read once for the fields
+        // only Get returns (message, inviter), and decided again on what that read said.
+        let mut decisions: Vec<(Invitation, Decision)> = Vec::new();
+        let mut finished: HashSet<Key> = HashSet::new();
+        let mut current: Vec<Invitation> = Vec::new();
+        for (mut inv, record) in candidates {
+            if record.as_ref().is_some_and(|r| r.status.is_terminal()) {
+                finished.insert(key_of(&inv));
+            }
+            let mut decision = self.decide(&inv, record.as_ref(), now)?;
+            if inv.kind == InvitationKind::Connection
+                && inv.details.is_none()
+                && decision.as_ref().is_some_and(Decision::publishes)
+            {
+                match ports.connections.get_connection_invitation(&inv.id).await {
+                    Ok(full) => {
+                        inv = self.sanitize(full);
+                        decision = self.decide(&inv, record.as_ref(), now)?;
+                    }
+                    Err(e) => {
+                        tracing::warn!(invitation_id = %inv.id, error = %e, "could not read the invitation's details; publishing without them");
+                    }
+                }
+            }
+            if let Some(d) = decision {
+                decisions.push((inv.clone(), d));
+            }
+            current.push(inv);
+        }
+
+        self.commit(ports.store, decisions, now, &mut finished).await?;
+        if !retirements.is_empty() {
+            // A conflict means someone else changed the record meanwhile: the next run sees it.
+            let outcomes = ports.store.commit(retirements).await?;
+            self.not_found += outcomes.iter().filter(|o| **o == CommitOutcome::Committed).count();
+        }
+
+        if self.digest && listings_failed {
+            // A digest from part of the listings would under-report; the run fails anyway.
+            tracing::warn!("no digest this run: a listing failed");
+        } else if self.digest {
+            let window = chrono::Duration::hours(i64::from(self.settings.largest_threshold()));
+            let expiring: Vec<Invitation> = current
+                .into_iter()
+                .filter(|i| i.status == InvitationStatus::Pending && !finished.contains(&key_of(i)))
+                .filter(|i| i.time_left(now).is_some_and(|left| left > chrono::Duration::zero() && left < window))
+                .collect();
+            let digest = ExpiringDigest::new(self.settings.catalog, self.settings.largest_threshold(), now, &expiring);
+            if digest.detail.omitted > 0 {
+                tracing::warn!(
+                    omitted = digest.detail.omitted,
+                    count = digest.detail.count,
+                    "digest capped to stay under the PutEvents entry limit"
+                );
+            }
+            ports.store.enqueue(vec![OutboundEvent::from_digest(&digest)?]).await?;
+            self.digest_count = Some(digest.detail.count);
+        }
+        Ok(())
+    }
+
+    /// Every PENDING invitation of the configured participant types, with the APIs' own
+    /// status filters. Also which (kind, participant type) listings completed: only those
+    /// can tell that a recorded invitation is no longer PENDING.
+    async fn list_pending<A, B, S, P, K, N>(
+        &mut self,
+        ports: &Ports<'_, A, B, S, P, K, N>,
+    ) -> (Vec<Invitation>, HashSet<(InvitationKind, ParticipantType)>)
+    where
+        A: ConnectionInvitations,
+        B: EngagementInvitations,
+    {
+        let types = &self.settings.participant_types;
+        let mut listed: Vec<Invitation> = Vec::new();
+        let mut complete = HashSet::new();
+
+        let query = ConnectionInvitationQuery {
+            status: Some(InvitationStatus::Pending),
+            participant_type: if self.settings.both_sides() { None } else { types.first().copied() },
+            ..Default::default()
+        };
+        match ports.connections.list_connection_invitations(query).try_concat().await {
+            Ok(page) => {
+                complete.extend(types.iter().map(|p| (InvitationKind::Connection, *p)));
+                listed.extend(page);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "listing PENDING connection invitations failed");
+                self.pc_errors.push(e);
+            }
+        }
+        for participant_type in types {
+            let mut query = EngagementInvitationQuery::new(*participant_type);
+            query.statuses = vec![InvitationStatus::Pending];
+            match ports.engagements.list_engagement_invitations(query).try_concat().await {
+                Ok(page) => {
+                    complete.insert((InvitationKind::Engagement, *participant_type));
+                    listed.extend(page);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, %participant_type, "listing PENDING engagement invitations failed");
+                    self.pc_errors.push(e);
+                }
+            }
+        }
+
+        let mut seen = HashSet::new();
+        listed.retain(|i| {
+            i.status == InvitationStatus::Pending && types.contains(&i.participant_type) && seen.insert(key_of(i))
+        });
+        for i in &listed {
+            match i.kind {
+                InvitationKind::Connection => self.pending_seen.connection += 1,
+                InvitationKind::Engagement => self.pending_seen.engagement += 1,
+            }
+        }
+        (listed, complete)
+    }
+
+    async fn get<A, B, S, P, K, N>(
+        &self,
+        ports: &Ports<'_, A, B, S, P, K, N>,
+        kind: InvitationKind,
+        id: &str,
+        participant_type: ParticipantType,
+    ) -> Result<Invitation, PartnerCentralError>
+    where
+        A: ConnectionInvitations,
+        B: EngagementInvitations,
+    {
+        match kind {
+            InvitationKind::Connection => ports.connections.get_connection_invitation(id).await,
+            InvitationKind::Engagement => ports.engagements.get_engagement_invitation(id, participant_type).await,
+        }
+    }
+
+    fn decide(
+        &mut self,
+        inv: &Invitation,
+        record: Option<&InvitationRecord>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Decision>, SweepError> {
+        match decide(inv, record, now, self.settings)? {
+            Ok(d) => Ok(Some(d)),
+            Err(NoChange::Nothing) => Ok(None),
+            Err(NoChange::Stale) => {
+                self.stale_skipped += 1;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Commit every decision; on a conflict re-read that record and decide again (usually:
+    /// another function recorded the transition first, so nothing is left to do).
+    async fn commit(
+        &mut self,
+        store: &impl StateStore,
+        mut decisions: Vec<(Invitation, Decision)>,
+        now: DateTime<Utc>,
+        finished: &mut HashSet<Key>,
+    ) -> Result<(), SweepError> {
+        for round in 0..MAX_COMMIT_ROUNDS {
+            if decisions.is_empty() {
+                return Ok(());
+            }
+            let changes = decisions.iter().map(|(_, d)| d.change.clone()).collect();
+            let outcomes = store.commit(changes).await?;
+            let mut retry = Vec::new();
+            for ((inv, decision), outcome) in decisions.into_iter().zip(outcomes) {
+                match outcome {
+                    CommitOutcome::Committed => self.committed(&decision, finished),
+                    CommitOutcome::Conflict => retry.push(inv),
+                }
+            }
+            decisions = Vec::new();
+            for inv in retry {
+                self.conflicts += 1;
+                let fresh = store.load_record(inv.kind, &inv.id).await?;
+                tracing::info!(kind = %inv.kind, invitation_id = %inv.id, round, "record changed by another writer; deciding again");
+                if fresh.as_ref().is_some_and(|r| r.status.is_terminal()) {
+                    finished.insert(key_of(&inv));
+                }
+                if let Some(d) = self.decide(&inv, fresh.as_ref(), now)? {
+                    decisions.push((inv, d));
+                }
+            }
+        }
+        if !decisions.is_empty() {
+            // Still contended: the next run decides again from what is stored then.
+            self.unresolved_conflicts += decisions.len();
+            tracing::warn!(count = decisions.len(), "records still contended; left for the next run");
+        }
+        Ok(())
+    }
+
+    fn committed(&mut self, decision: &Decision, finished: &mut HashSet<Key>) {
+        let record = &decision.change.record;
+        if record.version == 0 {
+            self.records_created += 1;
+        }
+        if record.status.is_terminal() {
+            finished.insert((record.kind, record.id.clone()));
+        }
+        match decision.effect {
+            Effect::Record => {}
+            Effect::Warned { threshold_hours } => {
+                *self.warnings.entry(threshold_hours).or_default() += 1;
+                tracing::info!(kind = %record.kind, invitation_id = %record.id, threshold_hours, "expiry warning queued");
+            }
+            Effect::Expired => {
+                self.expired += 1;
+                tracing::info!(kind = %record.kind, invitation_id = %record.id, "expiry recorded");
+            }
+            Effect::Transition(status) => {
+                self.other_transitions += 1;
+                tracing::info!(kind = %record.kind, invitation_id = %record.id, %status, "transition recorded");
+            }
+        }
+    }
+
+    /// Drop the inviter's e-mail address unless the deployment opted in.
+    fn sanitize(&self, mut inv: Invitation) -> Invitation {
+        if !self.settings.include_contact_details {
+            inv.details = inv.details.map(|d| d.without_contact());
+        }
+        inv
+    }
+
+    fn summary(
+        &self,
+        trigger: &Trigger,
+        events: DrainReport,
+        api_calls: BTreeMap<String, u64>,
+        error: Option<&SweepError>,
+        duration_ms: u64,
+    ) -> Summary {
+        Summary {
+            catalog: self.settings.catalog,
+            trigger: match trigger {
+                Trigger::ScheduledRule { .. } => "scheduledRule",
+                Trigger::Invoke(_) => "invoke",
+            },
+            observed_at: self.now,
+            pending_seen: self.pending_seen.clone(),
+            warnings: self.warnings.clone(),
+            expired: self.expired,
+            other_transitions: self.other_transitions,
+            records_created: self.records_created,
+            conflicts: self.conflicts,
+            unresolved_conflicts: self.unresolved_conflicts,
+            not_found: self.not_found,
+            stale_skipped: self.stale_skipped,
+            digest: self.digest_count,
+            events,
+            api_calls,
+            error: error.map(ToString::to_string),
+            duration_ms,
+        }
+    }
+}

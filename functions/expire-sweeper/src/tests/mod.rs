@@ -1,0 +1,4 @@
+//! Unit tests of whole runs, and their test data.
+
+mod sweep;
+pub mod testutil;
