@@ -494,79 +494,29 @@ async fn wait_for_init(fleet: &Fleet<'_>, name: &str) -> Result<Duration> {
     }
 }
 
-/// The arm64 release binary (`cargo lambda build --release --arm64` leaves it here; the copy at
-/// `target/lambda/<fn>/bootstrap` is overwritten by a later build of the other architecture).
+/// The arm64 release binary as deployed: `cargo lambda build --release --arm64` leaves it at
+/// `target/lambda/<fn>/bootstrap` (a later build of the other architecture overwrites that
+/// file, hence the ELF check), or under `target/aarch64-unknown-linux-gnu/release/`.
 pub fn arm64_binary(name: &str) -> Result<std::path::PathBuf> {
-    let path = measure::target_dir().join("aarch64-unknown-linux-gnu").join("release").join(name);
-    if !path.is_file() {
-        return Err(Error::msg(format!(
-            "no arm64 build at {} (run `cargo lambda build --release --arm64`; make bench does)",
-            path.display()
-        )));
+    let target = measure::target_dir();
+    let candidates = [
+        target.join("lambda").join(name).join("bootstrap"),
+        target.join("aarch64-unknown-linux-gnu").join("release").join(name),
+    ];
+    let mut seen = Vec::new();
+    for path in candidates {
+        if !path.is_file() {
+            continue;
+        }
+        let machine = measure::elf_machine(&path)?;
+        if machine == "aarch64" {
+            return Ok(path);
+        }
+        seen.push(format!("{} is built for {machine}", path.display()));
     }
-    let machine = measure::elf_machine(&path)?;
-    if machine != "aarch64" {
-        return Err(Error::msg(format!("{} is built for {machine}, not aarch64", path.display())));
-    }
-    Ok(path)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn listings(c: u64, cs: u64, r: u64, s: u64) -> Listings {
-        Listings { connections: c, connections_sender: cs, engagements_receiver: r, engagements_sender: s }
-    }
-
-    #[test]
-    fn steady_list_and_publish_bound_counts_pending_pages_new_pages_reads_events_and_state() {
-        let work = Work {
-            pending: listings(41, 12, 330, 82),
-            new: listings(1, 0, 1, 0),
-            stale_engagements: 2,
-            stale_connections: BTreeSet::from(["pacinv-a".to_owned()]),
-            evented_connections: BTreeSet::from(["pacinv-a".to_owned(), "pacinv-new".to_owned()]),
-            events: 5,
-            record_pages: 1,
-            changed_records: 5,
-            ..Work::default()
-        };
-        let b = lower_bound(LIST_AND_PUBLISH, &work);
-        assert_eq!(b.pending_pages, 1 + 4 + 1);
-        assert_eq!(b.new_pages, 3, "one call per listing even when nothing is new");
-        assert_eq!(b.per_transition, 2 + 2, "one Get serves a stale connection invitation and its details");
-        assert_eq!(b.put_events, 1);
-        // records + outbox + one transaction + one outbox delete + meta read and write
-        assert_eq!(b.state_io, 6);
-        assert_eq!(b.partner_central, 6 + 3 + 4);
-        assert_eq!(b.total, 13 + 1 + 6);
-    }
-
-    #[test]
-    fn first_run_pages_through_everything_and_auto_cancel_counts_its_cancellations() {
-        let all = listings(2000, 600, 16000, 4000);
-        let first = Work { first: true, pending: listings(41, 12, 330, 82), new: all, events: 450, ..Work::default() };
-        assert_eq!(lower_bound(LIST_AND_PUBLISH, &first).new_pages, 20 + 160 + 40);
-        let cancel = Work {
-            pending: listings(41, 12, 330, 82),
-            actions: 2,
-            events: 2,
-            record_pages: 1,
-            changed_records: 2,
-            ..Work::default()
-        };
-        let b = lower_bound(AUTO_CANCEL, &cancel);
-        assert_eq!((b.pending_pages, b.per_transition, b.put_events), (1, 2, 1));
-        assert_eq!(b.state_io, 1 + 1 + 1 + 1);
-        let idle = Work { pending: listings(41, 12, 330, 82), ..Work::default() };
-        assert_eq!(lower_bound(AUTO_CANCEL, &idle).total, 1 + 1, "one listing page and the outbox");
-    }
-
-    #[test]
-    fn medians() {
-        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
-        assert_eq!(median(&[]), 0.0);
-    }
+    Err(Error::msg(format!(
+        "no arm64 build of {name} under {}{} (run `cargo lambda build --release --arm64`; make bench does)",
+        target.display(),
+        if seen.is_empty() { String::new() } else { format!(": {}", seen.join(", ")) }
+    )))
 }
