@@ -66,7 +66,7 @@ impl Default for BenchConfig {
 impl BenchConfig {
     pub fn description(&self) -> String {
         format!(
-            "generated account, two years of history: {} engagement invitations and {} connection invitations (≈2% pending, both participant types); {} ms added to every Partner Central call; emulator rate limit {}/s (the real quota); functions at MAX_REQUESTS_PER_SECOND={} (default); first (full) run then {} steady-state runs, a handful of changes before each (accept, reject, a new invitation of each kind, one hour passes).",
+            "generated account, two years of history: {} engagement invitations and {} connection invitations (≈2% pending, both participant types); {} ms added to every Partner Central call; emulator rate limit {}/s (the real quota); functions at MAX_REQUESTS_PER_SECOND={} (default), auto-cancel with a real policy (cancel what we sent to one blocked partner); first (full) run then {} steady-state runs, a handful of changes before each (one invitation accepted, one rejected, a new engagement invitation, a new connection invitation we sent to the blocked partner, one hour passes).",
             self.engagements,
             self.connections,
             self.latency_ms,
@@ -77,12 +77,17 @@ impl BenchConfig {
     }
 }
 
+/// A partner our (fictional) alliance team no longer invites: the benchmark's auto-cancel
+/// policy cancels every pending invitation we sent to it.
+pub const BLOCKED_PARTNER: &str = "123456789012";
+
 /// The functions' settings in the benchmark: defaults, plus a real (not dry-run) auto-cancel
-/// policy so its runs do the work they exist for.
+/// policy, so its runs do the work they exist for (the driver sends one invitation to the
+/// blocked partner before each steady-state round).
 pub fn function_env(config: &BenchConfig) -> BTreeMap<String, Vec<(String, String)>> {
     let policy = json!({
         "version": 1, "dryRun": false, "maxCancellationsPerRun": 10,
-        "rules": [{"name": "expiring-unanswered", "match": {"expiresWithinHours": 72}}]
+        "rules": [{"name": "blocked-partner", "match": {"otherParticipantIdentifiers": [BLOCKED_PARTNER]}}]
     });
     let rps = config.max_requests_per_second.to_string();
     ALL.iter()
@@ -219,7 +224,12 @@ async fn mutate(stack: &Stack, rng: &mut XorShift, truth: &Truth) -> Result<Vec<
     }
     let now = stack.emulator_now().await?;
     for kind in [Kind::Connection, Kind::Engagement] {
-        let inv = new_invitation(rng, kind, now, 15 * 24);
+        let mut inv = new_invitation(rng, kind, now, 15 * 24);
+        if kind == Kind::Connection {
+            // Sent by us to the blocked partner: auto-cancel's policy cancels it this round.
+            inv["ParticipantType"] = json!("SENDER");
+            inv["OtherParticipantIdentifier"] = json!(BLOCKED_PARTNER);
+        }
         done.push(format!("new {} {}", kind.as_str(), inv["Id"].as_str().unwrap_or_default()));
         stack.put_invitation(kind.as_str(), inv).await?;
     }
