@@ -437,6 +437,15 @@ fn proxy_faults(config: &ChaosConfig, on: bool) -> PutEventsFaults {
 }
 
 fn choose_kill(rng: &mut XorShift, function: &str) -> KillPoint {
+    // auto-cancel: half its crashes right after a cancellation took effect, before its state
+    // write — the window its design must survive.
+    if function == AUTO_CANCEL && rng.chance(0.5) {
+        return KillPoint::PartnerCentral {
+            nth: 1,
+            operation: Some("CancelConnectionInvitation".into()),
+            phase: "after",
+        };
+    }
     match rng.below(6) {
         0 => KillPoint::PutEvents,
         // Delivered, then killed before the outbox delete: a duplicate with the same id later.
