@@ -93,12 +93,16 @@ impl ChaosConfig {
     }
 }
 
-/// The functions' settings in the chaos runs: auto-cancel really cancels (our invitations that
-/// expire within 30 hours, at most 3 a run), so its cancellations race the sweeper's expiries.
+/// The functions' settings in the chaos runs: auto-cancel really cancels (our invitations to a
+/// blocked partner, and ours that expire within 48 hours; at most 3 a run), so its
+/// cancellations race the driver, the sweeper's expiries and list-and-publish.
 pub fn function_env() -> BTreeMap<String, Vec<(String, String)>> {
     let policy = json!({
         "version": 1, "dryRun": false, "maxCancellationsPerRun": 3,
-        "rules": [{"name": "expiring-unanswered", "match": {"expiresWithinHours": 30}}]
+        "rules": [
+            {"name": "blocked-partner", "match": {"otherParticipantIdentifiers": [crate::benchmark::BLOCKED_PARTNER]}},
+            {"name": "expiring-unanswered", "match": {"expiresWithinHours": 48}}
+        ]
     });
     let pairs = |v: &[(&str, &str)]| v.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
     BTreeMap::from([
@@ -394,7 +398,12 @@ async fn mutate(stack: &Stack, rng: &mut XorShift, truth: &Truth) -> Result<Vec<
                 let kind = if rng.chance(0.5) { Kind::Connection } else { Kind::Engagement };
                 let now = stack.emulator_now().await?;
                 let hours = rng.range(20, 15 * 24) as i64;
-                let inv = new_invitation(rng, kind, now, hours);
+                let mut inv = new_invitation(rng, kind, now, hours);
+                if kind == Kind::Connection && rng.chance(0.4) {
+                    // Sent to the blocked partner: auto-cancel's next run cancels it.
+                    inv["ParticipantType"] = json!("SENDER");
+                    inv["OtherParticipantIdentifier"] = json!(crate::benchmark::BLOCKED_PARTNER);
+                }
                 let id = inv["Id"].as_str().unwrap_or_default().to_owned();
                 stack.put_invitation(kind.as_str(), inv).await?;
                 touched.insert((kind, id.clone()));
