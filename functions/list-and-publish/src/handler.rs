@@ -20,15 +20,12 @@ use shared::ports::{
 
 use crate::config::Config;
 use crate::input::{InputError, RequestedMode};
+use crate::listing::EngagementListing;
 use crate::plan::{Context, EventKind, Mode, Plan, decide, retire};
 use crate::summary::Summary;
 
 /// Page size of every listing (the APIs' maximum), for the lower-bound formula.
 pub const PAGE_SIZE: u64 = 100;
-/// The incremental listing of engagement invitations goes back this far before the last
-/// run's start, so an invitation that became visible a little after its `InvitationDate`
-/// is not missed. Re-listing known invitations costs nothing but the page they are on.
-pub const LISTING_OVERLAP: Duration = Duration::minutes(10);
 /// The run's start is taken this much before the service's clock says it is, to cover the
 /// `Date` header's one-second resolution and listings that started a moment earlier.
 pub const CLOCK_MARGIN: Duration = Duration::minutes(1);
@@ -91,9 +88,10 @@ struct Progress {
     conflicts: usize,
     /// Pages of the lower-bound formula (incremental runs).
     listing_pages: u64,
-    /// Recorded PENDING invitations found finished.
-    left_pending: u64,
-    /// Connection Created events (each needs one Get for the detail fields).
+    /// Gets of records the listings did not show (a recorded PENDING invitation that left
+    /// PENDING or is gone, or one nobody announced yet).
+    absent_reads: u64,
+    /// Gets for the detail fields of connection invitations new to the run.
     connection_details: u64,
     errors: Vec<String>,
 }
@@ -107,7 +105,7 @@ impl Progress {
         self.silent_updates += other.silent_updates;
         self.retired += other.retired;
         self.conflicts += other.conflicts;
-        self.left_pending += other.left_pending;
+        self.absent_reads += other.absent_reads;
         self.connection_details += other.connection_details;
         self.errors.extend(other.errors);
     }
@@ -144,7 +142,7 @@ struct KindOutcome {
     silent_updates: usize,
     retired: usize,
     conflicts: usize,
-    left_pending: u64,
+    absent_reads: u64,
     connection_details: u64,
     errors: Vec<String>,
 }
@@ -249,7 +247,7 @@ where
     fn summary(&self, p: Progress, events: DrainReport, api_calls: BTreeMap<String, u64>, started: Instant) -> Summary {
         let mode = p.mode.map(Mode::as_str).unwrap_or("none").to_owned();
         let lower_bound = (p.mode == Some(Mode::Incremental) && p.errors.is_empty())
-            .then_some(p.listing_pages + p.left_pending + p.connection_details);
+            .then_some(p.listing_pages + p.absent_reads + p.connection_details);
         Summary {
             mode,
             invitations_seen: crate::summary::PerKind {
@@ -301,21 +299,22 @@ where
             retention: self.config.state.retention(),
             now,
         };
-        let cutoff = match (mode, meta.last_run_at) {
-            (Mode::Incremental, Some(last)) => Some(last - LISTING_OVERLAP),
-            _ => None,
-        };
-        tracing::info!(
-            mode = mode.as_str(),
-            now = %now,
-            cutoff = ?cutoff,
-            records = records.len(),
-            "listing invitations"
-        );
+        let sides = EngagementListing::for_sides(mode, meta.last_run_at, types, &records, now);
+        for (side, listing) in &sides {
+            tracing::info!(
+                mode = mode.as_str(),
+                now = %now,
+                participant_type = %side,
+                engagement_listing = listing.name(),
+                stop_before = ?listing.newest_first_cutoff(),
+                records = records.len(),
+                "listing invitations"
+            );
+        }
 
         let primer = stream::iter([Ok(first_page)]).chain(primer).boxed();
         let (connections, engagements) =
-            tokio::join!(self.list_connections(&ctx, &records), self.list_engagements(&ctx, &records, cutoff, primer),);
+            tokio::join!(self.list_connections(&ctx, &records), self.list_engagements(&ctx, &records, &sides, primer));
 
         let mut listing_failed_any = false;
         let connections = match connections {
@@ -408,31 +407,32 @@ where
         Ok(listed)
     }
 
-    /// Engagement invitations of every followed participant type: in an incremental run the
-    /// PENDING ones plus every one created since the last run (newest first, cut off), every
-    /// one otherwise. Participant types are listed concurrently.
+    /// Engagement invitations of every followed participant type, each listed as
+    /// [`EngagementListing`] chose. Participant types are listed concurrently. The primer (the
+    /// first side's newest-first listing, already started) is reused for the first side.
     async fn list_engagements(
         &self,
         ctx: &Context,
         records: &HashMap<Key, InvitationRecord>,
-        cutoff: Option<DateTime<Utc>>,
+        sides: &[(ParticipantType, EngagementListing)],
         primer: BoxStream<'_, Result<Page, PartnerCentralError>>,
     ) -> Result<Listed, String> {
         let mut primer = Some(primer);
-        let listings = self.config.engagement_participant_types.iter().map(|&participant_type| {
+        let listings = sides.iter().map(|&(participant_type, listing)| {
+            let cutoff = listing.newest_first_cutoff();
             let newest_first = primer.take().unwrap_or_else(|| {
                 self.engagements.list_engagement_invitations(EngagementInvitationQuery {
-                    order: EngagementOrder::NewestFirst { stop_before: None },
+                    order: EngagementOrder::NewestFirst { stop_before: cutoff },
                     ..EngagementInvitationQuery::new(participant_type)
                 })
             });
             async move {
                 let fail = |e: PartnerCentralError| format!("listing {participant_type} engagement invitations: {e}");
                 let (mut listed, recent) = collect(newest_first, cutoff, ctx, records).await.map_err(fail)?;
-                if ctx.mode.lists_everything() {
+                listed.bound_pages = pages_to_cutoff(recent);
+                if !matches!(listing, EngagementListing::PendingAndRecent { .. }) {
                     return Ok(listed);
                 }
-                listed.bound_pages = pages_to_cutoff(recent);
                 let pending = self.engagements.list_engagement_invitations(EngagementInvitationQuery {
                     statuses: vec![InvitationStatus::Pending],
                     ..EngagementInvitationQuery::new(participant_type)
@@ -475,6 +475,7 @@ where
             .filter(|r| followed(r) && !kept.contains_key(&r.id))
             .filter(|r| r.is_followed() || !r.announced)
             .collect();
+        out.absent_reads = absent.len() as u64;
         let mut items: Vec<Item> = Vec::new();
         for (record, result) in self.get_many(absent.into_iter().cloned().collect()).await {
             match result {
@@ -509,6 +510,7 @@ where
                 plans.push((item, plan));
             }
         }
+        out.connection_details = need_details.len() as u64;
         for (item, result) in self.get_details(need_details).await {
             match result {
                 Ok(invitation) => {
@@ -578,7 +580,7 @@ where
             if plans.is_empty() {
                 break;
             }
-            let mut changes: Vec<(Item, RecordChange, usize)> = Vec::new();
+            let mut changes: Vec<(Item, RecordChange)> = Vec::new();
             for (item, plan) in plans.drain(..) {
                 match plan {
                     Plan::Nothing => {}
@@ -593,21 +595,17 @@ where
                             _ => i.clone(),
                         });
                         let rendered = self.render(observed.as_ref(), &events, ctx)?;
-                        let transitions = events
-                            .iter()
-                            .filter(|e| matches!(e, EventKind::Transition { .. }) && item.record.is_some())
-                            .count();
-                        changes.push((item, RecordChange::update(record, rendered), transitions));
+                        changes.push((item, RecordChange::update(record, rendered)));
                     }
                 }
             }
             let mut conflicted: Vec<Item> = Vec::new();
             while !changes.is_empty() {
                 let chunk: Vec<_> = changes.drain(..changes.len().min(COMMIT_CHUNK)).collect();
-                let outcomes = self.store.commit(chunk.iter().map(|(_, c, _)| c.clone()).collect()).await?;
-                for ((item, change, transitions), outcome) in chunk.into_iter().zip(outcomes) {
+                let outcomes = self.store.commit(chunk.iter().map(|(_, c)| c.clone()).collect()).await?;
+                for ((item, change), outcome) in chunk.into_iter().zip(outcomes) {
                     match outcome {
-                        CommitOutcome::Committed => self.count_committed(kind, &item, &change, transitions, out),
+                        CommitOutcome::Committed => self.count_committed(&item, &change, out),
                         CommitOutcome::Conflict => conflicted.push(item),
                     }
                 }
@@ -656,16 +654,8 @@ where
         Ok(())
     }
 
-    fn count_committed(
-        &self,
-        kind: InvitationKind,
-        item: &Item,
-        change: &RecordChange,
-        transitions: usize,
-        out: &mut KindOutcome,
-    ) {
+    fn count_committed(&self, item: &Item, change: &RecordChange, out: &mut KindOutcome) {
         out.records_written += 1;
-        out.left_pending += transitions as u64;
         if change.events.is_empty() {
             if change.record.is_retired() && item.record.as_ref().is_some_and(|r| !r.is_retired()) {
                 out.retired += 1;
@@ -675,9 +665,6 @@ where
         }
         for event in &change.events {
             *out.changes.entry(event.detail_type.clone()).or_default() += 1;
-            if kind == InvitationKind::Connection && event.detail_type.ends_with("Created") {
-                out.connection_details += 1;
-            }
             tracing::info!(
                 event_id = %event.event_id,
                 detail_type = %event.detail_type,

@@ -4,6 +4,7 @@
 //!
 //! - [`config`]: environment variables, validated once at start-up;
 //! - [`input`]: the invocation payload (scheduled event, Scheduler input, `{"mode": "full"}`);
+//! - [`listing`]: what an incremental run lists of each engagement participant type;
 //! - [`plan`]: the pure decision per invitation (record + events);
 //! - [`handler`]: one run over the ports: listings, reads, commits, outbox drain;
 //! - [`summary`]: the JSON summary and the EMF metrics.
@@ -14,6 +15,7 @@
 pub mod config;
 pub mod handler;
 pub mod input;
+pub mod listing;
 pub mod plan;
 pub mod summary;
 

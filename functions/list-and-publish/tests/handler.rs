@@ -181,6 +181,15 @@ fn ev(detail_type: &str, id: &str) -> (String, String) {
     (detail_type.to_owned(), id.to_owned())
 }
 
+/// Calls per operation since `before`.
+fn since(w: &World, before: &BTreeMap<&'static str, u32>) -> BTreeMap<&'static str, u32> {
+    w.calls()
+        .into_iter()
+        .map(|(op, n)| (op, n - before.get(op).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
 fn cid(n: u32) -> String {
     format!("pacinv-C{n:012}")
 }
@@ -286,28 +295,19 @@ async fn changes_are_published_once_at_the_cost_of_the_lower_bound() {
         .map(|e| e.detail.event_id);
     assert_eq!(transition["eventId"].as_str(), expected_id.as_deref(), "deterministic id of the fact");
 
-    // Calls: 1 connection listing page + per engagement side (PENDING page + newest-first
-    // page) + one Get per connection invitation that left PENDING or is new + one Get per
-    // engagement invitation that left PENDING and was created before the listing window
-    // (engi-3 was created 5h before the last run: outside the 10-minute overlap, so a Get).
-    let calls: BTreeMap<&str, u32> = w
-        .calls()
-        .into_iter()
-        .map(|(op, n)| (op, n - before.get(op).copied().unwrap_or(0)))
-        .filter(|(_, n)| *n > 0)
-        .collect();
+    // Calls: 1 connection listing page (PENDING) + one newest-first page per engagement side
+    // (down to its oldest recorded PENDING invitation: it shows what became of all three) +
+    // one Get per connection invitation that left PENDING or is new. No engagement Get.
     assert_eq!(
-        calls,
+        since(&w, &before),
         BTreeMap::from([
             ("GetConnectionInvitation", 3),
-            ("GetEngagementInvitation", 3),
             ("ListConnectionInvitations", 1),
-            ("ListEngagementInvitations", 4),
+            ("ListEngagementInvitations", 2),
         ])
     );
-    assert_eq!(s.api_calls_total, 11);
-    assert_eq!(s.lower_bound, Some(1 + 4 + 5 + 1), "listings + left PENDING + new connection needing details");
-    assert_eq!(s.api_calls.get("GetEngagementInvitation"), Some(&3));
+    assert_eq!(s.api_calls_total, 6);
+    assert_eq!(s.lower_bound, Some(1 + 2 + 2 + 1), "listings + connections left PENDING + new one needing details");
 
     // Again: nothing new.
     w.clock.advance(Duration::minutes(5));
@@ -596,17 +596,17 @@ async fn a_failed_read_fails_the_run_and_the_transition_goes_out_on_the_next_one
     w.run().await;
     let last_run = w.store.meta().last_run_at;
     w.clock.advance(hours(1));
-    w.api.set_status(InvitationKind::Engagement, &eid(1), Accepted);
+    w.api.set_status(InvitationKind::Connection, &cid(1), Accepted);
     w.api.fail_next(
-        &eid(1),
-        PartnerCentralError::Throttled { operation: "GetEngagementInvitation", message: "slow down".into() },
+        &cid(1),
+        PartnerCentralError::Throttled { operation: "GetConnectionInvitation", message: "slow down".into() },
     );
     let err = w.run_with(&w.api, &w.store, RequestedMode::Auto).await.err().map(|e| e.to_string());
-    assert!(err.as_deref().is_some_and(|m| m.contains(&eid(1)) && m.contains("throttled")), "{err:?}");
+    assert!(err.as_deref().is_some_and(|m| m.contains(&cid(1)) && m.contains("throttled")), "{err:?}");
     assert_eq!(w.store.meta().last_run_at, last_run, "the window does not move past what was not read");
 
     let s = w.run().await;
-    assert_eq!(s.changes.get("Engagement Invitation Accepted"), Some(&1));
+    assert_eq!(s.changes.get("Connection Invitation Accepted"), Some(&1));
 }
 
 #[tokio::test]
@@ -627,6 +627,85 @@ async fn a_vanished_invitation_retires_its_record_without_an_event_and_costs_not
     let before = w.calls();
     w.run().await;
     assert_eq!(w.calls().get("GetEngagementInvitation"), before.get("GetEngagementInvitation"), "not read again");
+}
+
+#[tokio::test]
+async fn a_side_with_a_pending_invitation_older_than_the_window_lists_pending_ones_and_reads_what_left() {
+    // engi-60 was sent 20 days ago with a longer expiry than the service's 15 days: a window
+    // down to it would cover 20 days of the SENDER side, so that side falls back to the
+    // PENDING listing plus newest first down to the last run. RECEIVER keeps its window.
+    let mut old = engagement(60, Pending, Sender, t0() - Duration::days(20));
+    old.expires_at = Some(t0() + Duration::days(10));
+    let mut invitations = account();
+    invitations.push(old);
+    let w = World::new(invitations, &[]);
+    w.run().await;
+    let mut seen = 0;
+    w.take_events(&mut seen);
+
+    w.clock.advance(hours(1));
+    w.api.set_status(InvitationKind::Engagement, &eid(1), Rejected);
+    w.api.set_status(InvitationKind::Engagement, &eid(2), Accepted);
+    let before = w.calls();
+    let s = w.run().await;
+    assert_eq!(
+        w.take_events(&mut seen),
+        vec![ev("Engagement Invitation Accepted", &eid(2)), ev("Engagement Invitation Rejected", &eid(1))]
+    );
+    // RECEIVER: 1 window page (engi-1's status included). SENDER: 1 PENDING page + 1
+    // newest-first page, and a Get for engi-2 (it left PENDING and was created before the
+    // last run). Connections: 1 PENDING page.
+    assert_eq!(
+        since(&w, &before),
+        BTreeMap::from([
+            ("GetEngagementInvitation", 1),
+            ("ListConnectionInvitations", 1),
+            ("ListEngagementInvitations", 3)
+        ])
+    );
+    assert_eq!(s.lower_bound, Some(1 + 1 + 2 + 1));
+
+    // Once the old one leaves PENDING, the SENDER side is back to its window.
+    w.clock.advance(Duration::minutes(5));
+    w.api.set_status(InvitationKind::Engagement, &eid(60), Accepted);
+    let before = w.calls();
+    w.run().await;
+    assert_eq!(w.take_events(&mut seen), vec![ev("Engagement Invitation Accepted", &eid(60))]);
+    assert_eq!(since(&w, &before).get("GetEngagementInvitation"), Some(&1), "still the fallback: read");
+    w.clock.advance(Duration::minutes(5));
+    let before = w.calls();
+    let s = w.run().await;
+    assert_eq!(
+        since(&w, &before),
+        BTreeMap::from([("ListConnectionInvitations", 1), ("ListEngagementInvitations", 2)])
+    );
+    assert_eq!(s.lower_bound, Some(3));
+}
+
+#[tokio::test]
+async fn a_recorded_pending_invitation_the_window_does_not_show_is_read() {
+    let w = World::new(account(), &[]);
+    w.run().await;
+    let mut seen = 0;
+    w.take_events(&mut seen);
+
+    // engi-3's date moved 30 days back (before the RECEIVER window, which starts at the
+    // oldest recorded PENDING invitation, engi-1, 72 hours back) and it was accepted.
+    w.clock.advance(hours(1));
+    let moved = engagement(3, Accepted, Receiver, t0() - Duration::days(30));
+    w.api.upsert(moved);
+    let before = w.calls();
+    let s = w.run().await;
+    assert_eq!(w.take_events(&mut seen), vec![ev("Engagement Invitation Accepted", &eid(3))]);
+    assert_eq!(
+        since(&w, &before),
+        BTreeMap::from([
+            ("GetEngagementInvitation", 1),
+            ("ListConnectionInvitations", 1),
+            ("ListEngagementInvitations", 2)
+        ])
+    );
+    assert_eq!(s.lower_bound, Some(1 + 2 + 1), "listing pages + the read of the absent record");
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
@@ -15,14 +16,18 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
+/// Permits are this many seconds over `N` apart (see the module documentation).
+const JITTER_HEADROOM: f64 = 1.1;
+
 /// A limiter shared by clones; hand the same one to every Partner Central client.
 #[derive(Debug, Clone)]
 pub struct SharedRateLimiter(Arc<DefaultDirectRateLimiter>);
 
 impl SharedRateLimiter {
     pub fn per_second(requests: NonZeroU32) -> Self {
-        let quota = Quota::per_second(requests).allow_burst(NonZeroU32::MIN);
-        SharedRateLimiter(Arc::new(RateLimiter::direct(quota)))
+        let spacing = Duration::from_secs_f64(JITTER_HEADROOM / f64::from(requests.get()));
+        let quota = Quota::with_period(spacing).unwrap_or_else(|| Quota::per_second(requests));
+        SharedRateLimiter(Arc::new(RateLimiter::direct(quota.allow_burst(NonZeroU32::MIN))))
     }
 
     /// Wait until one more request may go out.
