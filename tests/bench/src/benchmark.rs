@@ -402,6 +402,7 @@ pub async fn run(config: &BenchConfig, log: &dyn Fn(String)) -> Result<BenchOutc
                 wall_ms: served.wall.as_millis() as u64,
                 peak_rss_kib,
                 max_rps_received: stats["max_received_per_second"].as_u64().unwrap_or(0),
+                own_bound: summary["lowerBound"].as_u64(),
                 summary,
             });
         }

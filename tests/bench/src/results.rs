@@ -45,6 +45,10 @@ pub struct RunFigures {
     pub events_delivered: u64,
     pub wall_ms: u64,
     pub peak_rss_kib: u64,
+    /// The function's own bound for the run, when it reports one (list-and-publish's
+    /// `lowerBound`: Partner Central calls, by its own formula).
+    #[serde(default)]
+    pub own_bound: Option<u64>,
     /// Most Partner Central requests the emulator received in one sliding second of this run.
     #[serde(default)]
     pub max_rps_received: u64,
@@ -257,7 +261,7 @@ fn runs_table(name: &str, f: &FunctionFigures) -> String {
         f.configured_rps
     );
     md.push_str(
-        "| run | transitions / new | Partner Central calls | PutEvents | DynamoDB | calls | lower bound | calls / bound | naive | naive / ours (PC) | max req/s | wall | peak RSS |\n",
+        "| run | transitions / new | Partner Central calls (own bound) | PutEvents | DynamoDB | calls | lower bound (PC part) | calls / bound | naive | naive / ours (PC) | max req/s | wall | peak RSS |\n",
     );
     md.push_str("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for r in &f.runs {
@@ -266,17 +270,19 @@ fn runs_table(name: &str, f: &FunctionFigures) -> String {
             if r.partner_central_calls > 0 { r.naive as f64 / r.partner_central_calls as f64 } else { f64::INFINITY };
         let _ = writeln!(
             md,
-            "| {} | {} / {} | {} ({}) | {} | {} ({}) | {} | {} | {:.2} | {} | {:.1}× | {} | {:.2} s | {:.1} MB |",
+            "| {} | {} / {} | {}{} ({}) | {} | {} ({}) | {} | {} ({}) | {:.2} | {} | {:.1}× | {} | {:.2} s | {:.1} MB |",
             if r.run == 0 { "0 (first)".to_owned() } else { r.run.to_string() },
             r.transitions,
             r.new_invitations,
             r.partner_central_calls,
+            r.own_bound.map(|b| format!(" ({b})")).unwrap_or_default(),
             ops(&r.partner_central),
             r.put_events,
             r.dynamodb.values().sum::<u64>(),
             ops(&r.dynamodb),
             r.calls,
             r.lower_bound.total,
+            r.lower_bound.partner_central,
             ratio,
             r.naive,
             naive_ratio,
