@@ -101,6 +101,32 @@ pub fn function_env(config: &BenchConfig) -> BTreeMap<String, Vec<(String, Strin
         .collect()
 }
 
+/// One side (received or sent) of the engagement invitations, for one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Side {
+    /// PENDING at the start of the run.
+    pub pending: u64,
+    /// Created since this function's previous run.
+    pub new: u64,
+    /// Records still PENDING in the state table whose invitation is no longer PENDING.
+    pub stale: u64,
+    /// Invitations created since the oldest one still PENDING (or recorded PENDING): a
+    /// newest-first listing down to there shows every pending one and what became of every
+    /// recorded one, without Gets.
+    pub window: u64,
+}
+
+impl Side {
+    /// The cheaper of the two ways to learn what changed on this side: the PENDING listing +
+    /// the newest-first pages of what is new + a Get per invitation that left PENDING, or a
+    /// newest-first listing down to the oldest pending invitation (⌊window/100⌋ + 1 pages:
+    /// it stops at the first older one).
+    pub fn calls(&self, with_new: bool) -> u64 {
+        let listing = pages(self.pending) + if with_new { pages(self.new) } else { 0 } + self.stale;
+        listing.min(self.window / account::PAGE_SIZE + 1)
+    }
+}
+
 /// What a run had to do, from the emulator's and the state table's point of view.
 #[derive(Debug, Clone, Default)]
 pub struct Work {
@@ -110,9 +136,10 @@ pub struct Work {
     /// Invitations that appeared since this function's previous run, per listing (first run:
     /// the whole account).
     pub new: Listings,
-    /// Records still PENDING in the state table whose invitation is no longer PENDING (the
-    /// run must read each to learn its new status).
-    pub stale_engagements: u64,
+    pub received: Side,
+    pub sent: Side,
+    /// Connection invitations recorded PENDING that are no longer (a Get each: the connection
+    /// listing has no date order, and a finished status is only listed with all its history).
     pub stale_connections: BTreeSet<String>,
     /// Connection invitations the run published about (their details come only from Get).
     pub evented_connections: BTreeSet<String>,
@@ -127,11 +154,10 @@ pub struct Work {
 }
 
 impl Work {
-    /// One read per invitation whose news the run publishes: each stale engagement
-    /// invitation, each connection invitation that is stale or published about (one
-    /// `GetConnectionInvitation` serves both).
-    pub fn reads(&self) -> u64 {
-        self.stale_engagements + self.stale_connections.union(&self.evented_connections).count() as u64
+    /// One `GetConnectionInvitation` per connection invitation that left PENDING or is
+    /// published about (one read serves both).
+    pub fn connection_reads(&self) -> u64 {
+        self.stale_connections.union(&self.evented_connections).count() as u64
     }
 }
 
@@ -140,11 +166,14 @@ impl Work {
 /// Common: ⌈events/10⌉ PutEvents; state I/O = the Query pages of the records (when the run
 /// needs them), one Query of the outbox, ⌈(records written + events)/100⌉ transactions,
 /// ⌈events/25⌉ outbox deletes.
-/// - list-and-publish: the three PENDING listings (connections; engagements received, sent) +
-///   per listing the pages of invitations new since its last run, at least one call each (to
-///   learn that nothing new arrived; first run: every page) + one read per invitation whose
-///   news it publishes (see [`Work::reads`]) + sync meta read and write.
-/// - expire-sweeper: the three PENDING listings + the same reads.
+/// - list-and-publish: the PENDING connection listing + per engagement side the cheaper of
+///   (its PENDING listing + the newest-first pages of what is new, at least one, + a Get per
+///   invitation that left PENDING) and (a newest-first listing down to its oldest pending
+///   invitation) + a Get per connection invitation that left PENDING or is published about
+///   (details only via Get) + sync meta read and write. First run: every page of every listing
+///   + the connection Gets.
+/// - expire-sweeper: the same without the "new" pages (it needs what is pending, not what was
+///   created).
 /// - auto-cancel: the PENDING listing of our connection invitations + one Cancel per
 ///   cancellation (its answer carries the details); records only when it cancels.
 pub fn lower_bound(function: &str, work: &Work) -> LowerBound {
@@ -152,41 +181,38 @@ pub fn lower_bound(function: &str, work: &Work) -> LowerBound {
     let deletes = div_ceil(work.events, 25);
     let put_events = div_ceil(work.events, 10);
     let records = work.record_pages.max(1);
-    let (pending_pages, new_pages, per_transition, state_io, basis) = match function {
+    let (listings, per_invitation, state_io, basis) = match function {
         LIST_AND_PUBLISH => {
-            let new_pages = if work.first {
+            let listings = if work.first {
                 work.new.pages()
             } else {
-                pages(work.new.connections) + pages(work.new.engagements_receiver) + pages(work.new.engagements_sender)
+                pages(work.pending.connections) + work.received.calls(true) + work.sent.calls(true)
             };
             (
-                work.pending.pages(),
-                new_pages,
-                work.reads(),
+                listings,
+                work.connection_reads(),
                 records + 1 + tx + deletes + 2,
-                "pages of the 3 PENDING listings + per listing max(1, pages of invitations new since the last run) (first run: every page) + 1 read per invitation whose news is published (stale PENDING record, or connection invitation published about: details only via Get) + ⌈events/10⌉ PutEvents + state I/O (records Query pages, outbox Query, ⌈(records written + events)/100⌉ transactions, ⌈events/25⌉ outbox deletes, sync meta read + write)",
+                "PENDING connection listing + per engagement side min(PENDING pages + max(1, pages of new) + 1 Get per invitation that left PENDING, newest-first pages down to the oldest pending one) (first run: every page of every listing) + 1 Get per connection invitation that left PENDING or is published about (details only via Get) + ⌈events/10⌉ PutEvents + state I/O (records Query pages, outbox Query, ⌈(records written + events)/100⌉ transactions, ⌈events/25⌉ outbox deletes, sync meta read + write)",
             )
         }
         EXPIRE_SWEEPER => (
-            work.pending.pages(),
-            0,
-            work.reads(),
+            pages(work.pending.connections) + work.received.calls(false) + work.sent.calls(false),
+            work.connection_reads(),
             records + 1 + tx + deletes,
-            "pages of the 3 PENDING listings + 1 read per invitation whose news is published (stale PENDING record, or connection invitation published about) + ⌈events/10⌉ PutEvents + state I/O (records Query pages, outbox Query, ⌈(records written + events)/100⌉ transactions, ⌈events/25⌉ outbox deletes)",
+            "PENDING connection listing + per engagement side min(PENDING pages + 1 Get per invitation that left PENDING, newest-first pages down to the oldest pending one) + 1 Get per connection invitation that left PENDING or is published about + ⌈events/10⌉ PutEvents + state I/O (records Query pages, outbox Query, ⌈(records written + events)/100⌉ transactions, ⌈events/25⌉ outbox deletes)",
         ),
         _ => (
             pages(work.pending.connections_sender),
-            0,
             work.actions,
             if work.actions > 0 { records } else { 0 } + 1 + tx + deletes,
             "pages of the PENDING listing of our connection invitations + 1 Cancel per cancellation + ⌈events/10⌉ PutEvents + state I/O (outbox Query; with cancellations: records Query pages; ⌈(records written + events)/100⌉ transactions; ⌈events/25⌉ outbox deletes)",
         ),
     };
-    let partner_central = pending_pages + new_pages + per_transition;
+    let partner_central = listings + per_invitation;
     LowerBound {
-        pending_pages,
-        new_pages,
-        per_transition,
+        pending_pages: listings,
+        new_pages: 0,
+        per_transition: per_invitation,
         put_events,
         state_io,
         partner_central,
@@ -276,6 +302,8 @@ pub async fn run(config: &BenchConfig, log: &dyn Fn(String)) -> Result<BenchOutc
     let mut everything = account::list(&stack, Kind::Connection, None).await?;
     everything.extend(account::list(&stack, Kind::Engagement, None).await?);
     let mut account_size = Listings::of(&everything);
+    let mut dates = EngagementDates::default();
+    dates.add(&everything);
     drop(everything);
     let mut truth = Truth::start(&stack).await?;
     log(format!(
@@ -296,6 +324,7 @@ pub async fn run(config: &BenchConfig, log: &dyn Fn(String)) -> Result<BenchOutc
             let done = mutate(&stack, &mut rng, &truth).await?;
             let changes = truth.observe(&stack, round, "driver").await?;
             account_size = add(account_size, &Listings::of(&changes.appeared));
+            dates.add(&changes.appeared);
             log(format!("round {round}: {} ({} transitions)", done.join("; "), changes.transitions.len()));
         }
         for name in ALL {
@@ -311,9 +340,26 @@ pub async fn run(config: &BenchConfig, log: &dyn Fn(String)) -> Result<BenchOutc
                 .filter(|(k, r)| r.status == "PENDING" && !truth.pending.contains_key(*k))
                 .map(|(k, _)| k)
                 .collect();
-            let stale_engagements = stale.iter().filter(|k| k.0 == Kind::Engagement).count() as u64;
             let stale_connections: BTreeSet<String> =
                 stale.iter().filter(|k| k.0 == Kind::Connection).map(|k| k.1.clone()).collect();
+            let side = |participant: &str, pending: u64, new: u64| {
+                let stale_ids: Vec<&String> = stale
+                    .iter()
+                    .filter(|k| k.0 == Kind::Engagement)
+                    .filter(|k| state_before.records.get(*k).is_some_and(|r| r.participant == participant))
+                    .map(|k| &k.1)
+                    .collect();
+                let oldest = truth
+                    .pending
+                    .values()
+                    .filter(|i| i.kind == Kind::Engagement && i.participant == participant)
+                    .map(|i| i.created_at)
+                    .chain(stale_ids.iter().filter_map(|id| dates.created.get(*id).copied()))
+                    .min();
+                Side { pending, new, stale: stale_ids.len() as u64, window: dates.since(participant, oldest) }
+            };
+            let received = side("RECEIVER", pending.engagements_receiver, new.engagements_receiver);
+            let sent = side("SENDER", pending.engagements_sender, new.engagements_sender);
 
             stack.reset_emulator_stats().await?;
             fleet.dynamodb_tap.clear();
@@ -358,7 +404,8 @@ pub async fn run(config: &BenchConfig, log: &dyn Fn(String)) -> Result<BenchOutc
                 first,
                 pending,
                 new,
-                stale_engagements,
+                received,
+                sent,
                 stale_connections,
                 evented_connections,
                 actions: changes.transitions.len() as u64,
@@ -457,6 +504,33 @@ pub async fn run(config: &BenchConfig, log: &dyn Fn(String)) -> Result<BenchOutc
     Ok(BenchOutcome { functions: figures, scenario })
 }
 
+/// Creation dates of every engagement invitation, per side, to count "created since".
+#[derive(Debug, Default)]
+struct EngagementDates {
+    /// Sorted, per participant type.
+    by_side: BTreeMap<String, Vec<DateTime<Utc>>>,
+    created: std::collections::HashMap<String, DateTime<Utc>>,
+}
+
+impl EngagementDates {
+    fn add(&mut self, invs: &[account::Inv]) {
+        for i in invs.iter().filter(|i| i.kind == Kind::Engagement) {
+            if self.created.insert(i.id.clone(), i.created_at).is_none() {
+                self.by_side.entry(i.participant.clone()).or_default().push(i.created_at);
+            }
+        }
+        for v in self.by_side.values_mut() {
+            v.sort_unstable();
+        }
+    }
+
+    /// Invitations of `side` created at or after `since` (none without a start).
+    fn since(&self, side: &str, since: Option<DateTime<Utc>>) -> u64 {
+        let (Some(since), Some(v)) = (since, self.by_side.get(side)) else { return 0 };
+        (v.len() - v.partition_point(|d| *d < since)) as u64
+    }
+}
+
 fn add(a: Listings, b: &Listings) -> Listings {
     Listings {
         connections: a.connections + b.connections,
@@ -530,4 +604,94 @@ pub fn arm64_binary(name: &str) -> Result<std::path::PathBuf> {
         target.display(),
         if seen.is_empty() { String::new() } else { format!(": {}", seen.join(", ")) }
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listings(c: u64, cs: u64, r: u64, s: u64) -> Listings {
+        Listings { connections: c, connections_sender: cs, engagements_receiver: r, engagements_sender: s }
+    }
+
+    #[test]
+    fn steady_list_and_publish_bound_takes_the_cheaper_way_per_engagement_side() {
+        let work = Work {
+            pending: listings(41, 12, 330, 82),
+            new: listings(1, 0, 1, 0),
+            // Received: PENDING listing 4 + new 1 + 2 Gets = 7 > a window of 380 → 4 pages.
+            received: Side { pending: 330, new: 1, stale: 2, window: 380 },
+            // Sent: PENDING listing 1 + new 1 = 2 < a window of 250 → 3 pages.
+            sent: Side { pending: 82, new: 0, stale: 0, window: 250 },
+            stale_connections: BTreeSet::from(["pacinv-a".to_owned()]),
+            evented_connections: BTreeSet::from(["pacinv-a".to_owned(), "pacinv-new".to_owned()]),
+            events: 5,
+            record_pages: 1,
+            changed_records: 5,
+            ..Work::default()
+        };
+        let b = lower_bound(LIST_AND_PUBLISH, &work);
+        assert_eq!(b.pending_pages, 1 + 4 + 2, "connection page + the cheaper way on each side");
+        assert_eq!(b.per_transition, 2, "one Get serves a stale connection invitation and its details");
+        assert_eq!(b.put_events, 1);
+        // records + outbox + one transaction + one outbox delete + meta read and write
+        assert_eq!(b.state_io, 6);
+        assert_eq!(b.partner_central, 9);
+        assert_eq!(b.total, 9 + 1 + 6);
+        // The sweeper needs what is pending, not what is new.
+        assert_eq!(lower_bound(EXPIRE_SWEEPER, &work).pending_pages, 1 + 4 + 1);
+    }
+
+    #[test]
+    fn first_run_pages_through_everything_and_auto_cancel_counts_its_cancellations() {
+        let all = listings(2000, 600, 16000, 4000);
+        let first = Work { first: true, pending: listings(41, 12, 330, 82), new: all, events: 450, ..Work::default() };
+        assert_eq!(lower_bound(LIST_AND_PUBLISH, &first).pending_pages, 20 + 160 + 40);
+        let cancel = Work {
+            pending: listings(41, 12, 330, 82),
+            actions: 2,
+            events: 2,
+            record_pages: 1,
+            changed_records: 2,
+            ..Work::default()
+        };
+        let b = lower_bound(AUTO_CANCEL, &cancel);
+        assert_eq!((b.pending_pages, b.per_transition, b.put_events), (1, 2, 1));
+        assert_eq!(b.state_io, 1 + 1 + 1 + 1);
+        let idle = Work { pending: listings(41, 12, 330, 82), ..Work::default() };
+        assert_eq!(lower_bound(AUTO_CANCEL, &idle).total, 1 + 1, "one listing page and the outbox");
+    }
+
+    #[test]
+    fn a_side_with_nothing_pending_costs_one_page() {
+        assert_eq!(Side::default().calls(true), 1);
+        assert_eq!(Side { window: 250, ..Side::default() }.calls(false), 1);
+        assert_eq!(Side { pending: 450, window: 199, ..Side::default() }.calls(false), 2);
+    }
+
+    #[test]
+    fn created_since_counts_per_side() {
+        let t = |h: i64| t0() + chrono::Duration::hours(h);
+        let inv = |id: &str, side: &str, h: i64| account::Inv {
+            kind: Kind::Engagement,
+            id: id.into(),
+            status: "PENDING".into(),
+            participant: side.into(),
+            created_at: t(h),
+            expires_at: None,
+        };
+        let mut d = EngagementDates::default();
+        d.add(&[inv("a", "RECEIVER", 1), inv("b", "RECEIVER", 3), inv("c", "SENDER", 2), inv("b", "RECEIVER", 3)]);
+        assert_eq!(d.since("RECEIVER", Some(t(1))), 2);
+        assert_eq!(d.since("RECEIVER", Some(t(2))), 1);
+        assert_eq!(d.since("SENDER", Some(t(0))), 1);
+        assert_eq!(d.since("SENDER", None), 0);
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(&[]), 0.0);
+    }
 }

@@ -59,11 +59,11 @@ pub struct RunFigures {
 /// The least a run could have done, term by term.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct LowerBound {
-    /// Pages of the PENDING listings the function needs.
+    /// Listing pages the run needed (see `basis`).
     pub pending_pages: u64,
-    /// Pages of invitations that are new since the last run.
+    /// Kept for comparison with older results (now counted in `pending_pages`).
     pub new_pages: u64,
-    /// One call per transition (or action) the run had to handle.
+    /// One call per invitation read or acted on.
     pub per_transition: u64,
     /// ⌈events / 10⌉ PutEvents.
     pub put_events: u64,

@@ -14,6 +14,7 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordView {
     pub status: String,
+    pub participant: String,
     pub version: u64,
 }
 
@@ -52,7 +53,8 @@ pub async fn snapshot(stack: &Stack) -> Result<StateSnapshot> {
                 continue;
             };
             let version = item.get("version").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
-            out.records.insert((kind, id), RecordView { status, version });
+            let participant = s(item, "participantType").unwrap_or_default();
+            out.records.insert((kind, id), RecordView { status, participant, version });
         }
         match answer.last_evaluated_key() {
             Some(key) if !key.is_empty() => start = Some(key.clone()),
