@@ -203,9 +203,18 @@ impl Results {
         }
         md.push('\n');
         type Row = (&'static str, fn(&FunctionFigures) -> (String, bool));
-        let rows: [Row; 6] = [
+        let rows: [Row; 7] = [
             ("steady-state calls ≤ 1.1× lower bound (worst run)", |f| {
                 (format!("{:.2}×", f.calls_over_lower_bound), f.calls_over_lower_bound <= 1.1)
+            }),
+            ("(info) Partner Central calls / their part of the bound (worst run)", |f| {
+                let worst = f
+                    .runs
+                    .iter()
+                    .filter(|r| r.run > 0)
+                    .map(|r| r.partner_central_calls as f64 / r.lower_bound.partner_central.max(1) as f64)
+                    .fold(0.0, f64::max);
+                (format!("{worst:.2}×"), true)
             }),
             ("≥ 20× fewer Partner Central calls than naive (worst run)", |f| {
                 (format!("{:.1}×", f.naive_over_calls), f.naive_over_calls >= 20.0)
@@ -225,7 +234,7 @@ impl Results {
             let _ = write!(md, "| {label} |");
             for n in &names {
                 let (text, ok) = get(&self.functions[*n]);
-                let mark = if label.starts_with("binary") {
+                let mark = if label.starts_with("binary") || label.starts_with("(info)") {
                     ""
                 } else if ok {
                     " ✅"

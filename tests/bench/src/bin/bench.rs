@@ -33,6 +33,9 @@ struct Cli {
     /// Where to write the results (default: <workspace>/bench).
     #[arg(long)]
     out: Option<std::path::PathBuf>,
+    /// Do not measure: rewrite results.md and the chart from results.json.
+    #[arg(long)]
+    render_only: bool,
 }
 
 #[tokio::main]
@@ -63,14 +66,16 @@ async fn run(cli: Cli) -> bench::Result<()> {
         profile: if cli.profile == "debug" { Profile::Debug } else { Profile::Release },
         ..BenchConfig::default()
     };
-    eprintln!("bench: {}", config.description());
-    let outcome = benchmark::run(&config, &|line| eprintln!("{line}")).await?;
     let dir = cli.out.unwrap_or_else(results_dir);
     let mut results = Results::load(&dir);
-    results.date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
-    results.machine = machine_description();
-    results.functions = outcome.functions;
-    results.scenario = outcome.scenario;
+    if !cli.render_only {
+        eprintln!("bench: {}", config.description());
+        let outcome = benchmark::run(&config, &|line| eprintln!("{line}")).await?;
+        results.date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+        results.machine = machine_description();
+        results.functions = outcome.functions;
+        results.scenario = outcome.scenario;
+    }
     results.save(&dir)?;
     let panels: Vec<Panel> = results
         .function_names()
