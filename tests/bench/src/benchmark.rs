@@ -151,6 +151,8 @@ pub struct Work {
     pub record_pages: u64,
     /// Records the run wrote.
     pub changed_records: u64,
+    /// Kinds (connection, engagement) whose records the run wrote.
+    pub changed_kinds: u64,
 }
 
 impl Work {
@@ -174,10 +176,14 @@ impl Work {
 ///   + the connection Gets.
 /// - expire-sweeper: the same without the "new" pages (it needs what is pending, not what was
 ///   created).
-/// - auto-cancel: the PENDING listing of our connection invitations + one Cancel per
-///   cancellation (its answer carries the details); records only when it cancels.
+///   The issue asks for the two kinds to be processed concurrently, so each kind with changes
+///   commits its own transaction(s).
+/// - auto-cancel: the PENDING listing of our connection invitations + per cancellation the
+///   Get the issue requires to confirm it is still PENDING and the Cancel; records only when
+///   it cancels.
 pub fn lower_bound(function: &str, work: &Work) -> LowerBound {
     let tx = div_ceil(work.changed_records + work.events, 100);
+    let tx_per_kind = tx.max(work.changed_kinds);
     let deletes = div_ceil(work.events, 25);
     let put_events = div_ceil(work.events, 10);
     let records = work.record_pages.max(1);
@@ -191,8 +197,8 @@ pub fn lower_bound(function: &str, work: &Work) -> LowerBound {
             (
                 listings,
                 work.connection_reads(),
-                records + 1 + tx + deletes + 2,
-                "PENDING connection listing + per engagement side min(PENDING pages + max(1, pages of new) + 1 Get per invitation that left PENDING, newest-first pages down to the oldest pending one) (first run: every page of every listing) + 1 Get per connection invitation that left PENDING or is published about (details only via Get) + ⌈events/10⌉ PutEvents + state I/O (records Query pages, outbox Query, ⌈(records written + events)/100⌉ transactions, ⌈events/25⌉ outbox deletes, sync meta read + write)",
+                records + 1 + tx_per_kind + deletes + 2,
+                "PENDING connection listing + per engagement side min(PENDING pages + max(1, pages of new) + 1 Get per invitation that left PENDING, newest-first pages down to the oldest pending one) (first run: every page of every listing) + 1 Get per connection invitation that left PENDING or is published about (details only via Get) + ⌈events/10⌉ PutEvents + state I/O (records Query pages, outbox Query, ⌈(records written + events)/100⌉ transactions and at least one per kind with changes (kinds are processed concurrently), ⌈events/25⌉ outbox deletes, sync meta read + write)",
             )
         }
         EXPIRE_SWEEPER => (
@@ -203,9 +209,9 @@ pub fn lower_bound(function: &str, work: &Work) -> LowerBound {
         ),
         _ => (
             pages(work.pending.connections_sender),
-            work.actions,
+            2 * work.actions,
             if work.actions > 0 { records } else { 0 } + 1 + tx + deletes,
-            "pages of the PENDING listing of our connection invitations + 1 Cancel per cancellation + ⌈events/10⌉ PutEvents + state I/O (outbox Query; with cancellations: records Query pages; ⌈(records written + events)/100⌉ transactions; ⌈events/25⌉ outbox deletes)",
+            "pages of the PENDING listing of our connection invitations + per cancellation the confirming Get (required) and the Cancel + ⌈events/10⌉ PutEvents + state I/O (outbox Query; with cancellations: records Query pages; ⌈(records written + events)/100⌉ transactions; ⌈events/25⌉ outbox deletes)",
         ),
     };
     let partner_central = listings + per_invitation;
@@ -412,6 +418,7 @@ pub async fn run(config: &BenchConfig, log: &dyn Fn(String)) -> Result<BenchOutc
                 events,
                 record_pages: state_before.pages,
                 changed_records: state_before.changed(&state_after),
+                changed_kinds: state_before.changed_kinds(&state_after),
             };
             let bound = lower_bound(name, &work);
             let calls = pc_calls + put_events + dynamodb.values().sum::<u64>();
@@ -628,6 +635,7 @@ mod tests {
             events: 5,
             record_pages: 1,
             changed_records: 5,
+            changed_kinds: 1,
             ..Work::default()
         };
         let b = lower_bound(LIST_AND_PUBLISH, &work);
@@ -638,6 +646,9 @@ mod tests {
         assert_eq!(b.state_io, 6);
         assert_eq!(b.partner_central, 9);
         assert_eq!(b.total, 9 + 1 + 6);
+        // Both kinds changed: each commits its own transaction.
+        let both = Work { changed_kinds: 2, ..work.clone() };
+        assert_eq!(lower_bound(LIST_AND_PUBLISH, &both).state_io, 7);
         // The sweeper needs what is pending, not what is new.
         assert_eq!(lower_bound(EXPIRE_SWEEPER, &work).pending_pages, 1 + 4 + 1);
     }
@@ -656,7 +667,7 @@ mod tests {
             ..Work::default()
         };
         let b = lower_bound(AUTO_CANCEL, &cancel);
-        assert_eq!((b.pending_pages, b.per_transition, b.put_events), (1, 2, 1));
+        assert_eq!((b.pending_pages, b.per_transition, b.put_events), (1, 4, 1), "a Get and a Cancel each");
         assert_eq!(b.state_io, 1 + 1 + 1 + 1);
         let idle = Work { pending: listings(41, 12, 330, 82), ..Work::default() };
         assert_eq!(lower_bound(AUTO_CANCEL, &idle).total, 1 + 1, "one listing page and the outbox");

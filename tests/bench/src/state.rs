@@ -68,4 +68,16 @@ impl StateSnapshot {
     pub fn changed(&self, after: &StateSnapshot) -> u64 {
         after.records.iter().filter(|(k, r)| self.records.get(*k).is_none_or(|b| b.version != r.version)).count() as u64
     }
+
+    /// Kinds (connection, engagement) with at least one record written between `self` and
+    /// `after`.
+    pub fn changed_kinds(&self, after: &StateSnapshot) -> u64 {
+        let kinds: std::collections::BTreeSet<Kind> = after
+            .records
+            .iter()
+            .filter(|(k, r)| self.records.get(*k).is_none_or(|b| b.version != r.version))
+            .map(|((kind, _), _)| *kind)
+            .collect();
+        kinds.len() as u64
+    }
 }
