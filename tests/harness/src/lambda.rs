@@ -112,8 +112,10 @@ impl RuntimeApi {
     }
 }
 
-/// One running function process (a warm Lambda execution environment).
+/// One running function process (a warm Lambda execution environment). Dropping it stops
+/// the process, after which invocations of that function wait for a new one.
 #[derive(Debug)]
+#[must_use = "dropping a FunctionProcess stops the function"]
 pub struct FunctionProcess {
     process: ManagedProcess,
     name: String,

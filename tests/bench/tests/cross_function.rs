@@ -1,0 +1,74 @@
+//! The guarantee two functions keep together: list-and-publish and expire-sweeper share the
+//! state table, so an invitation that expires gets exactly one `… Invitation Expired` event,
+//! whichever function sees it first and however often both run. The real (debug) binaries,
+//! against the emulator and moto.
+
+use bench::measure::{Profile, function_binary};
+use chrono::{TimeZone, Utc};
+use harness::demo::engagement_invitation;
+use harness::stack::{Stack, StackOptions, event_file};
+use partnercentral_local::SeedDocument;
+use serde_json::{Value, json};
+
+fn ok<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
+    r.unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn run(stack: &Stack, function: &str) -> Value {
+    let event = ok(event_file(&format!("{function}-scheduled.json")));
+    ok(ok(stack.invoke(function, &event).await).output())
+}
+
+fn of_type<'a>(events: &'a [Value], detail_type: &str) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = events
+        .iter()
+        .filter(|e| e["detail-type"] == detail_type)
+        .filter_map(|e| e["detail"]["invitationId"].as_str())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expiry_is_published_once_when_both_functions_run() {
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).single().unwrap_or_default();
+    // Two engagement invitations expiring within 2 hours, one more well ahead.
+    let seed = json!({"EngagementInvitations": [
+        engagement_invitation("engi-both000000001", t0, 1),
+        engagement_invitation("engi-both000000002", t0, 2),
+        engagement_invitation("engi-both000000003", t0, 200),
+    ]});
+    let stack = ok(Stack::start(StackOptions {
+        clock: Some(t0),
+        seed: Some(ok(SeedDocument::from_json(&seed.to_string()))),
+        ..Default::default()
+    })
+    .await);
+    let _processes: Vec<_> = ["list-and-publish", "expire-sweeper"]
+        .into_iter()
+        .map(|name| ok(stack.start_function(name, &ok(function_binary(name, Profile::Debug)), &[])))
+        .collect();
+
+    // Baseline and a first sweep: both invitations recorded and announced, warnings out.
+    run(&stack, "list-and-publish").await;
+    run(&stack, "expire-sweeper").await;
+    let before = ok(stack.received().await);
+    assert_eq!(of_type(&before, "Engagement Invitation Created").len(), 3);
+    assert!(of_type(&before, "Engagement Invitation Expired").is_empty());
+
+    // Three hours later both have expired at Partner Central. The sweeper and list-and-publish
+    // each run twice, in both orders.
+    ok(stack.advance_clock(3.0).await);
+    run(&stack, "expire-sweeper").await;
+    run(&stack, "list-and-publish").await;
+    run(&stack, "list-and-publish").await;
+    run(&stack, "expire-sweeper").await;
+    let after = ok(stack.received().await);
+    ok(harness::contract::check_events(&after));
+    assert_eq!(
+        of_type(&after, "Engagement Invitation Expired"),
+        ["engi-both000000001", "engi-both000000002"],
+        "exactly one Expired per invitation: {after:#?}"
+    );
+    assert!(of_type(&after, "Engagement Invitation Created").is_empty(), "nothing announced twice");
+}
