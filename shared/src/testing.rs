@@ -444,3 +444,59 @@ impl EventPublisher for RecordingPublisher {
         DeliveryReport { outcomes, calls }
     }
 }
+
+/// A state table another function writes to first: the changes set with
+/// [`RacingStateStore::before_next_commit`] are committed to the same table just before the
+/// next commit of the code under test (what another writer does between its read and its
+/// conditional write).
+#[derive(Debug, Default)]
+pub struct RacingStateStore {
+    pub inner: MemoryStateStore,
+    theirs: Mutex<Option<Vec<RecordChange>>>,
+}
+
+impl RacingStateStore {
+    pub fn new(inner: MemoryStateStore) -> Self {
+        Self { inner, theirs: Mutex::new(None) }
+    }
+
+    /// Let another writer commit `theirs` before the next commit.
+    pub fn before_next_commit(&self, theirs: Vec<RecordChange>) {
+        *lock(&self.theirs) = Some(theirs);
+    }
+}
+
+impl StateStore for RacingStateStore {
+    async fn load_records(&self) -> Result<Vec<InvitationRecord>, StoreError> {
+        self.inner.load_records().await
+    }
+    async fn load_record(&self, kind: InvitationKind, id: &str) -> Result<Option<InvitationRecord>, StoreError> {
+        self.inner.load_record(kind, id).await
+    }
+    async fn commit(&self, changes: Vec<RecordChange>) -> Result<Vec<CommitOutcome>, StoreError> {
+        let theirs = lock(&self.theirs).take();
+        if let Some(theirs) = theirs {
+            let outcomes = self.inner.commit(theirs).await?;
+            assert!(outcomes.iter().all(|o| *o == CommitOutcome::Committed), "the other writer commits first");
+        }
+        self.inner.commit(changes).await
+    }
+    async fn enqueue(&self, events: Vec<OutboundEvent>) -> Result<(), StoreError> {
+        self.inner.enqueue(events).await
+    }
+    async fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.inner.outbox().await
+    }
+    async fn remove_from_outbox(&self, event_ids: &[String]) -> Result<(), StoreError> {
+        self.inner.remove_from_outbox(event_ids).await
+    }
+    async fn note_delivery_failures(&self, failures: &[(String, String)]) -> Result<(), StoreError> {
+        self.inner.note_delivery_failures(failures).await
+    }
+    async fn load_meta(&self) -> Result<SyncMeta, StoreError> {
+        self.inner.load_meta().await
+    }
+    async fn save_meta(&self, meta: &SyncMeta) -> Result<bool, StoreError> {
+        self.inner.save_meta(meta).await
+    }
+}

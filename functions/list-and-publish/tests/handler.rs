@@ -2,7 +2,6 @@
 //! records, publishes and calls, run after run.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -12,13 +11,11 @@ use serde_json::Value;
 use shared::PartnerCentralError;
 use shared::config::Env;
 use shared::domain::{
-    Catalog, Cause, CauseType, CommitOutcome, ConnectionDetails, Invitation, InvitationEvent, InvitationKind,
-    InvitationRecord, InvitationStatus, OtherParty, OutboundEvent, OutboxEntry, ParticipantType, RecordChange,
-    SyncMeta,
+    Catalog, Cause, CauseType, ConnectionDetails, Invitation, InvitationEvent, InvitationKind, InvitationRecord,
+    InvitationStatus, OtherParty, OutboundEvent, ParticipantType, RecordChange, SyncMeta,
 };
-use shared::error::StoreError;
 use shared::ports::{Clock, ConnectionInvitationQuery, ConnectionInvitations, Page, StateStore};
-use shared::testing::{FakePartnerCentral, FixedClock, MemoryStateStore, RecordingPublisher};
+use shared::testing::{FakePartnerCentral, FixedClock, MemoryStateStore, RacingStateStore, RecordingPublisher};
 
 use InvitationStatus::{Accepted, Canceled, Expired, Pending, Rejected};
 use ParticipantType::{Receiver, Sender};
@@ -416,51 +413,10 @@ async fn a_finished_invitation_whose_record_expired_is_not_created_again() {
     assert!(!late.iter().any(|(t, _)| t.ends_with("Created")), "history re-announced: {late:?}");
 }
 
-/// A store whose first commit is preceded by another function's commit (the race of rule 4).
-struct Racing {
-    inner: MemoryStateStore,
-    before_first_commit: Mutex<Option<Vec<RecordChange>>>,
-}
-
-impl StateStore for Racing {
-    async fn load_records(&self) -> Result<Vec<InvitationRecord>, StoreError> {
-        self.inner.load_records().await
-    }
-    async fn load_record(&self, kind: InvitationKind, id: &str) -> Result<Option<InvitationRecord>, StoreError> {
-        self.inner.load_record(kind, id).await
-    }
-    async fn commit(&self, changes: Vec<RecordChange>) -> Result<Vec<CommitOutcome>, StoreError> {
-        let theirs = self.before_first_commit.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(theirs) = theirs {
-            let outcomes = self.inner.commit(theirs).await?;
-            assert!(outcomes.iter().all(|o| *o == CommitOutcome::Committed));
-        }
-        self.inner.commit(changes).await
-    }
-    async fn enqueue(&self, events: Vec<OutboundEvent>) -> Result<(), StoreError> {
-        self.inner.enqueue(events).await
-    }
-    async fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.inner.outbox().await
-    }
-    async fn remove_from_outbox(&self, event_ids: &[String]) -> Result<(), StoreError> {
-        self.inner.remove_from_outbox(event_ids).await
-    }
-    async fn note_delivery_failures(&self, failures: &[(String, String)]) -> Result<(), StoreError> {
-        self.inner.note_delivery_failures(failures).await
-    }
-    async fn load_meta(&self) -> Result<SyncMeta, StoreError> {
-        self.inner.load_meta().await
-    }
-    async fn save_meta(&self, meta: &SyncMeta) -> Result<bool, StoreError> {
-        self.inner.save_meta(meta).await
-    }
-}
-
 #[tokio::test]
 async fn a_transition_another_function_commits_first_is_not_published_again() {
     let w = World::new(account(), &[]);
-    let racing = Racing { inner: MemoryStateStore::new(), before_first_commit: Mutex::new(None) };
+    let racing = RacingStateStore::default();
     w.run_with(&w.api, &racing, RequestedMode::Auto).await.unwrap_or_else(|e| panic!("{e}"));
     let mut seen = 0;
     w.take_events(&mut seen);
@@ -476,8 +432,7 @@ async fn a_transition_another_function_commits_first_is_not_published_again() {
     let cause = Cause { cause_type: CauseType::Policy, rule: "stale".into(), policy_hash: "abc".into() };
     let event = InvitationEvent::canceled_by_policy(&canceled, Pending, cause, now).unwrap_or_else(|| panic!("event"));
     let event = OutboundEvent::from_event(&event).unwrap_or_else(|e| panic!("{e}"));
-    *racing.before_first_commit.lock().unwrap_or_else(|e| e.into_inner()) =
-        Some(vec![RecordChange::update(theirs, vec![event])]);
+    racing.before_next_commit(vec![RecordChange::update(theirs, vec![event])]);
 
     let s = w.run_with(&w.api, &racing, RequestedMode::Auto).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.conflicts, 1);

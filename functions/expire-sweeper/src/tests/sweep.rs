@@ -1,18 +1,17 @@
 //! Whole runs against the in-memory fakes of every port.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 
 use chrono::Duration;
 use serde_json::{Value, json};
 use shared::domain::{
-    CommitOutcome, InvitationEvent, InvitationKind, InvitationRecord, InvitationStatus, OutboundEvent, OutboxEntry,
-    ParticipantType, RecordChange, SyncMeta,
+    CommitOutcome, InvitationEvent, InvitationKind, InvitationRecord, InvitationStatus, OutboundEvent, ParticipantType,
+    RecordChange,
 };
-use shared::error::{PartnerCentralError, StoreError};
+use shared::error::PartnerCentralError;
 use shared::ports::StateStore;
-use shared::testing::{FakePartnerCentral, FixedClock, MemoryStateStore, RecordingPublisher};
+use shared::testing::{FakePartnerCentral, FixedClock, MemoryStateStore, RacingStateStore, RecordingPublisher};
 
 use crate::config::SweepSettings;
 use crate::input::{RunOptions, Trigger};
@@ -289,49 +288,6 @@ async fn an_unavailable_state_table_fails_the_run() {
     assert!(w.published().is_empty());
 }
 
-/// A state table that lets another function write first: before the sweeper's first
-/// commit, `race` runs against the same table (what list-and-publish would commit between
-/// the sweeper's read and its write).
-struct RacingStore {
-    inner: MemoryStateStore,
-    race: Mutex<Option<Vec<RecordChange>>>,
-}
-
-impl StateStore for RacingStore {
-    async fn load_records(&self) -> Result<Vec<InvitationRecord>, StoreError> {
-        self.inner.load_records().await
-    }
-    async fn load_record(&self, kind: InvitationKind, id: &str) -> Result<Option<InvitationRecord>, StoreError> {
-        self.inner.load_record(kind, id).await
-    }
-    async fn commit(&self, changes: Vec<RecordChange>) -> Result<Vec<CommitOutcome>, StoreError> {
-        let race = self.race.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(other) = race {
-            let outcomes = self.inner.commit(other).await?;
-            assert!(outcomes.iter().all(|o| *o == CommitOutcome::Committed), "the other writer commits first");
-        }
-        self.inner.commit(changes).await
-    }
-    async fn enqueue(&self, events: Vec<OutboundEvent>) -> Result<(), StoreError> {
-        self.inner.enqueue(events).await
-    }
-    async fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.inner.outbox().await
-    }
-    async fn remove_from_outbox(&self, event_ids: &[String]) -> Result<(), StoreError> {
-        self.inner.remove_from_outbox(event_ids).await
-    }
-    async fn note_delivery_failures(&self, failures: &[(String, String)]) -> Result<(), StoreError> {
-        self.inner.note_delivery_failures(failures).await
-    }
-    async fn load_meta(&self) -> Result<SyncMeta, StoreError> {
-        self.inner.load_meta().await
-    }
-    async fn save_meta(&self, meta: &SyncMeta) -> Result<bool, StoreError> {
-        self.inner.save_meta(meta).await
-    }
-}
-
 #[tokio::test]
 async fn expired_is_published_once_when_list_and_publish_records_it_first() {
     // Both functions know the invitation as PENDING; it is now past its expiry.
@@ -351,10 +307,8 @@ async fn expired_is_published_once_when_list_and_publish_records_it_first() {
         .map(|e| OutboundEvent::from_event(&e))
         .and_then(Result::ok)
         .unwrap_or_else(|| panic!("an Expired event"));
-    let store = RacingStore {
-        inner: MemoryStateStore::new(),
-        race: Mutex::new(Some(vec![RecordChange::update(theirs, vec![their_event.clone()])])),
-    };
+    let store = RacingStateStore::default();
+    store.before_next_commit(vec![RecordChange::update(theirs, vec![their_event.clone()])]);
     // Same table content as before the race.
     let seeded = store.inner.commit(vec![RecordChange::update(InvitationRecord { version: 0, ..known }, vec![])]).await;
     assert_eq!(seeded.ok(), Some(vec![CommitOutcome::Committed]));
@@ -381,7 +335,8 @@ async fn a_warning_survives_a_conflict_with_an_unrelated_change() {
     record.announced = true;
     let created = InvitationEvent::created(&inv, t0());
     let created = OutboundEvent::from_event(&created).unwrap_or_else(|e| panic!("{e}"));
-    let store = RacingStore { inner: seed, race: Mutex::new(Some(vec![RecordChange::update(record, vec![created])])) };
+    let store = RacingStateStore::new(seed);
+    store.before_next_commit(vec![RecordChange::update(record, vec![created])]);
     let w = World::with_store(vec![inv.clone()], store);
     let s = w.run().await;
     assert_eq!((s.conflicts, warning_counts(&s)), (1, vec![(4, 0), (24, 1), (72, 0)]));
