@@ -548,7 +548,8 @@ fn write_canonical(v: &Value, out: &mut String) {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use shared::domain::{Catalog, InvitationKind, InvitationStatus, OtherParty, ParticipantType};
+    use shared::domain::OtherParty;
+    use shared::testing::connection_invitation;
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).single().unwrap_or_default()
@@ -558,22 +559,9 @@ mod tests {
     fn inv(id: &str, connection_type: &str, age_days: f64, other: &str) -> Invitation {
         let created_at = now() - Duration::seconds((age_days * 86_400.0) as i64);
         Invitation {
-            kind: InvitationKind::Connection,
-            id: id.to_owned(),
-            arn: format!("arn:aws:partnercentral:us-east-1::catalog/AWS/connection-invitation/{id}"),
-            catalog: Catalog::Aws,
-            status: InvitationStatus::Pending,
-            participant_type: ParticipantType::Sender,
-            created_at,
-            updated_at: Some(created_at),
-            expires_at: Some(created_at + Duration::days(15)),
             other_party: OtherParty { participant_identifier: Some(other.to_owned()), ..OtherParty::default() },
             connection_type: Some(connection_type.to_owned()),
-            connection_id: None,
-            payload_type: None,
-            engagement_id: None,
-            engagement_title: None,
-            details: None,
+            ..connection_invitation(id, created_at)
         }
     }
 

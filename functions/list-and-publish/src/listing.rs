@@ -103,7 +103,8 @@ impl EngagementListing {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use shared::domain::{Catalog, Invitation, InvitationStatus, OtherParty};
+    use shared::domain::{Invitation, InvitationStatus};
+    use shared::testing::engagement_invitation;
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).single().unwrap_or_default()
@@ -111,22 +112,9 @@ mod tests {
 
     fn record(side: ParticipantType, status: InvitationStatus, created: DateTime<Utc>) -> InvitationRecord {
         let invitation = Invitation {
-            kind: InvitationKind::Engagement,
-            id: format!("engi-{:013}", created.timestamp() % 1_000_000),
-            arn: "arn".into(),
-            catalog: Catalog::Aws,
             status,
             participant_type: side,
-            created_at: created,
-            updated_at: None,
-            expires_at: Some(created + Duration::days(15)),
-            other_party: OtherParty::default(),
-            connection_type: None,
-            connection_id: None,
-            payload_type: None,
-            engagement_id: None,
-            engagement_title: None,
-            details: None,
+            ..engagement_invitation(&format!("engi-{:013}", created.timestamp() % 1_000_000), created)
         };
         InvitationRecord::first_sighting(&invitation, true, created)
     }

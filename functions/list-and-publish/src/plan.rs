@@ -176,7 +176,8 @@ pub fn decide(ctx: &Context, existing: Option<&InvitationRecord>, invitation: &I
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
-    use shared::domain::{Catalog, InvitationKind, OtherParty, ParticipantType};
+
+    use shared::testing::engagement_invitation;
 
     use super::*;
 
@@ -185,24 +186,7 @@ mod tests {
     }
 
     fn inv(status: InvitationStatus, created: DateTime<Utc>) -> Invitation {
-        Invitation {
-            kind: InvitationKind::Engagement,
-            id: "engi-0000000000001".into(),
-            arn: "arn".into(),
-            catalog: Catalog::Aws,
-            status,
-            participant_type: ParticipantType::Receiver,
-            created_at: created,
-            updated_at: None,
-            expires_at: Some(created + Duration::days(15)),
-            other_party: OtherParty::default(),
-            connection_type: None,
-            connection_id: None,
-            payload_type: None,
-            engagement_id: None,
-            engagement_title: None,
-            details: None,
-        }
+        Invitation { status, ..engagement_invitation("engi-0000000000001", created) }
     }
 
     fn ctx(mode: Mode, baseline_events: BaselineEvents) -> Context {

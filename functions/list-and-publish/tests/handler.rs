@@ -11,11 +11,14 @@ use serde_json::Value;
 use shared::PartnerCentralError;
 use shared::config::Env;
 use shared::domain::{
-    Catalog, Cause, CauseType, ConnectionDetails, Invitation, InvitationEvent, InvitationKind, InvitationRecord,
+    Cause, CauseType, ConnectionDetails, Invitation, InvitationEvent, InvitationKind, InvitationRecord,
     InvitationStatus, OtherParty, OutboundEvent, ParticipantType, RecordChange, SyncMeta,
 };
 use shared::ports::{Clock, ConnectionInvitationQuery, ConnectionInvitations, Page, StateStore};
-use shared::testing::{FakePartnerCentral, FixedClock, MemoryStateStore, RacingStateStore, RecordingPublisher};
+use shared::testing::{
+    FakePartnerCentral, FixedClock, MemoryStateStore, RacingStateStore, RecordingPublisher, connection_invitation,
+    engagement_invitation,
+};
 
 use InvitationStatus::{Accepted, Canceled, Expired, Pending, Rejected};
 use ParticipantType::{Receiver, Sender};
@@ -29,50 +32,27 @@ fn hours(h: i64) -> Duration {
 }
 
 fn connection(n: u32, status: InvitationStatus, side: ParticipantType, created: DateTime<Utc>) -> Invitation {
-    let id = format!("pacinv-C{n:012}");
     Invitation {
-        kind: InvitationKind::Connection,
-        arn: format!("arn:aws:partnercentral:us-east-1::catalog/AWS/connection-invitation/{id}"),
-        id,
-        catalog: Catalog::Aws,
         status,
         participant_type: side,
-        created_at: created,
-        updated_at: Some(created),
-        expires_at: Some(created + Duration::days(15)),
-        other_party: OtherParty { participant_identifier: Some("444455556666".into()), ..OtherParty::default() },
-        connection_type: Some("OPPORTUNITY_COLLABORATION".into()),
-        connection_id: None,
-        payload_type: None,
-        engagement_id: None,
-        engagement_title: None,
         details: Some(ConnectionDetails {
             invitation_message: format!("Let's connect ({n})"),
             inviter_name: "Ana Silva".into(),
             inviter_email: Some("ana@example.com".into()),
         }),
+        ..connection_invitation(&format!("pacinv-C{n:012}"), created)
     }
 }
 
 fn engagement(n: u32, status: InvitationStatus, side: ParticipantType, created: DateTime<Utc>) -> Invitation {
-    let id = format!("engi-{n:013}");
     Invitation {
-        kind: InvitationKind::Engagement,
-        arn: format!("arn:aws:partnercentral:us-east-1::catalog/AWS/engagement-invitation/{id}"),
-        id,
-        catalog: Catalog::Aws,
         status,
         participant_type: side,
-        created_at: created,
-        updated_at: None,
-        expires_at: Some(created + Duration::days(15)),
         other_party: OtherParty { sender_aws_account_id: Some("AWS".into()), ..OtherParty::default() },
-        connection_type: None,
-        connection_id: None,
         payload_type: Some("OpportunityInvitation".into()),
         engagement_id: Some(format!("eng-{n:014}")),
         engagement_title: Some("Opportunity".into()),
-        details: None,
+        ..engagement_invitation(&format!("engi-{n:013}"), created)
     }
 }
 

@@ -187,7 +187,7 @@ pub struct SyncMeta {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::invitation::{Catalog, OtherParty};
+    use crate::testing::engagement_invitation;
     use chrono::TimeZone;
 
     fn t(h: u32) -> DateTime<Utc> {
@@ -195,24 +195,7 @@ mod tests {
     }
 
     fn inv(status: InvitationStatus, expires_h: u32) -> Invitation {
-        Invitation {
-            kind: InvitationKind::Engagement,
-            id: "engi-0000000000001".into(),
-            arn: "arn".into(),
-            catalog: Catalog::Aws,
-            status,
-            participant_type: ParticipantType::Receiver,
-            created_at: t(0),
-            updated_at: None,
-            expires_at: Some(t(expires_h)),
-            other_party: OtherParty::default(),
-            connection_type: None,
-            connection_id: None,
-            payload_type: None,
-            engagement_id: None,
-            engagement_title: None,
-            details: None,
-        }
+        Invitation { status, expires_at: Some(t(expires_h)), ..engagement_invitation("engi-0000000000001", t(0)) }
     }
 
     #[test]

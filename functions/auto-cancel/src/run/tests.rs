@@ -7,9 +7,9 @@ use chrono::{Duration, TimeZone};
 use futures::stream::BoxStream;
 use serde_json::json;
 
-use shared::domain::{Catalog, ConnectionDetails, InvitationEventDetail, OtherParty, OutboxEntry, SyncMeta};
+use shared::domain::{ConnectionDetails, InvitationEventDetail, OtherParty, OutboxEntry, SyncMeta};
 use shared::ports::Page;
-use shared::testing::{FakePartnerCentral, FixedClock, MemoryStateStore, RecordingPublisher};
+use shared::testing::{FakePartnerCentral, FixedClock, MemoryStateStore, RecordingPublisher, connection_invitation};
 
 use super::*;
 use crate::input::Invocation;
@@ -24,26 +24,15 @@ fn now() -> DateTime<Utc> {
 fn inv(id: &str, participant: ParticipantType, connection_type: &str, age_days: f64, other: &str) -> Invitation {
     let created_at = now() - Duration::seconds((age_days * 86_400.0) as i64);
     Invitation {
-        kind: InvitationKind::Connection,
-        id: id.to_owned(),
-        arn: format!("arn:aws:partnercentral:us-east-1::catalog/AWS/connection-invitation/{id}"),
-        catalog: Catalog::Aws,
-        status: InvitationStatus::Pending,
         participant_type: participant,
-        created_at,
-        updated_at: Some(created_at),
-        expires_at: Some(created_at + Duration::days(15)),
         other_party: OtherParty { participant_identifier: Some(other.to_owned()), ..OtherParty::default() },
         connection_type: Some(connection_type.to_owned()),
-        connection_id: None,
-        payload_type: None,
-        engagement_id: None,
-        engagement_title: None,
         details: Some(ConnectionDetails {
             invitation_message: "Let's collaborate".into(),
             inviter_name: "Ann".into(),
             inviter_email: Some("ann@example.com".into()),
         }),
+        ..connection_invitation(id, created_at)
     }
 }
 

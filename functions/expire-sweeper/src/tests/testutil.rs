@@ -1,11 +1,10 @@
 //! Test data shared by the unit tests.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use shared::domain::{
-    Catalog, ConnectionDetails, Invitation, InvitationKind, InvitationStatus, OtherParty, ParticipantType,
-};
+use shared::domain::{Catalog, ConnectionDetails, Invitation, OtherParty, ParticipantType};
 
 use crate::config::SweepSettings;
+use shared::testing::{connection_invitation, engagement_invitation};
 
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).single().unwrap_or_default()
@@ -28,55 +27,28 @@ fn expiring(hours_left: f64) -> DateTime<Utc> {
 
 /// An engagement invitation AWS sent us, `hours_left` before expiry at [`t0`].
 pub fn engagement(n: u32, hours_left: f64) -> Invitation {
-    let id = format!("engi-{n:013}");
     Invitation {
-        kind: InvitationKind::Engagement,
-        arn: format!("arn:aws:partnercentral:us-east-1::catalog/AWS/engagement-invitation/{id}"),
-        id,
-        catalog: Catalog::Aws,
-        status: InvitationStatus::Pending,
-        participant_type: ParticipantType::Receiver,
-        created_at: expiring(hours_left) - Duration::days(15),
-        updated_at: None,
-        expires_at: Some(expiring(hours_left)),
         other_party: OtherParty {
             sender_aws_account_id: Some("AWS".into()),
             sender_company_name: Some("Amazon Web Services".into()),
             ..Default::default()
         },
-        connection_type: None,
-        connection_id: None,
         payload_type: Some("OpportunityInvitation".into()),
         engagement_id: Some(format!("eng-{n:014}")),
         engagement_title: Some(format!("Opportunity {n}")),
-        details: None,
+        ..engagement_invitation(&format!("engi-{n:013}"), expiring(hours_left) - Duration::days(15))
     }
 }
 
 /// A connection invitation we sent, `hours_left` before expiry at [`t0`], with the
 /// detail-only fields Get returns.
 pub fn connection(n: u32, hours_left: f64) -> Invitation {
-    let id = format!("pacinv-{n:013}");
     Invitation {
-        kind: InvitationKind::Connection,
-        arn: format!("arn:aws:partnercentral:us-east-1::catalog/AWS/connection-invitation/{id}"),
-        id,
-        catalog: Catalog::Aws,
-        status: InvitationStatus::Pending,
-        participant_type: ParticipantType::Sender,
-        created_at: expiring(hours_left) - Duration::days(15),
-        updated_at: Some(expiring(hours_left) - Duration::days(15)),
-        expires_at: Some(expiring(hours_left)),
-        other_party: OtherParty { participant_identifier: Some("444455556666".into()), ..Default::default() },
-        connection_type: Some("OPPORTUNITY_COLLABORATION".into()),
-        connection_id: None,
-        payload_type: None,
-        engagement_id: None,
-        engagement_title: None,
         details: Some(ConnectionDetails {
             invitation_message: "Let's co-sell".into(),
             inviter_name: "Ann".into(),
             inviter_email: Some("ann@example.com".into()),
         }),
+        ..connection_invitation(&format!("pacinv-{n:013}"), expiring(hours_left) - Duration::days(15))
     }
 }
