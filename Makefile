@@ -40,6 +40,7 @@ test: venv lint ## Lint, then every test tier (unit, adapter, emulator, end-to-e
 	# nextest builds each package's own binaries only; the e2e and chaos tests run their siblings'.
 	cargo build --workspace --bins --locked
 	cargo nextest run --workspace --locked --no-fail-fast
+	EMULATOR_BIN=$(TARGET_DIR)/debug/partnercentral-local python -m unittest discover -s tests/boto3
 	$(MAKE) --no-print-directory template-check
 
 # Offline: dummy credentials, no AWS call is made.

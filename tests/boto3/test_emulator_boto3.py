@@ -1,0 +1,187 @@
+"""The emulator as boto3 sees it: the unmodified AWS SDK for Python, pointed at it with
+`endpoint_url`, parses every answer (timestamps, paginators, modelled errors) as it would
+Partner Central's.
+
+Runs the `partnercentral-local` binary that `cargo build --workspace --bins` built
+(`EMULATOR_BIN`, default `target/debug/partnercentral-local`), on a free port, with a seed.
+"""
+
+import datetime
+import json
+import os
+import pathlib
+import subprocess
+import tempfile
+import unittest
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+EMULATOR_BIN = pathlib.Path(os.environ.get("EMULATOR_BIN", TARGET / "debug" / "partnercentral-local"))
+NOW = datetime.datetime(2026, 11, 20, 12, 0, tzinfo=datetime.timezone.utc)
+ME = "111122223333"
+
+
+def connection(n, participant, status="PENDING", days_ago=1):
+    created = NOW - datetime.timedelta(days=days_ago, minutes=n)
+    return {
+        "Catalog": "AWS",
+        "Id": f"pacinv-B{n:012d}",
+        "ConnectionType": "OPPORTUNITY_COLLABORATION",
+        "CreatedAt": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "OtherParticipantIdentifier": f"{444455550000 + n}",
+        "ParticipantType": participant,
+        "Status": status,
+        "InvitationMessage": f"Hello {n}",
+        "InviterName": "Ann",
+        "InviterEmail": "ann@example.com",
+    }
+
+
+def engagement(n, days_ago):
+    date = NOW - datetime.timedelta(days=days_ago, minutes=n)
+    return {
+        "Catalog": "AWS",
+        "Id": f"engi-b{n:012d}",
+        "PayloadType": "OpportunityInvitation",
+        "EngagementId": f"eng-b{n:013d}",
+        "SenderAwsAccountId": "123456789012",
+        "InvitationDate": date.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "ParticipantType": "RECEIVER",
+    }
+
+
+# 25 connection invitations (17 we sent, one of them already accepted), 23 engagement
+# invitations spread over 30 days (those older than 15 days have expired on the clock).
+SEED = {
+    "ConnectionInvitations": [connection(n, "SENDER" if n % 3 else "RECEIVER") for n in range(1, 25)]
+    + [connection(25, "SENDER", status="ACCEPTED", days_ago=40)],
+    "EngagementInvitations": [engagement(n, days_ago=n * 1.3) for n in range(1, 24)],
+}
+
+
+class Boto3AgainstEmulator(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not EMULATOR_BIN.exists():
+            raise RuntimeError(f"{EMULATOR_BIN} not built: run `cargo build --workspace --bins` first")
+        cls.tmp = tempfile.TemporaryDirectory()
+        seed = pathlib.Path(cls.tmp.name) / "seed.json"
+        seed.write_text(json.dumps(SEED))
+        cls.proc = subprocess.Popen(
+            [
+                str(EMULATOR_BIN),
+                "--listen",
+                "127.0.0.1:0",
+                "--seed",
+                str(seed),
+                "--clock",
+                NOW.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "--freeze-clock",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        # The one readiness line: `partnercentral-local listening on 127.0.0.1:<port>`.
+        line = cls.proc.stdout.readline().strip()
+        if not line.startswith("partnercentral-local listening on "):
+            cls.proc.kill()
+            cls.proc.wait()
+            raise RuntimeError(f"emulator did not start: {line!r} (exit {cls.proc.poll()})")
+        url = "http://" + line.rsplit(" ", 1)[1]
+        session = boto3.session.Session(
+            aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+        )
+        config = botocore.config.Config(retries={"mode": "standard", "max_attempts": 1})
+        cls.account = session.client("partnercentral-account", endpoint_url=url, config=config)
+        cls.selling = session.client("partnercentral-selling", endpoint_url=url, config=config)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.terminate()  # SIGTERM: the emulator shuts down cleanly, exit status 0
+        status = cls.proc.wait(timeout=30)
+        cls.tmp.cleanup()
+        if status != 0:
+            raise AssertionError(f"emulator exited with {status} on SIGTERM")
+
+    def test_connection_paginator_with_filters_neither_repeats_nor_skips(self):
+        pages = self.account.get_paginator("list_connection_invitations").paginate(
+            Catalog="AWS",
+            ParticipantType="RECEIVER",
+            Status="PENDING",
+            PaginationConfig={"PageSize": 3},
+        )
+        page_sizes, ids = [], []
+        for page in pages:
+            page_sizes.append(len(page["ConnectionInvitationSummaries"]))
+            ids += [s["Id"] for s in page["ConnectionInvitationSummaries"]]
+        expected = sorted(
+            c["Id"]
+            for c in SEED["ConnectionInvitations"]
+            if c["ParticipantType"] == "RECEIVER" and c["Status"] == "PENDING"
+        )
+        self.assertEqual(page_sizes, [3, 3, 2])
+        self.assertEqual(sorted(ids), expected)
+        self.assertEqual(len(set(ids)), len(ids))
+
+    def test_timestamps_and_members_parse_as_the_model_says(self):
+        got = self.account.get_connection_invitation(Catalog="AWS", Identifier="pacinv-B000000000001")
+        self.assertEqual(got["CreatedAt"], NOW - datetime.timedelta(days=1, minutes=1))
+        self.assertEqual(got["ExpiresAt"], got["CreatedAt"] + datetime.timedelta(days=15))
+        self.assertEqual(got["InviterName"], "Ann")
+        self.assertEqual(got["InvitationMessage"], "Hello 1")
+        self.assertTrue(got["Arn"].endswith("/connection-invitation/pacinv-B000000000001"), got["Arn"])
+
+    def test_cancel_is_idempotent_per_client_token_and_conflicts_otherwise(self):
+        first = self.account.cancel_connection_invitation(
+            Catalog="AWS", Identifier="pacinv-B000000000002", ClientToken="boto3-token-1"
+        )
+        again = self.account.cancel_connection_invitation(
+            Catalog="AWS", Identifier="pacinv-B000000000002", ClientToken="boto3-token-1"
+        )
+        self.assertEqual(first["Status"], "CANCELED")
+        self.assertEqual(again["Status"], "CANCELED")
+        self.assertEqual(first["UpdatedAt"], again["UpdatedAt"])
+        # The same token for another invitation, and cancelling what we received: conflicts.
+        for identifier, token in [("pacinv-B000000000004", "boto3-token-1"), ("pacinv-B000000000003", "t2")]:
+            with self.assertRaises(self.account.exceptions.ConflictException, msg=identifier):
+                self.account.cancel_connection_invitation(Catalog="AWS", Identifier=identifier, ClientToken=token)
+
+    def test_modelled_errors_arrive_as_their_boto3_exceptions_naming_the_field(self):
+        with self.assertRaises(self.account.exceptions.ValidationException) as bad:
+            self.account.get_connection_invitation(Catalog="AWS", Identifier="not-an-id")
+        self.assertIn("Identifier", str(bad.exception))
+        with self.assertRaises(self.account.exceptions.ResourceNotFoundException):
+            self.account.get_connection_invitation(Catalog="AWS", Identifier="pacinv-Z000000000000")
+        with self.assertRaises(self.selling.exceptions.ValidationException) as bad:
+            self.selling.list_engagement_invitations(Catalog="AWS", ParticipantType="RECEIVER", MaxResults=101)
+        self.assertIn("MaxResults", str(bad.exception))
+
+    def test_an_operation_the_emulator_does_not_serve_is_an_unknown_operation(self):
+        with self.assertRaises(botocore.exceptions.ClientError) as err:
+            self.selling.list_opportunities(Catalog="AWS")
+        self.assertEqual(err.exception.response["Error"]["Code"], "UnknownOperationException")
+
+    def test_engagement_paginator_sorted_by_invitation_date_and_expired_by_the_clock(self):
+        pages = self.selling.get_paginator("list_engagement_invitations").paginate(
+            Catalog="AWS",
+            ParticipantType="RECEIVER",
+            Sort={"SortOrder": "ASCENDING", "SortBy": "InvitationDate"},
+            PaginationConfig={"PageSize": 5},
+        )
+        summaries = [s for page in pages for s in page["EngagementInvitationSummaries"]]
+        dates = [s["InvitationDate"] for s in summaries]
+        self.assertEqual(len(summaries), 23)
+        self.assertEqual(dates, sorted(dates))
+        for s in summaries:
+            expired = s["ExpirationDate"] <= NOW
+            self.assertEqual(s["Status"], "EXPIRED" if expired else "PENDING", s["Id"])
+        self.assertEqual(sum(s["Status"] == "PENDING" for s in summaries), 11)
+
+
+if __name__ == "__main__":
+    unittest.main()
