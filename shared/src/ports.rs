@@ -1,6 +1,7 @@
 //! Ports: the narrow traits the functions' logic is written against. The adapters implement
 //! them on the real AWS SDK clients; tests implement them with fakes.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
@@ -11,6 +12,24 @@ use crate::domain::{
     OutboxEntry, ParticipantType, RecordChange, SyncMeta,
 };
 use crate::error::{PartnerCentralError, StoreError};
+
+/// Partner Central calls made so far, per operation (a run reports the difference).
+pub trait CallCounts: Send + Sync {
+    /// Counts so far.
+    fn snapshot(&self) -> BTreeMap<String, u64>;
+
+    /// Counts since `earlier` (a previous snapshot), operations with zero left out.
+    fn since(&self, earlier: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+        self.snapshot()
+            .into_iter()
+            .map(|(op, n)| {
+                let before = earlier.get(&op).copied().unwrap_or(0);
+                (op, n.saturating_sub(before))
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+}
 
 /// What time it is, for decisions about expiry.
 pub trait Clock: Send + Sync {

@@ -15,8 +15,8 @@ use crate::domain::{
 };
 use crate::error::{PartnerCentralError, StoreError};
 use crate::ports::{
-    Clock, ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery, EngagementInvitations,
-    EngagementOrder, EventPublisher, Page, StateStore,
+    CallCounts, Clock, ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery,
+    EngagementInvitations, EngagementOrder, EventPublisher, Page, StateStore,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -177,6 +177,12 @@ impl FakePartnerCentral {
     fn find(&self, kind: InvitationKind, id: &str, operation: &'static str) -> Result<Invitation, PartnerCentralError> {
         self.get(kind, id)
             .ok_or_else(|| PartnerCentralError::NotFound { operation, message: format!("{id} does not exist") })
+    }
+}
+
+impl CallCounts for FakePartnerCentral {
+    fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.calls().into_iter().map(|(k, v)| (k.to_owned(), u64::from(v))).collect()
     }
 }
 

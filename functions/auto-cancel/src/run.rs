@@ -25,7 +25,7 @@ use shared::domain::{
     OutboundEvent, ParticipantType, RecordChange,
 };
 use shared::metrics::RunMetrics;
-use shared::ports::{Clock, ConnectionInvitationQuery, ConnectionInvitations, EventPublisher, StateStore};
+use shared::ports::{CallCounts, Clock, ConnectionInvitationQuery, ConnectionInvitations, EventPublisher, StateStore};
 use shared::{PartnerCentralError, StoreError};
 
 use crate::input::{InputError, Invocation, parse_input};

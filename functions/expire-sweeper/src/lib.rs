@@ -17,11 +17,11 @@ pub mod sweep;
 mod tests;
 
 use serde_json::Value;
-use shared::ports::{Clock, ConnectionInvitations, EngagementInvitations, EventPublisher, StateStore};
+use shared::ports::{CallCounts, Clock, ConnectionInvitations, EngagementInvitations, EventPublisher, StateStore};
 
 pub use config::{Config, SweepSettings};
 pub use summary::Summary;
-pub use sweep::{CallCounts, Ports, RunReport, SweepError, sweep};
+pub use sweep::{Ports, RunReport, SweepError, sweep};
 
 /// The `Function` dimension of the metrics.
 pub const FUNCTION_NAME: &str = "expire-sweeper";

@@ -7,7 +7,6 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use shared::PartnerCentralError;
-use shared::adapters::ApiCallCounter;
 use shared::delivery::{DrainReport, drain_outbox};
 use shared::domain::{
     CommitOutcome, ExpiringDigest, Invitation, InvitationKind, InvitationRecord, InvitationStatus, OutboundEvent,
@@ -15,8 +14,8 @@ use shared::domain::{
 };
 use shared::error::StoreError;
 use shared::ports::{
-    Clock, ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery, EngagementInvitations,
-    EventPublisher, StateStore,
+    CallCounts, Clock, ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery,
+    EngagementInvitations, EventPublisher, StateStore,
 };
 
 use crate::config::SweepSettings;
@@ -26,17 +25,6 @@ use crate::summary::{PendingSeen, Summary};
 
 /// Rounds of re-reading and deciding again after conflicts with another writer.
 const MAX_COMMIT_ROUNDS: usize = 3;
-
-/// Partner Central calls per operation, for the summary.
-pub trait CallCounts: Send + Sync {
-    fn counts(&self) -> BTreeMap<String, u64>;
-}
-
-impl CallCounts for ApiCallCounter {
-    fn counts(&self) -> BTreeMap<String, u64> {
-        self.snapshot()
-    }
-}
 
 /// The ports one sweep uses.
 pub struct Ports<'a, A, B, S, P, K, N> {
@@ -96,7 +84,7 @@ where
     N: CallCounts,
 {
     let started = Instant::now();
-    let calls_before = ports.calls.counts();
+    let calls_before = ports.calls.snapshot();
     let digest = trigger.options().digest.unwrap_or(settings.digest);
     let mut run = Run::new(settings, digest);
 
@@ -111,15 +99,7 @@ where
             DrainReport::default()
         }
     };
-    let after = ports.calls.counts();
-    let api_calls = after
-        .into_iter()
-        .map(|(op, n)| {
-            let before = calls_before.get(&op).copied().unwrap_or(0);
-            (op, n.saturating_sub(before))
-        })
-        .filter(|(_, n)| *n > 0)
-        .collect();
+    let api_calls = ports.calls.since(&calls_before);
     let summary = run.summary(trigger, events, api_calls, error.as_ref(), started.elapsed().as_millis() as u64);
     RunReport { summary, error }
 }

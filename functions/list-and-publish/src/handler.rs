@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use futures::stream::{self, BoxStream, StreamExt};
-use shared::adapters::ApiCallCounter;
 use shared::delivery::{DrainReport, drain_outbox};
 use shared::domain::{
     CommitOutcome, Invitation, InvitationEvent, InvitationKind, InvitationRecord, InvitationStatus, OutboundEvent,
@@ -14,8 +13,8 @@ use shared::domain::{
 };
 use shared::error::{PartnerCentralError, StoreError};
 use shared::ports::{
-    Clock, ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery, EngagementInvitations,
-    EngagementOrder, EventPublisher, Page, StateStore,
+    CallCounts, Clock, ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery,
+    EngagementInvitations, EngagementOrder, EventPublisher, Page, StateStore,
 };
 
 use crate::config::Config;
@@ -35,17 +34,6 @@ pub const GET_CONCURRENCY: usize = 4;
 const COMMIT_CHUNK: usize = 200;
 /// Rounds of re-deciding after conflicts before leaving an invitation to the next run.
 const CONFLICT_ROUNDS: usize = 3;
-
-/// Partner Central calls made so far, per operation.
-pub trait CallCounts: Send + Sync {
-    fn snapshot(&self) -> BTreeMap<String, u64>;
-}
-
-impl CallCounts for ApiCallCounter {
-    fn snapshot(&self) -> BTreeMap<String, u64> {
-        ApiCallCounter::snapshot(self)
-    }
-}
 
 /// Why a run failed. Whatever was committed before the failure is still delivered (the
 /// run drains the outbox first).
@@ -224,7 +212,7 @@ where
             tracing::error!(error = %e, "the run failed; draining what was committed before the failure");
         }
         let drained = drain_outbox(self.store, self.publisher).await;
-        let calls = since(&self.calls.snapshot(), &calls_before);
+        let calls = self.calls.since(&calls_before);
 
         let summary = self.summary(progress, drained.as_ref().ok().cloned().unwrap_or_default(), calls, started);
         summary.metrics().emit("list-and-publish", self.config.common.catalog.as_str());
@@ -739,11 +727,4 @@ fn listing_failed(
     let message = format!("listing {participant_type} {kind} invitations: {e}");
     progress.errors.push(message.clone());
     RunError::PartnerCentral(message)
-}
-
-fn since(now: &BTreeMap<String, u64>, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
-    now.iter()
-        .map(|(op, n)| (op.clone(), n.saturating_sub(before.get(op).copied().unwrap_or(0))))
-        .filter(|(_, n)| *n > 0)
-        .collect()
 }

@@ -20,6 +20,6 @@ pub mod plan;
 pub mod summary;
 
 pub use config::{BaselineEvents, Config};
-pub use handler::{CallCounts, ListAndPublish, RunError};
+pub use handler::{ListAndPublish, RunError};
 pub use input::{InputError, RequestedMode, parse_request};
 pub use summary::Summary;

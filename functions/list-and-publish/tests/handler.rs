@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use futures::stream::{self, BoxStream, StreamExt};
-use list_and_publish::{CallCounts, Config, ListAndPublish, RequestedMode, RunError, Summary};
+use list_and_publish::{Config, ListAndPublish, RequestedMode, RunError, Summary};
 use serde_json::Value;
 use shared::PartnerCentralError;
 use shared::config::Env;
@@ -70,14 +70,6 @@ fn account() -> Vec<Invitation> {
     ]
 }
 
-struct Calls<'a>(&'a FakePartnerCentral);
-
-impl CallCounts for Calls<'_> {
-    fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.0.calls().into_iter().map(|(k, v)| (k.to_owned(), u64::from(v))).collect()
-    }
-}
-
 fn config(extra: &[(&'static str, &'static str)]) -> Config {
     let mut pairs = vec![("CATALOG", "AWS"), ("EVENT_BUS_NAME", "invitations"), ("STATE_TABLE_NAME", "state")];
     pairs.extend_from_slice(extra);
@@ -109,7 +101,6 @@ impl World {
         store: &S,
         mode: RequestedMode,
     ) -> Result<Summary, RunError> {
-        let calls = Calls(&self.api);
         ListAndPublish {
             config: &self.config,
             connections,
@@ -117,7 +108,7 @@ impl World {
             store,
             publisher: &self.bus,
             clock: &self.clock,
-            calls: &calls,
+            calls: &self.api,
         }
         .run(mode)
         .await
@@ -670,7 +661,6 @@ async fn only_the_configured_engagement_side_is_followed() {
 #[tokio::test]
 async fn bad_manual_options_fail_with_the_field_named() {
     let w = World::new(account(), &[]);
-    let calls = Calls(&w.api);
     let f = ListAndPublish {
         config: &w.config,
         connections: &w.api,
@@ -678,7 +668,7 @@ async fn bad_manual_options_fail_with_the_field_named() {
         store: &w.store,
         publisher: &w.bus,
         clock: &w.clock,
-        calls: &calls,
+        calls: &w.api,
     };
     let err = f.handle(&serde_json::json!({"mode": "full", "force": true})).await.err().map(|e| e.to_string());
     assert!(err.as_deref().is_some_and(|m| m.contains("\"force\"")), "{err:?}");

@@ -12,6 +12,8 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
+use crate::ports::CallCounts;
+
 /// Attempts sent per operation name (e.g. `ListEngagementInvitations`).
 #[derive(Debug, Clone, Default)]
 pub struct ApiCallCounter {
@@ -23,25 +25,19 @@ impl ApiCallCounter {
         Self::default()
     }
 
-    /// Counts so far.
+    /// Counts so far (also [`CallCounts::snapshot`]).
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
         self.counts.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Counts since `earlier` (a previous snapshot), operations with zero left out.
-    pub fn since(&self, earlier: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
-        self.snapshot()
-            .into_iter()
-            .map(|(op, n)| {
-                let before = earlier.get(&op).copied().unwrap_or(0);
-                (op, n.saturating_sub(before))
-            })
-            .filter(|(_, n)| *n > 0)
-            .collect()
-    }
-
     fn record(&self, operation: &str) {
         *self.counts.lock().unwrap_or_else(|e| e.into_inner()).entry(operation.to_owned()).or_default() += 1;
+    }
+}
+
+impl CallCounts for ApiCallCounter {
+    fn snapshot(&self) -> BTreeMap<String, u64> {
+        ApiCallCounter::snapshot(self)
     }
 }
 

@@ -15,14 +15,8 @@ use shared::testing::{FakePartnerCentral, FixedClock, MemoryStateStore, RacingSt
 
 use crate::config::SweepSettings;
 use crate::input::{RunOptions, Trigger};
-use crate::sweep::{CallCounts, Ports, RunReport, SweepError, sweep};
+use crate::sweep::{Ports, RunReport, SweepError, sweep};
 use crate::tests::testutil::{connection, engagement, settings, t0};
-
-impl CallCounts for FakePartnerCentral {
-    fn counts(&self) -> BTreeMap<String, u64> {
-        self.calls().into_iter().map(|(k, v)| (k.to_owned(), u64::from(v))).collect()
-    }
-}
 
 struct World<S: StateStore = MemoryStateStore> {
     pc: FakePartnerCentral,
