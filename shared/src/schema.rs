@@ -73,7 +73,7 @@ pub struct ReceivedDigestEvent {
 
 /// The detail-types of invitation events (every one but the digest).
 fn invitation_detail_types(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    let names: Vec<&str> = DetailType::INVITATION_EVENTS.iter().map(|d| d.as_str()).collect();
+    let names: Vec<&str> = DetailType::invitation_events().map(DetailType::as_str).collect();
     schemars::json_schema!({
         "description": "Detail-type of an invitation event.",
         "type": "string",
@@ -154,26 +154,12 @@ mod tests {
     }
 
     fn sample_invitation() -> crate::domain::Invitation {
-        use crate::domain::*;
         use chrono::TimeZone;
-        let at = |d| Utc.with_ymd_and_hms(2026, 11, d, 9, 0, 0).single().unwrap_or_default();
-        Invitation {
-            kind: InvitationKind::Engagement,
-            id: "engi-0000000000001".into(),
-            arn: "arn:aws:partnercentral:us-east-1::catalog/AWS/engagement-invitation/engi-0000000000001".into(),
-            catalog: Catalog::Aws,
-            status: InvitationStatus::Pending,
-            participant_type: ParticipantType::Receiver,
-            created_at: at(8),
-            updated_at: None,
-            expires_at: Some(at(23)),
-            other_party: OtherParty::default(),
-            connection_type: None,
-            connection_id: None,
+        let created = Utc.with_ymd_and_hms(2026, 11, 8, 9, 0, 0).single().unwrap_or_default();
+        crate::domain::Invitation {
             payload_type: Some("OpportunityInvitation".into()),
-            engagement_id: None,
             engagement_title: Some("Migration".into()),
-            details: None,
+            ..crate::testing::engagement_invitation("engi-0000000000001", created)
         }
     }
 

@@ -68,20 +68,9 @@ impl DetailType {
     ];
 
     /// The detail-types whose detail is an [`InvitationEventDetail`] (all but the digest).
-    pub const INVITATION_EVENTS: [DetailType; 12] = [
-        DetailType::ConnectionInvitationCreated,
-        DetailType::ConnectionInvitationAccepted,
-        DetailType::ConnectionInvitationRejected,
-        DetailType::ConnectionInvitationCanceled,
-        DetailType::ConnectionInvitationExpired,
-        DetailType::ConnectionInvitationExpiringSoon,
-        DetailType::ConnectionInvitationCancellationPlanned,
-        DetailType::EngagementInvitationCreated,
-        DetailType::EngagementInvitationAccepted,
-        DetailType::EngagementInvitationRejected,
-        DetailType::EngagementInvitationExpired,
-        DetailType::EngagementInvitationExpiringSoon,
-    ];
+    pub fn invitation_events() -> impl Iterator<Item = DetailType> {
+        DetailType::ALL.into_iter().filter(|d| *d != DetailType::InvitationsExpiringDigest)
+    }
 
     /// The exact string EventBridge carries.
     pub fn as_str(self) -> &'static str {
@@ -326,26 +315,17 @@ pub fn event_id(
 mod tests {
     use super::*;
     use crate::domain::invitation::OtherParty;
+    use crate::testing::connection_invitation;
     use chrono::TimeZone;
 
     pub(crate) fn invitation(kind: InvitationKind, status: InvitationStatus) -> Invitation {
+        let created = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().unwrap_or_default();
         Invitation {
             kind,
-            id: "pacinv-ABCDEFGHIJKLM".into(),
-            arn: "arn:aws:partnercentral:us-east-1::catalog/AWS/connection-invitation/pacinv-ABCDEFGHIJKLM".into(),
-            catalog: Catalog::Aws,
             status,
-            participant_type: ParticipantType::Sender,
-            created_at: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().unwrap_or_default(),
             updated_at: None,
-            expires_at: Utc.with_ymd_and_hms(2026, 11, 16, 0, 0, 0).single(),
             other_party: OtherParty { participant_identifier: Some("partner-1".into()), ..Default::default() },
-            connection_type: Some("OPPORTUNITY_COLLABORATION".into()),
-            connection_id: None,
-            payload_type: None,
-            engagement_id: None,
-            engagement_title: None,
-            details: None,
+            ..connection_invitation("pacinv-ABCDEFGHIJKLM", created)
         }
     }
 
@@ -374,7 +354,7 @@ mod tests {
                 "Invitations Expiring Digest",
             ]
         );
-        assert_eq!(DetailType::INVITATION_EVENTS[..], DetailType::ALL[..12], "every type but the digest");
+        assert!(DetailType::invitation_events().eq(DetailType::ALL[..12].iter().copied()), "every type but the digest");
         for d in DetailType::ALL {
             assert_eq!(serde_json::to_value(d).ok(), Some(serde_json::json!(d.as_str())));
             assert_eq!(DetailType::parse(d.as_str()), Some(d));
