@@ -7,7 +7,7 @@ use std::fmt::Display;
 use std::num::NonZeroU32;
 use std::str::FromStr;
 
-use crate::domain::Catalog;
+use crate::domain::{Catalog, ParticipantType};
 
 /// A configuration error: which variable, what was wrong, what is accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -109,6 +109,22 @@ impl Env {
                     .map_err(|problem| ConfigError::invalid(variable, &raw, format!("{item:?}: {problem}"), accepted))
             })
             .collect()
+    }
+
+    /// A comma-separated list of participant types (`SENDER`, `RECEIVER`, any case), in the
+    /// order given without repeats; unset gives both.
+    pub fn participant_types(&self, variable: &'static str) -> Result<Vec<ParticipantType>, ConfigError> {
+        let listed =
+            self.list_or(variable, ParticipantType::ALL.to_vec(), "a comma-separated list of SENDER, RECEIVER", |s| {
+                s.to_ascii_uppercase().parse::<ParticipantType>().map_err(|e| e.to_string())
+            })?;
+        let mut types = Vec::with_capacity(listed.len());
+        for t in listed {
+            if !types.contains(&t) {
+                types.push(t);
+            }
+        }
+        Ok(types)
     }
 }
 

@@ -10,7 +10,6 @@ pub const DEFAULT_WARNING_HOURS: [u32; 3] = [72, 24, 4];
 pub const MAX_WARNING_HOURS: u32 = 8760;
 
 const WARNING_HOURS_ACCEPTED: &str = "a comma-separated list of whole hours from 1 to 8760, e.g. 72,24,4";
-const PARTICIPANT_TYPES_ACCEPTED: &str = "a comma-separated list of SENDER, RECEIVER";
 
 /// Everything the function reads from its environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,14 +53,8 @@ impl SweepSettings {
         warning_hours.sort_unstable();
         warning_hours.dedup();
 
-        let mut participant_types = env.list_or(
-            "EXPIRY_PARTICIPANT_TYPES",
-            ParticipantType::ALL.to_vec(),
-            PARTICIPANT_TYPES_ACCEPTED,
-            |item| item.to_ascii_uppercase().parse::<ParticipantType>().map_err(|e| e.to_string()),
-        )?;
+        let mut participant_types = env.participant_types("EXPIRY_PARTICIPANT_TYPES")?;
         participant_types.sort_unstable();
-        participant_types.dedup();
 
         Ok(SweepSettings {
             catalog,

@@ -72,17 +72,7 @@ impl Config {
         let common = CommonConfig::from_env(env)?;
         let state = StateConfig::from_env(env)?;
 
-        const TYPES_ACCEPTED: &str = "a comma-separated list of SENDER, RECEIVER";
-        let types =
-            env.list_or("ENGAGEMENT_PARTICIPANT_TYPES", ParticipantType::ALL.to_vec(), TYPES_ACCEPTED, |s| {
-                s.to_ascii_uppercase().parse::<ParticipantType>().map_err(|e| e.to_string())
-            })?;
-        let mut engagement_participant_types = Vec::with_capacity(types.len());
-        for t in types {
-            if !engagement_participant_types.contains(&t) {
-                engagement_participant_types.push(t);
-            }
-        }
+        let engagement_participant_types = env.participant_types("ENGAGEMENT_PARTICIPANT_TYPES")?;
 
         let baseline_events = env.parse_or("BASELINE_EVENTS", BaselineEvents::Pending, "pending, all, none")?;
 
