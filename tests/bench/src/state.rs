@@ -66,18 +66,22 @@ pub async fn snapshot(stack: &Stack) -> Result<StateSnapshot> {
 impl StateSnapshot {
     /// Records written between `self` and `after` (new or with a new version).
     pub fn changed(&self, after: &StateSnapshot) -> u64 {
-        after.records.iter().filter(|(k, r)| self.records.get(*k).is_none_or(|b| b.version != r.version)).count() as u64
+        self.written(after).count() as u64
     }
 
     /// Kinds (connection, engagement) with at least one record written between `self` and
     /// `after`.
     pub fn changed_kinds(&self, after: &StateSnapshot) -> u64 {
-        let kinds: std::collections::BTreeSet<Kind> = after
+        let kinds: std::collections::BTreeSet<Kind> = self.written(after).map(|(kind, _)| *kind).collect();
+        kinds.len() as u64
+    }
+
+    /// Keys of the records written (created or given a new version) between `self` and `after`.
+    fn written<'a>(&'a self, after: &'a StateSnapshot) -> impl Iterator<Item = &'a (Kind, String)> + 'a {
+        after
             .records
             .iter()
             .filter(|(k, r)| self.records.get(*k).is_none_or(|b| b.version != r.version))
-            .map(|((kind, _), _)| *kind)
-            .collect();
-        kinds.len() as u64
+            .map(|(k, _)| k)
     }
 }
