@@ -15,6 +15,7 @@ pub mod error;
 pub mod metrics;
 pub mod ports;
 pub mod schema;
+pub mod telemetry;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 

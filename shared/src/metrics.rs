@@ -2,6 +2,10 @@
 //! which Lambda ships to CloudWatch Logs and CloudWatch turns into metrics — no API call, no
 //! extra permission. Namespace `PartnerCentralInvitations`, dimensions `Function` and
 //! `Catalog`.
+//!
+//! Lambda's log-level filtering applies to these lines too: each carries a `level` that passes
+//! the configured application log level and an RFC 3339 `timestamp` (without one Lambda takes
+//! the line for INFO), so the dashboard and the alarms see the metrics at every allowed level.
 
 use std::io::Write;
 
@@ -57,9 +61,25 @@ impl RunMetrics {
         Value::Object(doc)
     }
 
+    /// The EMF document as a log line of `level` (see [`crate::telemetry::metrics_level`]),
+    /// with the RFC 3339 `timestamp` Lambda needs to honour that level.
+    pub fn log_line(&self, function: &str, catalog: &str, timestamp_ms: i64, level: &str) -> Value {
+        let mut doc = self.to_emf(function, catalog, timestamp_ms);
+        if let Value::Object(fields) = &mut doc {
+            let timestamp = chrono::DateTime::from_timestamp_millis(timestamp_ms)
+                .unwrap_or_default()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            fields.insert("level".into(), json!(level));
+            fields.insert("timestamp".into(), json!(timestamp));
+        }
+        doc
+    }
+
     /// Write the EMF line to stdout (where Lambda's log capture picks it up).
     pub fn emit(&self, function: &str, catalog: &str) {
-        let line = self.to_emf(function, catalog, chrono::Utc::now().timestamp_millis()).to_string();
+        let configured = std::env::var(crate::telemetry::LAMBDA_LOG_LEVEL).ok();
+        let level = crate::telemetry::metrics_level(configured.as_deref());
+        let line = self.log_line(function, catalog, chrono::Utc::now().timestamp_millis(), level).to_string();
         let mut out = std::io::stdout().lock();
         if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
             tracing::warn!(error = %e, "could not write metrics");
@@ -84,5 +104,18 @@ mod tests {
         assert_eq!(doc["EventsDelivered"], 3.0);
         assert_eq!(doc["Function"], "list-and-publish");
         assert_eq!(doc["Catalog"], "AWS");
+    }
+
+    #[test]
+    fn metric_lines_survive_lambda_log_level_filtering_at_every_level() {
+        let metrics = RunMetrics::new().count("EventsFailed", 1);
+        for configured in ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"] {
+            let level = crate::telemetry::metrics_level(Some(configured));
+            let line = metrics.log_line("expire-sweeper", "AWS", 1_764_500_000_000, level).to_string();
+            assert_eq!(serde_json::from_str::<Value>(&line).ok().map(|v| v["EventsFailed"].clone()), Some(json!(1.0)));
+            assert!(crate::telemetry::lambda_keeps(&line, configured), "{configured}: {line}");
+        }
+        // Without the level and timestamp (as before), WARN dropped them.
+        assert!(!crate::telemetry::lambda_keeps(r#"{"_aws": {}, "EventsFailed": 1}"#, "WARN"));
     }
 }

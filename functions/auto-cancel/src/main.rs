@@ -11,7 +11,7 @@ use shared::config::Env;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::telemetry::init_logging();
     let config = match Config::from_env(&Env::process()) {
         Ok(config) => config,
         Err(e) => {

@@ -33,7 +33,7 @@ impl std::fmt::Debug for Failure {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::telemetry::init_logging();
     let config = match Config::from_env(&Env::process()) {
         Ok(c) => c,
         Err(e) => {

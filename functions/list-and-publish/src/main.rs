@@ -13,7 +13,7 @@ use list_and_publish::{Config, ListAndPublish};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::telemetry::init_logging();
     let config = match Config::from_env(&Env::process()) {
         Ok(config) => config,
         Err(e) => {
