@@ -132,6 +132,31 @@ async fn finished_invitations_get_a_ttl_and_pending_ones_do_not() {
 }
 
 #[tokio::test]
+async fn queued_events_expire_the_retention_period_after_they_were_queued() {
+    let env = env().await;
+    let before = Utc::now();
+    let committed = created(&invitation(1, InvitationStatus::Pending));
+    let change = RecordChange::update(
+        InvitationRecord::first_sighting(&invitation(1, InvitationStatus::Pending), true, before),
+        vec![committed.clone()],
+    );
+    ok(env.store.commit(vec![change])).await;
+    let enqueued = created(&invitation(2, InvitationStatus::Pending));
+    ok(env.store.enqueue(vec![enqueued.clone()])).await;
+    let after = Utc::now();
+    let items = env.ddb.scan().table_name("state").send().await.unwrap_or_else(|e| panic!("{e}"));
+    for event in [committed, enqueued] {
+        let ttl = items
+            .items()
+            .iter()
+            .find(|i| i.get("sk").and_then(|v| v.as_s().ok()).is_some_and(|s| *s == event.event_id))
+            .and_then(|i| i.get("ttl").and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok()));
+        let window = (before + Duration::days(30)).timestamp()..=(after + Duration::days(30)).timestamp();
+        assert!(ttl.is_some_and(|t| window.contains(&t)), "{}: ttl {ttl:?} not in {window:?}", event.event_id);
+    }
+}
+
+#[tokio::test]
 async fn sync_meta_saves_only_over_the_version_it_read() {
     let env = env().await;
     let meta = ok(env.store.load_meta()).await;

@@ -6,12 +6,17 @@
 //! | item             | pk               | sk                  | notes                                  |
 //! |------------------|------------------|---------------------|----------------------------------------|
 //! | invitation record| `INV#<catalog>`  | `<kind>#<id>`       | `ttl` set once terminal (retention)    |
-//! | outbox event     | `OUTBOX#<catalog>` | `<eventId>`       | deleted once delivered; never expires  |
+//! | outbox event     | `OUTBOX#<catalog>` | `<eventId>`       | deleted once delivered; `ttl` retention after queued |
 //! | sync bookkeeping | `META#<catalog>` | `SYNC`              | list-and-publish's last runs           |
 //!
 //! A record change and its events are written in one `TransactWriteItems`, conditional on
 //! the record's version, so state and outbox never disagree and two functions never both
 //! publish the same transition.
+//!
+//! An event that cannot be delivered stays in the outbox and is re-sent by every run, but not
+//! forever: it expires (table TTL) the retention period after it was queued, so events holding
+//! personal data (contact details, when opted in) are not kept indefinitely. The functions'
+//! `EventsStuck` metric alarms long before that.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -90,6 +95,7 @@ impl DynamoStateStore {
         item.insert("event".into(), AttributeValue::S(json));
         item.insert("enqueuedAt".into(), AttributeValue::S(now.to_rfc3339()));
         item.insert("attempts".into(), AttributeValue::N("0".into()));
+        item.insert(TTL_ATTRIBUTE.to_owned(), AttributeValue::N((now + self.retention).timestamp().to_string()));
         Ok(item)
     }
 

@@ -455,7 +455,8 @@ fn engagement_from_fields(
         (Some(arn), _) => arn.to_owned(),
         (None, true) => f.id.to_owned(),
         (None, false) => format!(
-            "arn:aws:partnercentral:{}::catalog/{}/engagement-invitation/{}",
+            "arn:{}:partnercentral:{}::catalog/{}/engagement-invitation/{}",
+            super::aws::partition_of(super::aws::PARTNER_CENTRAL_REGION),
             super::aws::PARTNER_CENTRAL_REGION,
             catalog,
             f.id
