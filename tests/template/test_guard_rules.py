@@ -1,0 +1,269 @@
+"""The guard rules (tests/template/guard/deploy_rules.py): each one fails on a template snippet
+with the defect it exists for, passes once the defect is fixed, and template.yaml passes all.
+
+Run: python -m unittest discover -s tests/template (the venv's python, which has cfn-lint)."""
+
+import unittest
+from pathlib import Path
+
+from cfnlint.api import ManualArgs, lint, lint_file
+
+ROOT = Path(__file__).resolve().parents[2]
+GUARD = str(ROOT / "tests/template/guard")
+GUARD_IDS = {"E9101", "E9102", "E9103", "E9104", "E9105", "E9106"}
+
+# What every snippet needs so that only the rule under test can fire.
+REGION_RULE = """
+Rules:
+  DeployInUsEast1:
+    Assertions:
+      - Assert: !Equals [!Ref "AWS::Region", us-east-1]
+"""
+
+
+def guard_findings(template: str):
+    matches = lint(template, config=ManualArgs(append_rules=[GUARD], regions=["us-east-1"]))
+    return sorted((m.rule.id, m.message) for m in matches if m.rule.id in GUARD_IDS)
+
+
+def alarm(expression: str, actions: str = "[]") -> str:
+    return f"""
+  Alarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      Metrics:
+        - Id: total
+          Expression: {expression}
+        - Id: a
+          ReturnData: false
+          MetricStat:
+            Metric: {{ Namespace: PartnerCentralInvitations, MetricName: EventsFailed }}
+            Period: 300
+            Stat: Sum
+      EvaluationPeriods: 1
+      Threshold: 1
+      ComparisonOperator: GreaterThanOrEqualToThreshold
+      AlarmActions: {actions}
+"""
+
+
+def topic_with_key(key_policy_statements: str, kms_master_key: str = "!Ref Key") -> str:
+    return f"""
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      KeyPolicy:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: Admin
+            Effect: Allow
+            Principal: {{ AWS: !Sub "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:root" }}
+            Action: kms:*
+            Resource: "*"
+{key_policy_statements}
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      KmsMasterKeyId: {kms_master_key}
+"""
+
+
+CLOUDWATCH_MAY_USE_THE_KEY = """          - Sid: CloudWatch
+            Effect: Allow
+            Principal: { Service: cloudwatch.amazonaws.com }
+            Action: [kms:Decrypt, kms:GenerateDataKey*]
+            Resource: "*"
+"""
+
+
+def rule_with_target(target_extra: str) -> str:
+    return f"""
+  Queue:
+    Type: AWS::SQS::Queue
+  Bus:
+    Type: AWS::Events::EventBus
+    Properties: {{ Name: bus }}
+  Rule:
+    Type: AWS::Events::Rule
+    Properties:
+      EventBusName: !Ref Bus
+      EventPattern: {{ source: [x] }}
+      Targets:
+        - Id: q
+          Arn: !GetAtt Queue.Arn
+{target_extra}
+"""
+
+
+def function(level: str, fmt: str = "JSON", level_values: str = "[DEBUG, INFO, WARN]") -> str:
+    return f"""
+Parameters:
+  LogLevel:
+    Type: String
+    Default: INFO
+    AllowedValues: {level_values}
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {{ Sid: Lambda, Effect: Allow, Principal: {{ Service: lambda.amazonaws.com }}, Action: sts:AssumeRole }}
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Role: !GetAtt Role.Arn
+      Code: {{ ZipFile: "x" }}
+      LoggingConfig:
+        LogFormat: {fmt}
+        ApplicationLogLevel: {level}
+"""
+
+
+def role_statement(condition: str) -> str:
+    return f"""
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {{ Sid: Lambda, Effect: Allow, Principal: {{ Service: lambda.amazonaws.com }}, Action: sts:AssumeRole }}
+      Policies:
+        - PolicyName: pc
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Sid: ReadInvitations
+                Effect: Allow
+                Action: [partnercentral:ListConnectionInvitations]
+                Resource: "*"
+{condition}
+"""
+
+
+def template(resources: str, rules: str = REGION_RULE, head: str = "") -> str:
+    body = head if head else "Resources:"
+    if head:
+        return 'AWSTemplateFormatVersion: "2010-09-09"\n' + rules + head + resources
+    return 'AWSTemplateFormatVersion: "2010-09-09"\n' + rules + body + resources
+
+
+class GuardRulesTest(unittest.TestCase):
+    def assert_fires(self, rule_id: str, snippet: str, fixed: str):
+        found = guard_findings(snippet)
+        self.assertIn(rule_id, {r for r, _ in found}, f"{rule_id} did not fire on its defect: {found}")
+        self.assertEqual(guard_findings(fixed), [], "the fixed snippet must pass every guard rule")
+
+    def test_e9101_no_search_in_alarm_math(self):
+        self.assert_fires(
+            "E9101",
+            template(alarm("""SUM(SEARCH('{PartnerCentralInvitations,Function} MetricName="EventsFailed"', 'Sum', 300))""")),
+            template(alarm("FILL(a, 0)")),
+        )
+
+    def test_e9102_alarm_topics_use_a_key_cloudwatch_may_use(self):
+        aws_managed = template(alarm("FILL(a, 0)", "[!Ref Topic]") + """
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      KmsMasterKeyId: alias/aws/sns
+""")
+        self.assert_fires("E9102", aws_managed, template(alarm("FILL(a, 0)", "[!Ref Topic]") + topic_with_key(CLOUDWATCH_MAY_USE_THE_KEY)))
+        # A key of our own whose policy forgets CloudWatch; the action behind an Fn::If.
+        conditional = "[!If [HasTopic, !Ref Topic, !Ref AWS::NoValue]]"
+        head = "Conditions:\n  HasTopic: !Equals [a, a]\nResources:"
+        self.assert_fires(
+            "E9102",
+            template(alarm("FILL(a, 0)", conditional) + topic_with_key(""), head=head),
+            template(alarm("FILL(a, 0)", conditional) + topic_with_key(CLOUDWATCH_MAY_USE_THE_KEY), head=head),
+        )
+
+    def test_e9103_event_targets_have_a_dead_letter_queue_and_a_retry_policy(self):
+        self.assert_fires(
+            "E9103",
+            template(rule_with_target("          RetryPolicy: { MaximumRetryAttempts: 3 }")),
+            template(rule_with_target(
+                "          RetryPolicy: { MaximumRetryAttempts: 3 }\n"
+                "          DeadLetterConfig: { Arn: !GetAtt Queue.Arn }"
+            )),
+        )
+
+    def test_e9104_log_levels_keep_personal_data_out(self):
+        ok = template("", head=function("!Ref LogLevel"))
+        self.assert_fires("E9104", template("", head=function("!Ref LogLevel", level_values="[TRACE, DEBUG, INFO]")), ok)
+        self.assert_fires("E9104", template("", head=function("TRACE")), ok)
+        self.assert_fires("E9104", template("", head=function("INFO", fmt="Text")), ok)
+
+    def test_e9105_partner_central_statements_name_the_catalog(self):
+        self.assert_fires(
+            "E9105",
+            template(role_statement("")),
+            template(role_statement("                Condition: { StringEquals: { partnercentral:Catalog: AWS } }")),
+        )
+
+    def test_e9106_the_region_is_asserted(self):
+        queue = "\n  Queue:\n    Type: AWS::SQS::Queue\n"
+        wrong_region = REGION_RULE.replace("us-east-1]", "us-west-2]")
+        self.assert_fires("E9106", template(queue, rules=""), template(queue))
+        self.assert_fires("E9106", template(queue, rules=wrong_region), template(queue))
+
+    def test_sam_functions_are_checked_as_written(self):
+        def sam(schedule_extra: str, condition: str, levels: str) -> str:
+            return f"""AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+{REGION_RULE}
+Parameters:
+  LogLevel:
+    Type: String
+    Default: INFO
+    AllowedValues: {levels}
+Resources:
+  Dlq:
+    Type: AWS::SQS::Queue
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: provided.al2023
+      Handler: bootstrap
+      CodeUri: .
+      LoggingConfig:
+        LogFormat: JSON
+        ApplicationLogLevel: !Ref LogLevel
+      Policies:
+        - Version: "2012-10-17"
+          Statement:
+            - Sid: ReadInvitations
+              Effect: Allow
+              Action: partnercentral:GetConnectionInvitation
+              Resource: "*"
+{condition}
+      Events:
+        Schedule:
+          Type: ScheduleV2
+          Properties:
+            ScheduleExpression: rate(1 hour)
+            RetryPolicy: {{ MaximumRetryAttempts: 2 }}
+{schedule_extra}
+"""
+
+        dlq = "            DeadLetterConfig: { Arn: !GetAtt Dlq.Arn }"
+        catalog = "              Condition: { StringEquals: { partnercentral:Catalog: AWS } }"
+        fixed = sam(dlq, catalog, "[DEBUG, INFO]")
+        self.assert_fires("E9103", sam("", catalog, "[DEBUG, INFO]"), fixed)
+        self.assert_fires("E9105", sam(dlq, "", "[DEBUG, INFO]"), fixed)
+        self.assert_fires("E9104", sam(dlq, catalog, "[TRACE, INFO]"), fixed)
+
+    def test_the_project_template_passes_every_guard_rule(self):
+        matches = lint_file(ROOT / "template.yaml", config=ManualArgs(append_rules=[GUARD], regions=["us-east-1"]))
+        self.assertEqual([f"{m.rule.id} {m.message}" for m in matches if m.rule.id in GUARD_IDS], [])
+
+    def test_plain_cfn_lint_loads_the_guard_rules(self):
+        self.assertIn("tests/template/guard", (ROOT / ".cfnlintrc").read_text())
+
+
+if __name__ == "__main__":
+    unittest.main()
