@@ -177,3 +177,33 @@ pub trait StateStore: Send + Sync {
     /// Returns false on a conflict.
     fn save_meta(&self, meta: &SyncMeta) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
+
+/// A durable allowance of actions: at most `limit` counted under `key`, shared by every run,
+/// retry and invocation of every process (e.g. cancellations per scheduled firing, per day).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allowance {
+    /// What is counted, e.g. `auto-cancel/day/2026-11-30`.
+    pub key: String,
+    pub limit: u32,
+    /// When the count may be forgotten (well after the period it counts).
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What [`ActionBudget::take`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Take {
+    /// One action was counted against every allowance.
+    Taken,
+    /// This allowance is used up; nothing was counted.
+    UsedUp { key: String },
+}
+
+/// Durable counters that cap actions across runs, retries and invocations.
+pub trait ActionBudget: Send + Sync {
+    /// Count one action against every allowance, only if each stays within its limit: all or
+    /// nothing.
+    fn take(&self, allowances: &[Allowance]) -> impl Future<Output = Result<Take, StoreError>> + Send;
+
+    /// Return one action counted by `take` that did not happen after all.
+    fn give_back(&self, allowances: &[Allowance]) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

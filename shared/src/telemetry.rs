@@ -25,8 +25,17 @@ pub const LAMBDA_LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
 
 /// Target prefixes of the crates whose tracing never goes above INFO: the AWS SDK, its
 /// runtime, and the HTTP and TLS stack under it.
-pub const CAPPED_TARGETS: [&str; 9] =
-    ["aws_smithy", "aws_sdk", "aws_config", "aws_runtime", "aws_sigv4", "aws_credential_types", "hyper", "h2", "rustls"];
+pub const CAPPED_TARGETS: [&str; 9] = [
+    "aws_smithy",
+    "aws_sdk",
+    "aws_config",
+    "aws_runtime",
+    "aws_sigv4",
+    "aws_credential_types",
+    "hyper",
+    "h2",
+    "rustls",
+];
 
 /// Whether an event or span of `target` at `level` may be logged (the SDK cap).
 pub fn allowed(target: &str, level: &Level) -> bool {

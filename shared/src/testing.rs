@@ -15,8 +15,8 @@ use crate::domain::{
 };
 use crate::error::{PartnerCentralError, StoreError};
 use crate::ports::{
-    CallCounts, Clock, ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery,
-    EngagementInvitations, EngagementOrder, EventPublisher, Page, StateStore,
+    ActionBudget, Allowance, CallCounts, Clock, ConnectionInvitationQuery, ConnectionInvitations,
+    EngagementInvitationQuery, EngagementInvitations, EngagementOrder, EventPublisher, Page, StateStore, Take,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -317,6 +317,8 @@ pub struct MemoryStateStore {
     records: Mutex<BTreeMap<(InvitationKind, String), InvitationRecord>>,
     outbox: Mutex<BTreeMap<String, OutboxEntry>>,
     meta: Mutex<SyncMeta>,
+    /// Actions counted per allowance key ([`ActionBudget`]).
+    allowances: Mutex<BTreeMap<String, u32>>,
     /// Fail every call (e.g. DynamoDB unavailable).
     pub unavailable: AtomicBool,
 }
@@ -347,6 +349,36 @@ impl MemoryStateStore {
 
     pub fn meta(&self) -> SyncMeta {
         lock(&self.meta).clone()
+    }
+
+    /// Actions counted under an allowance key.
+    pub fn allowance_used(&self, key: &str) -> u32 {
+        lock(&self.allowances).get(key).copied().unwrap_or(0)
+    }
+}
+
+impl ActionBudget for MemoryStateStore {
+    async fn take(&self, allowances: &[Allowance]) -> Result<Take, StoreError> {
+        self.check("TransactWriteItems")?;
+        let mut used = lock(&self.allowances);
+        if let Some(full) = allowances.iter().find(|a| used.get(&a.key).copied().unwrap_or(0) >= a.limit) {
+            return Ok(Take::UsedUp { key: full.key.clone() });
+        }
+        for a in allowances {
+            *used.entry(a.key.clone()).or_default() += 1;
+        }
+        Ok(Take::Taken)
+    }
+
+    async fn give_back(&self, allowances: &[Allowance]) -> Result<(), StoreError> {
+        self.check("UpdateItem")?;
+        let mut used = lock(&self.allowances);
+        for a in allowances {
+            if let Some(n) = used.get_mut(&a.key) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -203,3 +203,39 @@ async fn draining_delivers_removes_and_keeps_what_failed_until_the_bus_exists() 
     // Nothing left: a further drain publishes nothing.
     assert_eq!(ok(drain_outbox(&env.store, &publisher)).await.queued, 0);
 }
+
+#[tokio::test]
+async fn allowances_count_durably_all_or_nothing_and_can_be_given_back() {
+    use shared::ports::{ActionBudget, Allowance, Take};
+    let env = env().await;
+    let expires_at = Utc::now() + Duration::days(2);
+    let firing = Allowance { key: "auto-cancel/firing/2026-11-30T06:00:00Z".into(), limit: 2, expires_at };
+    let day = Allowance { key: "auto-cancel/day/2026-11-30".into(), limit: 3, expires_at };
+    let both = [firing.clone(), day.clone()];
+    assert_eq!(ok(env.store.take(&both)).await, Take::Taken);
+    assert_eq!(ok(env.store.take(&both)).await, Take::Taken);
+    // The firing's limit is reached: nothing is counted, and the day keeps its count.
+    assert_eq!(ok(env.store.take(&both)).await, Take::UsedUp { key: firing.key.clone() });
+    // Another firing the same day gets one more: the day's limit.
+    let next = Allowance { key: "auto-cancel/firing/2026-11-30T07:00:00Z".into(), ..firing.clone() };
+    assert_eq!(ok(env.store.take(&[next.clone(), day.clone()])).await, Take::Taken);
+    assert_eq!(ok(env.store.take(&[next.clone(), day.clone()])).await, Take::UsedUp { key: day.key.clone() });
+    // A cancellation that did not happen is given back, and can be taken again.
+    ok(env.store.give_back(&[next.clone(), day.clone()])).await;
+    assert_eq!(ok(env.store.take(&[next, day.clone()])).await, Take::Taken);
+    let item = env
+        .ddb
+        .get_item()
+        .table_name("state")
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S("BUDGET#AWS".into()))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(day.key.clone()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let number = |name: &str| item.item().and_then(|i| i.get(name)).and_then(|v| v.as_n().ok()).cloned();
+    assert_eq!(number("used").as_deref(), Some("3"));
+    assert_eq!(number("ttl"), Some(expires_at.timestamp().to_string()), "counters expire");
+    // Giving back what was never counted changes nothing.
+    let unknown = Allowance { key: "never".into(), limit: 1, expires_at };
+    ok(env.store.give_back(&[unknown])).await;
+}

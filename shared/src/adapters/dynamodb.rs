@@ -8,6 +8,7 @@
 //! | invitation record| `INV#<catalog>`  | `<kind>#<id>`       | `ttl` set once terminal (retention)    |
 //! | outbox event     | `OUTBOX#<catalog>` | `<eventId>`       | deleted once delivered; `ttl` retention after queued |
 //! | sync bookkeeping | `META#<catalog>` | `SYNC`              | list-and-publish's last runs           |
+//! | action allowance | `BUDGET#<catalog>` | `<key>`           | `used` of `actionLimit`; `ttl`         |
 //!
 //! A record change and its events are written in one `TransactWriteItems`, conditional on
 //! the record's version, so state and outbox never disagree and two functions never both
@@ -22,7 +23,9 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, Put, PutRequest, TransactWriteItem, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest,
+};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, Utc};
@@ -32,7 +35,7 @@ use crate::domain::{
     SyncMeta,
 };
 use crate::error::StoreError;
-use crate::ports::StateStore;
+use crate::ports::{ActionBudget, Allowance, StateStore, Take};
 
 /// Name of the table's TTL attribute (epoch seconds).
 pub const TTL_ATTRIBUTE: &str = "ttl";
@@ -388,6 +391,73 @@ impl StateStore for DynamoStateStore {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
             Err(e) => Err(unavailable("PutItem (sync meta)", &e)),
         }
+    }
+}
+
+impl DynamoStateStore {
+    fn allowance_key(&self, allowance: &Allowance) -> HashMap<String, AttributeValue> {
+        key(format!("BUDGET#{}", self.catalog), allowance.key.clone())
+    }
+
+    /// Count one action against `allowance`, only while it stays within its limit.
+    fn allowance_take(&self, allowance: &Allowance) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(self.allowance_key(allowance)))
+            .update_expression("ADD used :one SET actionLimit = :limit, #ttl = :ttl")
+            .condition_expression("attribute_not_exists(used) OR used < :limit")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":limit", AttributeValue::N(allowance.limit.to_string()))
+            .expression_attribute_values(":ttl", AttributeValue::N(allowance.expires_at.timestamp().to_string()));
+        Ok(TransactWriteItem::builder().update(build(update.build())?).build())
+    }
+}
+
+impl ActionBudget for DynamoStateStore {
+    async fn take(&self, allowances: &[Allowance]) -> Result<Take, StoreError> {
+        let items = allowances.iter().map(|a| self.allowance_take(a)).collect::<Result<Vec<_>, _>>()?;
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(Take::Taken),
+            Err(e) => match e.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
+                    canceled,
+                )) => {
+                    // The allowance whose condition failed (the first one, without reasons).
+                    let used_up = canceled
+                        .cancellation_reasons()
+                        .iter()
+                        .position(|r| r.code() == Some("ConditionalCheckFailed"))
+                        .unwrap_or(0);
+                    let key = allowances.get(used_up).map(|a| a.key.clone()).unwrap_or_default();
+                    Ok(Take::UsedUp { key })
+                }
+                _ => Err(unavailable("TransactWriteItems (allowance)", &e)),
+            },
+        }
+    }
+
+    async fn give_back(&self, allowances: &[Allowance]) -> Result<(), StoreError> {
+        for allowance in allowances {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(self.allowance_key(allowance)))
+                .update_expression("ADD used :minus_one")
+                .condition_expression("used > :zero")
+                .expression_attribute_values(":minus_one", AttributeValue::N("-1".into()))
+                .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                // Nothing counted (expired meanwhile): nothing to give back.
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(unavailable("UpdateItem (allowance)", &e)),
+            }
+        }
+        Ok(())
     }
 }
 
