@@ -1,6 +1,11 @@
 //! What an invocation may say: nothing (an EventBridge scheduled-rule event, or an
 //! EventBridge Scheduler payload such as `{}`), or `{"dryRun": true}` to force a dry run.
 //! No payload can turn a dry-run policy into real cancellations.
+//!
+//! Which scheduled firing this is: the template's schedule passes
+//! `{"scheduledTime": "<aws.scheduler.scheduled-time>"}`, the same on every retry of a firing
+//! (Scheduler's and Lambda's); a scheduled-rule event carries its event `id`. The per-firing
+//! cap of cancellations is counted under it.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde::Deserialize;
@@ -19,21 +24,28 @@ pub enum Trigger {
 }
 
 /// The parsed invocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invocation {
     pub trigger: Trigger,
     /// `dryRun` of the payload, when given.
     pub dry_run: Option<bool>,
+    /// The scheduled firing this invocation belongs to, when the payload says.
+    pub firing: Option<String>,
 }
 
 impl Invocation {
     /// No override: what the policy says.
     pub fn scheduled() -> Self {
-        Invocation { trigger: Trigger::ScheduledRule, dry_run: None }
+        Invocation { trigger: Trigger::ScheduledRule, dry_run: None, firing: None }
     }
 
     pub fn with_dry_run(dry_run: bool) -> Self {
-        Invocation { trigger: Trigger::Payload, dry_run: Some(dry_run) }
+        Invocation { trigger: Trigger::Payload, dry_run: Some(dry_run), firing: None }
+    }
+
+    /// The invocation as part of the scheduled firing `firing`.
+    pub fn in_firing(self, firing: impl Into<String>) -> Self {
+        Invocation { firing: Some(firing.into()), ..self }
     }
 }
 
@@ -44,19 +56,23 @@ pub struct InputError {
     pub problem: String,
 }
 
-const ACCEPTED: &str = "an EventBridge scheduled-rule event, {} or {\"dryRun\": true}";
+const ACCEPTED: &str =
+    "an EventBridge scheduled-rule event, {} or {\"dryRun\": true}, with an optional \"scheduledTime\"";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Options {
     #[serde(default)]
     dry_run: Option<bool>,
+    /// EventBridge Scheduler's `<aws.scheduler.scheduled-time>` of the firing.
+    #[serde(default)]
+    scheduled_time: Option<String>,
 }
 
 /// Parse an invocation payload.
 pub fn parse_input(payload: &Value) -> Result<Invocation, InputError> {
     match payload {
-        Value::Null => Ok(Invocation { trigger: Trigger::Payload, dry_run: None }),
+        Value::Null => Ok(Invocation { trigger: Trigger::Payload, dry_run: None, firing: None }),
         Value::Object(map) if map.contains_key("detail-type") => {
             let event: EventBridgeEvent<Value> = serde_json::from_value(payload.clone())
                 .map_err(|e| InputError { problem: format!("not an EventBridge event: {e}") })?;
@@ -68,7 +84,7 @@ pub fn parse_input(payload: &Value) -> Result<Invocation, InputError> {
                     ),
                 });
             }
-            Ok(Invocation::scheduled())
+            Ok(Invocation { firing: event.id.map(|id| format!("event/{id}")), ..Invocation::scheduled() })
         }
         Value::Object(_) => {
             let options: Options = serde_path_to_error::deserialize(payload).map_err(|e| {
@@ -76,7 +92,15 @@ pub fn parse_input(payload: &Value) -> Result<Invocation, InputError> {
                 let inner = e.into_inner().to_string();
                 InputError { problem: if path == "." { inner } else { format!("{path}: {inner}") } }
             })?;
-            Ok(Invocation { trigger: Trigger::Payload, dry_run: options.dry_run })
+            let firing = match options.scheduled_time.map(|t| t.trim().to_owned()) {
+                Some(t) if t.is_empty() => {
+                    return Err(InputError {
+                        problem: "scheduledTime: empty (accepted: the firing's scheduled time)".into(),
+                    });
+                }
+                other => other.map(|t| format!("scheduled/{t}")),
+            };
+            Ok(Invocation { trigger: Trigger::Payload, dry_run: options.dry_run, firing })
         }
         other => Err(InputError { problem: format!("expected a JSON object, got {}", json_type(other)) }),
     }
@@ -109,7 +133,9 @@ mod tests {
 
     #[test]
     fn the_sample_events_parse() {
-        assert_eq!(parse_input(&event_file("auto-cancel-scheduled.json")), Ok(Invocation::scheduled()));
+        let scheduled = parse_input(&event_file("auto-cancel-scheduled.json")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((scheduled.trigger, scheduled.dry_run), (Trigger::ScheduledRule, None));
+        assert!(scheduled.firing.is_some_and(|f| f.starts_with("event/")), "the event id names the firing");
         assert_eq!(parse_input(&event_file("auto-cancel-dry-run.json")), Ok(Invocation::with_dry_run(true)));
     }
 
@@ -119,6 +145,15 @@ mod tests {
             assert_eq!(parse_input(&payload).map(|i| i.dry_run), Ok(None), "{payload}");
         }
         assert_eq!(parse_input(&json!({"dryRun": false})).map(|i| i.dry_run), Ok(Some(false)));
+    }
+
+    #[test]
+    fn the_scheduler_names_the_firing_with_its_scheduled_time() {
+        let parsed = parse_input(&json!({"scheduledTime": "2026-11-30T06:00:00Z"}));
+        assert_eq!(parsed.map(|i| i.firing), Ok(Some("scheduled/2026-11-30T06:00:00Z".to_owned())));
+        assert_eq!(parse_input(&json!({})).map(|i| i.firing), Ok(None));
+        let m = parse_input(&json!({"scheduledTime": " "})).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(m.contains("scheduledTime: empty"), "{m}");
     }
 
     #[test]

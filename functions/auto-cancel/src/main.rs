@@ -24,6 +24,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         policy_hash = config.policy.hash(),
         dry_run = config.policy.dry_run,
         max_cancellations_per_run = config.policy.max_cancellations_per_run,
+        max_cancellations_per_day = config.policy.max_cancellations_per_day,
         rules = config.policy.rules.len(),
         "policy loaded"
     );
@@ -45,6 +46,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             &config.common.event_source,
         ),
         clock: partner_central.clock.clone(),
+        budget: DynamoStateStore::new(
+            dynamodb_client(&sdk),
+            &config.state.table_name,
+            catalog,
+            config.state.retention(),
+        ),
         calls: partner_central.calls.clone(),
         policy: config.policy,
         settings: Settings { include_contact_details: config.include_contact_details, catalog: catalog.to_string() },
@@ -52,5 +59,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let function = &function;
     // Boxed: the run's future is deep, and its layout would otherwise be computed inline in
     // the runtime's (past the compiler's default recursion limit).
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| Box::pin(function.handle(event.payload)))).await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        Box::pin(async move { function.handle(event.payload, &event.context.request_id).await })
+    }))
+    .await
 }

@@ -45,6 +45,8 @@ struct PolicyDocument {
     #[serde(default)]
     max_cancellations_per_run: Option<i64>,
     #[serde(default)]
+    max_cancellations_per_day: Option<i64>,
+    #[serde(default)]
     rules: Vec<RuleDocument>,
     #[serde(default)]
     exclude: ExcludeDocument,
@@ -92,8 +94,12 @@ struct ExcludeDocument {
 pub struct Policy {
     /// Plan only (publish `Cancellation Planned`), cancel nothing. Default true.
     pub dry_run: bool,
-    /// At most this many cancellations per run; the rest wait for later runs.
+    /// At most this many cancellations per scheduled firing (its retries and a timed-out
+    /// attempt included); the rest wait for later firings.
     pub max_cancellations_per_run: u32,
+    /// At most this many cancellations per UTC day, whatever ran (firings, retries, manual
+    /// invokes). Defaults to `max_cancellations_per_run` (the default schedule is daily).
+    pub max_cancellations_per_day: u32,
     /// In the document's order: the first rule that matches is the one reported.
     pub rules: Vec<Rule>,
     pub exclude: Exclusions,
@@ -208,9 +214,10 @@ impl Policy {
     }
 
     /// First 16 hex characters of the SHA-256 of [`Policy::canonical_json`]: identifies
-    /// what the policy selects. `dryRun` and `maxCancellationsPerRun` are not part of it,
-    /// so the policy reviewed in a dry run has the same hash once it is switched to real
-    /// runs (Planned and Canceled events correlate), and changing the cap does not re-plan.
+    /// what the policy selects. `dryRun`, `maxCancellationsPerRun` and `maxCancellationsPerDay`
+    /// are not part of it, so the policy reviewed in a dry run has the same hash once it is
+    /// switched to real runs (Planned and Canceled events correlate), and changing a cap does
+    /// not re-plan.
     pub fn hash(&self) -> &str {
         &self.hash
     }
@@ -345,6 +352,21 @@ fn validate(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         }
     };
 
+    let max_cancellations_per_day = match doc.max_cancellations_per_day {
+        None => max_cancellations_per_run,
+        Some(n) if (1..=i64::from(MAX_CANCELLATIONS_PER_RUN_LIMIT)).contains(&n) => n as u32,
+        Some(n) => {
+            problems.add(
+                "maxCancellationsPerDay",
+                format!(
+                    "{n} is out of range (accepted: 1 to {MAX_CANCELLATIONS_PER_RUN_LIMIT}; \
+                     to cancel nothing, set dryRun to true)"
+                ),
+            );
+            max_cancellations_per_run
+        }
+    };
+
     let mut rules = Vec::with_capacity(doc.rules.len());
     let mut first_index_of: BTreeMap<String, usize> = BTreeMap::new();
     for (i, rule) in doc.rules.into_iter().enumerate() {
@@ -379,7 +401,15 @@ fn validate(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         return Err(PolicyError::Invalid(problems.0));
     }
     let hash = hex::encode(Sha256::digest(canonical_json(doc.version, &rules, &exclude).as_bytes()))[..16].to_owned();
-    Ok(Policy { dry_run: doc.dry_run, max_cancellations_per_run, rules, exclude, version: doc.version, hash })
+    Ok(Policy {
+        dry_run: doc.dry_run,
+        max_cancellations_per_run,
+        max_cancellations_per_day,
+        rules,
+        exclude,
+        version: doc.version,
+        hash,
+    })
 }
 
 fn validate_conditions(base: &str, m: MatchDocument, problems: &mut Problems) -> Conditions {
@@ -691,6 +721,15 @@ mod tests {
         let p = policy(r#"{"version": 1, "dryRun": false, "maxCancellationsPerRun": 3, "rules": []}"#);
         assert!(!p.dry_run);
         assert_eq!(p.max_cancellations_per_run, 3);
+        assert_eq!(p.max_cancellations_per_day, 3, "the daily budget defaults to the per-run cap");
+        let p = policy(r#"{"version": 1, "maxCancellationsPerRun": 3, "maxCancellationsPerDay": 12}"#);
+        assert_eq!((p.max_cancellations_per_run, p.max_cancellations_per_day), (3, 12));
+        let hash = |doc: &str| policy(doc).hash().to_owned();
+        assert_eq!(
+            hash(r#"{"version": 1, "maxCancellationsPerDay": 12}"#),
+            hash(r#"{"version": 1}"#),
+            "the budget selects nothing: not part of the hash"
+        );
     }
 
     #[test]
@@ -770,6 +809,8 @@ mod tests {
         assert!(m.starts_with("maxCancellationsPerRun: 0 is out of range (accepted: 1 to 1000"), "{m}");
         let m = error(r#"{"version": 1, "maxCancellationsPerRun": -5}"#);
         assert!(m.starts_with("maxCancellationsPerRun: -5 is out of range"), "{m}");
+        let m = error(r#"{"version": 1, "maxCancellationsPerDay": 1001}"#);
+        assert!(m.starts_with("maxCancellationsPerDay: 1001 is out of range (accepted: 1 to 1000"), "{m}");
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! 2. Decide for each with the policy (at the service's "now"), oldest first.
 //! 3. Dry run: record `planned_by_policy = policyHash` on each match's record together with a
 //!    `Cancellation Planned` event — once per invitation per policy.
-//!    Real run: for each match up to the cap, confirm with Get that it is still PENDING, cancel
-//!    with the deterministic ClientToken, then commit PENDING → CANCELED with the `Canceled`
-//!    event (cause: policy). A status change seen on the way (accepted in the meantime, ...) is
+//!    Real run: for each match up to the cap, take one cancellation from the durable
+//!    allowances (per scheduled firing and per UTC day, in the state table, so retries,
+//!    timed-out attempts and manual invokes cannot add to them), confirm with Get that it is
+//!    still PENDING, cancel with the deterministic ClientToken, then commit PENDING → CANCELED
+//!    with the `Canceled` event (cause: policy); a match left alone gives its allowance back. A status change seen on the way (accepted in the meantime, ...) is
 //!    recorded and published too: a transition seen is a transition published.
 //! 4. Drain the outbox (always, also after an error) and report.
 
@@ -25,7 +27,10 @@ use shared::domain::{
     OutboundEvent, ParticipantType, RecordChange,
 };
 use shared::metrics::RunMetrics;
-use shared::ports::{CallCounts, Clock, ConnectionInvitationQuery, ConnectionInvitations, EventPublisher, StateStore};
+use shared::ports::{
+    ActionBudget, Allowance, CallCounts, Clock, ConnectionInvitationQuery, ConnectionInvitations, EventPublisher,
+    StateStore, Take,
+};
 use shared::{PartnerCentralError, StoreError};
 
 use crate::input::{InputError, Invocation, parse_input};
@@ -77,11 +82,13 @@ pub struct Settings {
 }
 
 /// The function: its ports, its policy, its settings.
-pub struct AutoCancel<P, S, E, C> {
+pub struct AutoCancel<P, S, E, C, B> {
     pub invitations: P,
     pub store: S,
     pub publisher: E,
     pub clock: C,
+    /// The durable cancellation allowances (the state table).
+    pub budget: B,
     /// Partner Central attempts per operation (the clients' counter; a fresh one in tests).
     pub calls: ApiCallCounter,
     pub policy: Policy,
@@ -117,6 +124,7 @@ pub struct Summary {
     pub notes: Vec<String>,
     pub policy_hash: String,
     pub max_cancellations_per_run: u32,
+    pub max_cancellations_per_day: u32,
     /// Our PENDING invitations listed.
     pub candidates: usize,
     /// Per rule (every rule of the policy), how many candidates it matched first,
@@ -191,17 +199,26 @@ enum Plan {
     Nothing(Option<String>),
 }
 
-impl<P, S, E, C> AutoCancel<P, S, E, C>
+/// Allowances are forgotten this long after they were last counted (well after their day).
+const ALLOWANCE_KEPT: chrono::Duration = chrono::Duration::days(3);
+
+impl<P, S, E, C, B> AutoCancel<P, S, E, C, B>
 where
     P: ConnectionInvitations,
     S: StateStore,
     E: EventPublisher,
     C: Clock,
+    B: ActionBudget,
 {
     /// The Lambda entry point: parse the payload, run, log the summary, emit the metrics.
     /// Returns the summary, or the error after everything committed was drained.
-    pub async fn handle(&self, payload: serde_json::Value) -> Result<Summary, RunError> {
-        let invocation = parse_input(&payload).inspect_err(|e| tracing::error!(error = %e, "rejected"))?;
+    /// `request_id`: the Lambda request id, the same on Lambda's own retries of an async
+    /// invocation; it names the firing when the payload does not.
+    pub async fn handle(&self, payload: serde_json::Value, request_id: &str) -> Result<Summary, RunError> {
+        let mut invocation = parse_input(&payload).inspect_err(|e| tracing::error!(error = %e, "rejected"))?;
+        if invocation.firing.is_none() {
+            invocation.firing = Some(format!("invoke/{request_id}"));
+        }
         let (summary, error) = self.run(invocation).await;
         match serde_json::to_string(&summary) {
             Ok(json) => tracing::info!(summary = %json, "run finished"),
@@ -226,6 +243,7 @@ where
             dry_run,
             policy_hash: self.policy.hash().to_owned(),
             max_cancellations_per_run: self.policy.max_cancellations_per_run,
+            max_cancellations_per_day: self.policy.max_cancellations_per_day,
             matched_per_rule: self.policy.rule_names().map(|n| (n.to_owned(), 0)).collect(),
             ..Summary::default()
         };
@@ -238,7 +256,7 @@ where
             (false, _) => "real run: the policy says dryRun: false".to_owned(),
         });
 
-        let mut error = self.work(dry_run, &mut summary).await.err();
+        let mut error = self.work(dry_run, invocation.firing.as_deref(), &mut summary).await.err();
 
         match drain_outbox(&self.store, &self.publisher).await {
             Ok(report) => record_drain(&mut summary, report),
@@ -253,7 +271,7 @@ where
         (summary, error)
     }
 
-    async fn work(&self, dry_run: bool, summary: &mut Summary) -> Result<(), RunError> {
+    async fn work(&self, dry_run: bool, firing: Option<&str>, summary: &mut Summary) -> Result<(), RunError> {
         let candidates = self.list_candidates().await?;
         // After the listing: the service clock has seen a response `Date` by now.
         let now = self.clock.now();
@@ -288,7 +306,11 @@ where
         if matches.is_empty() {
             return Ok(());
         }
-        if dry_run { self.plan(&matches, now, summary).await } else { self.cancel(&matches, now, summary).await }
+        if dry_run {
+            self.plan(&matches, now, summary).await
+        } else {
+            self.cancel(&matches, now, &self.allowances(firing, now), summary).await
+        }
     }
 
     /// Every PENDING connection invitation we sent, all pages, without repeats.
@@ -421,15 +443,38 @@ where
     // -----------------------------------------------------------------------------------
     // Real run
 
+    /// The allowances one real cancellation is counted against: the scheduled firing's (when
+    /// the invocation names one; `maxCancellationsPerRun`) and the UTC day's
+    /// (`maxCancellationsPerDay`).
+    fn allowances(&self, firing: Option<&str>, now: DateTime<Utc>) -> Vec<Allowance> {
+        let expires_at = now + ALLOWANCE_KEPT;
+        let mut allowances = Vec::with_capacity(2);
+        if let Some(firing) = firing {
+            allowances.push(Allowance {
+                key: format!("{FUNCTION_NAME}/firing/{firing}"),
+                limit: self.policy.max_cancellations_per_run,
+                expires_at,
+            });
+        }
+        allowances.push(Allowance {
+            key: format!("{FUNCTION_NAME}/day/{}", now.format("%Y-%m-%d")),
+            limit: self.policy.max_cancellations_per_day,
+            expires_at,
+        });
+        allowances
+    }
+
     async fn cancel(
         &self,
         matches: &[(Invitation, &Rule)],
         now: DateTime<Utc>,
+        allowances: &[Allowance],
         summary: &mut Summary,
     ) -> Result<(), RunError> {
         let cap = self.policy.max_cancellations_per_run as usize;
+        let mut used_up = false;
         for (invitation, rule) in matches {
-            if summary.canceled.len() >= cap {
+            if used_up || summary.canceled.len() >= cap {
                 summary.deferred.push(invitation.id.clone());
                 continue;
             }
@@ -438,9 +483,20 @@ where
                 summary.skip(&invitation.id, reason);
                 continue;
             }
+            if let Take::UsedUp { key } = self.budget.take(allowances).await? {
+                tracing::info!(allowance = %key, "cancellation allowance used up; the remaining matches wait");
+                summary.notes.push(format!("allowance {key} used up: the remaining matches wait for a later run"));
+                summary.deferred.push(invitation.id.clone());
+                used_up = true;
+                continue;
+            }
+            // An error keeps the cancellation counted: it may have happened.
             match self.cancel_one(invitation, rule, record, summary).await? {
                 Attempt::Canceled => summary.canceled.push(invitation.id.clone()),
-                Attempt::Skipped(reason) => summary.skip(&invitation.id, reason),
+                Attempt::Skipped(reason) => {
+                    self.budget.give_back(allowances).await?;
+                    summary.skip(&invitation.id, reason);
+                }
             }
         }
         Ok(())

@@ -47,10 +47,15 @@ fn seed(invitations: Vec<Value>) -> SeedDocument {
 }
 
 fn policy(dry_run: bool, cap: u32) -> String {
+    policy_with_daily_budget(dry_run, cap, 1000)
+}
+
+fn policy_with_daily_budget(dry_run: bool, cap: u32, per_day: u32) -> String {
     json!({
         "version": 1,
         "dryRun": dry_run,
         "maxCancellationsPerRun": cap,
+        "maxCancellationsPerDay": per_day,
         "rules": [
             {"name": "stale-collaboration", "match": {"connectionTypes": ["OPPORTUNITY_COLLABORATION"], "olderThanDays": 10}},
             {"name": "expiring-unanswered", "match": {"expiresWithinHours": 24}},
@@ -269,14 +274,16 @@ async fn under_throttling_the_cap_is_honoured_oldest_first_across_runs() {
     .await;
     let policy = policy(false, 2);
     let _f = start(&stack, &[("CANCEL_POLICY", &policy)]);
-    let scheduled = event_file("auto-cancel-scheduled.json").unwrap_or_else(|e| panic!("{e}"));
+    // Two firings of the schedule (a retry of one firing would not get a fresh cap).
+    let first_firing = json!({"scheduledTime": "2026-11-20T06:00:00Z"});
+    let second_firing = json!({"scheduledTime": "2026-11-20T07:00:00Z"});
 
-    let first = invoke(&stack, &scheduled).await;
+    let first = invoke(&stack, &first_firing).await;
     assert_eq!(strings(&first["canceled"]), ids(&["pacinv-Oldest0000001", "pacinv-Middle0000001"]), "{first}");
     assert_eq!(strings(&first["deferred"]), ids(&["pacinv-Newest0000001"]));
     assert_eq!(status(&stack, "pacinv-Newest0000001").await, "PENDING");
 
-    let second = invoke(&stack, &scheduled).await;
+    let second = invoke(&stack, &second_firing).await;
     assert_eq!(strings(&second["canceled"]), ids(&["pacinv-Newest0000001"]), "{second}");
     assert!(strings(&second["deferred"]).is_empty());
     assert_eq!(status(&stack, RECEIVED).await, "PENDING");
@@ -296,6 +303,50 @@ async fn under_throttling_the_cap_is_honoured_oldest_first_across_runs() {
         events.iter().filter_map(|e| e["detail"]["invitationId"].as_str().map(str::to_owned)).collect();
     assert_eq!(events.len(), 3, "one Canceled event per cancellation, no more");
     assert_eq!(canceled.len(), 3);
+}
+
+#[tokio::test]
+async fn no_mix_of_retries_firings_and_manual_invokes_cancels_more_than_the_policy_allows() {
+    let stale: Vec<String> = (1..=6).map(|n| format!("pacinv-Stale0000000{n}")).collect();
+    let stack = stack(StackOptions {
+        clock: Some(t0()),
+        seed: Some(seed(
+            stale
+                .iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    connection(id, "SENDER", "OPPORTUNITY_COLLABORATION", 13.0 - i as f64 * 0.1, "111111111111")
+                })
+                .collect(),
+        )),
+        ..Default::default()
+    })
+    .await;
+    // At most 2 per firing, 3 per day.
+    let policy = policy_with_daily_budget(false, 2, 3);
+    let _f = start(&stack, &[("CANCEL_POLICY", &policy)]);
+    let firing = json!({"scheduledTime": "2026-11-20T06:00:00Z"});
+
+    let first = invoke(&stack, &firing).await;
+    assert_eq!(strings(&first["canceled"]), stale[..2].to_vec(), "{first}");
+    // The same firing again (Scheduler's retry after a timeout, or Lambda's): nothing more.
+    let retry = invoke(&stack, &firing).await;
+    assert!(strings(&retry["canceled"]).is_empty(), "{retry}");
+    assert_eq!(strings(&retry["deferred"]), stale[2..].to_vec());
+    // The next firing the same day: one more, then the day's budget is spent.
+    let next = invoke(&stack, &json!({"scheduledTime": "2026-11-20T12:00:00Z"})).await;
+    assert_eq!(strings(&next["canceled"]), stale[2..3].to_vec(), "{next}");
+    // A manual invoke (no scheduled time: its Lambda request id names it): nothing.
+    let manual = invoke(&stack, &json!({})).await;
+    assert!(strings(&manual["canceled"]).is_empty(), "{manual}");
+    assert!(manual["notes"].to_string().contains("auto-cancel/day/2026-11-20"), "{manual}");
+
+    let mut canceled = 0;
+    for id in &stale {
+        canceled += usize::from(status(&stack, id).await == "CANCELED");
+    }
+    assert_eq!(canceled, 3, "the day's budget");
+    assert_eq!(requests(&stats(&stack).await, "CancelConnectionInvitation"), 3);
 }
 
 #[tokio::test]

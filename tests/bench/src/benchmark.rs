@@ -86,7 +86,7 @@ pub const BLOCKED_PARTNER: &str = "123456789012";
 /// blocked partner before each steady-state round).
 pub fn function_env(config: &BenchConfig) -> BTreeMap<String, Vec<(String, String)>> {
     let policy = json!({
-        "version": 1, "dryRun": false, "maxCancellationsPerRun": 10,
+        "version": 1, "dryRun": false, "maxCancellationsPerRun": 10, "maxCancellationsPerDay": 1000,
         "rules": [{"name": "blocked-partner", "match": {"otherParticipantIdentifiers": [BLOCKED_PARTNER]}}]
     });
     let rps = config.max_requests_per_second.to_string();
@@ -179,8 +179,9 @@ impl Work {
 ///   The issue asks for the two kinds to be processed concurrently, so each kind with changes
 ///   commits its own transaction(s).
 /// - auto-cancel: the PENDING listing of our connection invitations + per cancellation the
-///   Get the issue requires to confirm it is still PENDING and the Cancel; records only when
-///   it cancels.
+///   Get the issue requires to confirm it is still PENDING and the Cancel, and the conditional
+///   write of its durable allowances (per scheduled firing and per day); records only when it
+///   cancels.
 pub fn lower_bound(function: &str, work: &Work) -> LowerBound {
     let tx = div_ceil(work.changed_records + work.events, 100);
     let tx_per_kind = tx.max(work.changed_kinds);
@@ -210,8 +211,8 @@ pub fn lower_bound(function: &str, work: &Work) -> LowerBound {
         _ => (
             pages(work.pending.connections_sender),
             2 * work.actions,
-            if work.actions > 0 { records } else { 0 } + 1 + tx + deletes,
-            "pages of the PENDING listing of our connection invitations + per cancellation the confirming Get (required) and the Cancel + ⌈events/10⌉ PutEvents + state I/O (outbox Query; with cancellations: records Query pages; ⌈(records written + events)/100⌉ transactions; ⌈events/25⌉ outbox deletes)",
+            if work.actions > 0 { records } else { 0 } + 1 + tx + deletes + work.actions,
+            "pages of the PENDING listing of our connection invitations + per cancellation the confirming Get (required) and the Cancel + ⌈events/10⌉ PutEvents + state I/O (outbox Query; with cancellations: records Query pages; ⌈(records written + events)/100⌉ transactions; ⌈events/25⌉ outbox deletes; per cancellation one conditional write of its allowances)",
         ),
     };
     let partner_central = listings + per_invitation;
@@ -668,7 +669,7 @@ mod tests {
         };
         let b = lower_bound(AUTO_CANCEL, &cancel);
         assert_eq!((b.pending_pages, b.per_transition, b.put_events), (1, 4, 1), "a Get and a Cancel each");
-        assert_eq!(b.state_io, 1 + 1 + 1 + 1);
+        assert_eq!(b.state_io, 1 + 1 + 1 + 1 + 2, "… and an allowance write per cancellation");
         let idle = Work { pending: listings(41, 12, 330, 82), ..Work::default() };
         assert_eq!(lower_bound(AUTO_CANCEL, &idle).total, 1 + 1, "one listing page and the outbox");
     }

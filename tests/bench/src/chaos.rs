@@ -98,7 +98,7 @@ impl ChaosConfig {
 /// cancellations race the driver, the sweeper's expiries and list-and-publish.
 pub fn function_env() -> BTreeMap<String, Vec<(String, String)>> {
     let policy = json!({
-        "version": 1, "dryRun": false, "maxCancellationsPerRun": 3,
+        "version": 1, "dryRun": false, "maxCancellationsPerRun": 3, "maxCancellationsPerDay": 1000,
         "rules": [
             {"name": "blocked-partner", "match": {"otherParticipantIdentifiers": [crate::benchmark::BLOCKED_PARTNER]}},
             {"name": "expiring-unanswered", "match": {"expiresWithinHours": 48}}

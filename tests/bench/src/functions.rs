@@ -21,9 +21,20 @@ pub const AUTO_CANCEL: &str = "auto-cancel";
 /// In the order they are run in a round.
 pub const ALL: [&str; 3] = [LIST_AND_PUBLISH, EXPIRE_SWEEPER, AUTO_CANCEL];
 
+/// Scheduled firings so far (each gets its own event id, as EventBridge gives it).
+static FIRINGS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// The payload of a scheduled invocation: `events/<name>-scheduled.json` when the function
-/// ships one, else an EventBridge scheduled-rule event.
+/// ships one, else an EventBridge scheduled-rule event; with a fresh event `id` each time, as
+/// every firing of a rule has (auto-cancel caps its cancellations per firing).
 pub fn scheduled_event(name: &str) -> Value {
+    let mut event = sample_scheduled_event(name);
+    let n = FIRINGS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    event["id"] = json!(format!("00000000-0000-0000-0000-{n:012}"));
+    event
+}
+
+fn sample_scheduled_event(name: &str) -> Value {
     harness::stack::event_file(&format!("{name}-scheduled.json")).unwrap_or_else(|_| {
         json!({
             "version": "0", "id": "00000000-0000-0000-0000-000000000000",

@@ -70,6 +70,8 @@ fn policy_json(dry_run: bool, cap: u32) -> String {
         "version": 1,
         "dryRun": dry_run,
         "maxCancellationsPerRun": cap,
+        // Out of the way of the per-run cap; the daily budget has its own tests.
+        "maxCancellationsPerDay": 1000,
         "rules": [
             {"name": "stale-collaboration", "match": {"connectionTypes": [COLLAB], "olderThanDays": 10}},
             {"name": "expiring-unanswered", "match": {"expiresWithinHours": 24}},
@@ -87,7 +89,7 @@ fn policy(dry_run: bool, cap: u32) -> Policy {
 /// Oldest first among the SENDER matches.
 const MATCH_ORDER: [&str; 4] = [EXPIRING, STALE_OLD, STALE_NEW, BLOCKED];
 
-type App<P> = AutoCancel<P, SharedStore, RecordingPublisher, FixedClock>;
+type App<P> = AutoCancel<P, SharedStore, RecordingPublisher, FixedClock, MemoryStateStore>;
 
 fn app_with<P: ConnectionInvitations>(invitations: P, policy: Policy) -> App<P> {
     AutoCancel {
@@ -95,6 +97,7 @@ fn app_with<P: ConnectionInvitations>(invitations: P, policy: Policy) -> App<P> 
         store: SharedStore::default(),
         publisher: RecordingPublisher::new(),
         clock: FixedClock::at(now()),
+        budget: MemoryStateStore::new(),
         calls: ApiCallCounter::new(),
         policy,
         settings: Settings { include_contact_details: false, catalog: "AWS".into() },
@@ -306,6 +309,57 @@ async fn repeated_runs_work_through_the_deferred_ones_then_do_nothing() {
     assert_eq!(third.events_queued, 0);
 }
 
+fn budget_policy(per_run: u32, per_day: u32) -> Policy {
+    let mut doc: serde_json::Value = serde_json::from_str(&policy_json(false, per_run)).unwrap_or_default();
+    doc["maxCancellationsPerDay"] = json!(per_day);
+    Policy::from_json(&doc.to_string()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn retries_of_one_scheduled_firing_never_cancel_more_than_its_cap() {
+    let app = app_with(Hooked::new(world()), budget_policy(2, 100));
+    let firing = || Invocation::scheduled().in_firing("scheduled/2026-11-20T06:00:00Z");
+    let first = run_ok(&app, firing()).await;
+    assert_eq!(first.canceled, ids(&[EXPIRING, STALE_OLD]));
+    // Scheduler (or Lambda) retries the same firing, e.g. after a timeout: nothing more.
+    let retry = run_ok(&app, firing()).await;
+    assert!(retry.canceled.is_empty(), "{retry:?}");
+    assert_eq!(retry.deferred, ids(&[STALE_NEW, BLOCKED]));
+    assert!(retry.notes.iter().any(|n| n.contains("auto-cancel/firing/scheduled/2026-11-20T06:00:00Z")), "{retry:?}");
+    assert_eq!(calls(&app.invitations.fake, "CancelConnectionInvitation"), 2);
+    // The next firing has its own cap.
+    let next = run_ok(&app, Invocation::scheduled().in_firing("scheduled/2026-11-21T06:00:00Z")).await;
+    assert_eq!(next.canceled, ids(&[STALE_NEW, BLOCKED]));
+}
+
+#[tokio::test]
+async fn the_daily_budget_holds_across_firings_retries_and_manual_invokes() {
+    let app = app_with(Hooked::new(world()), budget_policy(3, 4));
+    let first = run_ok(&app, Invocation::scheduled().in_firing("scheduled/2026-11-20T06:00:00Z")).await;
+    assert_eq!(first.canceled, ids(&[EXPIRING, STALE_OLD, STALE_NEW]));
+    let second = run_ok(&app, Invocation::scheduled().in_firing("scheduled/2026-11-20T07:00:00Z")).await;
+    assert_eq!((second.canceled.clone(), second.deferred.clone()), (ids(&[BLOCKED]), vec![]));
+    assert_eq!(app.budget.allowance_used("auto-cancel/day/2026-11-20"), 4);
+    // A manual invoke the same day (its own "firing"): the day's budget is spent.
+    app.invitations.fake.upsert(sent("pacinv-Stale00000003", COLLAB, 12.2, "666666666666"));
+    let manual = app.handle(json!({}), "request-42").await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(manual.canceled.is_empty() && manual.deferred == ids(&["pacinv-Stale00000003"]), "{manual:?}");
+    assert!(manual.notes.iter().any(|n| n.contains("auto-cancel/day/2026-11-20")), "{manual:?}");
+    assert_eq!(manual.max_cancellations_per_day, 4);
+}
+
+#[tokio::test]
+async fn a_match_left_alone_gives_its_allowance_back() {
+    let app = app_with(Hooked::new(world()), budget_policy(1, 1));
+    // The partner accepts EXPIRING right after our Get: no cancellation, so no allowance used.
+    app.invitations
+        .after_get(EXPIRING, |fake| fake.set_status(InvitationKind::Connection, EXPIRING, InvitationStatus::Accepted));
+    let s = run_ok(&app, Invocation::scheduled().in_firing("scheduled/2026-11-20T06:00:00Z")).await;
+    assert_eq!(s.canceled, ids(&[STALE_OLD]));
+    assert_eq!(s.skipped.iter().map(|k| k.invitation_id.as_str()).collect::<Vec<_>>(), [EXPIRING]);
+    assert_eq!(app.budget.allowance_used("auto-cancel/day/2026-11-20"), 1);
+}
+
 #[tokio::test]
 async fn contact_details_are_published_only_when_configured() {
     let mut app = app_with(Hooked::new(world()), policy(false, 1));
@@ -514,7 +568,7 @@ async fn a_state_table_outage_fails_the_run() {
 #[tokio::test]
 async fn a_bad_payload_is_rejected_before_anything_happens() {
     let app = app(policy(false, 10));
-    let err = app.handle(json!({"dryRun": true, "force": true})).await.err();
+    let err = app.handle(json!({"dryRun": true, "force": true}), "request-1").await.err();
     let message = err.map(|e| e.to_string()).unwrap_or_default();
     assert!(message.contains("unknown field `force`"), "{message}");
     assert_eq!(app.invitations.total_calls(), 0);
@@ -523,7 +577,7 @@ async fn a_bad_payload_is_rejected_before_anything_happens() {
 #[tokio::test]
 async fn the_summary_serializes_camel_case_with_metrics_to_match() {
     let app = app_with(Hooked::new(world()), policy(false, 3));
-    let s = app.handle(json!({})).await.unwrap_or_else(|e| panic!("{e}"));
+    let s = app.handle(json!({}), "request-1").await.unwrap_or_else(|e| panic!("{e}"));
     let v = serde_json::to_value(&s).unwrap_or_default();
     for key in [
         "dryRun",
