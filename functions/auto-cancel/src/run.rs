@@ -665,12 +665,9 @@ where
         Cause { cause_type: CauseType::Policy, rule: rule.name.clone(), policy_hash: self.policy.hash().to_owned() }
     }
 
-    /// The invitation as published: without the inviter's e-mail unless configured.
-    fn for_event(&self, mut invitation: Invitation) -> Invitation {
-        if !self.settings.include_contact_details {
-            invitation.details = invitation.details.map(|d| d.without_contact());
-        }
-        invitation
+    /// The invitation as published: without its personal data unless configured.
+    fn for_event(&self, invitation: Invitation) -> Invitation {
+        invitation.for_publication(self.settings.include_contact_details)
     }
 }
 

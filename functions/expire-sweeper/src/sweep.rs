@@ -199,7 +199,10 @@ impl<'s> Run<'s> {
                 finished.insert(key_of(&inv));
             }
             let mut decision = self.decide(&inv, record.as_ref(), now)?;
-            if inv.kind == InvitationKind::Connection
+            // The details (inviter, message) are personal data, published only when opted in:
+            // otherwise there is nothing to read them for.
+            if self.settings.include_contact_details
+                && inv.kind == InvitationKind::Connection
                 && inv.details.is_none()
                 && decision.as_ref().is_some_and(Decision::publishes)
             {
@@ -409,12 +412,9 @@ impl<'s> Run<'s> {
         }
     }
 
-    /// Drop the inviter's e-mail address unless the deployment opted in.
-    fn sanitize(&self, mut inv: Invitation) -> Invitation {
-        if !self.settings.include_contact_details {
-            inv.details = inv.details.map(|d| d.without_contact());
-        }
-        inv
+    /// Drop the invitation's personal data unless the deployment opted in.
+    fn sanitize(&self, inv: Invitation) -> Invitation {
+        inv.for_publication(self.settings.include_contact_details)
     }
 
     fn summary(

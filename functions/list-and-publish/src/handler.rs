@@ -154,8 +154,12 @@ impl Item {
         }
     }
 
-    fn needs_details(&self, plan: &Plan) -> bool {
-        self.observed.as_ref().is_some_and(|i| i.kind == InvitationKind::Connection && i.details.is_none())
+    /// Whether to Get the invitation for its detail fields (inviter, message) before
+    /// publishing: only connection invitations have them, and they are published only with
+    /// `INCLUDE_CONTACT_DETAILS` (`with_details`), personal data as they are.
+    fn needs_details(&self, plan: &Plan, with_details: bool) -> bool {
+        with_details
+            && self.observed.as_ref().is_some_and(|i| i.kind == InvitationKind::Connection && i.details.is_none())
             && !plan.events().is_empty()
     }
 }
@@ -492,7 +496,7 @@ where
         let mut need_details = Vec::new();
         for item in items {
             let plan = item.plan(ctx, item.record.as_ref());
-            if item.needs_details(&plan) {
+            if item.needs_details(&plan, self.config.include_contact_details) {
                 need_details.push(item);
             } else if plan != Plan::Nothing {
                 plans.push((item, plan));
@@ -615,7 +619,7 @@ where
                 let fresh = self.store.load_record(kind, &item.id).await?;
                 let item = Item { record: fresh, ..item };
                 let plan = item.plan(ctx, item.record.as_ref());
-                if item.needs_details(&plan) {
+                if item.needs_details(&plan, self.config.include_contact_details) {
                     need_details.push(item);
                 } else {
                     plans.push((item, plan));
@@ -672,10 +676,7 @@ where
         let Some(invitation) = invitation else {
             return Ok(Vec::new());
         };
-        let mut invitation = invitation.clone();
-        if !self.config.include_contact_details {
-            invitation.details = invitation.details.map(|d| d.without_contact());
-        }
+        let invitation = invitation.clone().for_publication(self.config.include_contact_details);
         events
             .iter()
             .filter_map(|kind| match kind {

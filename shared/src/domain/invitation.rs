@@ -230,24 +230,17 @@ pub struct OtherParty {
     pub receiver_alias: Option<String>,
 }
 
-/// The fields only `GetConnectionInvitation` returns.
+/// The fields only `GetConnectionInvitation` returns: who invited, and their message. All
+/// three are personal data (a person's name and e-mail address, and free text a person wrote
+/// to people), so events carry them only when the deployment opted in to contact details
+/// (`INCLUDE_CONTACT_DETAILS=true`, see [`Invitation::for_publication`]); never logged.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionDetails {
     pub invitation_message: String,
     pub inviter_name: String,
-    /// Only present when the deployment opted in to contact details
-    /// (`INCLUDE_CONTACT_DETAILS=true`); never logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inviter_email: Option<String>,
-}
-
-impl ConnectionDetails {
-    /// Drop the inviter's e-mail address (the default for published events).
-    pub fn without_contact(mut self) -> Self {
-        self.inviter_email = None;
-        self
-    }
 }
 
 // Hand-written so that an e-mail address can never reach a log line through `{:?}`.
@@ -293,7 +286,8 @@ pub struct Invitation {
     pub engagement_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engagement_title: Option<String>,
-    /// Detail-only fields of `GetConnectionInvitation`, when fetched.
+    /// Detail-only fields of `GetConnectionInvitation` (inviter name and e-mail address,
+    /// message): personal data, published only with `INCLUDE_CONTACT_DETAILS=true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<ConnectionDetails>,
 }
@@ -302,6 +296,16 @@ impl Invitation {
     /// Time left before expiry at `now` (negative once past it); `None` without an expiry.
     pub fn time_left(&self, now: DateTime<Utc>) -> Option<chrono::Duration> {
         self.expires_at.map(|e| e - now)
+    }
+
+    /// The invitation as events may carry it: without its [`ConnectionDetails`] (inviter name,
+    /// e-mail address, message — personal data) unless the deployment opted in to contact
+    /// details. The one place that decides what personal data leaves the process.
+    pub fn for_publication(mut self, include_contact_details: bool) -> Self {
+        if !include_contact_details {
+            self.details = None;
+        }
+        self
     }
 
     /// True when the invitation is PENDING but its expiry has passed at `now`.
@@ -353,6 +357,11 @@ mod tests {
         let printed = format!("{d:?}");
         assert!(!printed.contains("jane@example.com"), "{printed}");
         assert!(printed.contains("<redacted>"));
-        assert_eq!(d.without_contact().inviter_email, None);
+        let invitation = Invitation {
+            details: Some(d),
+            ..crate::testing::connection_invitation("pacinv-ABCDEFGHIJKLM", chrono::Utc::now())
+        };
+        assert_eq!(invitation.clone().for_publication(false).details, None, "no personal data by default");
+        assert_eq!(invitation.clone().for_publication(true), invitation);
     }
 }

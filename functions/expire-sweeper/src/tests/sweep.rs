@@ -157,15 +157,12 @@ async fn lists_only_pending_invitations_with_the_apis_own_filters() {
     let w = World::new(history);
     let s = w.run().await;
     assert_eq!((s.pending_seen.engagement, s.pending_seen.connection), (1, 1));
-    // One listing page per query: connections once (both sides), engagements per side; one
-    // Get for the details of the connection invitation that is warned. No history.
+    // One listing page per query: connections once (both sides), engagements per side; no
+    // Get for the details of the warned connection invitation (not published by default). No
+    // history.
     assert_eq!(
         s.api_calls,
-        BTreeMap::from([
-            ("GetConnectionInvitation".to_owned(), 1),
-            ("ListConnectionInvitations".to_owned(), 1),
-            ("ListEngagementInvitations".to_owned(), 2),
-        ])
+        BTreeMap::from([("ListConnectionInvitations".to_owned(), 1), ("ListEngagementInvitations".to_owned(), 2),])
     );
 }
 
@@ -187,22 +184,24 @@ async fn participant_types_narrow_what_is_swept() {
 }
 
 #[tokio::test]
-async fn connection_warnings_carry_the_invitation_details_but_never_the_email() {
+async fn connection_warnings_carry_the_inviter_and_message_only_when_opted_in() {
     let w = World::new(vec![connection(1, 3.0)]);
-    w.run().await;
+    let s = w.run().await;
     let published = w.published();
     assert_eq!(published.len(), 1);
     let (detail_type, _, d) = &published[0];
     assert_eq!(detail_type, "Connection Invitation Expiring Soon");
-    assert_eq!(d["invitation"]["details"]["inviterName"], "Ann");
-    assert_eq!(d["invitation"]["details"]["invitationMessage"], "Let's co-sell");
-    assert!(d["invitation"]["details"].get("inviterEmail").is_none());
+    assert!(d["invitation"].get("details").is_none(), "personal data: not published by default: {d}");
     assert!(!w.bus.published()[0].detail.contains("ann@example.com"));
+    assert_eq!(s.api_calls.get("GetConnectionInvitation"), None, "nothing to read the details for");
 
     let opted_in = World::new(vec![connection(1, 3.0)]);
     let with_contact = SweepSettings { include_contact_details: true, ..settings() };
     opted_in.run_with(&with_contact, Trigger::Invoke(RunOptions::default())).await;
-    assert!(opted_in.bus.published()[0].detail.contains("ann@example.com"));
+    let (_, _, d) = &opted_in.published()[0];
+    assert_eq!(d["invitation"]["details"]["inviterName"], "Ann");
+    assert_eq!(d["invitation"]["details"]["invitationMessage"], "Let's co-sell");
+    assert_eq!(d["invitation"]["details"]["inviterEmail"], "ann@example.com");
 }
 
 #[tokio::test]
