@@ -617,3 +617,32 @@ async fn a_steady_state_run_on_a_large_account_costs_the_lower_bound() {
         baseline["apiCallsTotal"].as_u64().unwrap_or(0)
     );
 }
+
+/// Lambda filters JSON logs by their `level` (a line without an RFC 3339 `timestamp` counts as
+/// INFO): at every level the function can be set to, its metric line must pass, and no
+/// personal data may be logged — even at TRACE, with contact details on, where the AWS SDK
+/// would print the Get responses (the inviter's e-mail address) and the outbox writes.
+#[tokio::test]
+async fn at_every_log_level_metrics_survive_lambda_filtering_and_no_personal_data_is_logged() {
+    for level in ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"] {
+        let stack = seeded_stack(true).await;
+        let f = start(
+            &stack,
+            &[("AWS_LAMBDA_LOG_FORMAT", "JSON"), ("AWS_LAMBDA_LOG_LEVEL", level), ("INCLUDE_CONTACT_DETAILS", "true")],
+        );
+        let out = run(&stack, &f, "list-and-publish-scheduled.json").await;
+        assert_eq!(out["mode"], "baseline", "{level}");
+        let published = ok(stack.received().await);
+        assert!(published.iter().any(|e| e.to_string().contains("ana@example.com")), "{level}: opted in, so published");
+        let logs = f.logs();
+        assert!(logs.iter().all(|l| !l.contains("ana@example.com")), "{level}: an e-mail address was logged");
+        assert!(logs.iter().all(|l| !l.contains("Ana Silva")), "{level}: an inviter name was logged");
+        let metrics: Vec<&String> = logs.iter().filter(|l| l.contains("\"_aws\"")).collect();
+        assert_eq!(metrics.len(), 1, "{level}: {logs:?}");
+        assert!(shared::telemetry::lambda_keeps(metrics[0], level), "{level}: Lambda would drop {}", metrics[0]);
+        // Our own lines carry their level: the INFO summary passes at INFO and below only.
+        let finished = logs.iter().find(|l| l.contains("run finished")).cloned().unwrap_or_default();
+        let info_kept = matches!(level, "TRACE" | "DEBUG" | "INFO");
+        assert_eq!(shared::telemetry::lambda_keeps(&finished, level), info_kept, "{level}: {finished}");
+    }
+}
