@@ -95,6 +95,17 @@ def rule_with_target(target_extra: str) -> str:
 """
 
 
+# A role for the snippets' functions and policies (the rules under test ignore it).
+LAMBDA_ROLE = """  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - { Sid: Lambda, Effect: Allow, Principal: { Service: lambda.amazonaws.com }, Action: sts:AssumeRole }
+"""
+
+
 def function(level: str, fmt: str = "JSON", level_values: str = "[DEBUG, INFO, WARN]") -> str:
     return f"""
 Parameters:
@@ -103,14 +114,7 @@ Parameters:
     Default: INFO
     AllowedValues: {level_values}
 Resources:
-  Role:
-    Type: AWS::IAM::Role
-    Properties:
-      AssumeRolePolicyDocument:
-        Version: "2012-10-17"
-        Statement:
-          - {{ Sid: Lambda, Effect: Allow, Principal: {{ Service: lambda.amazonaws.com }}, Action: sts:AssumeRole }}
-  Fn:
+{LAMBDA_ROLE}  Fn:
     Type: AWS::Lambda::Function
     Properties:
       Runtime: provided.al2023
@@ -125,14 +129,7 @@ Resources:
 
 def role_statement(condition: str) -> str:
     return f"""
-  Role:
-    Type: AWS::IAM::Role
-    Properties:
-      AssumeRolePolicyDocument:
-        Version: "2012-10-17"
-        Statement:
-          - {{ Sid: Lambda, Effect: Allow, Principal: {{ Service: lambda.amazonaws.com }}, Action: sts:AssumeRole }}
-      Policies:
+{LAMBDA_ROLE}      Policies:
         - PolicyName: pc
           PolicyDocument:
             Version: "2012-10-17"

@@ -337,35 +337,14 @@ fn validate(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         problems.add("version", format!("unsupported {} (accepted: {accepted})", doc.version));
     }
 
-    let max_cancellations_per_run = match doc.max_cancellations_per_run {
-        None => DEFAULT_MAX_CANCELLATIONS_PER_RUN,
-        Some(n) if (1..=i64::from(MAX_CANCELLATIONS_PER_RUN_LIMIT)).contains(&n) => n as u32,
-        Some(n) => {
-            problems.add(
-                "maxCancellationsPerRun",
-                format!(
-                    "{n} is out of range (accepted: 1 to {MAX_CANCELLATIONS_PER_RUN_LIMIT}; \
-                     to cancel nothing, set dryRun to true)"
-                ),
-            );
-            DEFAULT_MAX_CANCELLATIONS_PER_RUN
-        }
-    };
-
-    let max_cancellations_per_day = match doc.max_cancellations_per_day {
-        None => max_cancellations_per_run,
-        Some(n) if (1..=i64::from(MAX_CANCELLATIONS_PER_RUN_LIMIT)).contains(&n) => n as u32,
-        Some(n) => {
-            problems.add(
-                "maxCancellationsPerDay",
-                format!(
-                    "{n} is out of range (accepted: 1 to {MAX_CANCELLATIONS_PER_RUN_LIMIT}; \
-                     to cancel nothing, set dryRun to true)"
-                ),
-            );
-            max_cancellations_per_run
-        }
-    };
+    let max_cancellations_per_run = validate_cap(
+        "maxCancellationsPerRun",
+        doc.max_cancellations_per_run,
+        DEFAULT_MAX_CANCELLATIONS_PER_RUN,
+        &mut problems,
+    );
+    let max_cancellations_per_day =
+        validate_cap("maxCancellationsPerDay", doc.max_cancellations_per_day, max_cancellations_per_run, &mut problems);
 
     let mut rules = Vec::with_capacity(doc.rules.len());
     let mut first_index_of: BTreeMap<String, usize> = BTreeMap::new();
@@ -410,6 +389,25 @@ fn validate(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         version: doc.version,
         hash,
     })
+}
+
+/// A cancellation cap: `default` when not given, else 1 to
+/// [`MAX_CANCELLATIONS_PER_RUN_LIMIT`].
+fn validate_cap(path: &str, value: Option<i64>, default: u32, problems: &mut Problems) -> u32 {
+    match value {
+        None => default,
+        Some(n) if (1..=i64::from(MAX_CANCELLATIONS_PER_RUN_LIMIT)).contains(&n) => n as u32,
+        Some(n) => {
+            problems.add(
+                path,
+                format!(
+                    "{n} is out of range (accepted: 1 to {MAX_CANCELLATIONS_PER_RUN_LIMIT}; \
+                     to cancel nothing, set dryRun to true)"
+                ),
+            );
+            default
+        }
+    }
 }
 
 fn validate_conditions(base: &str, m: MatchDocument, problems: &mut Problems) -> Conditions {
