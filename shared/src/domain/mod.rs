@@ -4,6 +4,8 @@ pub mod digest;
 pub mod envelope;
 pub mod event;
 pub mod invitation;
+#[cfg(test)]
+mod pinned_event_ids;
 pub mod state;
 
 pub use digest::{DigestInvitation, ExpiringDigest, ExpiringDigestDetail};
