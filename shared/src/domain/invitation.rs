@@ -250,6 +250,16 @@ impl ConnectionDetails {
     }
 }
 
+/// The invitation as published events carry it: the inviter's contact details only when the
+/// deployment opted in (`INCLUDE_CONTACT_DETAILS`). The one place that decides which contact
+/// details leave the account, for every function.
+pub fn redact_contact_details(mut invitation: Invitation, include_contact_details: bool) -> Invitation {
+    if !include_contact_details {
+        invitation.details = invitation.details.map(ConnectionDetails::without_contact);
+    }
+    invitation
+}
+
 // Hand-written so that an e-mail address can never reach a log line through `{:?}`.
 impl fmt::Debug for ConnectionDetails {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
