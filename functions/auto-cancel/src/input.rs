@@ -2,12 +2,9 @@
 //! EventBridge Scheduler payload such as `{}`), or `{"dryRun": true}` to force a dry run.
 //! No payload can turn a dry-run policy into real cancellations.
 
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde::Deserialize;
 use serde_json::Value;
-
-/// The `detail-type` of EventBridge scheduled-rule events.
-pub const SCHEDULED_EVENT: &str = "Scheduled Event";
+use shared::invocation::{InputError, RunOptions, parse_invocation};
 
 /// What started the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,60 +34,25 @@ impl Invocation {
     }
 }
 
-/// A payload that is none of the accepted shapes.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid invoke payload: {problem} (accepted: {ACCEPTED})")]
-pub struct InputError {
-    pub problem: String,
-}
-
-const ACCEPTED: &str = "an EventBridge scheduled-rule event, {} or {\"dryRun\": true}";
-
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Options {
     #[serde(default)]
     dry_run: Option<bool>,
 }
 
-/// Parse an invocation payload.
-pub fn parse_input(payload: &Value) -> Result<Invocation, InputError> {
-    match payload {
-        Value::Null => Ok(Invocation { trigger: Trigger::Payload, dry_run: None }),
-        Value::Object(map) if map.contains_key("detail-type") => {
-            let event: EventBridgeEvent<Value> = serde_json::from_value(payload.clone())
-                .map_err(|e| InputError { problem: format!("not an EventBridge event: {e}") })?;
-            if event.detail_type != SCHEDULED_EVENT {
-                return Err(InputError {
-                    problem: format!(
-                        "EventBridge event of detail-type {:?}, not {SCHEDULED_EVENT:?}",
-                        event.detail_type
-                    ),
-                });
-            }
-            Ok(Invocation::scheduled())
-        }
-        Value::Object(_) => {
-            let options: Options = serde_path_to_error::deserialize(payload).map_err(|e| {
-                let path = e.path().to_string();
-                let inner = e.into_inner().to_string();
-                InputError { problem: if path == "." { inner } else { format!("{path}: {inner}") } }
-            })?;
-            Ok(Invocation { trigger: Trigger::Payload, dry_run: options.dry_run })
-        }
-        other => Err(InputError { problem: format!("expected a JSON object, got {}", json_type(other)) }),
-    }
+impl RunOptions for Options {
+    const EXAMPLE: &'static str = "{\"dryRun\": true}";
 }
 
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+/// Parse an invocation payload (the shapes every function accepts, `shared::invocation`).
+pub fn parse_input(payload: &Value) -> Result<Invocation, InputError> {
+    let invocation = parse_invocation::<Options>(payload)?;
+    let trigger = match invocation.trigger {
+        shared::invocation::Trigger::ScheduledRule { .. } => Trigger::ScheduledRule,
+        shared::invocation::Trigger::Payload => Trigger::Payload,
+    };
+    Ok(Invocation { trigger, dry_run: invocation.options.dry_run })
 }
 
 #[cfg(test)]

@@ -12,23 +12,24 @@
 //! 4. Drain the outbox (always, also after an error) and report.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::Serialize;
 
 use shared::adapters::ApiCallCounter;
-use shared::delivery::{DrainReport, drain_outbox};
+use shared::delivery::DrainReport;
 use shared::domain::{
-    Cause, CauseType, CommitOutcome, Invitation, InvitationEvent, InvitationKind, InvitationRecord, InvitationStatus,
-    OutboundEvent, ParticipantType, RecordChange,
+    Catalog, Cause, CauseType, CommitOutcome, Invitation, InvitationEvent, InvitationKind, InvitationRecord,
+    InvitationStatus, OutboundEvent, ParticipantType, RecordChange, redact_contact_details,
 };
+use shared::invocation::InputError;
 use shared::metrics::RunMetrics;
-use shared::ports::{CallCounts, Clock, ConnectionInvitationQuery, ConnectionInvitations, EventPublisher, StateStore};
+use shared::ports::{Clock, ConnectionInvitationQuery, ConnectionInvitations, EventPublisher, StateStore};
+use shared::run::{ErrorKind, FunctionError, Ports, RunSummary, envelope};
 use shared::{PartnerCentralError, StoreError};
 
-use crate::input::{InputError, Invocation, parse_input};
+use crate::input::{Invocation, parse_input};
 use crate::policy::{Decision, Policy, Rule};
 
 /// The function's name in metrics and logs.
@@ -49,31 +50,24 @@ pub enum RunError {
     Event { invitation: String, message: String },
 }
 
-impl RunError {
-    /// The Lambda `errorType` of the failed invocation.
-    pub fn error_type(&self) -> &'static str {
+impl FunctionError for RunError {
+    fn kind(&self) -> ErrorKind {
         match self {
-            RunError::Input(_) => "InvalidInput",
-            RunError::PartnerCentral(_) => "PartnerCentralError",
-            RunError::Store(_) => "StateStoreError",
-            RunError::Event { .. } => "EventError",
+            RunError::Input(_) => ErrorKind::InvalidInput,
+            RunError::PartnerCentral(_) => ErrorKind::PartnerCentral,
+            RunError::Store(_) => ErrorKind::StateStore,
+            RunError::Event { .. } => ErrorKind::Event,
         }
     }
 }
 
-impl From<RunError> for lambda_runtime::Diagnostic {
-    fn from(e: RunError) -> Self {
-        lambda_runtime::Diagnostic { error_type: e.error_type().to_owned(), error_message: e.to_string() }
-    }
-}
-
 /// Settings of the run besides the policy.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// Keep the inviter's e-mail address in published events.
     pub include_contact_details: bool,
-    /// For metrics: the catalog's name.
-    pub catalog: String,
+    /// For metrics: the catalog.
+    pub catalog: Catalog,
 }
 
 /// The function: its ports, its policy, its settings.
@@ -154,9 +148,9 @@ pub struct Summary {
     pub error: Option<String>,
 }
 
-impl Summary {
+impl RunSummary for Summary {
     /// The EMF metrics of the run.
-    pub fn metrics(&self) -> RunMetrics {
+    fn metrics(&self) -> RunMetrics {
         let count = |n: usize| n as f64;
         RunMetrics::new()
             .count("Candidates", count(self.candidates))
@@ -170,7 +164,9 @@ impl Summary {
             .count("ApiCalls", self.api_calls.values().sum::<u64>() as f64)
             .millis("DurationMs", self.duration_ms as f64)
     }
+}
 
+impl Summary {
     fn skip(&mut self, invitation_id: &str, reason: impl Into<String>) {
         let reason = reason.into();
         tracing::info!(invitation_id, %reason, "skipped");
@@ -198,29 +194,18 @@ where
     E: EventPublisher,
     C: Clock,
 {
-    /// The Lambda entry point: parse the payload, run, log the summary, emit the metrics.
+    /// The Lambda entry point: parse the payload, then one run in the shared envelope.
     /// Returns the summary, or the error after everything committed was drained.
     pub async fn handle(&self, payload: serde_json::Value) -> Result<Summary, RunError> {
         let invocation = parse_input(&payload).inspect_err(|e| tracing::error!(error = %e, "rejected"))?;
-        let (summary, error) = self.run(invocation).await;
-        match serde_json::to_string(&summary) {
-            Ok(json) => tracing::info!(summary = %json, "run finished"),
-            Err(e) => tracing::warn!(error = %e, "cannot render the summary"),
-        }
-        summary.metrics().emit(FUNCTION_NAME, &self.settings.catalog);
-        match error {
-            None => Ok(summary),
-            Some(e) => {
-                tracing::error!(error = %e, "run failed");
-                Err(e)
-            }
+        match self.run(invocation).await {
+            (summary, None) => Ok(summary),
+            (_, Some(e)) => Err(e),
         }
     }
 
     /// One run. Always returns the summary; the error, if any, after the outbox was drained.
     pub async fn run(&self, invocation: Invocation) -> (Summary, Option<RunError>) {
-        let started = Instant::now();
-        let calls_before = self.calls.snapshot();
         let dry_run = self.policy.dry_run || invocation.dry_run == Some(true);
         let mut summary = Summary {
             dry_run,
@@ -237,20 +222,27 @@ where
             (false, Some(true)) => "dry run: forced by the payload (dryRun: true)".to_owned(),
             (false, _) => "real run: the policy says dryRun: false".to_owned(),
         });
-
-        let mut error = self.work(dry_run, &mut summary).await.err();
-
-        match drain_outbox(&self.store, &self.publisher).await {
-            Ok(report) => record_drain(&mut summary, report),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot drain the outbox; queued events go out on a later run");
-                error.get_or_insert(RunError::Store(e));
-            }
-        }
-        summary.api_calls = self.calls.since(&calls_before);
-        summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        summary.error = error.as_ref().map(ToString::to_string);
-        (summary, error)
+        let ports = Ports {
+            connections: &self.invitations,
+            engagements: &(),
+            store: &self.store,
+            publisher: &self.publisher,
+            clock: &self.clock,
+            calls: &self.calls,
+        };
+        let work = async {
+            let worked = self.work(dry_run, &mut summary).await;
+            (summary, worked)
+        };
+        let report = envelope(ports, FUNCTION_NAME, self.settings.catalog, work, |mut summary, end, error| {
+            record_drain(&mut summary, end.events);
+            summary.api_calls = end.api_calls;
+            summary.duration_ms = end.duration_ms;
+            summary.error = error.map(ToString::to_string);
+            summary
+        })
+        .await;
+        (report.summary, report.error)
     }
 
     async fn work(&self, dry_run: bool, summary: &mut Summary) -> Result<(), RunError> {
@@ -609,12 +601,9 @@ where
         Cause { cause_type: CauseType::Policy, rule: rule.name.clone(), policy_hash: self.policy.hash().to_owned() }
     }
 
-    /// The invitation as published: without the inviter's e-mail unless configured.
-    fn for_event(&self, mut invitation: Invitation) -> Invitation {
-        if !self.settings.include_contact_details {
-            invitation.details = invitation.details.map(|d| d.without_contact());
-        }
-        invitation
+    /// The invitation as published (contact details per `INCLUDE_CONTACT_DETAILS`).
+    fn for_event(&self, invitation: Invitation) -> Invitation {
+        redact_contact_details(invitation, self.settings.include_contact_details)
     }
 }
 

@@ -97,7 +97,7 @@ fn app_with<P: ConnectionInvitations>(invitations: P, policy: Policy) -> App<P> 
         clock: FixedClock::at(now()),
         calls: ApiCallCounter::new(),
         policy,
-        settings: Settings { include_contact_details: false, catalog: "AWS".into() },
+        settings: Settings { include_contact_details: false, catalog: shared::domain::Catalog::Aws },
     }
 }
 
