@@ -28,14 +28,6 @@ impl InvitationKind {
             InvitationKind::Engagement => "engagement",
         }
     }
-
-    /// The capitalised word used in EventBridge detail-types ("Connection", "Engagement").
-    pub fn title(self) -> &'static str {
-        match self {
-            InvitationKind::Connection => "Connection",
-            InvitationKind::Engagement => "Engagement",
-        }
-    }
 }
 
 impl fmt::Display for InvitationKind {
@@ -125,17 +117,6 @@ impl InvitationStatus {
     /// Every status but `PENDING` is final: an invitation never leaves it.
     pub fn is_terminal(self) -> bool {
         self != InvitationStatus::Pending
-    }
-
-    /// The word used in detail-types ("Accepted", ...).
-    pub fn title(self) -> &'static str {
-        match self {
-            InvitationStatus::Pending => "Pending",
-            InvitationStatus::Accepted => "Accepted",
-            InvitationStatus::Rejected => "Rejected",
-            InvitationStatus::Canceled => "Canceled",
-            InvitationStatus::Expired => "Expired",
-        }
     }
 }
 
