@@ -341,8 +341,6 @@ where
             .filter(|r| r.kind == InvitationKind::Connection)
             .map(|r| (r.id.clone(), r))
             .collect();
-        let cap = self.policy.max_cancellations_per_run as usize;
-
         let mut changes = Vec::new();
         let mut pending: Vec<&(Invitation, &Rule)> = Vec::new();
         for m @ (invitation, rule) in matches {
@@ -351,7 +349,7 @@ where
                 summary.skip(&invitation.id, reason);
                 continue;
             }
-            let would_cancel_now = summary.planned.len() < cap;
+            let would_cancel_now = self.within_cap(summary.planned.len());
             summary.planned.push(invitation.id.clone());
             if !would_cancel_now {
                 summary.deferred.push(invitation.id.clone());
@@ -419,9 +417,8 @@ where
         now: DateTime<Utc>,
         summary: &mut Summary,
     ) -> Result<(), RunError> {
-        let cap = self.policy.max_cancellations_per_run as usize;
         for (invitation, rule) in matches {
-            if summary.canceled.len() >= cap {
+            if !self.within_cap(summary.canceled.len()) {
                 summary.deferred.push(invitation.id.clone());
                 continue;
             }
@@ -595,6 +592,12 @@ where
             "the record kept changing under us; left for the next run (list-and-publish records the transition)"
         );
         Ok((false, Some("its state record kept changing; try again on the next run".to_owned())))
+    }
+
+    /// The cancellation cap, in one place (dry runs plan against it too): whether one more
+    /// cancellation is allowed after `done` in this run (`maxCancellationsPerRun`).
+    fn within_cap(&self, done: usize) -> bool {
+        done < self.policy.max_cancellations_per_run as usize
     }
 
     fn cause(&self, rule: &Rule) -> Cause {
