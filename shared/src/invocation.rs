@@ -77,7 +77,8 @@ pub fn parse_invocation<Options: RunOptions>(payload: &Value) -> Result<Invocati
     }
 }
 
-fn json_type(v: &Value) -> &'static str {
+/// What a JSON value is, for error messages ("an array", "a string", ...).
+pub fn json_type(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
