@@ -111,6 +111,12 @@ impl Env {
             .collect()
     }
 
+    /// `INCLUDE_CONTACT_DETAILS` (every function): keep the inviter's contact details in
+    /// published events; off by default (see `domain::redact_contact_details`).
+    pub fn include_contact_details(&self) -> Result<bool, ConfigError> {
+        self.flag("INCLUDE_CONTACT_DETAILS", false)
+    }
+
     /// A comma-separated list of participant types (`SENDER`, `RECEIVER`, any case), in the
     /// order given without repeats; unset gives both.
     pub fn participant_types(&self, variable: &'static str) -> Result<Vec<ParticipantType>, ConfigError> {

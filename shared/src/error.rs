@@ -28,35 +28,6 @@ fn fields_suffix(fields: &[String]) -> String {
     if fields.is_empty() { String::new() } else { format!(" (fields: {})", fields.join(", ")) }
 }
 
-impl PartnerCentralError {
-    pub fn operation(&self) -> &'static str {
-        match self {
-            Self::Validation { operation, .. }
-            | Self::AccessDenied { operation, .. }
-            | Self::NotFound { operation, .. }
-            | Self::Conflict { operation, .. }
-            | Self::Throttled { operation, .. }
-            | Self::Service { operation, .. }
-            | Self::Transport { operation, .. }
-            | Self::UnexpectedResponse { operation, .. } => operation,
-        }
-    }
-
-    /// Short machine-friendly name, for summaries and metrics.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Validation { .. } => "validation",
-            Self::AccessDenied { .. } => "access_denied",
-            Self::NotFound { .. } => "not_found",
-            Self::Conflict { .. } => "conflict",
-            Self::Throttled { .. } => "throttled",
-            Self::Service { .. } => "service",
-            Self::Transport { .. } => "transport",
-            Self::UnexpectedResponse { .. } => "unexpected_response",
-        }
-    }
-}
-
 /// A failed state-table operation (after the SDK's retries).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {

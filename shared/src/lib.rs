@@ -5,15 +5,19 @@
 //! - [`ports`]: the narrow traits the functions are written against;
 //! - [`adapters`]: those traits on the real AWS SDK clients (Partner Central, EventBridge).
 //!
-//! Plus [`config`] (environment, validated once at start-up) and [`error`] (domain errors).
+//! Plus [`config`] (environment, validated once at start-up), [`error`] (domain errors),
+//! [`invocation`] (the invocation payload) and [`run`] (the run skeleton every function goes
+//! through: ports bundle, run envelope, errors to Lambda).
 
 pub mod adapters;
 pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod error;
+pub mod invocation;
 pub mod metrics;
 pub mod ports;
+pub mod run;
 pub mod schema;
 pub mod telemetry;
 #[cfg(any(test, feature = "test-support"))]

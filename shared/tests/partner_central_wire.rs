@@ -9,8 +9,8 @@ use shared::adapters::{PartnerCentralAccount, PartnerCentralClients, PartnerCent
 use shared::config::{CommonConfig, Env};
 use shared::domain::{Catalog, InvitationKind, InvitationStatus, ParticipantType};
 use shared::ports::{
-    Clock, ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery, EngagementInvitations,
-    EngagementOrder,
+    CallCounts, Clock, ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery,
+    EngagementInvitations, EngagementOrder,
 };
 
 async fn emulator(engagements: usize, connections: usize) -> EmulatorHandle {

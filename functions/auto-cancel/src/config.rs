@@ -9,8 +9,6 @@ use crate::policy::{Policy, PolicyError};
 pub const CANCEL_POLICY: &str = "CANCEL_POLICY";
 /// `CANCEL_POLICY_FILE`: a path to the policy document.
 pub const CANCEL_POLICY_FILE: &str = "CANCEL_POLICY_FILE";
-/// `INCLUDE_CONTACT_DETAILS`: put the inviter's e-mail address in published events.
-pub const INCLUDE_CONTACT_DETAILS: &str = "INCLUDE_CONTACT_DETAILS";
 
 /// Where the policy came from, for logs and errors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +57,7 @@ impl Config {
     pub fn from_env(env: &Env) -> Result<Config, StartupError> {
         let common = CommonConfig::from_env(env)?;
         let state = StateConfig::from_env(env)?;
-        let include_contact_details = env.flag(INCLUDE_CONTACT_DETAILS, false)?;
+        let include_contact_details = env.include_contact_details()?;
         let (text, policy_source) = match (env.get(CANCEL_POLICY), env.get(CANCEL_POLICY_FILE)) {
             (Some(_), Some(_)) => return Err(StartupError::PolicySource { found: "both are set" }),
             (None, None) => return Err(StartupError::PolicySource { found: "neither is set" }),

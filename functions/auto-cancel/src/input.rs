@@ -7,12 +7,9 @@
 //! (Scheduler's and Lambda's); a scheduled-rule event carries its event `id`. The per-firing
 //! cap of cancellations is counted under it.
 
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde::Deserialize;
 use serde_json::Value;
-
-/// The `detail-type` of EventBridge scheduled-rule events.
-pub const SCHEDULED_EVENT: &str = "Scheduled Event";
+use shared::invocation::{InputError, RunOptions, parse_invocation};
 
 /// What started the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,17 +46,7 @@ impl Invocation {
     }
 }
 
-/// A payload that is none of the accepted shapes.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid invoke payload: {problem} (accepted: {ACCEPTED})")]
-pub struct InputError {
-    pub problem: String,
-}
-
-const ACCEPTED: &str =
-    "an EventBridge scheduled-rule event, {} or {\"dryRun\": true}, with an optional \"scheduledTime\"";
-
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Options {
     #[serde(default)]
@@ -69,52 +56,28 @@ struct Options {
     scheduled_time: Option<String>,
 }
 
-/// Parse an invocation payload.
-pub fn parse_input(payload: &Value) -> Result<Invocation, InputError> {
-    match payload {
-        Value::Null => Ok(Invocation { trigger: Trigger::Payload, dry_run: None, firing: None }),
-        Value::Object(map) if map.contains_key("detail-type") => {
-            let event: EventBridgeEvent<Value> = serde_json::from_value(payload.clone())
-                .map_err(|e| InputError { problem: format!("not an EventBridge event: {e}") })?;
-            if event.detail_type != SCHEDULED_EVENT {
-                return Err(InputError {
-                    problem: format!(
-                        "EventBridge event of detail-type {:?}, not {SCHEDULED_EVENT:?}",
-                        event.detail_type
-                    ),
-                });
-            }
-            Ok(Invocation { firing: event.id.map(|id| format!("event/{id}")), ..Invocation::scheduled() })
-        }
-        Value::Object(_) => {
-            let options: Options = serde_path_to_error::deserialize(payload).map_err(|e| {
-                let path = e.path().to_string();
-                let inner = e.into_inner().to_string();
-                InputError { problem: if path == "." { inner } else { format!("{path}: {inner}") } }
-            })?;
-            let firing = match options.scheduled_time.map(|t| t.trim().to_owned()) {
-                Some(t) if t.is_empty() => {
-                    return Err(InputError {
-                        problem: "scheduledTime: empty (accepted: the firing's scheduled time)".into(),
-                    });
-                }
-                other => other.map(|t| format!("scheduled/{t}")),
-            };
-            Ok(Invocation { trigger: Trigger::Payload, dry_run: options.dry_run, firing })
-        }
-        other => Err(InputError { problem: format!("expected a JSON object, got {}", json_type(other)) }),
-    }
+impl RunOptions for Options {
+    const EXAMPLE: &'static str = "{\"dryRun\": true} (and \"scheduledTime\", which the schedule passes)";
 }
 
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+/// Parse an invocation payload (the shapes every function accepts, `shared::invocation`).
+pub fn parse_input(payload: &Value) -> Result<Invocation, InputError> {
+    let invocation = parse_invocation::<Options>(payload)?;
+    let (trigger, event_id) = match invocation.trigger {
+        shared::invocation::Trigger::ScheduledRule { event_id, .. } => (Trigger::ScheduledRule, event_id),
+        shared::invocation::Trigger::Payload => (Trigger::Payload, None),
+    };
+    let scheduled_time = match invocation.options.scheduled_time.map(|t| t.trim().to_owned()) {
+        Some(t) if t.is_empty() => {
+            return Err(InputError {
+                problem: "scheduledTime: empty (accepted: the firing's scheduled time)".into(),
+                example: Options::EXAMPLE,
+            });
+        }
+        other => other,
+    };
+    let firing = scheduled_time.map(|t| format!("scheduled/{t}")).or_else(|| event_id.map(|id| format!("event/{id}")));
+    Ok(Invocation { trigger, dry_run: invocation.options.dry_run, firing })
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use shared::adapters::{
     eventbridge_client, load_sdk_config,
 };
 use shared::config::Env;
+use shared::run::Failure;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -54,13 +55,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         ),
         calls: partner_central.calls.clone(),
         policy: config.policy,
-        settings: Settings { include_contact_details: config.include_contact_details, catalog: catalog.to_string() },
+        settings: Settings { include_contact_details: config.include_contact_details, catalog },
     };
     let function = &function;
     // Boxed: the run's future is deep, and its layout would otherwise be computed inline in
     // the runtime's (past the compiler's default recursion limit).
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        Box::pin(async move { function.handle(event.payload, &event.context.request_id).await })
+        Box::pin(async move { function.handle(event.payload, &event.context.request_id).await.map_err(Failure) })
     }))
     .await
 }

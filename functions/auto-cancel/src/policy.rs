@@ -259,14 +259,7 @@ fn require_objects(value: &Value) -> Result<(), PolicyError> {
         if v.is_object() {
             return Ok(());
         }
-        let got = match v {
-            Value::Null => "null",
-            Value::Bool(_) => "a boolean",
-            Value::Number(_) => "a number",
-            Value::String(_) => "a string",
-            Value::Array(_) => "an array",
-            Value::Object(_) => "an object",
-        };
+        let got = shared::invocation::json_type(v);
         Err(PolicyError::Syntax { path: path.to_owned(), message: format!("expected an object, got {got}") })
     }
     object(ROOT, value)?;

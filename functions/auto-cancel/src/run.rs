@@ -14,26 +14,26 @@
 //! 4. Drain the outbox (always, also after an error) and report.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::Serialize;
 
 use shared::adapters::ApiCallCounter;
-use shared::delivery::{DrainReport, drain_outbox};
+use shared::delivery::DrainReport;
 use shared::domain::{
-    Cause, CauseType, CommitOutcome, Invitation, InvitationEvent, InvitationKind, InvitationRecord, InvitationStatus,
-    OutboundEvent, ParticipantType, RecordChange,
+    Catalog, Cause, CauseType, CommitOutcome, Invitation, InvitationEvent, InvitationKind, InvitationRecord,
+    InvitationStatus, OutboundEvent, ParticipantType, RecordChange, redact_contact_details,
 };
+use shared::invocation::InputError;
 use shared::metrics::RunMetrics;
 use shared::ports::{
-    ActionBudget, Allowance, CallCounts, Clock, ConnectionInvitationQuery, ConnectionInvitations, EventPublisher,
-    StateStore, Take,
+    ActionBudget, Allowance, Clock, ConnectionInvitationQuery, ConnectionInvitations, EventPublisher, StateStore, Take,
 };
+use shared::run::{ErrorKind, FunctionError, Ports, RunSummary, envelope};
 use shared::{PartnerCentralError, StoreError};
 
-use crate::input::{InputError, Invocation, parse_input};
+use crate::input::{Invocation, parse_input};
 use crate::policy::{Decision, Policy, Rule};
 
 /// The function's name in metrics and logs.
@@ -54,31 +54,24 @@ pub enum RunError {
     Event { invitation: String, message: String },
 }
 
-impl RunError {
-    /// The Lambda `errorType` of the failed invocation.
-    pub fn error_type(&self) -> &'static str {
+impl FunctionError for RunError {
+    fn kind(&self) -> ErrorKind {
         match self {
-            RunError::Input(_) => "InvalidInput",
-            RunError::PartnerCentral(_) => "PartnerCentralError",
-            RunError::Store(_) => "StateStoreError",
-            RunError::Event { .. } => "EventError",
+            RunError::Input(_) => ErrorKind::InvalidInput,
+            RunError::PartnerCentral(_) => ErrorKind::PartnerCentral,
+            RunError::Store(_) => ErrorKind::StateStore,
+            RunError::Event { .. } => ErrorKind::Event,
         }
     }
 }
 
-impl From<RunError> for lambda_runtime::Diagnostic {
-    fn from(e: RunError) -> Self {
-        lambda_runtime::Diagnostic { error_type: e.error_type().to_owned(), error_message: e.to_string() }
-    }
-}
-
 /// Settings of the run besides the policy.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// Keep the inviter's e-mail address in published events.
     pub include_contact_details: bool,
-    /// For metrics: the catalog's name.
-    pub catalog: String,
+    /// For metrics: the catalog.
+    pub catalog: Catalog,
 }
 
 /// The function: its ports, its policy, its settings.
@@ -162,9 +155,9 @@ pub struct Summary {
     pub error: Option<String>,
 }
 
-impl Summary {
+impl RunSummary for Summary {
     /// The EMF metrics of the run.
-    pub fn metrics(&self) -> RunMetrics {
+    fn metrics(&self) -> RunMetrics {
         let count = |n: usize| n as f64;
         RunMetrics::new()
             .count("Candidates", count(self.candidates))
@@ -178,7 +171,9 @@ impl Summary {
             .count("ApiCalls", self.api_calls.values().sum::<u64>() as f64)
             .millis("DurationMs", self.duration_ms as f64)
     }
+}
 
+impl Summary {
     fn skip(&mut self, invitation_id: &str, reason: impl Into<String>) {
         let reason = reason.into();
         tracing::info!(invitation_id, %reason, "skipped");
@@ -210,7 +205,7 @@ where
     C: Clock,
     B: ActionBudget,
 {
-    /// The Lambda entry point: parse the payload, run, log the summary, emit the metrics.
+    /// The Lambda entry point: parse the payload, then one run in the shared envelope.
     /// Returns the summary, or the error after everything committed was drained.
     /// `request_id`: the Lambda request id, the same on Lambda's own retries of an async
     /// invocation; it names the firing when the payload does not.
@@ -219,25 +214,14 @@ where
         if invocation.firing.is_none() {
             invocation.firing = Some(format!("invoke/{request_id}"));
         }
-        let (summary, error) = self.run(invocation).await;
-        match serde_json::to_string(&summary) {
-            Ok(json) => tracing::info!(summary = %json, "run finished"),
-            Err(e) => tracing::warn!(error = %e, "cannot render the summary"),
-        }
-        summary.metrics().emit(FUNCTION_NAME, &self.settings.catalog);
-        match error {
-            None => Ok(summary),
-            Some(e) => {
-                tracing::error!(error = %e, "run failed");
-                Err(e)
-            }
+        match self.run(invocation).await {
+            (summary, None) => Ok(summary),
+            (_, Some(e)) => Err(e),
         }
     }
 
     /// One run. Always returns the summary; the error, if any, after the outbox was drained.
     pub async fn run(&self, invocation: Invocation) -> (Summary, Option<RunError>) {
-        let started = Instant::now();
-        let calls_before = self.calls.snapshot();
         let dry_run = self.policy.dry_run || invocation.dry_run == Some(true);
         let mut summary = Summary {
             dry_run,
@@ -255,20 +239,27 @@ where
             (false, Some(true)) => "dry run: forced by the payload (dryRun: true)".to_owned(),
             (false, _) => "real run: the policy says dryRun: false".to_owned(),
         });
-
-        let mut error = self.work(dry_run, invocation.firing.as_deref(), &mut summary).await.err();
-
-        match drain_outbox(&self.store, &self.publisher).await {
-            Ok(report) => record_drain(&mut summary, report),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot drain the outbox; queued events go out on a later run");
-                error.get_or_insert(RunError::Store(e));
-            }
-        }
-        summary.api_calls = self.calls.since(&calls_before);
-        summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        summary.error = error.as_ref().map(ToString::to_string);
-        (summary, error)
+        let ports = Ports {
+            connections: &self.invitations,
+            engagements: &(),
+            store: &self.store,
+            publisher: &self.publisher,
+            clock: &self.clock,
+            calls: &self.calls,
+        };
+        let work = async {
+            let worked = self.work(dry_run, invocation.firing.as_deref(), &mut summary).await;
+            (summary, worked)
+        };
+        let report = envelope(ports, FUNCTION_NAME, self.settings.catalog, work, |mut summary, end, error| {
+            record_drain(&mut summary, end.events);
+            summary.api_calls = end.api_calls;
+            summary.duration_ms = end.duration_ms;
+            summary.error = error.map(ToString::to_string);
+            summary
+        })
+        .await;
+        (report.summary, report.error)
     }
 
     async fn work(&self, dry_run: bool, firing: Option<&str>, summary: &mut Summary) -> Result<(), RunError> {
@@ -371,8 +362,6 @@ where
             .filter(|r| r.kind == InvitationKind::Connection)
             .map(|r| (r.id.clone(), r))
             .collect();
-        let cap = self.policy.max_cancellations_per_run as usize;
-
         let mut changes = Vec::new();
         let mut pending: Vec<&(Invitation, &Rule)> = Vec::new();
         for m @ (invitation, rule) in matches {
@@ -381,7 +370,7 @@ where
                 summary.skip(&invitation.id, reason);
                 continue;
             }
-            let would_cancel_now = summary.planned.len() < cap;
+            let would_cancel_now = self.within_cap(summary.planned.len());
             summary.planned.push(invitation.id.clone());
             if !would_cancel_now {
                 summary.deferred.push(invitation.id.clone());
@@ -471,10 +460,9 @@ where
         allowances: &[Allowance],
         summary: &mut Summary,
     ) -> Result<(), RunError> {
-        let cap = self.policy.max_cancellations_per_run as usize;
         let mut used_up = false;
         for (invitation, rule) in matches {
-            if used_up || summary.canceled.len() >= cap {
+            if used_up || !self.within_cap(summary.canceled.len()) {
                 summary.deferred.push(invitation.id.clone());
                 continue;
             }
@@ -661,13 +649,19 @@ where
         Ok((false, Some("its state record kept changing; try again on the next run".to_owned())))
     }
 
+    /// The cancellation cap, in one place (dry runs plan against it too): whether one more
+    /// cancellation is allowed after `done` in this run (`maxCancellationsPerRun`).
+    fn within_cap(&self, done: usize) -> bool {
+        done < self.policy.max_cancellations_per_run as usize
+    }
+
     fn cause(&self, rule: &Rule) -> Cause {
         Cause { cause_type: CauseType::Policy, rule: rule.name.clone(), policy_hash: self.policy.hash().to_owned() }
     }
 
     /// The invitation as published: without its personal data unless configured.
     fn for_event(&self, invitation: Invitation) -> Invitation {
-        invitation.for_publication(self.settings.include_contact_details)
+        redact_contact_details(invitation, self.settings.include_contact_details)
     }
 }
 

@@ -61,7 +61,7 @@ impl SweepSettings {
             warning_hours,
             participant_types,
             digest: env.flag("DIGEST", false)?,
-            include_contact_details: env.flag("INCLUDE_CONTACT_DETAILS", false)?,
+            include_contact_details: env.include_contact_details()?,
             retention,
         })
     }

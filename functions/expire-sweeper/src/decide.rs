@@ -2,7 +2,7 @@
 //! and what the state table remembers, which record change and which event (if any).
 
 use chrono::{DateTime, Duration, Utc};
-use shared::domain::{Invitation, InvitationKind};
+use shared::domain::Invitation;
 use shared::domain::{InvitationEvent, InvitationRecord, InvitationStatus, OutboundEvent, RecordChange};
 
 use crate::config::SweepSettings;
@@ -29,10 +29,6 @@ pub struct Decision {
 }
 
 impl Decision {
-    pub fn key(&self) -> (InvitationKind, &str) {
-        self.change.record.key()
-    }
-
     pub fn publishes(&self) -> bool {
         !self.change.events.is_empty()
     }

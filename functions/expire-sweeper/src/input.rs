@@ -1,10 +1,11 @@
-//! What an invocation can carry: an EventBridge scheduled-rule event, an EventBridge
-//! Scheduler payload (the schedule's `Input`; `{}` by default), or a manual invoke with the
-//! options below. Unknown options are rejected by name.
+//! The sweeper's run options. The payload shapes (EventBridge scheduled-rule event,
+//! Scheduler `Input`, manual invoke) are parsed by `shared::invocation`, as for every
+//! function.
 
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde::Deserialize;
-use serde_json::Value;
+#[cfg(test)]
+use shared::invocation::Invocation;
+use shared::invocation::Trigger;
 
 /// Options of one run (a manual invoke, or a Scheduler schedule's `Input`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -16,62 +17,40 @@ pub struct RunOptions {
     pub digest: Option<bool>,
 }
 
-/// What triggered the run.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Trigger {
-    /// An EventBridge scheduled rule (`"detail-type": "Scheduled Event"`).
-    ScheduledRule { rule: Option<String> },
-    /// A Scheduler payload or a manual invoke.
-    Invoke(RunOptions),
+impl shared::invocation::RunOptions for RunOptions {
+    const EXAMPLE: &'static str = "{\"digest\": true|false}";
 }
 
-impl Trigger {
-    pub fn options(&self) -> RunOptions {
-        match self {
-            Trigger::ScheduledRule { .. } => RunOptions::default(),
-            Trigger::Invoke(options) => options.clone(),
-        }
-    }
+/// A manual invoke (or Scheduler payload) with these options.
+#[cfg(test)]
+pub(crate) fn invoke(options: RunOptions) -> Invocation<RunOptions> {
+    Invocation { trigger: Trigger::Payload, options }
 }
 
-/// The payload was not one of the accepted shapes.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "invalid invoke payload: {problem} (accepted: an EventBridge scheduled-rule event, {{}}, or {{\"digest\": true|false}})"
-)]
-pub struct InputError {
-    pub problem: String,
+/// A classic scheduled-rule event.
+#[cfg(test)]
+pub(crate) fn scheduled() -> Invocation<RunOptions> {
+    Invocation { trigger: Trigger::ScheduledRule { rule: None, event_id: None }, options: RunOptions::default() }
 }
 
-/// Read the invocation payload.
-pub fn parse_trigger(payload: Value) -> Result<Trigger, InputError> {
-    if payload.is_null() {
-        return Ok(Trigger::Invoke(RunOptions::default()));
+/// The summary's `trigger`: `scheduledRule` or `invoke`.
+pub(crate) fn trigger_name(trigger: &Trigger) -> &'static str {
+    match trigger {
+        Trigger::ScheduledRule { .. } => "scheduledRule",
+        Trigger::Payload => "invoke",
     }
-    if payload.get("detail-type").is_some() {
-        let event: EventBridgeEvent<Value> =
-            serde_json::from_value(payload).map_err(|e| InputError { problem: e.to_string() })?;
-        if event.detail_type != "Scheduled Event" {
-            return Err(InputError {
-                problem: format!(
-                    "an EventBridge event with detail-type {:?}, not \"Scheduled Event\"",
-                    event.detail_type
-                ),
-            });
-        }
-        let rule = event.resources.unwrap_or_default().into_iter().next();
-        return Ok(Trigger::ScheduledRule { rule });
-    }
-    if !payload.is_object() {
-        return Err(InputError { problem: format!("expected a JSON object, got {payload}") });
-    }
-    serde_json::from_value(payload).map(Trigger::Invoke).map_err(|e| InputError { problem: e.to_string() })
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+    use shared::invocation::{InputError, parse_invocation};
+
     use super::*;
-    use serde_json::json;
+
+    fn parse_trigger(payload: Value) -> Result<Invocation<RunOptions>, InputError> {
+        parse_invocation(&payload)
+    }
 
     #[test]
     fn a_scheduled_rule_event_runs_with_the_configured_options() {
@@ -82,17 +61,20 @@ mod tests {
         });
         let t = parse_trigger(event).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            t,
-            Trigger::ScheduledRule { rule: Some("arn:aws:events:us-east-1:111122223333:rule/hourly".into()) }
+            t.trigger,
+            Trigger::ScheduledRule {
+                rule: Some("arn:aws:events:us-east-1:111122223333:rule/hourly".into()),
+                event_id: Some("89d1a02d-5ec7-412e-82f5-13505f849b41".into())
+            }
         );
-        assert_eq!(t.options(), RunOptions::default());
+        assert_eq!(t.options, RunOptions::default());
     }
 
     #[test]
     fn scheduler_and_manual_payloads_carry_options() {
-        assert_eq!(parse_trigger(json!({})), Ok(Trigger::Invoke(RunOptions::default())));
-        assert_eq!(parse_trigger(Value::Null), Ok(Trigger::Invoke(RunOptions::default())));
-        assert_eq!(parse_trigger(json!({"digest": true})), Ok(Trigger::Invoke(RunOptions { digest: Some(true) })));
+        assert_eq!(parse_trigger(json!({})), Ok(invoke(RunOptions::default())));
+        assert_eq!(parse_trigger(Value::Null), Ok(invoke(RunOptions::default())));
+        assert_eq!(parse_trigger(json!({"digest": true})), Ok(invoke(RunOptions { digest: Some(true) })));
     }
 
     #[test]

@@ -17,48 +17,33 @@ pub mod sweep;
 mod tests;
 
 use serde_json::Value;
-use shared::ports::{CallCounts, Clock, ConnectionInvitations, EngagementInvitations, EventPublisher, StateStore};
+use shared::invocation::parse_invocation;
+use shared::ports::{CallCounts, ConnectionInvitations, EngagementInvitations, EventPublisher, StateStore};
+use shared::run::Ports;
 
 pub use config::{Config, SweepSettings};
 pub use summary::Summary;
-pub use sweep::{Ports, RunReport, SweepError, sweep};
+pub use sweep::{SweepError, sweep};
 
 /// The `Function` dimension of the metrics.
 pub const FUNCTION_NAME: &str = "expire-sweeper";
 
-/// One invocation: read the payload, sweep, log the summary, emit the metrics. Returns the
+/// One invocation: read the payload, then one sweep in the shared run envelope. Returns the
 /// summary, or the run's error once the outbox was drained.
-pub async fn handle<A, B, S, P, K, N>(
-    ports: &Ports<'_, A, B, S, P, K, N>,
+pub async fn handle<Connections, Engagements, Store, Publisher, Clock, Calls>(
+    ports: &Ports<'_, Connections, Engagements, Store, Publisher, Clock, Calls>,
     settings: &SweepSettings,
     payload: Value,
 ) -> Result<Summary, SweepError>
 where
-    A: ConnectionInvitations,
-    B: EngagementInvitations,
-    S: StateStore,
-    P: EventPublisher,
-    K: Clock,
-    N: CallCounts,
+    Connections: ConnectionInvitations,
+    Engagements: EngagementInvitations,
+    Store: StateStore,
+    Publisher: EventPublisher,
+    Clock: shared::ports::Clock,
+    Calls: CallCounts,
 {
-    let trigger = match input::parse_trigger(payload) {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::error!(error = %e, "rejected the invocation");
-            return Err(e.into());
-        }
-    };
-    let RunReport { summary, error } = sweep(ports, settings, &trigger).await;
-    summary.metrics().emit(FUNCTION_NAME, settings.catalog.as_str());
-    let rendered = serde_json::to_string(&summary).unwrap_or_default();
-    match error {
-        None => {
-            tracing::info!(summary = %rendered, "sweep done");
-            Ok(summary)
-        }
-        Some(e) => {
-            tracing::error!(error = %e, summary = %rendered, "sweep failed");
-            Err(e)
-        }
-    }
+    let invocation = parse_invocation::<input::RunOptions>(&payload)
+        .inspect_err(|e| tracing::error!(error = %e, "rejected the invocation"))?;
+    sweep(ports, settings, &invocation).await.into_result()
 }

@@ -1,35 +1,15 @@
 //! Lambda entry point: configuration and clients once, then one sweep per invocation.
 
-use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 
-use expire_sweeper::{Config, Ports, SweepError, handle};
+use expire_sweeper::{Config, handle};
 use shared::adapters::{
     DynamoStateStore, EventBridgePublisher, PartnerCentralAccount, PartnerCentralClients, PartnerCentralSelling,
     dynamodb_client, eventbridge_client, load_sdk_config,
 };
 use shared::config::Env;
-
-/// The function's error as Lambda reports it (`errorType`, `errorMessage`).
-struct Failure(SweepError);
-
-impl From<Failure> for Diagnostic {
-    fn from(Failure(e): Failure) -> Diagnostic {
-        let error_type = match &e {
-            SweepError::Input(_) => "InvalidInput",
-            SweepError::Store(_) => "StateTableError",
-            SweepError::PartnerCentral(_) => "PartnerCentralError",
-            SweepError::Render(_) => "RenderError",
-        };
-        Diagnostic { error_type: error_type.to_owned(), error_message: e.to_string() }
-    }
-}
-
-impl std::fmt::Debug for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&self.0, f)
-    }
-}
+use shared::run::{Failure, Ports};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -73,9 +53,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         calls: &pc.calls,
     };
     let settings = &config.sweep;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        let ports = &ports;
-        async move { handle(ports, settings, event.payload).await.map_err(Failure) }
+    let ports = &ports;
+    // Boxed: the run's future is deep, and its layout would otherwise be computed inline in
+    // the runtime's (past the compiler's default recursion limit).
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        Box::pin(async move { handle(ports, settings, event.payload).await.map_err(Failure) })
     }))
     .await
 }

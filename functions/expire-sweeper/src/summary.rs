@@ -7,6 +7,7 @@ use serde::Serialize;
 use shared::delivery::DrainReport;
 use shared::domain::Catalog;
 use shared::metrics::RunMetrics;
+use shared::run::RunSummary;
 
 /// PENDING invitations listed, per kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -66,9 +67,11 @@ impl Summary {
     pub fn warnings_published(&self) -> usize {
         self.warnings.values().sum()
     }
+}
 
+impl RunSummary for Summary {
     /// The run's EMF metrics.
-    pub fn metrics(&self) -> RunMetrics {
+    fn metrics(&self) -> RunMetrics {
         let mut m = RunMetrics::new()
             .count("InvitationsSeen", self.pending_seen.total() as f64)
             .count("WarningsPublished", self.warnings_published() as f64)

@@ -2,45 +2,35 @@
 //! events, optionally queue the digest, and drain the outbox.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use shared::PartnerCentralError;
-use shared::delivery::{DrainReport, drain_outbox};
 use shared::domain::{
     CommitOutcome, ExpiringDigest, Invitation, InvitationKind, InvitationRecord, InvitationStatus, OutboundEvent,
-    ParticipantType,
+    ParticipantType, redact_contact_details,
 };
 use shared::error::StoreError;
+use shared::invocation::{InputError, Invocation, Trigger};
 use shared::ports::{
-    CallCounts, Clock, ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery,
+    self, CallCounts, ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery,
     EngagementInvitations, EventPublisher, StateStore,
 };
+use shared::run::{ErrorKind, FunctionError, Ports, RunEnd, RunReport, envelope};
 
 use crate::config::SweepSettings;
 use crate::decide::{Decision, Effect, NoChange, decide, retire};
-use crate::input::Trigger;
+use crate::input::{RunOptions, trigger_name};
 use crate::summary::{PendingSeen, Summary};
 
 /// Rounds of re-reading and deciding again after conflicts with another writer.
 const MAX_COMMIT_ROUNDS: usize = 3;
 
-/// The ports one sweep uses.
-pub struct Ports<'a, A, B, S, P, K, N> {
-    pub connections: &'a A,
-    pub engagements: &'a B,
-    pub store: &'a S,
-    pub publisher: &'a P,
-    pub clock: &'a K,
-    pub calls: &'a N,
-}
-
 /// Why a run failed (after draining the outbox of whatever it committed).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SweepError {
     #[error(transparent)]
-    Input(#[from] crate::input::InputError),
+    Input(#[from] InputError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{} Partner Central call(s) failed after retries; first: {}", .0.len(), .0.first().map(ToString::to_string).unwrap_or_default())]
@@ -49,17 +39,21 @@ pub enum SweepError {
     Render(String),
 }
 
+impl FunctionError for SweepError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            SweepError::Input(_) => ErrorKind::InvalidInput,
+            SweepError::Store(_) => ErrorKind::StateStore,
+            SweepError::PartnerCentral(_) => ErrorKind::PartnerCentral,
+            SweepError::Render(_) => ErrorKind::Event,
+        }
+    }
+}
+
 impl From<serde_json::Error> for SweepError {
     fn from(e: serde_json::Error) -> Self {
         SweepError::Render(e.to_string())
     }
-}
-
-/// The summary of a run, and why it failed if it did.
-#[derive(Debug)]
-pub struct RunReport {
-    pub summary: Summary,
-    pub error: Option<SweepError>,
 }
 
 type Key = (InvitationKind, String);
@@ -68,40 +62,35 @@ fn key_of(i: &Invitation) -> Key {
     (i.kind, i.id.clone())
 }
 
-/// One run. Never skips the outbox drain: whatever was committed (by this run, a crashed
-/// one, or another function) is published before returning, also when the run failed.
-pub async fn sweep<A, B, S, P, K, N>(
-    ports: &Ports<'_, A, B, S, P, K, N>,
+/// One run, in the shared envelope: it never skips the outbox drain, so whatever was
+/// committed (by this run, a crashed one, or another function) is published before
+/// returning, also when the run failed.
+pub async fn sweep<Connections, Engagements, Store, Publisher, Clock, Calls>(
+    ports: &Ports<'_, Connections, Engagements, Store, Publisher, Clock, Calls>,
     settings: &SweepSettings,
-    trigger: &Trigger,
-) -> RunReport
+    invocation: &Invocation<RunOptions>,
+) -> RunReport<Summary, SweepError>
 where
-    A: ConnectionInvitations,
-    B: EngagementInvitations,
-    S: StateStore,
-    P: EventPublisher,
-    K: Clock,
-    N: CallCounts,
+    Connections: ConnectionInvitations,
+    Engagements: EngagementInvitations,
+    Store: StateStore,
+    Publisher: EventPublisher,
+    Clock: ports::Clock,
+    Calls: CallCounts,
 {
-    let started = Instant::now();
-    let calls_before = ports.calls.snapshot();
-    let digest = trigger.options().digest.unwrap_or(settings.digest);
-    let mut run = Run::new(settings, digest);
-
-    let mut error = run.sweep(ports).await.err();
-    if error.is_none() && !run.pc_errors.is_empty() {
-        error = Some(SweepError::PartnerCentral(std::mem::take(&mut run.pc_errors)));
-    }
-    let events = match drain_outbox(ports.store, ports.publisher).await {
-        Ok(report) => report,
-        Err(e) => {
-            error.get_or_insert(SweepError::Store(e));
-            DrainReport::default()
+    let digest = invocation.options.digest.unwrap_or(settings.digest);
+    let work = async {
+        let mut run = Run::new(settings, digest);
+        let mut result = run.sweep(ports).await;
+        if result.is_ok() && !run.pc_errors.is_empty() {
+            result = Err(SweepError::PartnerCentral(std::mem::take(&mut run.pc_errors)));
         }
+        (run, result)
     };
-    let api_calls = ports.calls.since(&calls_before);
-    let summary = run.summary(trigger, events, api_calls, error.as_ref(), started.elapsed().as_millis() as u64);
-    RunReport { summary, error }
+    envelope(*ports, crate::FUNCTION_NAME, settings.catalog, work, |run, end, error| {
+        run.summary(&invocation.trigger, end, error)
+    })
+    .await
 }
 
 /// The state of one run.
@@ -142,14 +131,15 @@ impl<'s> Run<'s> {
         }
     }
 
-    async fn sweep<A, B, S, P, K, N>(&mut self, ports: &Ports<'_, A, B, S, P, K, N>) -> Result<(), SweepError>
+    async fn sweep<Connections, Engagements, Store, Publisher, Clock, Calls>(
+        &mut self,
+        ports: &Ports<'_, Connections, Engagements, Store, Publisher, Clock, Calls>,
+    ) -> Result<(), SweepError>
     where
-        A: ConnectionInvitations,
-        B: EngagementInvitations,
-        S: StateStore,
-        P: EventPublisher,
-        K: Clock,
-        N: CallCounts,
+        Connections: ConnectionInvitations,
+        Engagements: EngagementInvitations,
+        Store: StateStore,
+        Clock: ports::Clock,
     {
         let records: HashMap<Key, InvitationRecord> =
             ports.store.load_records().await?.into_iter().map(|r| ((r.kind, r.id.clone()), r)).collect();
@@ -256,13 +246,13 @@ impl<'s> Run<'s> {
     /// Every PENDING invitation of the configured participant types, with the APIs' own
     /// status filters. Also which (kind, participant type) listings completed: only those
     /// can tell that a recorded invitation is no longer PENDING.
-    async fn list_pending<A, B, S, P, K, N>(
+    async fn list_pending<Connections, Engagements, Store, Publisher, Clock, Calls>(
         &mut self,
-        ports: &Ports<'_, A, B, S, P, K, N>,
+        ports: &Ports<'_, Connections, Engagements, Store, Publisher, Clock, Calls>,
     ) -> (Vec<Invitation>, HashSet<(InvitationKind, ParticipantType)>)
     where
-        A: ConnectionInvitations,
-        B: EngagementInvitations,
+        Connections: ConnectionInvitations,
+        Engagements: EngagementInvitations,
     {
         let types = &self.settings.participant_types;
         let mut listed: Vec<Invitation> = Vec::new();
@@ -311,16 +301,16 @@ impl<'s> Run<'s> {
         (listed, complete)
     }
 
-    async fn get<A, B, S, P, K, N>(
+    async fn get<Connections, Engagements, Store, Publisher, Clock, Calls>(
         &self,
-        ports: &Ports<'_, A, B, S, P, K, N>,
+        ports: &Ports<'_, Connections, Engagements, Store, Publisher, Clock, Calls>,
         kind: InvitationKind,
         id: &str,
         participant_type: ParticipantType,
     ) -> Result<Invitation, PartnerCentralError>
     where
-        A: ConnectionInvitations,
-        B: EngagementInvitations,
+        Connections: ConnectionInvitations,
+        Engagements: EngagementInvitations,
     {
         match kind {
             InvitationKind::Connection => ports.connections.get_connection_invitation(id).await,
@@ -412,25 +402,17 @@ impl<'s> Run<'s> {
         }
     }
 
-    /// Drop the invitation's personal data unless the deployment opted in.
+    /// The invitation as events carry it: without its personal data unless the deployment
+    /// opted in (`INCLUDE_CONTACT_DETAILS`).
     fn sanitize(&self, inv: Invitation) -> Invitation {
-        inv.for_publication(self.settings.include_contact_details)
+        redact_contact_details(inv, self.settings.include_contact_details)
     }
 
-    fn summary(
-        &self,
-        trigger: &Trigger,
-        events: DrainReport,
-        api_calls: BTreeMap<String, u64>,
-        error: Option<&SweepError>,
-        duration_ms: u64,
-    ) -> Summary {
+    fn summary(&self, trigger: &Trigger, end: RunEnd, error: Option<&SweepError>) -> Summary {
+        let RunEnd { events, api_calls, duration_ms } = end;
         Summary {
             catalog: self.settings.catalog,
-            trigger: match trigger {
-                Trigger::ScheduledRule { .. } => "scheduledRule",
-                Trigger::Invoke(_) => "invoke",
-            },
+            trigger: trigger_name(trigger),
             observed_at: self.now,
             pending_seen: self.pending_seen.clone(),
             warnings: self.warnings.clone(),

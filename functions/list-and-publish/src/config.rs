@@ -101,7 +101,7 @@ impl Config {
             ));
         }
 
-        let include_contact_details = env.flag("INCLUDE_CONTACT_DETAILS", false)?;
+        let include_contact_details = env.include_contact_details()?;
 
         Ok(Config {
             common,

@@ -2,23 +2,25 @@
 //! with its events (outbox), save the sync bookkeeping, drain the outbox.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use futures::stream::{self, BoxStream, StreamExt};
-use shared::delivery::{DrainReport, drain_outbox};
 use shared::domain::{
     CommitOutcome, Invitation, InvitationEvent, InvitationKind, InvitationRecord, InvitationStatus, OutboundEvent,
-    ParticipantType, RecordChange, SyncMeta,
+    ParticipantType, RecordChange, SyncMeta, redact_contact_details,
 };
 use shared::error::{PartnerCentralError, StoreError};
+use shared::invocation::{InputError, parse_invocation};
 use shared::ports::{
-    CallCounts, Clock, ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery,
+    self, CallCounts, ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery,
     EngagementInvitations, EngagementOrder, EventPublisher, Page, StateStore,
 };
 
 use crate::config::Config;
-use crate::input::{InputError, RequestedMode};
+use shared::run::{ErrorKind, FunctionError, Ports, RunEnd, envelope};
+
+use crate::FUNCTION_NAME;
+use crate::input::{RequestedMode, RunOptions};
 use crate::listing::EngagementListing;
 use crate::plan::{Context, EventKind, Mode, Plan, decide, retire};
 use crate::summary::Summary;
@@ -49,16 +51,22 @@ pub enum RunError {
     Render(String),
 }
 
-/// The function, over its ports (all borrowed: built once per process in `main`, or fakes
-/// in tests).
-pub struct ListAndPublish<'a, C, E, S, P, K, N> {
+impl FunctionError for RunError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            RunError::Input(_) => ErrorKind::InvalidInput,
+            RunError::Store(_) => ErrorKind::StateStore,
+            RunError::PartnerCentral(_) => ErrorKind::PartnerCentral,
+            RunError::Render(_) => ErrorKind::Event,
+        }
+    }
+}
+
+/// The function: its configuration and its ports (borrowed: built once per process in
+/// `main`, or fakes in tests).
+pub struct ListAndPublish<'a, Connections, Engagements, Store, Publisher, Clock, Calls> {
     pub config: &'a Config,
-    pub connections: &'a C,
-    pub engagements: &'a E,
-    pub store: &'a S,
-    pub publisher: &'a P,
-    pub clock: &'a K,
-    pub calls: &'a N,
+    pub ports: Ports<'a, Connections, Engagements, Store, Publisher, Clock, Calls>,
 }
 
 type Key = (InvitationKind, String);
@@ -190,78 +198,39 @@ fn key(kind: InvitationKind, id: &str) -> Key {
     (kind, id.to_owned())
 }
 
-impl<C, E, S, P, K, N> ListAndPublish<'_, C, E, S, P, K, N>
+impl<Connections, Engagements, Store, Publisher, Clock, Calls>
+    ListAndPublish<'_, Connections, Engagements, Store, Publisher, Clock, Calls>
 where
-    C: ConnectionInvitations,
-    E: EngagementInvitations,
-    S: StateStore,
-    P: EventPublisher,
-    K: Clock,
-    N: CallCounts,
+    Connections: ConnectionInvitations,
+    Engagements: EngagementInvitations,
+    Store: StateStore,
+    Publisher: EventPublisher,
+    Clock: ports::Clock,
+    Calls: CallCounts,
 {
     /// Handle one invocation payload.
     pub async fn handle(&self, payload: &serde_json::Value) -> Result<Summary, RunError> {
-        let requested = crate::input::parse_request(payload)?;
-        self.run(requested).await
+        let invocation = parse_invocation::<RunOptions>(payload)
+            .inspect_err(|e| tracing::error!(error = %e, "rejected the invocation"))?;
+        self.run(invocation.options.mode).await
     }
 
-    /// One run. The outbox is drained whatever happened before; an error is returned after.
+    /// One run, in the shared envelope: the outbox is drained whatever happened before; an
+    /// error is returned after.
     pub async fn run(&self, requested: RequestedMode) -> Result<Summary, RunError> {
-        let started = Instant::now();
-        let calls_before = self.calls.snapshot();
-        let mut progress = Progress::default();
-
-        let synced = self.sync(requested, &mut progress).await;
-        if let Err(e) = &synced {
-            tracing::error!(error = %e, "the run failed; draining what was committed before the failure");
-        }
-        let drained = drain_outbox(self.store, self.publisher).await;
-        let calls = self.calls.since(&calls_before);
-
-        let summary = self.summary(progress, drained.as_ref().ok().cloned().unwrap_or_default(), calls, started);
-        summary.metrics().emit("list-and-publish", self.config.common.catalog.as_str());
-        tracing::info!(
-            mode = %summary.mode,
-            changes = summary.changes_detected(),
-            delivered = summary.events.delivered,
-            failed = summary.events.failed,
-            api_calls = summary.api_calls_total,
-            lower_bound = summary.lower_bound,
-            duration_ms = summary.duration_ms,
-            summary = %serde_json::to_string(&summary).unwrap_or_default(),
-            "run finished"
-        );
-        synced?;
-        drained?;
-        Ok(summary)
-    }
-
-    fn summary(&self, p: Progress, events: DrainReport, api_calls: BTreeMap<String, u64>, started: Instant) -> Summary {
-        let mode = p.mode.map(Mode::as_str).unwrap_or("none").to_owned();
-        let lower_bound = (p.mode == Some(Mode::Incremental) && p.errors.is_empty())
-            .then_some(p.listing_pages + p.absent_reads + p.connection_details);
-        Summary {
-            mode,
-            invitations_seen: crate::summary::PerKind {
-                connection: p.seen_connections,
-                engagement: p.seen_engagements,
-            },
-            changes: p.changes,
-            records_written: p.records_written,
-            silent_updates: p.silent_updates,
-            retired: p.retired,
-            conflicts: p.conflicts,
-            events,
-            api_calls_total: api_calls.values().sum(),
-            api_calls,
-            lower_bound,
-            errors: p.errors.into_iter().take(10).collect(),
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        }
+        let work = async {
+            let mut progress = Progress::default();
+            let synced = self.sync(requested, &mut progress).await;
+            (progress, synced)
+        };
+        let catalog = self.config.common.catalog;
+        envelope(self.ports, FUNCTION_NAME, catalog, work, |progress, end, _| summary(progress, end))
+            .await
+            .into_result()
     }
 
     async fn sync(&self, requested: RequestedMode, progress: &mut Progress) -> Result<(), RunError> {
-        let (meta, records) = tokio::try_join!(self.store.load_meta(), self.store.load_records())?;
+        let (meta, records) = tokio::try_join!(self.ports.store.load_meta(), self.ports.store.load_records())?;
         let records: HashMap<Key, InvitationRecord> =
             records.into_iter().map(|r| ((r.kind, r.id.clone()), r)).collect();
 
@@ -270,7 +239,7 @@ where
         // newest-first engagement listing starts the same way in every mode.
         let types = &self.config.engagement_participant_types;
         let first_type = types.first().copied().unwrap_or(ParticipantType::Receiver);
-        let mut primer = self.engagements.list_engagement_invitations(EngagementInvitationQuery {
+        let mut primer = self.ports.engagements.list_engagement_invitations(EngagementInvitationQuery {
             order: EngagementOrder::NewestFirst { stop_before: None },
             ..EngagementInvitationQuery::new(first_type)
         });
@@ -280,7 +249,7 @@ where
             None => Vec::new(),
         };
 
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let mode = self.mode(&meta, requested, now);
         progress.mode = Some(mode);
         let ctx = Context {
@@ -368,7 +337,7 @@ where
             last_full_sync_at: if mode.lists_everything() { Some(ctx.run_start) } else { meta.last_full_sync_at },
             version: meta.version,
         };
-        if !self.store.save_meta(&saved).await? {
+        if !self.ports.store.save_meta(&saved).await? {
             tracing::warn!("another run saved the sync bookkeeping meanwhile; keeping theirs");
         }
         Ok(())
@@ -392,7 +361,7 @@ where
     ) -> Result<Listed, String> {
         let status = (!ctx.mode.lists_everything()).then_some(InvitationStatus::Pending);
         let query = ConnectionInvitationQuery { status, ..ConnectionInvitationQuery::default() };
-        let stream = self.connections.list_connection_invitations(query);
+        let stream = self.ports.connections.list_connection_invitations(query);
         let (mut listed, n) =
             collect(stream, None, ctx, records).await.map_err(|e| format!("listing connection invitations: {e}"))?;
         listed.bound_pages = pages(n);
@@ -413,7 +382,7 @@ where
         let listings = sides.iter().map(|&(participant_type, listing)| {
             let cutoff = listing.newest_first_cutoff();
             let newest_first = primer.take().unwrap_or_else(|| {
-                self.engagements.list_engagement_invitations(EngagementInvitationQuery {
+                self.ports.engagements.list_engagement_invitations(EngagementInvitationQuery {
                     order: EngagementOrder::NewestFirst { stop_before: cutoff },
                     ..EngagementInvitationQuery::new(participant_type)
                 })
@@ -425,7 +394,7 @@ where
                 if !matches!(listing, EngagementListing::PendingAndRecent { .. }) {
                     return Ok(listed);
                 }
-                let pending = self.engagements.list_engagement_invitations(EngagementInvitationQuery {
+                let pending = self.ports.engagements.list_engagement_invitations(EngagementInvitationQuery {
                     statuses: vec![InvitationStatus::Pending],
                     ..EngagementInvitationQuery::new(participant_type)
                 });
@@ -539,7 +508,7 @@ where
     async fn get_details(&self, items: Vec<Item>) -> Vec<(Item, Result<Invitation, PartnerCentralError>)> {
         stream::iter(items)
             .map(|item| async move {
-                let result = self.connections.get_connection_invitation(&item.id).await;
+                let result = self.ports.connections.get_connection_invitation(&item.id).await;
                 (item, result)
             })
             .buffer_unordered(GET_CONCURRENCY)
@@ -554,8 +523,8 @@ where
         participant_type: ParticipantType,
     ) -> Result<Invitation, PartnerCentralError> {
         match kind {
-            InvitationKind::Connection => self.connections.get_connection_invitation(id).await,
-            InvitationKind::Engagement => self.engagements.get_engagement_invitation(id, participant_type).await,
+            InvitationKind::Connection => self.ports.connections.get_connection_invitation(id).await,
+            InvitationKind::Engagement => self.ports.engagements.get_engagement_invitation(id, participant_type).await,
         }
     }
 
@@ -594,7 +563,7 @@ where
             let mut conflicted: Vec<Item> = Vec::new();
             while !changes.is_empty() {
                 let chunk: Vec<_> = changes.drain(..changes.len().min(COMMIT_CHUNK)).collect();
-                let outcomes = self.store.commit(chunk.iter().map(|(_, c)| c.clone()).collect()).await?;
+                let outcomes = self.ports.store.commit(chunk.iter().map(|(_, c)| c.clone()).collect()).await?;
                 for ((item, change), outcome) in chunk.into_iter().zip(outcomes) {
                     match outcome {
                         CommitOutcome::Committed => self.count_committed(&item, &change, out),
@@ -616,7 +585,7 @@ where
             // Someone else committed first: decide again against what they wrote.
             let mut need_details = Vec::new();
             for item in conflicted {
-                let fresh = self.store.load_record(kind, &item.id).await?;
+                let fresh = self.ports.store.load_record(kind, &item.id).await?;
                 let item = Item { record: fresh, ..item };
                 let plan = item.plan(ctx, item.record.as_ref());
                 if item.needs_details(&plan, self.config.include_contact_details) {
@@ -641,7 +610,7 @@ where
                 *out.changes.entry(event.detail_type.clone()).or_default() += 1;
             }
             tracing::info!(events = backfill.len(), "baseline backfill of Created events for finished invitations");
-            self.store.enqueue(backfill).await?;
+            self.ports.store.enqueue(backfill).await?;
         }
         Ok(())
     }
@@ -676,7 +645,7 @@ where
         let Some(invitation) = invitation else {
             return Ok(Vec::new());
         };
-        let invitation = invitation.clone().for_publication(self.config.include_contact_details);
+        let invitation = redact_contact_details(invitation.clone(), self.config.include_contact_details);
         events
             .iter()
             .filter_map(|kind| match kind {
@@ -728,4 +697,27 @@ fn listing_failed(
     let message = format!("listing {participant_type} {kind} invitations: {e}");
     progress.errors.push(message.clone());
     RunError::PartnerCentral(message)
+}
+
+/// The run's summary, from what it found and how it ended.
+fn summary(p: Progress, end: RunEnd) -> Summary {
+    let RunEnd { events, api_calls, duration_ms } = end;
+    let mode = p.mode.map(Mode::as_str).unwrap_or("none").to_owned();
+    let lower_bound = (p.mode == Some(Mode::Incremental) && p.errors.is_empty())
+        .then_some(p.listing_pages + p.absent_reads + p.connection_details);
+    Summary {
+        mode,
+        invitations_seen: crate::summary::PerKind { connection: p.seen_connections, engagement: p.seen_engagements },
+        changes: p.changes,
+        records_written: p.records_written,
+        silent_updates: p.silent_updates,
+        retired: p.retired,
+        conflicts: p.conflicts,
+        events,
+        api_calls_total: api_calls.values().sum(),
+        api_calls,
+        lower_bound,
+        errors: p.errors.into_iter().take(10).collect(),
+        duration_ms,
+    }
 }

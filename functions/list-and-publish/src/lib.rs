@@ -3,7 +3,7 @@
 //! one contract-v1 event per change on the custom bus, at least once, within the API budget.
 //!
 //! - [`config`]: environment variables, validated once at start-up;
-//! - [`input`]: the invocation payload (scheduled event, Scheduler input, `{"mode": "full"}`);
+//! - [`input`]: the run options (`{"mode": "full"}`; the payload shapes are `shared::invocation`'s);
 //! - [`listing`]: what an incremental run lists of each engagement participant type;
 //! - [`plan`]: the pure decision per invitation (record + events);
 //! - [`handler`]: one run over the ports: listings, reads, commits, outbox drain;
@@ -21,5 +21,8 @@ pub mod summary;
 
 pub use config::{BaselineEvents, Config};
 pub use handler::{ListAndPublish, RunError};
-pub use input::{InputError, RequestedMode, parse_request};
+pub use input::RequestedMode;
 pub use summary::Summary;
+
+/// The `Function` dimension of the metrics.
+pub const FUNCTION_NAME: &str = "list-and-publish";

@@ -8,6 +8,7 @@ use shared::adapters::{
     dynamodb_client, eventbridge_client, load_sdk_config,
 };
 use shared::config::Env;
+use shared::run::{Failure, Ports};
 
 use list_and_publish::{Config, ListAndPublish};
 
@@ -32,16 +33,20 @@ async fn main() -> Result<(), Error> {
         EventBridgePublisher::new(eventbridge_client(&sdk), &config.common.event_bus_name, &config.common.event_source);
     let function = ListAndPublish {
         config: &config,
-        connections: &account,
-        engagements: &selling,
-        store: &store,
-        publisher: &publisher,
-        clock: &clients.clock,
-        calls: &clients.calls,
+        ports: Ports {
+            connections: &account,
+            engagements: &selling,
+            store: &store,
+            publisher: &publisher,
+            clock: &clients.clock,
+            calls: &clients.calls,
+        },
     };
     let function = &function;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        function.handle(&event.payload).await.map_err(Error::from)
+    // Boxed: the run's future is deep, and its layout would otherwise be computed inline in
+    // the runtime's (past the compiler's default recursion limit).
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        Box::pin(async move { function.handle(&event.payload).await.map_err(Failure) })
     }))
     .await
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use shared::delivery::DrainReport;
 use shared::metrics::RunMetrics;
+use shared::run::RunSummary;
 
 /// Invitations returned by the listings of a run, per kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -54,9 +55,11 @@ impl Summary {
     pub fn changes_detected(&self) -> usize {
         self.changes.values().sum()
     }
+}
 
+impl RunSummary for Summary {
     /// The run's EMF metrics.
-    pub fn metrics(&self) -> RunMetrics {
+    fn metrics(&self) -> RunMetrics {
         let mut m = RunMetrics::new()
             .count("InvitationsSeen", count(self.invitations_seen.connection + self.invitations_seen.engagement))
             .count("ChangesDetected", count(self.changes_detected()))

@@ -15,6 +15,7 @@ use shared::domain::{
     InvitationStatus, OtherParty, OutboundEvent, ParticipantType, RecordChange, SyncMeta,
 };
 use shared::ports::{Clock, ConnectionInvitationQuery, ConnectionInvitations, Page, StateStore};
+use shared::run::{Ports, RunSummary};
 use shared::testing::{
     FakePartnerCentral, FixedClock, MemoryStateStore, RacingStateStore, RecordingPublisher, connection_invitation,
     engagement_invitation,
@@ -103,12 +104,14 @@ impl World {
     ) -> Result<Summary, RunError> {
         ListAndPublish {
             config: &self.config,
-            connections,
-            engagements: &self.api,
-            store,
-            publisher: &self.bus,
-            clock: &self.clock,
-            calls: &self.api,
+            ports: Ports {
+                connections,
+                engagements: &self.api,
+                store,
+                publisher: &self.bus,
+                clock: &self.clock,
+                calls: &self.api,
+            },
         }
         .run(mode)
         .await
@@ -666,14 +669,16 @@ async fn bad_manual_options_fail_with_the_field_named() {
     let w = World::new(account(), &[]);
     let f = ListAndPublish {
         config: &w.config,
-        connections: &w.api,
-        engagements: &w.api,
-        store: &w.store,
-        publisher: &w.bus,
-        clock: &w.clock,
-        calls: &w.api,
+        ports: Ports {
+            connections: &w.api,
+            engagements: &w.api,
+            store: &w.store,
+            publisher: &w.bus,
+            clock: &w.clock,
+            calls: &w.api,
+        },
     };
     let err = f.handle(&serde_json::json!({"mode": "full", "force": true})).await.err().map(|e| e.to_string());
-    assert!(err.as_deref().is_some_and(|m| m.contains("\"force\"")), "{err:?}");
+    assert!(err.as_deref().is_some_and(|m| m.contains("unknown field `force`")), "{err:?}");
     assert_eq!(w.api.total_calls(), 0, "rejected before any work");
 }

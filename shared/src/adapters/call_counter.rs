@@ -25,11 +25,6 @@ impl ApiCallCounter {
         Self::default()
     }
 
-    /// Counts so far (also [`CallCounts::snapshot`]).
-    pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.counts.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
     fn record(&self, operation: &str) {
         *self.counts.lock().unwrap_or_else(|e| e.into_inner()).entry(operation.to_owned()).or_default() += 1;
     }
@@ -37,7 +32,7 @@ impl ApiCallCounter {
 
 impl CallCounts for ApiCallCounter {
     fn snapshot(&self) -> BTreeMap<String, u64> {
-        ApiCallCounter::snapshot(self)
+        self.counts.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 

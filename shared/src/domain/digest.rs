@@ -136,10 +136,6 @@ impl ExpiringDigest {
         detail.omitted = count - detail.invitations.len();
         ExpiringDigest { detail }
     }
-
-    pub fn event_id(&self) -> &str {
-        &self.detail.event_id
-    }
 }
 
 /// The digest's id: catalog and the hour of `observed_at`.

@@ -281,10 +281,6 @@ impl InvitationEvent {
         event.detail.cause = Some(cause);
         Some(event)
     }
-
-    pub fn event_id(&self) -> &str {
-        &self.detail.event_id
-    }
 }
 
 /// Hours with one decimal, e.g. 9.96h → 10.0, -0.5h → -0.5.

@@ -28,14 +28,6 @@ impl InvitationKind {
             InvitationKind::Engagement => "engagement",
         }
     }
-
-    /// The capitalised word used in EventBridge detail-types ("Connection", "Engagement").
-    pub fn title(self) -> &'static str {
-        match self {
-            InvitationKind::Connection => "Connection",
-            InvitationKind::Engagement => "Engagement",
-        }
-    }
 }
 
 impl fmt::Display for InvitationKind {
@@ -125,17 +117,6 @@ impl InvitationStatus {
     /// Every status but `PENDING` is final: an invitation never leaves it.
     pub fn is_terminal(self) -> bool {
         self != InvitationStatus::Pending
-    }
-
-    /// The word used in detail-types ("Accepted", ...).
-    pub fn title(self) -> &'static str {
-        match self {
-            InvitationStatus::Pending => "Pending",
-            InvitationStatus::Accepted => "Accepted",
-            InvitationStatus::Rejected => "Rejected",
-            InvitationStatus::Canceled => "Canceled",
-            InvitationStatus::Expired => "Expired",
-        }
     }
 }
 
@@ -233,7 +214,7 @@ pub struct OtherParty {
 /// The fields only `GetConnectionInvitation` returns: who invited, and their message. All
 /// three are personal data (a person's name and e-mail address, and free text a person wrote
 /// to people), so events carry them only when the deployment opted in to contact details
-/// (`INCLUDE_CONTACT_DETAILS=true`, see [`Invitation::for_publication`]); never logged.
+/// (`INCLUDE_CONTACT_DETAILS=true`, see [`redact_contact_details`]); never logged.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionDetails {
@@ -241,6 +222,17 @@ pub struct ConnectionDetails {
     pub inviter_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inviter_email: Option<String>,
+}
+
+/// The invitation as published events carry it: its [`ConnectionDetails`] (inviter name,
+/// e-mail address, message — personal data) only when the deployment opted in
+/// (`INCLUDE_CONTACT_DETAILS`). The one place that decides what personal data leaves the
+/// account, for every function.
+pub fn redact_contact_details(mut invitation: Invitation, include_contact_details: bool) -> Invitation {
+    if !include_contact_details {
+        invitation.details = None;
+    }
+    invitation
 }
 
 // Hand-written so that an e-mail address can never reach a log line through `{:?}`.
@@ -298,16 +290,6 @@ impl Invitation {
         self.expires_at.map(|e| e - now)
     }
 
-    /// The invitation as events may carry it: without its [`ConnectionDetails`] (inviter name,
-    /// e-mail address, message — personal data) unless the deployment opted in to contact
-    /// details. The one place that decides what personal data leaves the process.
-    pub fn for_publication(mut self, include_contact_details: bool) -> Self {
-        if !include_contact_details {
-            self.details = None;
-        }
-        self
-    }
-
     /// True when the invitation is PENDING but its expiry has passed at `now`.
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
         self.status == InvitationStatus::Pending && self.expires_at.is_some_and(|e| e <= now)
@@ -361,7 +343,7 @@ mod tests {
             details: Some(d),
             ..crate::testing::connection_invitation("pacinv-ABCDEFGHIJKLM", chrono::Utc::now())
         };
-        assert_eq!(invitation.clone().for_publication(false).details, None, "no personal data by default");
-        assert_eq!(invitation.clone().for_publication(true), invitation);
+        assert_eq!(redact_contact_details(invitation.clone(), false).details, None, "no personal data by default");
+        assert_eq!(redact_contact_details(invitation.clone(), true), invitation);
     }
 }

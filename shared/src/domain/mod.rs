@@ -4,6 +4,8 @@ pub mod digest;
 pub mod envelope;
 pub mod event;
 pub mod invitation;
+#[cfg(test)]
+mod pinned_event_ids;
 pub mod state;
 
 pub use digest::{DigestInvitation, ExpiringDigest, ExpiringDigestDetail};
@@ -11,5 +13,6 @@ pub use envelope::{Delivery, DeliveryReport, OutboundEvent};
 pub use event::{Cause, CauseType, DetailType, InvitationEvent, InvitationEventDetail, SCHEMA_VERSION};
 pub use invitation::{
     Catalog, ConnectionDetails, Invitation, InvitationKind, InvitationStatus, OtherParty, ParticipantType,
+    redact_contact_details,
 };
 pub use state::{CommitOutcome, Expected, InvitationRecord, OutboxEntry, RecordChange, SyncMeta};

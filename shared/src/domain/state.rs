@@ -110,10 +110,6 @@ impl InvitationRecord {
     pub fn is_followed(&self) -> bool {
         self.status == InvitationStatus::Pending && !self.is_retired()
     }
-
-    pub fn key(&self) -> (InvitationKind, &str) {
-        (self.kind, &self.id)
-    }
 }
 
 /// Fingerprint of the parts of an invitation a run compares besides its status.

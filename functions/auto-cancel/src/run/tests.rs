@@ -100,7 +100,7 @@ fn app_with<P: ConnectionInvitations>(invitations: P, policy: Policy) -> App<P> 
         budget: MemoryStateStore::new(),
         calls: ApiCallCounter::new(),
         policy,
-        settings: Settings { include_contact_details: false, catalog: "AWS".into() },
+        settings: Settings { include_contact_details: false, catalog: shared::domain::Catalog::Aws },
     }
 }
 

@@ -14,9 +14,11 @@ use shared::ports::StateStore;
 use shared::testing::{FakePartnerCentral, FixedClock, MemoryStateStore, RacingStateStore, RecordingPublisher};
 
 use crate::config::SweepSettings;
-use crate::input::{RunOptions, Trigger};
-use crate::sweep::{Ports, RunReport, SweepError, sweep};
+use crate::input::{RunOptions, invoke, scheduled};
+use crate::sweep::{SweepError, sweep};
 use crate::tests::testutil::{connection, engagement, settings, t0};
+use shared::invocation::Invocation;
+use shared::run::{Ports, RunReport, RunSummary};
 
 struct World<S: StateStore = MemoryStateStore> {
     pc: FakePartnerCentral,
@@ -41,7 +43,11 @@ impl<S: StateStore> World<S> {
         }
     }
 
-    async fn run_with(&self, settings: &SweepSettings, trigger: Trigger) -> RunReport {
+    async fn run_with(
+        &self,
+        settings: &SweepSettings,
+        trigger: Invocation<RunOptions>,
+    ) -> RunReport<crate::Summary, SweepError> {
         let ports = Ports {
             connections: &self.pc,
             engagements: &self.pc,
@@ -54,7 +60,7 @@ impl<S: StateStore> World<S> {
     }
 
     async fn run(&self) -> crate::Summary {
-        let report = self.run_with(&settings(), Trigger::Invoke(RunOptions::default())).await;
+        let report = self.run_with(&settings(), invoke(RunOptions::default())).await;
         if let Some(e) = report.error {
             panic!("run failed: {e}");
         }
@@ -175,7 +181,7 @@ async fn participant_types_narrow_what_is_swept() {
     received_connection.participant_type = ParticipantType::Receiver;
     let w = World::new(vec![sent, received, received_connection, connection(4, 10.0)]);
     let receiver_only = SweepSettings { participant_types: vec![ParticipantType::Receiver], ..settings() };
-    let report = w.run_with(&receiver_only, Trigger::Invoke(RunOptions::default())).await;
+    let report = w.run_with(&receiver_only, invoke(RunOptions::default())).await;
     assert!(report.error.is_none());
     let mut warned: Vec<String> = w.warnings().into_iter().map(|(id, _, _)| id).collect();
     warned.sort();
@@ -197,7 +203,7 @@ async fn connection_warnings_carry_the_inviter_and_message_only_when_opted_in() 
 
     let opted_in = World::new(vec![connection(1, 3.0)]);
     let with_contact = SweepSettings { include_contact_details: true, ..settings() };
-    opted_in.run_with(&with_contact, Trigger::Invoke(RunOptions::default())).await;
+    opted_in.run_with(&with_contact, invoke(RunOptions::default())).await;
     let (_, _, d) = &opted_in.published()[0];
     assert_eq!(d["invitation"]["details"]["inviterName"], "Ann");
     assert_eq!(d["invitation"]["details"]["invitationMessage"], "Let's co-sell");
@@ -248,7 +254,7 @@ async fn a_failed_read_fails_the_run_after_delivering_what_was_committed() {
         PartnerCentralError::Throttled { operation: "GetEngagementInvitation", message: "slow down".into() },
     );
     w.advance(37); // engi-2: 60h → 23h, a 24h warning
-    let report = w.run_with(&settings(), Trigger::Invoke(RunOptions::default())).await;
+    let report = w.run_with(&settings(), invoke(RunOptions::default())).await;
     let error = report.error.map(|e| e.to_string()).unwrap_or_default();
     assert!(error.contains("1 Partner Central call(s) failed") && error.contains("throttled"), "{error}");
     assert_eq!(report.summary.events.delivered, 1, "the warning committed before the failure went out");
@@ -276,7 +282,7 @@ async fn undelivered_events_stay_queued_and_go_out_on_the_next_run() {
 async fn an_unavailable_state_table_fails_the_run() {
     let w = World::new(vec![engagement(1, 10.0)]);
     w.store.unavailable.store(true, Ordering::SeqCst);
-    let report = w.run_with(&settings(), Trigger::Invoke(RunOptions::default())).await;
+    let report = w.run_with(&settings(), invoke(RunOptions::default())).await;
     assert!(matches!(report.error, Some(SweepError::Store(_))), "{:?}", report.error);
     assert!(w.published().is_empty());
 }
@@ -357,7 +363,7 @@ async fn the_digest_lists_what_expires_within_the_largest_threshold_soonest_firs
     let seeded = w.store.commit(vec![RecordChange::update(done, vec![])]).await;
     assert!(seeded.is_ok());
 
-    let report = w.run_with(&settings(), Trigger::Invoke(RunOptions { digest: Some(true) })).await;
+    let report = w.run_with(&settings(), invoke(RunOptions { digest: Some(true) })).await;
     assert!(report.error.is_none());
     assert_eq!(report.summary.digest, Some(3));
     let digests: Vec<Value> = w
@@ -391,9 +397,9 @@ async fn the_digest_lists_what_expires_within_the_largest_threshold_soonest_firs
     // DIGEST=false and no override: no digest; DIGEST=true: one per run.
     assert_eq!(w.run().await.digest, None);
     let daily = SweepSettings { digest: true, ..settings() };
-    let s = w.run_with(&daily, Trigger::ScheduledRule { rule: None }).await.summary;
+    let s = w.run_with(&daily, scheduled()).await.summary;
     assert_eq!(s.digest, Some(3));
-    let s = w.run_with(&daily, Trigger::Invoke(RunOptions { digest: Some(false) })).await.summary;
+    let s = w.run_with(&daily, invoke(RunOptions { digest: Some(false) })).await.summary;
     assert_eq!(s.digest, None);
 }
 
@@ -401,11 +407,11 @@ async fn the_digest_lists_what_expires_within_the_largest_threshold_soonest_firs
 async fn a_retried_run_in_the_same_hour_repeats_the_digest_id() {
     let w = World::new(vec![engagement(1, 10.0)]);
     let daily = SweepSettings { digest: true, ..settings() };
-    w.run_with(&daily, Trigger::ScheduledRule { rule: None }).await;
+    w.run_with(&daily, scheduled()).await;
     w.clock.advance(Duration::minutes(20));
-    w.run_with(&daily, Trigger::ScheduledRule { rule: None }).await;
+    w.run_with(&daily, scheduled()).await;
     w.advance(1);
-    w.run_with(&daily, Trigger::ScheduledRule { rule: None }).await;
+    w.run_with(&daily, scheduled()).await;
     let ids: Vec<String> =
         w.bus.published().into_iter().filter(|e| e.detail_type.ends_with("Digest")).map(|e| e.event_id).collect();
     assert_eq!(ids.len(), 3);
@@ -497,7 +503,7 @@ async fn a_failed_listing_still_warns_from_the_other_listings_but_reads_nothing_
         calls: &w.pc,
     };
     let daily = SweepSettings { digest: true, ..settings() };
-    let report = sweep(&ports, &daily, &Trigger::ScheduledRule { rule: None }).await;
+    let report = sweep(&ports, &daily, &scheduled()).await;
     let error = report.error.map(|e| e.to_string()).unwrap_or_default();
     assert!(error.contains("ListConnectionInvitations") && error.contains("down"), "{error}");
     assert_eq!(report.summary.expired, 1, "the engagement listing worked");
