@@ -25,15 +25,15 @@ pub struct Session {
     pub table: Vec<Value>,
 }
 
-/// Where session `name` is kept: `<target>/invoke-sessions/<name>.json`.
-pub fn session_path(target_dir: &Path, name: &str) -> Result<PathBuf> {
+/// Where session `name` is kept: `<dir>/<name>.json`.
+pub fn session_path(dir: &Path, name: &str) -> Result<PathBuf> {
     let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
     if !valid || name.starts_with('.') {
         return Err(Error::msg(format!(
             "session name {name:?} is invalid (accepted: letters, digits, '-', '_', '.', not starting with '.')"
         )));
     }
-    Ok(target_dir.join("invoke-sessions").join(format!("{name}.json")))
+    Ok(dir.join(format!("{name}.json")))
 }
 
 impl Session {

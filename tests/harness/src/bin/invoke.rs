@@ -44,7 +44,8 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     env_file: Option<PathBuf>,
     /// Keep the state table, the emulator's invitations and its clock across invokes in this
-    /// named session (target/invoke-sessions/<NAME>.json; delete it to start over).
+    /// named session (target/invoke-sessions/<NAME>.json, or under $INVOKE_SESSION_DIR; delete
+    /// it to start over).
     #[arg(long, value_name = "NAME")]
     session: Option<String>,
     /// Seconds to wait for the function's answer before it is stopped and reported.
@@ -194,7 +195,8 @@ async fn run(args: Args, signals: &mut Signals) -> Result<ExitCode> {
 
     let session = match &args.session {
         Some(name) => {
-            let path = session_path(&bin_dir.join(".."), name)?;
+            let dir = std::env::var_os("INVOKE_SESSION_DIR").map(PathBuf::from);
+            let path = session_path(&dir.unwrap_or_else(|| bin_dir.join("..").join("invoke-sessions")), name)?;
             let saved = Session::load(&path)?;
             match &saved {
                 Some(s) => step(&format!(
