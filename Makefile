@@ -12,25 +12,29 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 export MOTO_SERVER_BIN := $(CURDIR)/$(VENV)/bin/moto_server
 # The functions, as the benchmark and chaos suite run them.
 FUNCTION_PACKAGES := -p list-and-publish -p expire-sweeper -p auto-cancel
+# The functions `make invoke` runs: the crates under functions/.
+FUNCTIONS := $(sort $(notdir $(patsubst %/Cargo.toml,%,$(wildcard functions/*/Cargo.toml))))
+# A step that takes a while: say what, then how long it took.
+timed = echo "==> $(1)…"; t0=$$(date +%s); $(2); echo "==> $(1): done in $$(( $$(date +%s) - t0 ))s"
 
 .PHONY: help venv venv-checkov test lint fmt build schemas demo invoke template-check bench chaos clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@$(call timed,pip install -r requirements-dev.txt into $(VENV)/ (a minute or two the first time),$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt)
 	touch $@
 
 venv: $(VENV)/.installed ## Create the Python venv (cargo-lambda, zig, moto, SAM CLI, cfn-lint)
 
 .venv-checkov/.installed: requirements-checkov.txt
 	python3 -m venv .venv-checkov
-	.venv-checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@$(call timed,pip install -r requirements-checkov.txt into .venv-checkov/ (a minute or two the first time),.venv-checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt)
 	touch $@
 
-venv-checkov: .venv-checkov/.installed
+venv-checkov: .venv-checkov/.installed ## Create the checkov venv (its own: its boto3 pin clashes with SAM's)
 
 lint: ## rustfmt check and clippy with warnings as errors
 	cargo fmt --all -- --check
@@ -52,16 +56,19 @@ template-check: venv venv-checkov ## cfn-lint, sam validate --lint, checkov, IAM
 	.venv-checkov/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
 	python -m unittest discover -s tests/template
 	rustup target add aarch64-unknown-linux-gnu >/dev/null
-	$(SAM_ENV) sam build
+	@$(call timed,sam build (cargo lambda build --release --arm64 per function; minutes the first time),$(SAM_ENV) sam build)
 
 demo: venv ## See it work: local Partner Central, moto and every function, end to end
-	cargo build --quiet --workspace --bins
+	cargo build --workspace --bins
 	$(TARGET_DIR)/debug/demo
 
-invoke: venv ## Run one function locally: make invoke FN=list-and-publish EVENT=events/list-and-publish-scheduled.json
-	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=events/<file>.json"; exit 2; }
-	cargo build --quiet --workspace --bins
-	$(TARGET_DIR)/debug/invoke $(FN) $(EVENT)
+invoke: ## Run one function once locally: make invoke FN=<function> EVENT=events/<file>.json [ENV=K=V,…] [ENV_FILE=f] [STATE=<session>]
+	@test -n "$(filter $(FN),$(FUNCTIONS))" -a -n "$(EVENT)" || { \
+	  echo "usage: make invoke FN=<$(subst $(eval) ,|,$(FUNCTIONS))> EVENT=events/<file>.json [ENV=KEY=VALUE,…] [ENV_FILE=file] [STATE=<session>]" >&2; \
+	  test -z "$(FN)" -o -n "$(filter $(FN),$(FUNCTIONS))" || echo "unknown FN=$(FN)" >&2; exit 2; }
+	@$(MAKE) --no-print-directory venv
+	cargo build --workspace --bins
+	$(TARGET_DIR)/debug/invoke $(FN) $(EVENT) $(if $(ENV),--env-vars '$(ENV)') $(if $(ENV_FILE),--env-file '$(ENV_FILE)') $(if $(STATE),--session '$(STATE)')
 
 bench: venv ## Benchmark on a 22,000-invitation account: API calls vs. lower bound and naive, RSS, init, sizes -> bench/results.md
 	rustup target add aarch64-unknown-linux-gnu >/dev/null

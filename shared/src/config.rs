@@ -74,6 +74,9 @@ impl Env {
         }
     }
 
+    /// Every spelling [`Env::flag`] accepts.
+    pub const FLAG_ACCEPTED: &'static str = "true, false, 1, 0, yes, no (any case)";
+
     /// `true`/`false` (also `1`/`0`, `yes`/`no`), case-insensitive.
     pub fn flag(&self, variable: &'static str, default: bool) -> Result<bool, ConfigError> {
         match self.get(variable) {
@@ -81,13 +84,14 @@ impl Env {
             Some(raw) => match raw.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" => Ok(true),
                 "false" | "0" | "no" => Ok(false),
-                _ => Err(ConfigError::invalid(variable, &raw, "not a boolean", "true, false")),
+                _ => Err(ConfigError::invalid(variable, &raw, "not a boolean", Self::FLAG_ACCEPTED)),
             },
         }
     }
 
     /// A comma-separated list, each item parsed with `parse`; an explicitly set but empty
-    /// list (e.g. `" , "`) is an error, unset gives `default`.
+    /// list (e.g. `" , "`) is an error, unset gives `default`. An empty item (`72,,4`) and
+    /// every item that does not parse are reported together, each by its position.
     pub fn list_or<T>(
         &self,
         variable: &'static str,
@@ -98,17 +102,25 @@ impl Env {
         let Some(raw) = self.raw(variable) else {
             return Ok(default);
         };
-        let items: Vec<&str> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
-        if items.is_empty() {
+        let items: Vec<&str> = raw.split(',').map(str::trim).collect();
+        if items.iter().all(|item| item.is_empty()) {
             return Err(ConfigError::invalid(variable, &raw, "empty list", accepted));
         }
-        items
-            .into_iter()
-            .map(|item| {
-                parse(item)
-                    .map_err(|problem| ConfigError::invalid(variable, &raw, format!("{item:?}: {problem}"), accepted))
-            })
-            .collect()
+        let mut values = Vec::with_capacity(items.len());
+        let mut problems = Vec::new();
+        for (position, item) in (1..).zip(items) {
+            match item {
+                "" => problems.push(format!("item {position} is empty")),
+                _ => match parse(item) {
+                    Ok(value) => values.push(value),
+                    Err(problem) => problems.push(format!("item {position} {item:?}: {problem}")),
+                },
+            }
+        }
+        match problems.is_empty() {
+            true => Ok(values),
+            false => Err(ConfigError::invalid(variable, &raw, problems.join("; "), accepted)),
+        }
     }
 
     /// `INCLUDE_CONTACT_DETAILS` (every function): keep the inviter's contact details in
@@ -122,7 +134,7 @@ impl Env {
     pub fn participant_types(&self, variable: &'static str) -> Result<Vec<ParticipantType>, ConfigError> {
         let listed =
             self.list_or(variable, ParticipantType::ALL.to_vec(), "a comma-separated list of SENDER, RECEIVER", |s| {
-                s.to_ascii_uppercase().parse::<ParticipantType>().map_err(|e| e.to_string())
+                s.to_ascii_uppercase().parse::<ParticipantType>().map_err(|e| format!("unknown {}", e.what))
             })?;
         let mut types = Vec::with_capacity(listed.len());
         for t in listed {
@@ -163,7 +175,7 @@ impl CommonConfig {
         let catalog = catalog_raw
             .trim()
             .parse::<Catalog>()
-            .map_err(|e| ConfigError::invalid("CATALOG", &catalog_raw, e, "AWS, Sandbox"))?;
+            .map_err(|e| ConfigError::invalid("CATALOG", &catalog_raw, format!("unknown {}", e.what), e.accepted))?;
 
         let event_bus_name = env.required("EVENT_BUS_NAME", "an event bus name or ARN")?.trim().to_owned();
         validate_bus_name(&event_bus_name)?;
@@ -308,7 +320,7 @@ mod tests {
     #[test]
     fn bad_values_name_variable_value_and_what_is_accepted() {
         let m = message(with(&[("CATALOG", "prod")]));
-        assert!(m.contains("CATALOG=\"prod\"") && m.contains("AWS, Sandbox"), "{m}");
+        assert_eq!(m, "CATALOG=\"prod\" is invalid: unknown catalog (accepted: AWS, Sandbox)");
         let m = message(with(&[("EVENT_SOURCE", "aws.partnercentral-selling")]));
         assert!(m.contains("EVENT_SOURCE=\"aws.partnercentral-selling\"") && m.contains("reserved"), "{m}");
         let m = message(with(&[("MAX_REQUESTS_PER_SECOND", "0")]));
@@ -334,7 +346,33 @@ mod tests {
         assert_eq!(env.list_or("OK", vec![], "hours", parse), Ok(vec![72, 24]));
         assert_eq!(env.list_or("UNSET", vec![1], "hours", parse), Ok(vec![1]));
         let m = env.list_or("BAD", vec![], "hours", parse).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(m.contains("BAD=\"72,abc\"") && m.contains("\"abc\""), "{m}");
+        assert!(m.contains("BAD=\"72,abc\"") && m.contains("item 2 \"abc\""), "{m}");
+    }
+
+    #[test]
+    fn lists_report_every_bad_item_and_empty_items_by_position() {
+        let env = Env::from_pairs([("GAP", "72,,4"), ("TWO", "0,abc, 3,x")]);
+        let parse =
+            |s: &str| s.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| "not a positive integer".to_owned());
+        let m = env.list_or("GAP", vec![], "hours", parse).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(m, "GAP=\"72,,4\" is invalid: item 2 is empty (accepted: hours)");
+        let m = env.list_or("TWO", vec![], "hours", parse).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(
+            m,
+            "TWO=\"0,abc, 3,x\" is invalid: item 1 \"0\": not a positive integer; item 2 \"abc\": not a positive \
+             integer; item 4 \"x\": not a positive integer (accepted: hours)"
+        );
+    }
+
+    #[test]
+    fn participant_type_errors_say_what_is_accepted_once() {
+        let env = Env::from_pairs([("SIDES", "RECEIVER,BOTH")]);
+        let m = env.participant_types("SIDES").err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(
+            m,
+            "SIDES=\"RECEIVER,BOTH\" is invalid: item 2 \"BOTH\": unknown participant type \
+             (accepted: a comma-separated list of SENDER, RECEIVER)"
+        );
     }
 
     #[test]
@@ -356,6 +394,7 @@ mod tests {
         assert_eq!(env.flag("A", false), Ok(true));
         assert_eq!(env.flag("B", true), Ok(false));
         assert_eq!(env.flag("UNSET", true), Ok(true));
-        assert!(env.flag("C", false).is_err());
+        let m = env.flag("C", false).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(m, "C=\"maybe\" is invalid: not a boolean (accepted: true, false, 1, 0, yes, no (any case))");
     }
 }

@@ -76,9 +76,12 @@ impl Config {
 
         let baseline_events = env.parse_or("BASELINE_EVENTS", BaselineEvents::Pending, "pending, all, none")?;
 
+        let days = match state.retention_days {
+            1 => "1 day".to_owned(),
+            n => format!("{n} days"),
+        };
         let hours_accepted = format!(
-            "an integer from 1 to {MAX_FULL_SYNC_HOURS}, shorter than RETENTION_DAYS ({} days = {} hours)",
-            state.retention_days,
+            "an integer from 1 to {MAX_FULL_SYNC_HOURS}, shorter than RETENTION_DAYS ({days} = {} hours)",
             state.retention_days * 24
         );
         let full_sync_hours: u32 = env.parse_or("FULL_SYNC_HOURS", DEFAULT_FULL_SYNC_HOURS, &hours_accepted)?;
@@ -182,7 +185,7 @@ mod tests {
     #[test]
     fn full_sync_interval_must_be_shorter_than_the_record_retention() {
         let m = message(with(&[("RETENTION_DAYS", "1"), ("FULL_SYNC_HOURS", "24")]));
-        assert!(m.contains("FULL_SYNC_HOURS=\"24\"") && m.contains("RETENTION_DAYS"), "{m}");
+        assert!(m.contains("FULL_SYNC_HOURS=\"24\"") && m.contains("RETENTION_DAYS (1 day = 24 hours)"), "{m}");
         assert!(with(&[("RETENTION_DAYS", "2"), ("FULL_SYNC_HOURS", "24")]).is_ok());
     }
 }

@@ -72,6 +72,11 @@ impl RuntimeApi {
         self.process.logs()
     }
 
+    /// SIGKILL and reap.
+    pub async fn stop(&mut self) -> Result<()> {
+        self.process.kill().await
+    }
+
     /// Start a function process serving `name` from the binary at `bin`. The environment is
     /// exactly `env` plus the Lambda runtime variables: nothing leaks in from the test's own
     /// environment (no stray AWS profile or endpoint).

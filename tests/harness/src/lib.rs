@@ -10,6 +10,7 @@ pub mod lambda;
 pub mod moto;
 pub mod process;
 pub mod proxy;
+pub mod session;
 pub mod stack;
 
 /// A harness failure, with enough context to act on.

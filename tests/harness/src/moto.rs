@@ -30,6 +30,11 @@ impl Moto {
         &self.endpoint
     }
 
+    /// SIGKILL and reap.
+    pub async fn stop(&mut self) -> Result<()> {
+        self.process.kill().await
+    }
+
     pub fn logs(&self) -> Vec<String> {
         self.process.logs()
     }

@@ -103,6 +103,18 @@ impl Stack {
         Ok(stack)
     }
 
+    /// Stop moto and the Lambda runtime and wait until they are gone (dropping the stack
+    /// only sends the kill). A process that cannot be reaped is reported, not fatal.
+    pub async fn shutdown(mut self) {
+        for (name, stopped) in
+            [("cargo lambda watch", self.runtime.stop().await), ("moto_server", self.moto.stop().await)]
+        {
+            if let Err(e) = stopped {
+                tracing::warn!(process = name, error = %e, "could not stop");
+            }
+        }
+    }
+
     /// Create the custom bus and the consumer behind it (if not done at start).
     pub async fn create_bus(&mut self) -> Result<()> {
         create_bus(&self.eventbridge, BUS).await?;
