@@ -85,10 +85,10 @@ def invoke(sam: samlocal.Sam, world: samlocal.World, function: samlocal.Function
 
 
 def serve(sam: samlocal.Sam, template: dict, port: int) -> int:
-    with sam.start_lambda(port=port) as api:
+    with sam.start_lambda(port=port, echo=True) as api:
         names = " ".join(f.logical_id for f in samlocal.functions(template))
         print(f"sam local start-lambda: {api.endpoint} (functions: {names}); Ctrl-C stops it", flush=True)
-        print(f"  aws lambda invoke --endpoint-url {api.endpoint} --no-verify-ssl --function-name "
+        print(f"  aws lambda invoke --endpoint-url {api.endpoint} --function-name "
               "ListAndPublishFunction --cli-binary-format raw-in-base64-out "
               "--payload file://events/list-and-publish-scheduled.json out.json", flush=True)
         stop = threading.Event()

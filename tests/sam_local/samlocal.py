@@ -112,8 +112,10 @@ def wait_until(what: str, probe, timeout: float) -> None:
 class Process:
     """A child process with its output collected; readiness is a line it prints."""
 
-    def __init__(self, name: str, cmd: list[str], *, env: dict | None = None, log_path: Path | None = None):
+    def __init__(self, name: str, cmd: list[str], *, env: dict | None = None, log_path: Path | None = None,
+                 echo: bool = False):
         self.name = name
+        self.echo = echo
         self.lines: list[str] = []
         self._ready_lines = threading.Condition()
         self.proc = subprocess.Popen(
@@ -129,6 +131,8 @@ class Process:
             if self._log:
                 self._log.write(line)
                 self._log.flush()
+            if self.echo:
+                sys.stderr.write(line)
             with self._ready_lines:
                 self.lines.append(line.rstrip("\n"))
                 self._ready_lines.notify_all()
@@ -701,19 +705,21 @@ class Sam:
         result = subprocess.run(cmd, capture_output=True, text=True, env=self.env(), timeout=timeout, cwd=ROOT)
         return InvokeResult(result.returncode, result.stdout, result.stderr, time.monotonic() - started)
 
-    def start_lambda(self, port: int | None = None, env: dict[str, dict[str, str]] | None = None) -> "StartLambda":
-        return StartLambda(self, port or free_port("127.0.0.1"), self.env_vars_file(env))
+    def start_lambda(self, port: int | None = None, env: dict[str, dict[str, str]] | None = None,
+                     echo: bool = False) -> "StartLambda":
+        """`echo`: SAM's output (the functions' logs) goes to stderr as it comes."""
+        return StartLambda(self, port or free_port("127.0.0.1"), self.env_vars_file(env), echo)
 
 
 class StartLambda:
     """`sam local start-lambda` on 127.0.0.1: the Lambda Invoke API for every function."""
 
-    def __init__(self, sam: Sam, port: int, env_vars: Path):
+    def __init__(self, sam: Sam, port: int, env_vars: Path, echo: bool = False):
         self.port = port
         self.endpoint = f"http://127.0.0.1:{port}"
         cmd = [str(SAM_BIN), "local", "start-lambda", "--host", "127.0.0.1", "--port", str(port),
                *sam._common(env_vars)]
-        self.process = Process("sam local start-lambda", cmd, env=sam.env())
+        self.process = Process("sam local start-lambda", cmd, env=sam.env(), echo=echo)
         try:
             self.process.wait_for(lambda l: f"127.0.0.1:{port}" in l and "Running on" in l, 120)
         except BaseException:
