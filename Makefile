@@ -57,7 +57,7 @@ template-check: venv venv-checkov ## cfn-lint, sam validate --lint, checkov, IAM
 	$(SAM_ENV) sam build
 
 # `sam local` in Docker (tests/sam_local/): uses the Docker daemon that answers; only where none
-# does and we are root on Linux, starts a private one under .sam-local/ (installing the Debian
+# does and we are root on Linux, starts a private one under .aws-sam/sam-local/ (installing the Debian
 # packages it needs), offline, and stops it again. `sam build` runs only when a source changed.
 SAM_BUILD_INPUTS := template.yaml Cargo.toml Cargo.lock $(shell find functions shared -type f \( -name '*.rs' -o -name Cargo.toml \) 2>/dev/null)
 
@@ -109,4 +109,4 @@ build: venv ## Release build of every function for Lambda (arm64, provided.al202
 
 clean: ## Remove build output and the venv
 	cargo clean
-	rm -rf $(VENV) .sam-local
+	rm -rf $(VENV) .aws-sam/sam-local

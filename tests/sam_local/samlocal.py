@@ -4,7 +4,7 @@ Used by `make sam-local`, `make sam-local-api` and the test tier in this directo
 
 - `Docker.ensure()`: a Docker daemon SAM can use. An answering one (the user's Docker Desktop or
   Linux engine) is used as it is. Only where none answers and we are root on Linux does it start
-  a private one under `.sam-local/` (Debian packages, arm64 emulation through qemu-user-static,
+  a private one under `.aws-sam/sam-local/` (Debian packages, arm64 emulation through qemu-user-static,
   its own bridge, no NAT, a DNAT rule so containers reach the host's loopback services, and an
   offline stand-in base image when the real one cannot be pulled); `close()` tears down exactly
   what was started.
@@ -35,7 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-STATE_DIR = Path(os.environ.get("SAM_LOCAL_DIR", ROOT / ".sam-local"))
+# Under .aws-sam/ (gitignored): `sam build` hashes the whole workspace (CodeUri: .) except .aws-sam,
+# and the private daemon's sockets and data anywhere else in it would break that.
+STATE_DIR = Path(os.environ.get("SAM_LOCAL_DIR", ROOT / ".aws-sam" / "sam-local"))
 BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
 EMULATOR_BIN = Path(
     os.environ.get("EMULATOR_BIN", ROOT / os.environ.get("CARGO_TARGET_DIR", "target") / "debug" / "partnercentral-local")
@@ -369,7 +371,7 @@ def install_packages() -> None:
 def build_standin_base_image(docker: Docker) -> None:
     """A stand-in for `provided:al2023-arm64` from Debian arm64 packages, built offline.
 
-    The packages are downloaded with a private apt state (arm64 indexes under .sam-local/apt),
+    The packages are downloaded with a private apt state (arm64 indexes under .aws-sam/sam-local/apt),
     so the system's dpkg architectures and apt lists stay untouched."""
     work = STATE_DIR / "base-image"
     apt = STATE_DIR / "apt"
