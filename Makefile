@@ -17,7 +17,8 @@ FUNCTIONS := $(sort $(notdir $(patsubst %/Cargo.toml,%,$(wildcard functions/*/Ca
 # A step that takes a while: say what, then how long it took.
 timed = echo "==> $(1)…"; t0=$$(date +%s); $(2); echo "==> $(1): done in $$(( $$(date +%s) - t0 ))s"
 
-.PHONY: help venv venv-checkov test lint fmt build schemas demo invoke template-check bench chaos clean
+.PHONY: help venv venv-checkov test lint fmt build schemas demo invoke template-check bench chaos clean \
+	sam-local sam-local-api sam-local-test emulator-bin
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -40,12 +41,13 @@ lint: ## rustfmt check and clippy with warnings as errors
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
-test: venv lint ## Lint, then every test tier (unit, adapter, emulator, end-to-end, short chaos), then the template checks
+test: venv lint ## Lint, then every test tier (unit, adapter, emulator, end-to-end, short chaos), the template checks, sam local
 	# nextest builds each package's own binaries only; the e2e and chaos tests run their siblings'.
 	cargo build --workspace --bins --locked
 	cargo nextest run --workspace --locked --no-fail-fast
 	EMULATOR_BIN=$(TARGET_DIR)/debug/partnercentral-local python -m unittest discover -s tests/boto3
 	$(MAKE) --no-print-directory template-check
+	$(MAKE) --no-print-directory sam-local-test
 
 # Offline: dummy credentials, no AWS call is made.
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline
@@ -57,6 +59,28 @@ template-check: venv venv-checkov ## cfn-lint, sam validate --lint, checkov, IAM
 	python -m unittest discover -s tests/template
 	rustup target add aarch64-unknown-linux-gnu >/dev/null
 	@$(call timed,sam build (cargo lambda build --release --arm64 per function; minutes the first time),$(SAM_ENV) sam build)
+
+# `sam local` in Docker (tests/sam_local/): uses the Docker daemon that answers; only where none
+# does and we are root on Linux, starts a private one under .aws-sam/sam-local/ (installing the Debian
+# packages it needs), offline, and stops it again. `sam build` runs only when a source changed.
+SAM_BUILD_INPUTS := template.yaml Cargo.toml Cargo.lock $(shell find functions shared -type f \( -name '*.rs' -o -name Cargo.toml \) 2>/dev/null)
+
+.aws-sam/build/template.yaml: $(SAM_BUILD_INPUTS) | venv
+	rustup target add aarch64-unknown-linux-gnu >/dev/null
+	$(SAM_ENV) sam build
+
+emulator-bin: venv
+	cargo build --quiet --locked -p partnercentral-local --bin partnercentral-local
+
+sam-local: venv .aws-sam/build/template.yaml emulator-bin ## sam local invoke in Docker: make sam-local FN=list-and-publish EVENT=events/list-and-publish-scheduled.json
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make sam-local FN=<function> EVENT=events/<file>.json [ENV='K=V ...']"; exit 2; }
+	python tests/sam_local/cli.py invoke $(FN) $(EVENT) $(ENV)
+
+sam-local-api: venv .aws-sam/build/template.yaml emulator-bin ## sam local start-lambda on 127.0.0.1:3001 (PORT=...) against the local stand-ins
+	python tests/sam_local/cli.py api --port $(or $(PORT),3001)
+
+sam-local-test: venv .aws-sam/build/template.yaml emulator-bin ## The sam local tier of make test: every function with every sample event, in its container
+	python -m unittest discover -v -s tests/sam_local
 
 demo: venv ## See it work: local Partner Central, moto and every function, end to end
 	cargo build --workspace --bins
@@ -92,4 +116,4 @@ build: venv ## Release build of every function for Lambda (arm64, provided.al202
 
 clean: ## Remove build output and the venv
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .aws-sam/sam-local
