@@ -18,13 +18,15 @@ pub struct ManagedProcess {
     name: String,
     child: Child,
     log: Arc<Mutex<Vec<String>>>,
+    /// The tasks copying stdout and stderr into `log`; they end at end of file.
+    readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 fn forward<R: AsyncRead + Unpin + Send + 'static>(
     reader: R,
     log: Arc<Mutex<Vec<String>>>,
     tx: mpsc::UnboundedSender<String>,
-) {
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut lines = BufReader::new(reader).lines();
         while let Ok(Some(line)) = lines.next_line().await {
@@ -34,7 +36,7 @@ fn forward<R: AsyncRead + Unpin + Send + 'static>(
                 continue;
             }
         }
-    });
+    })
 }
 
 impl ManagedProcess {
@@ -44,13 +46,14 @@ impl ManagedProcess {
         let mut child = command.spawn().map_err(|e| Error::msg(format!("cannot start {name}: {e}")))?;
         let log = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::unbounded_channel();
+        let mut readers = Vec::new();
         if let Some(out) = child.stdout.take() {
-            forward(out, log.clone(), tx.clone());
+            readers.push(forward(out, log.clone(), tx.clone()));
         }
         if let Some(err) = child.stderr.take() {
-            forward(err, log.clone(), tx);
+            readers.push(forward(err, log.clone(), tx));
         }
-        Ok((ManagedProcess { name: name.to_owned(), child, log }, rx))
+        Ok((ManagedProcess { name: name.to_owned(), child, log, readers }, rx))
     }
 
     /// Start `command` and wait until it prints a line for which `ready` returns a value.
@@ -89,14 +92,29 @@ impl ManagedProcess {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// SIGKILL and reap.
+    /// SIGKILL and reap; then [`ManagedProcess::logs`] holds everything it printed.
     pub async fn kill(&mut self) -> Result<()> {
-        self.child.kill().await.map_err(|e| Error::msg(format!("cannot kill {}: {e}", self.name)))
+        self.child.kill().await.map_err(|e| Error::msg(format!("cannot kill {}: {e}", self.name)))?;
+        self.drain().await;
+        Ok(())
     }
 
-    /// Wait for the process to exit on its own.
+    /// Wait for the process to exit on its own; then [`ManagedProcess::logs`] holds
+    /// everything it printed (the exit can be seen before the last lines were read).
     pub async fn wait(&mut self) -> Result<std::process::ExitStatus> {
-        self.child.wait().await.map_err(|e| Error::msg(format!("waiting for {}: {e}", self.name)))
+        let status = self.child.wait().await.map_err(|e| Error::msg(format!("waiting for {}: {e}", self.name)))?;
+        self.drain().await;
+        Ok(status)
+    }
+
+    /// Let the output readers reach end of file (bounded: a descendant that kept the pipes
+    /// open must not hold the caller).
+    async fn drain(&mut self) {
+        for reader in std::mem::take(&mut self.readers) {
+            if tokio::time::timeout(Duration::from_secs(5), reader).await.is_err() {
+                tracing::warn!(process = %self.name, "output still open 5 s after exit");
+            }
+        }
     }
 }
 
