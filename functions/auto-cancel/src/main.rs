@@ -33,26 +33,19 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = load_sdk_config().await;
     let partner_central = PartnerCentralClients::new(&sdk, &config.common);
     let catalog = config.common.catalog;
+    let store =
+        DynamoStateStore::new(dynamodb_client(&sdk), &config.state.table_name, catalog, config.state.retention());
     let function = AutoCancel {
         invitations: PartnerCentralAccount::new(partner_central.account.clone(), catalog),
-        store: DynamoStateStore::new(
-            dynamodb_client(&sdk),
-            &config.state.table_name,
-            catalog,
-            config.state.retention(),
-        ),
+        store: store.clone(),
         publisher: EventBridgePublisher::new(
             eventbridge_client(&sdk),
             &config.common.event_bus_name,
             &config.common.event_source,
         ),
         clock: partner_central.clock.clone(),
-        budget: DynamoStateStore::new(
-            dynamodb_client(&sdk),
-            &config.state.table_name,
-            catalog,
-            config.state.retention(),
-        ),
+        // The allowances live in the same state table: the same store, one DynamoDB client.
+        budget: store,
         calls: partner_central.calls.clone(),
         policy: config.policy,
         settings: Settings { include_contact_details: config.include_contact_details, catalog },
