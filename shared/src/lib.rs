@@ -6,10 +6,11 @@
 //! - [`adapters`]: those traits on the real AWS SDK clients (Partner Central, EventBridge).
 //!
 //! Plus [`config`] (environment, validated once at start-up), [`error`] (domain errors),
-//! [`invocation`] (the invocation payload) and [`run`] (the run skeleton every function goes
+//! [`invocation`] (the invocation payload), [`commit`] (commit with conflict retries) and [`run`] (the run skeleton every function goes
 //! through: ports bundle, run envelope, errors to Lambda).
 
 pub mod adapters;
+pub mod commit;
 pub mod config;
 pub mod delivery;
 pub mod domain;

@@ -4,12 +4,12 @@
 //!
 //! - [`config`]: environment variables, validated at start-up;
 //! - [`input`]: the invocation payload (scheduled rule, Scheduler, manual);
-//! - [`decide`]: the per-invitation decision (pure);
-//! - [`sweep`]: one run over the ports (listing, Gets, commits, digest, outbox drain);
+//! - [`sweep`]: one run over the ports (listing, Gets, the shared decision per invitation
+//!   `shared::domain::decision::sweep`, commits with the shared conflict retries, digest,
+//!   outbox drain);
 //! - [`summary`]: the output and the EMF metrics.
 
 pub mod config;
-pub mod decide;
 pub mod input;
 pub mod summary;
 pub mod sweep;

@@ -6,9 +6,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use shared::PartnerCentralError;
+use shared::commit::commit_with_retries;
+use shared::domain::decision::{EventKind, Plan, is_stale, render, sweep as decide};
 use shared::domain::{
     CommitOutcome, ExpiringDigest, Invitation, InvitationKind, InvitationRecord, InvitationStatus, OutboundEvent,
-    ParticipantType, redact_contact_details,
+    ParticipantType, RecordChange, redact_contact_details,
 };
 use shared::error::StoreError;
 use shared::invocation::{InputError, Invocation, Trigger};
@@ -19,12 +21,49 @@ use shared::ports::{
 use shared::run::{ErrorKind, FunctionError, Ports, RunEnd, RunReport, envelope};
 
 use crate::config::SweepSettings;
-use crate::decide::{Decision, Effect, NoChange, decide, retire};
 use crate::input::{RunOptions, trigger_name};
 use crate::summary::{PendingSeen, Summary};
 
-/// Rounds of re-reading and deciding again after conflicts with another writer.
-const MAX_COMMIT_ROUNDS: usize = 3;
+/// What committing a plan means for the summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    /// Bookkeeping only (new record, moved expiry, thresholds marked without a warning).
+    Record,
+    /// `<Kind> Invitation Expiring Soon` for this threshold.
+    Warned { threshold_hours: u32 },
+    /// `<Kind> Invitation Expired` (overdue but still PENDING, or seen EXPIRED).
+    Expired,
+    /// Another transition seen on a Get (`ACCEPTED`, `REJECTED`, `CANCELED`).
+    Transition(InvitationStatus),
+}
+
+impl Effect {
+    fn of(record: &InvitationRecord, events: &[EventKind]) -> Effect {
+        let warned = events.iter().find_map(|e| match e {
+            EventKind::ExpiringSoon { threshold_hours } => Some(*threshold_hours),
+            _ => None,
+        });
+        match (warned, record.status) {
+            (Some(threshold_hours), _) => Effect::Warned { threshold_hours },
+            (None, InvitationStatus::Expired) => Effect::Expired,
+            (None, status) if status.is_terminal() => Effect::Transition(status),
+            (None, _) => Effect::Record,
+        }
+    }
+}
+
+/// A record change decided for an invitation, with what it means.
+#[derive(Debug, Clone)]
+struct Decision {
+    change: RecordChange,
+    effect: Effect,
+}
+
+impl Decision {
+    fn publishes(&self) -> bool {
+        !self.change.events.is_empty()
+    }
+}
 
 /// Why a run failed (after draining the outbox of whatever it committed).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -173,7 +212,8 @@ impl<'s> Run<'s> {
                 Ok(inv) => candidates.push((self.sanitize(inv), Some(record.clone()))),
                 Err(PartnerCentralError::NotFound { .. }) => {
                     tracing::warn!(kind = %record.kind, invitation_id = %record.id, "invitation no longer exists; its record is retired without an event");
-                    retirements.push(retire(record, now));
+                    // Rule 6: retired, without an event.
+                    retirements.push(RecordChange::update(record.retired(now), Vec::new()));
                 }
                 Err(e) => self.pc_errors.push(e),
             }
@@ -318,61 +358,58 @@ impl<'s> Run<'s> {
         }
     }
 
+    /// The sweeper's decision (rules in `shared::domain::decision`), rendered.
     fn decide(
         &mut self,
         inv: &Invitation,
         record: Option<&InvitationRecord>,
         now: DateTime<Utc>,
     ) -> Result<Option<Decision>, SweepError> {
-        match decide(inv, record, now, self.settings)? {
-            Ok(d) => Ok(Some(d)),
-            Err(NoChange::Nothing) => Ok(None),
-            Err(NoChange::Stale) => {
-                self.stale_skipped += 1;
-                Ok(None)
+        if is_stale(inv, record, now, self.settings.retention) {
+            self.stale_skipped += 1;
+            return Ok(None);
+        }
+        match decide(inv, record, now, &self.settings.warning_hours, self.settings.retention) {
+            Plan::Commit { record, events } => {
+                let effect = Effect::of(&record, &events);
+                let rendered = render(inv, Some(&record), &events, now)?;
+                Ok(Some(Decision { change: RecordChange::update(record, rendered), effect }))
             }
+            Plan::Nothing | Plan::Enqueue { .. } => Ok(None),
         }
     }
 
-    /// Commit every decision; on a conflict re-read that record and decide again (usually:
-    /// another function recorded the transition first, so nothing is left to do).
+    /// Commit every decision; on a conflict decide again against the fresh record (usually:
+    /// another function recorded the transition first, so nothing is left to do; rule 1).
     async fn commit(
         &mut self,
         store: &impl StateStore,
-        mut decisions: Vec<(Invitation, Decision)>,
+        decisions: Vec<(Invitation, Decision)>,
         now: DateTime<Utc>,
         finished: &mut HashSet<Key>,
     ) -> Result<(), SweepError> {
-        for round in 0..MAX_COMMIT_ROUNDS {
-            if decisions.is_empty() {
-                return Ok(());
-            }
-            let changes = decisions.iter().map(|(_, d)| d.change.clone()).collect();
-            let outcomes = store.commit(changes).await?;
-            let mut retry = Vec::new();
-            for ((inv, decision), outcome) in decisions.into_iter().zip(outcomes) {
-                match outcome {
-                    CommitOutcome::Committed => self.committed(&decision, finished),
-                    CommitOutcome::Conflict => retry.push(inv),
-                }
-            }
-            decisions = Vec::new();
-            for inv in retry {
-                self.conflicts += 1;
-                let fresh = store.load_record(inv.kind, &inv.id).await?;
-                tracing::info!(kind = %inv.kind, invitation_id = %inv.id, round, "record changed by another writer; deciding again");
+        let changes = decisions.into_iter().map(|(inv, d)| ((inv, d.effect), d.change)).collect();
+        let report = commit_with_retries(store, changes, async |conflicted| {
+            let mut again = Vec::new();
+            for ((inv, _), fresh) in conflicted {
                 if fresh.as_ref().is_some_and(|r| r.status.is_terminal()) {
                     finished.insert(key_of(&inv));
                 }
                 if let Some(d) = self.decide(&inv, fresh.as_ref(), now)? {
-                    decisions.push((inv, d));
+                    again.push(((inv, d.effect), d.change));
                 }
             }
+            Ok::<_, SweepError>(again)
+        })
+        .await?;
+        self.conflicts += report.conflicts;
+        for ((_, effect), change) in report.committed {
+            self.committed(&Decision { change, effect }, finished);
         }
-        if !decisions.is_empty() {
+        if !report.unresolved.is_empty() {
             // Still contended: the next run decides again from what is stored then.
-            self.unresolved_conflicts += decisions.len();
-            tracing::warn!(count = decisions.len(), "records still contended; left for the next run");
+            self.unresolved_conflicts += report.unresolved.len();
+            tracing::warn!(count = report.unresolved.len(), "records still contended; left for the next run");
         }
         Ok(())
     }

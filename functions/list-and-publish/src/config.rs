@@ -1,55 +1,13 @@
 //! Configuration of list-and-publish: the common variables, the state table, and this
 //! function's own, parsed and validated once at start-up.
 
-use std::fmt;
-use std::str::FromStr;
-
 use shared::config::{CommonConfig, ConfigError, Env, StateConfig};
 use shared::domain::ParticipantType;
+pub use shared::domain::decision::BaselineEvents;
 
 /// Default and bounds of `FULL_SYNC_HOURS`.
 pub const DEFAULT_FULL_SYNC_HOURS: u32 = 24;
 pub const MAX_FULL_SYNC_HOURS: u32 = 168;
-
-/// Which `Created` events the first run (empty state) publishes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum BaselineEvents {
-    /// Only for invitations that are still PENDING (default): no flood of history.
-    #[default]
-    Pending,
-    /// For every invitation, history included (a backfill).
-    All,
-    /// None: the first run only records.
-    None,
-}
-
-impl BaselineEvents {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BaselineEvents::Pending => "pending",
-            BaselineEvents::All => "all",
-            BaselineEvents::None => "none",
-        }
-    }
-}
-
-impl fmt::Display for BaselineEvents {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for BaselineEvents {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "pending" => Ok(BaselineEvents::Pending),
-            "all" => Ok(BaselineEvents::All),
-            "none" => Ok(BaselineEvents::None),
-            _ => Err("not a baseline mode".to_owned()),
-        }
-    }
-}
 
 /// Everything list-and-publish is configured with.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,24 +4,27 @@
 //!
 //! - [`config`]: environment variables, validated once at start-up;
 //! - [`input`]: the run options (`{"mode": "full"}`; the payload shapes are `shared::invocation`'s);
-//! - [`listing`]: what an incremental run lists of each engagement participant type;
-//! - [`plan`]: the pure decision per invitation (record + events);
-//! - [`handler`]: one run over the ports: listings, reads, commits, outbox drain;
-//! - [`summary`]: the JSON summary and the EMF metrics.
+//! - [`run`]: one run in the shared run envelope (mode, bookkeeping, summary);
+//! - [`listing`]: what an incremental run lists of each engagement participant type (pure);
+//! - `listings`: the listings and what they return that matters;
+//! - `process`: reads, the shared decision per invitation (`shared::domain::decision`),
+//!   commits with the shared conflict retries;
+//! - [`summary`]: the JSON summary, the lower bound and the EMF metrics.
 //!
 //! The strategy (what is listed when, and why that is close to the lower bound of API calls)
 //! is described in the crate's README.
 
 pub mod config;
-pub mod handler;
 pub mod input;
 pub mod listing;
-pub mod plan;
+mod listings;
+mod process;
+pub mod run;
 pub mod summary;
 
 pub use config::{BaselineEvents, Config};
-pub use handler::{ListAndPublish, RunError};
 pub use input::RequestedMode;
+pub use run::{ListAndPublish, RunError};
 pub use summary::Summary;
 
 /// The `Function` dimension of the metrics.

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use shared::domain::{InvitationKind, InvitationRecord, ParticipantType};
 
-use crate::plan::Mode;
+use shared::domain::decision::Mode;
 
 /// The newest-first window of a side goes back at most this far: one day more than the
 /// service's 15-day expiry of engagement invitations.

@@ -7,6 +7,31 @@ use shared::delivery::DrainReport;
 use shared::metrics::RunMetrics;
 use shared::run::RunSummary;
 
+/// The fewest Partner Central calls that could have found what an incremental run found
+/// (the README's formula), gathered as the run goes: its `lowerBound`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LowerBound {
+    /// Pages of the listings the run needed.
+    pub listing_pages: u64,
+    /// Gets of records the listings did not show (a recorded PENDING invitation that left
+    /// PENDING or is gone, or one nobody announced yet).
+    pub absent_reads: u64,
+    /// Gets for the detail fields of connection invitations the run publishes.
+    pub connection_details: u64,
+}
+
+impl LowerBound {
+    pub fn add(&mut self, other: LowerBound) {
+        self.listing_pages += other.listing_pages;
+        self.absent_reads += other.absent_reads;
+        self.connection_details += other.connection_details;
+    }
+
+    pub fn total(self) -> u64 {
+        self.listing_pages + self.absent_reads + self.connection_details
+    }
+}
+
 /// Invitations returned by the listings of a run, per kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

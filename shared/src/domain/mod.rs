@@ -1,5 +1,6 @@
 //! Domain: invitations, the event contract and delivery outcomes. No SDK types.
 
+pub mod decision;
 pub mod digest;
 pub mod envelope;
 pub mod event;

@@ -1,14 +1,54 @@
-//! The decision, per invitation, of what a run does: pure, no I/O.
-//!
-//! Given what the API says about an invitation and the record the state table holds (if
-//! any), decide the record to write and the events to publish with it. The handler applies
-//! the plan with a conditional commit and, when another function committed first, reads the
-//! record again and asks again.
+//! list-and-publish's decision per observed invitation (also the fast path's): the baseline,
+//! first sightings, transitions, announcements of records other functions made (rules 2, 3,
+//! 4 and 7 of [`super`]).
+
+use std::fmt;
+use std::str::FromStr;
 
 use chrono::{DateTime, Duration, Utc};
-use shared::domain::{Invitation, InvitationRecord, InvitationStatus};
 
-use crate::config::BaselineEvents;
+use super::{EventKind, Plan};
+use crate::domain::{Invitation, InvitationRecord, InvitationStatus};
+
+/// Which `Created` events the first run (empty state) publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BaselineEvents {
+    /// Only for invitations that are still PENDING (default): no flood of history.
+    #[default]
+    Pending,
+    /// For every invitation, history included (a backfill).
+    All,
+    /// None: the first run only records.
+    None,
+}
+
+impl BaselineEvents {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaselineEvents::Pending => "pending",
+            BaselineEvents::All => "all",
+            BaselineEvents::None => "none",
+        }
+    }
+}
+
+impl fmt::Display for BaselineEvents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for BaselineEvents {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "pending" => Ok(BaselineEvents::Pending),
+            "all" => Ok(BaselineEvents::All),
+            "none" => Ok(BaselineEvents::None),
+            _ => Err("not a baseline mode".to_owned()),
+        }
+    }
+}
 
 /// What kind of run this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,44 +93,7 @@ pub struct Context {
     pub now: DateTime<Utc>,
 }
 
-/// An event to publish about the invitation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    Created,
-    Transition { previous: InvitationStatus },
-}
-
-/// What to do about one invitation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Plan {
-    Nothing,
-    /// Write `record` (its `version` is the one read, 0 = new) together with these events.
-    Commit {
-        record: InvitationRecord,
-        events: Vec<EventKind>,
-    },
-    /// Publish without keeping a record (the `all` baseline's backfill of history).
-    Enqueue {
-        events: Vec<EventKind>,
-    },
-}
-
-impl Plan {
-    pub fn events(&self) -> &[EventKind] {
-        match self {
-            Plan::Nothing => &[],
-            Plan::Commit { events, .. } | Plan::Enqueue { events } => events,
-        }
-    }
-}
-
-/// Retire a record whose invitation no longer exists (see `InvitationRecord::is_retired`): no
-/// event, and the table's TTL removes the record after the retention period.
-pub fn retire(record: &InvitationRecord, now: DateTime<Utc>) -> Plan {
-    Plan::Commit { record: record.retired(now), events: Vec::new() }
-}
-
-/// Whether an invitation the run has no record of is one it has never seen: a terminal one
+/// Rule 7: whether an invitation the run has no record of is one it has never seen: a terminal one
 /// counts as never seen when it was created after the last full reconciliation (which
 /// records every pending invitation and every one created since the full sync before it)
 /// and recently enough that a record of it could not have expired yet.
@@ -101,8 +104,9 @@ fn unseen_terminal(ctx: &Context, invitation: &Invitation) -> bool {
     }
 }
 
-/// Decide what to do about `invitation`, given the record read for it (`existing`).
-pub fn decide(ctx: &Context, existing: Option<&InvitationRecord>, invitation: &Invitation) -> Plan {
+/// list-and-publish's decision (and the fast path's): what `invitation`, as listed or read,
+/// means against the record read for it (`existing`).
+pub fn observe(ctx: &Context, existing: Option<&InvitationRecord>, invitation: &Invitation) -> Plan {
     let pending = invitation.status == InvitationStatus::Pending;
     let Some(record) = existing else {
         return match (ctx.mode, pending) {
@@ -142,8 +146,8 @@ pub fn decide(ctx: &Context, existing: Option<&InvitationRecord>, invitation: &I
 
     let mut next = record.clone();
     let mut events = Vec::new();
-    // What is known: a terminal record wins over a listing that still says PENDING (e.g.
-    // the sweeper recorded the expiry before the API applied it).
+    // Rule 4: a terminal record wins over a listing that still says PENDING (e.g. the
+    // sweeper recorded the expiry before the API applied it).
     let pending = pending && !record.status.is_terminal();
     if !record.announced {
         // Made by another function (rule 3): announce it now.
@@ -160,7 +164,8 @@ pub fn decide(ctx: &Context, existing: Option<&InvitationRecord>, invitation: &I
             events.push(EventKind::Created);
         }
     }
-    // A terminal record never moves again: whoever recorded the transition published it.
+    // Rule 4: a terminal record never moves again (whoever recorded the transition published
+    // it, rule 2).
     if !record.status.is_terminal() {
         if invitation.status.is_terminal() {
             events.push(EventKind::Transition { previous: record.status });
@@ -177,9 +182,10 @@ pub fn decide(ctx: &Context, existing: Option<&InvitationRecord>, invitation: &I
 mod tests {
     use chrono::TimeZone;
 
-    use shared::testing::engagement_invitation;
+    use crate::testing::engagement_invitation;
 
     use super::*;
+    use crate::domain::decision::retire;
 
     fn t(day: u32, hour: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).single().unwrap_or_default()
@@ -217,27 +223,27 @@ mod tests {
             (BaselineEvents::All, vec![CREATED], Plan::Enqueue { events: vec![CREATED] }),
         ] {
             let c = ctx(Mode::Baseline, policy);
-            let plan = decide(&c, None, &pending);
+            let plan = observe(&c, None, &pending);
             assert_eq!(events(&plan), pending_events, "{policy}");
             assert!(
                 matches!(&plan, Plan::Commit { record, .. } if record.announced && record.terminal_at.is_none()),
                 "{policy}: {plan:?}"
             );
-            assert_eq!(decide(&c, None, &old), old_plan, "{policy}: history is never recorded");
+            assert_eq!(observe(&c, None, &old), old_plan, "{policy}: history is never recorded");
         }
     }
 
     #[test]
     fn baseline_records_what_finished_just_before_it_started() {
         let c = ctx(Mode::Baseline, BaselineEvents::Pending);
-        let plan = decide(&c, None, &inv(InvitationStatus::Rejected, c.run_start));
+        let plan = observe(&c, None, &inv(InvitationStatus::Rejected, c.run_start));
         assert!(matches!(&plan, Plan::Commit { record, events } if events.is_empty() && record.terminal_at.is_some()));
     }
 
     #[test]
     fn first_sighting_of_a_pending_invitation_is_created() {
         let c = ctx(Mode::Incremental, BaselineEvents::None);
-        let plan = decide(&c, None, &inv(InvitationStatus::Pending, t(20, 10)));
+        let plan = observe(&c, None, &inv(InvitationStatus::Pending, t(20, 10)));
         assert_eq!(events(&plan), [CREATED], "BASELINE_EVENTS only applies to the first run");
     }
 
@@ -246,8 +252,8 @@ mod tests {
         let c = ctx(Mode::Incremental, BaselineEvents::Pending);
         let pending = inv(InvitationStatus::Pending, t(10, 0));
         let record = InvitationRecord { version: 3, ..InvitationRecord::first_sighting(&pending, true, t(10, 1)) };
-        assert_eq!(decide(&c, Some(&record), &pending), Plan::Nothing, "no change, no write");
-        let plan = decide(&c, Some(&record), &inv(InvitationStatus::Accepted, t(10, 0)));
+        assert_eq!(observe(&c, Some(&record), &pending), Plan::Nothing, "no change, no write");
+        let plan = observe(&c, Some(&record), &inv(InvitationStatus::Accepted, t(10, 0)));
         let Plan::Commit { record: next, events } = plan else { panic!("expected a commit") };
         assert_eq!(events, [FROM_PENDING]);
         assert_eq!((next.status, next.terminal_at, next.version), (InvitationStatus::Accepted, Some(c.now), 3));
@@ -260,7 +266,7 @@ mod tests {
         let record = InvitationRecord::first_sighting(&pending, true, t(10, 1));
         let mut moved = pending.clone();
         moved.expires_at = Some(t(28, 0));
-        let plan = decide(&c, Some(&record), &moved);
+        let plan = observe(&c, Some(&record), &moved);
         assert!(
             matches!(&plan, Plan::Commit { record, events } if events.is_empty() && record.expires_at == Some(t(28, 0)))
         );
@@ -270,14 +276,14 @@ mod tests {
     fn unknown_terminal_invitations_are_new_only_if_created_since_the_last_full_sync() {
         let c = ctx(Mode::Incremental, BaselineEvents::All);
         // Created after the last full sync (19th 12:00) and already accepted: never seen.
-        let plan = decide(&c, None, &inv(InvitationStatus::Accepted, t(20, 9)));
+        let plan = observe(&c, None, &inv(InvitationStatus::Accepted, t(20, 9)));
         assert_eq!(events(&plan), [CREATED, FROM_PENDING]);
         assert!(matches!(&plan, Plan::Commit { record, .. } if record.terminal_at == Some(c.now)));
         // Created before it: the full sync saw it; its record may have expired: history.
-        assert_eq!(decide(&c, None, &inv(InvitationStatus::Accepted, t(19, 11))), Plan::Nothing);
+        assert_eq!(observe(&c, None, &inv(InvitationStatus::Accepted, t(19, 11))), Plan::Nothing);
         // Same in a full run.
         let full = ctx(Mode::Full, BaselineEvents::All);
-        assert_eq!(decide(&full, None, &inv(InvitationStatus::Expired, t(2, 0))), Plan::Nothing);
+        assert_eq!(observe(&full, None, &inv(InvitationStatus::Expired, t(2, 0))), Plan::Nothing);
     }
 
     #[test]
@@ -285,8 +291,8 @@ mod tests {
         let mut c = ctx(Mode::Full, BaselineEvents::Pending);
         c.last_full_sync_at = Some(t(1, 0) - Duration::days(60)); // not run for two months
         c.retention = Duration::days(5);
-        assert_eq!(decide(&c, None, &inv(InvitationStatus::Accepted, t(10, 0))), Plan::Nothing);
-        assert_eq!(events(&decide(&c, None, &inv(InvitationStatus::Accepted, t(18, 0)))), [CREATED, FROM_PENDING]);
+        assert_eq!(observe(&c, None, &inv(InvitationStatus::Accepted, t(10, 0))), Plan::Nothing);
+        assert_eq!(events(&observe(&c, None, &inv(InvitationStatus::Accepted, t(18, 0)))), [CREATED, FROM_PENDING]);
     }
 
     #[test]
@@ -295,20 +301,20 @@ mod tests {
         let expired = inv(InvitationStatus::Expired, t(4, 0));
         // The sweeper recorded the expiry (and published it) before we ever saw the invitation.
         let record = InvitationRecord { version: 1, ..InvitationRecord::first_sighting(&expired, false, t(19, 0)) };
-        let plan = decide(&c, Some(&record), &expired);
+        let plan = observe(&c, Some(&record), &expired);
         assert_eq!(events(&plan), [CREATED]);
         assert!(matches!(&plan, Plan::Commit { record, .. } if record.announced && record.version == 1));
         // An unannounced pending record that is now accepted: both facts are ours to publish.
         let pending = inv(InvitationStatus::Pending, t(15, 0));
         let record = InvitationRecord::first_sighting(&pending, false, t(19, 0));
         assert_eq!(
-            events(&decide(&c, Some(&record), &inv(InvitationStatus::Accepted, t(15, 0)))),
+            events(&observe(&c, Some(&record), &inv(InvitationStatus::Accepted, t(15, 0)))),
             [CREATED, FROM_PENDING]
         );
         // During the baseline, announcing follows BASELINE_EVENTS.
         let b = ctx(Mode::Baseline, BaselineEvents::Pending);
         let record = InvitationRecord::first_sighting(&expired, false, t(19, 0));
-        let plan = decide(&b, Some(&record), &expired);
+        let plan = observe(&b, Some(&record), &expired);
         assert!(matches!(&plan, Plan::Commit { record, events } if record.announced && events.is_empty()));
     }
 
@@ -319,8 +325,8 @@ mod tests {
         let mut record = InvitationRecord::first_sighting(&pending, true, t(10, 1));
         record.observe(&inv(InvitationStatus::Expired, t(10, 0)), t(20, 0)); // the sweeper's commit
         // The API still lists it as PENDING (expiry applied lazily), or already EXPIRED: nothing.
-        assert_eq!(decide(&c, Some(&record), &pending), Plan::Nothing);
-        assert_eq!(decide(&c, Some(&record), &inv(InvitationStatus::Expired, t(10, 0))), Plan::Nothing);
+        assert_eq!(observe(&c, Some(&record), &pending), Plan::Nothing);
+        assert_eq!(observe(&c, Some(&record), &inv(InvitationStatus::Expired, t(10, 0))), Plan::Nothing);
     }
 
     #[test]
@@ -330,9 +336,9 @@ mod tests {
         let record = InvitationRecord::first_sighting(&pending, true, t(10, 1));
         let Plan::Commit { record: retired, events } = retire(&record, t(20, 0)) else { panic!("expected a commit") };
         assert!(events.is_empty() && retired.is_retired());
-        let plan = decide(&c, Some(&retired), &pending);
+        let plan = observe(&c, Some(&retired), &pending);
         assert!(matches!(&plan, Plan::Commit { record, events } if events.is_empty() && !record.is_retired()));
-        assert_eq!(events_of(decide(&c, Some(&retired), &inv(InvitationStatus::Accepted, t(10, 0)))), [FROM_PENDING]);
+        assert_eq!(events_of(observe(&c, Some(&retired), &inv(InvitationStatus::Accepted, t(10, 0)))), [FROM_PENDING]);
     }
 
     fn events_of(plan: Plan) -> Vec<EventKind> {
