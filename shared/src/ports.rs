@@ -132,6 +132,20 @@ pub trait EngagementInvitations: Send + Sync {
     ) -> impl Future<Output = Result<Invitation, PartnerCentralError>> + Send;
 }
 
+/// One invitation of either kind by id (a Get on the API its kind lives in).
+pub async fn get_invitation(
+    connections: &impl ConnectionInvitations,
+    engagements: &impl EngagementInvitations,
+    kind: InvitationKind,
+    id: &str,
+    participant_type: ParticipantType,
+) -> Result<Invitation, PartnerCentralError> {
+    match kind {
+        InvitationKind::Connection => connections.get_connection_invitation(id).await,
+        InvitationKind::Engagement => engagements.get_engagement_invitation(id, participant_type).await,
+    }
+}
+
 /// The event bus.
 pub trait EventPublisher: Send + Sync {
     /// Publish every event, reporting per event whether it was delivered. Never drops an

@@ -2,17 +2,17 @@
 //! across runs) and reports the ones that expired, sharing the state table with the other
 //! functions so that each fact is published once.
 //!
-//! - [`config`]: environment variables, validated at start-up;
-//! - [`input`]: the invocation payload (scheduled rule, Scheduler, manual);
-//! - [`sweep`]: one run over the ports (listing, Gets, the shared decision per invitation
+//! - `config`: environment variables, validated at start-up;
+//! - `input`: the invocation payload (scheduled rule, Scheduler, manual);
+//! - `sweep`: one run over the ports (listing, Gets, the shared decision per invitation
 //!   `shared::domain::decision::sweep`, commits with the shared conflict retries, digest,
 //!   outbox drain);
-//! - [`summary`]: the output and the EMF metrics.
+//! - `summary`: the output and the EMF metrics.
 
-pub mod config;
-pub mod input;
-pub mod summary;
-pub mod sweep;
+mod config;
+mod input;
+mod summary;
+mod sweep;
 #[cfg(test)]
 mod tests;
 

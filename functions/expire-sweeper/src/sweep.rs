@@ -16,7 +16,7 @@ use shared::error::StoreError;
 use shared::invocation::{InputError, Invocation, Trigger};
 use shared::ports::{
     self, CallCounts, ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery,
-    EngagementInvitations, EventPublisher, StateStore,
+    EngagementInvitations, EventPublisher, StateStore, get_invitation,
 };
 use shared::run::{ErrorKind, FunctionError, Ports, RunEnd, RunReport, envelope};
 
@@ -183,7 +183,7 @@ impl<'s> Run<'s> {
         let records: HashMap<Key, InvitationRecord> =
             ports.store.load_records().await?.into_iter().map(|r| ((r.kind, r.id.clone()), r)).collect();
 
-        let (listed, complete) = self.list_pending(ports).await;
+        let (listed, complete) = self.list_pending(ports.connections, ports.engagements).await;
         let listings_failed = !self.pc_errors.is_empty();
         // After the listings: the clock follows the `Date` of Partner Central's answers.
         let now = ports.clock.now();
@@ -208,7 +208,9 @@ impl<'s> Run<'s> {
         gone.sort_by_key(|r| (r.kind, r.id.clone()));
         let mut retirements = Vec::new();
         for record in gone {
-            match self.get(ports, record.kind, &record.id, record.participant_type).await {
+            match get_invitation(ports.connections, ports.engagements, record.kind, &record.id, record.participant_type)
+                .await
+            {
                 Ok(inv) => candidates.push((self.sanitize(inv), Some(record.clone()))),
                 Err(PartnerCentralError::NotFound { .. }) => {
                     tracing::warn!(kind = %record.kind, invitation_id = %record.id, "invitation no longer exists; its record is retired without an event");
@@ -286,14 +288,11 @@ impl<'s> Run<'s> {
     /// Every PENDING invitation of the configured participant types, with the APIs' own
     /// status filters. Also which (kind, participant type) listings completed: only those
     /// can tell that a recorded invitation is no longer PENDING.
-    async fn list_pending<Connections, Engagements, Store, Publisher, Clock, Calls>(
+    async fn list_pending(
         &mut self,
-        ports: &Ports<'_, Connections, Engagements, Store, Publisher, Clock, Calls>,
-    ) -> (Vec<Invitation>, HashSet<(InvitationKind, ParticipantType)>)
-    where
-        Connections: ConnectionInvitations,
-        Engagements: EngagementInvitations,
-    {
+        connections: &impl ConnectionInvitations,
+        engagements: &impl EngagementInvitations,
+    ) -> (Vec<Invitation>, HashSet<(InvitationKind, ParticipantType)>) {
         let types = &self.settings.participant_types;
         let mut listed: Vec<Invitation> = Vec::new();
         let mut complete = HashSet::new();
@@ -303,7 +302,7 @@ impl<'s> Run<'s> {
             participant_type: if self.settings.both_sides() { None } else { types.first().copied() },
             ..Default::default()
         };
-        match ports.connections.list_connection_invitations(query).try_concat().await {
+        match connections.list_connection_invitations(query).try_concat().await {
             Ok(page) => {
                 complete.extend(types.iter().map(|p| (InvitationKind::Connection, *p)));
                 listed.extend(page);
@@ -316,7 +315,7 @@ impl<'s> Run<'s> {
         for participant_type in types {
             let mut query = EngagementInvitationQuery::new(*participant_type);
             query.statuses = vec![InvitationStatus::Pending];
-            match ports.engagements.list_engagement_invitations(query).try_concat().await {
+            match engagements.list_engagement_invitations(query).try_concat().await {
                 Ok(page) => {
                     complete.insert((InvitationKind::Engagement, *participant_type));
                     listed.extend(page);
@@ -339,23 +338,6 @@ impl<'s> Run<'s> {
             }
         }
         (listed, complete)
-    }
-
-    async fn get<Connections, Engagements, Store, Publisher, Clock, Calls>(
-        &self,
-        ports: &Ports<'_, Connections, Engagements, Store, Publisher, Clock, Calls>,
-        kind: InvitationKind,
-        id: &str,
-        participant_type: ParticipantType,
-    ) -> Result<Invitation, PartnerCentralError>
-    where
-        Connections: ConnectionInvitations,
-        Engagements: EngagementInvitations,
-    {
-        match kind {
-            InvitationKind::Connection => ports.connections.get_connection_invitation(id).await,
-            InvitationKind::Engagement => ports.engagements.get_engagement_invitation(id, participant_type).await,
-        }
     }
 
     /// The sweeper's decision (rules in `shared::domain::decision`), rendered.

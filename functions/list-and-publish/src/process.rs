@@ -11,7 +11,7 @@ use shared::domain::{
     Invitation, InvitationKind, InvitationRecord, OutboundEvent, ParticipantType, RecordChange, redact_contact_details,
 };
 use shared::error::PartnerCentralError;
-use shared::ports::{ConnectionInvitations, EngagementInvitations, StateStore};
+use shared::ports::{ConnectionInvitations, EngagementInvitations, StateStore, get_invitation};
 
 use crate::listings::{Key, Listed, key};
 use crate::run::RunError;
@@ -170,12 +170,14 @@ where
     ) -> Vec<(InvitationRecord, Result<Invitation, PartnerCentralError>)> {
         stream::iter(records)
             .map(|record| async move {
-                let result = match record.kind {
-                    InvitationKind::Connection => self.connections.get_connection_invitation(&record.id).await,
-                    InvitationKind::Engagement => {
-                        self.engagements.get_engagement_invitation(&record.id, record.participant_type).await
-                    }
-                };
+                let result = get_invitation(
+                    self.connections,
+                    self.engagements,
+                    record.kind,
+                    &record.id,
+                    record.participant_type,
+                )
+                .await;
                 (record, result)
             })
             .buffer_unordered(GET_CONCURRENCY)
