@@ -1,0 +1,231 @@
+//! The relay over the in-memory fakes of every port (`shared::testing`): what an invocation
+//! reads, records, publishes and answers.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use native_relay::{Config, NativeRelay, RelayError, Response, Summary};
+use serde_json::{Value, json};
+use shared::PartnerCentralError;
+use shared::config::Env;
+use shared::domain::{
+    Invitation, InvitationEvent, InvitationKind, InvitationRecord, InvitationStatus, OutboundEvent, RecordChange,
+    SyncMeta,
+};
+use shared::ports::StateStore;
+use shared::run::{FunctionError, Ports};
+use shared::testing::{FakePartnerCentral, FixedClock, MemoryStateStore, RecordingPublisher, engagement_invitation};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).single().unwrap_or_default()
+}
+
+fn config() -> Config {
+    let pairs = [("CATALOG", "AWS"), ("EVENT_BUS_NAME", "invitations"), ("STATE_TABLE_NAME", "state")];
+    Config::from_env(&Env::from_pairs(pairs)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn engagement(n: u32, status: InvitationStatus) -> Invitation {
+    Invitation { status, ..engagement_invitation(&format!("engi-{n:013}"), t0() - Duration::days(2)) }
+}
+
+/// A native engagement event as the default-bus rule delivers it.
+fn native(detail_type: &str, id: &str, side: &str) -> Value {
+    json!({"version": "0", "id": format!("native-{id}-{detail_type}"), "detail-type": detail_type,
+           "source": "aws.partnercentral-selling", "account": "111122223333", "time": "2026-11-20T11:59:59Z",
+           "region": "us-east-1", "resources": [],
+           "detail": {"catalog": "AWS", "engagementInvitation": {"id": id, "participantType": side}}})
+}
+
+fn sqs(bodies: &[Value]) -> Value {
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| json!({"messageId": format!("m-{i}"), "eventSource": "aws:sqs", "body": b.to_string()}))
+        .collect();
+    json!({ "Records": records })
+}
+
+struct World {
+    config: Config,
+    partner_central: FakePartnerCentral,
+    store: MemoryStateStore,
+    publisher: RecordingPublisher,
+    clock: FixedClock,
+}
+
+impl World {
+    fn new(invitations: Vec<Invitation>) -> World {
+        World {
+            config: config(),
+            partner_central: FakePartnerCentral::new(invitations),
+            store: MemoryStateStore::new(),
+            publisher: RecordingPublisher::new(),
+            clock: FixedClock::at(t0()),
+        }
+    }
+
+    async fn handle(&self, payload: &Value) -> Result<Response, RelayError> {
+        let relay = NativeRelay {
+            config: &self.config,
+            ports: Ports {
+                connections: &self.partner_central,
+                engagements: &self.partner_central,
+                store: &self.store,
+                publisher: &self.publisher,
+                clock: &self.clock,
+                calls: &self.partner_central,
+            },
+        };
+        relay.handle(payload).await
+    }
+
+    /// A record as list-and-publish (or the sweeper) would have left it.
+    async fn recorded(&self, invitation: &Invitation, announced: bool) {
+        let change = RecordChange::update(InvitationRecord::first_sighting(invitation, announced, t0()), vec![]);
+        self.store.commit(vec![change]).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    async fn full_sync_done(&self) {
+        let meta = SyncMeta { last_run_at: Some(t0()), last_full_sync_at: Some(t0() - Duration::hours(1)), version: 0 };
+        assert!(self.store.save_meta(&meta).await.unwrap_or_else(|e| panic!("{e}")));
+    }
+}
+
+fn failures(response: &Response) -> Vec<String> {
+    match response {
+        Response::Batch(batch) => batch.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect(),
+        Response::Summary(_) => panic!("an SQS batch answers with batchItemFailures"),
+    }
+}
+
+fn event_ids(events: &[OutboundEvent]) -> Vec<String> {
+    events.iter().map(|e| e.event_id.clone()).collect()
+}
+
+#[tokio::test]
+async fn an_accepted_invitation_is_published_once_with_the_pollers_event_id_for_one_get() {
+    let pending = engagement(1, InvitationStatus::Pending);
+    let accepted = Invitation { status: InvitationStatus::Accepted, ..pending.clone() };
+    let world = World::new(vec![accepted.clone()]);
+    world.full_sync_done().await;
+    world.recorded(&pending, true).await;
+
+    // The native event twice (best-effort delivery duplicates), out of order with a stale
+    // Created: one Get, one event.
+    let batch = sqs(&[
+        native("Engagement Invitation Accepted", &accepted.id, "Receiver"),
+        native("Engagement Invitation Created", &accepted.id, "Receiver"),
+        native("Engagement Invitation Accepted", &accepted.id, "Receiver"),
+    ]);
+    let response = world.handle(&batch).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(failures(&response), Vec::<String>::new());
+    assert_eq!(world.partner_central.calls().get("GetEngagementInvitation"), Some(&1));
+    let published = world.publisher.published();
+    let expected = InvitationEvent::transition(&accepted, InvitationStatus::Pending, t0())
+        .unwrap_or_else(|| panic!("accepted has an event"));
+    assert_eq!(event_ids(&published), std::slice::from_ref(&expected.detail.event_id), "the same fact, the same id");
+    assert_eq!(published[0].detail_type, "Engagement Invitation Accepted");
+    let record = world.store.record(InvitationKind::Engagement, &accepted.id);
+    assert_eq!(record.map(|r| r.status), Some(InvitationStatus::Accepted));
+
+    // Delivered again later (SQS at least once): nothing new.
+    let again = world.handle(&batch).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(failures(&again), Vec::<String>::new());
+    assert_eq!(world.publisher.published().len(), 1);
+}
+
+#[tokio::test]
+async fn a_new_invitation_is_announced_and_recorded_as_the_poller_would() {
+    let new = engagement(2, InvitationStatus::Pending);
+    let world = World::new(vec![new.clone()]);
+    world.full_sync_done().await;
+    let event = native("Engagement Invitation Created", &new.id, "Receiver");
+    let response = world.handle(&event).await.unwrap_or_else(|e| panic!("{e}"));
+    let Response::Summary(summary) = response else { panic!("a direct event answers with its summary") };
+    assert_eq!(summary.changes.get("Engagement Invitation Created"), Some(&1));
+    assert_eq!(summary.events.delivered, 1);
+    assert!(summary.latency_ms_max.is_some(), "{summary:?}");
+    let record = world.store.record(InvitationKind::Engagement, &new.id).unwrap_or_else(|| panic!("recorded"));
+    assert!(record.announced && record.status == InvitationStatus::Pending);
+    let created = InvitationEvent::created(&new, t0());
+    assert_eq!(event_ids(&world.publisher.published()), [created.detail.event_id]);
+}
+
+#[tokio::test]
+async fn a_failed_get_is_left_to_sqs_and_does_not_hold_back_its_siblings() {
+    let a = engagement(3, InvitationStatus::Rejected);
+    let b = engagement(4, InvitationStatus::Rejected);
+    let world = World::new(vec![a.clone(), b.clone()]);
+    world.full_sync_done().await;
+    world.recorded(&Invitation { status: InvitationStatus::Pending, ..a.clone() }, true).await;
+    world.recorded(&Invitation { status: InvitationStatus::Pending, ..b.clone() }, true).await;
+    world.partner_central.fail_next(
+        &a.id,
+        PartnerCentralError::Throttled { operation: "GetEngagementInvitation", message: "slow down".into() },
+    );
+    let batch = sqs(&[
+        native("Engagement Invitation Rejected", &a.id, "Receiver"),
+        native("Engagement Invitation Rejected", &b.id, "Receiver"),
+    ]);
+    let response = world.handle(&batch).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(failures(&response), ["m-0"], "only the failed one is delivered again");
+    assert_eq!(world.publisher.detail_types(), ["Engagement Invitation Rejected"]);
+    // SQS redelivers it: now it goes through.
+    let redelivered = sqs(&[native("Engagement Invitation Rejected", &a.id, "Receiver")]);
+    assert_eq!(failures(&world.handle(&redelivered).await.unwrap_or_else(|e| panic!("{e}"))), Vec::<String>::new());
+    assert_eq!(world.publisher.published().len(), 2);
+}
+
+#[tokio::test]
+async fn not_found_right_after_created_is_retried_not_retired() {
+    let pending = engagement(5, InvitationStatus::Pending);
+    let world = World::new(vec![pending.clone()]);
+    world.full_sync_done().await;
+    world.recorded(&pending, true).await;
+    world.partner_central.fail_next(
+        &pending.id,
+        PartnerCentralError::NotFound { operation: "GetEngagementInvitation", message: "no such invitation".into() },
+    );
+    let batch = sqs(&[native("Engagement Invitation Created", &pending.id, "Receiver")]);
+    assert_eq!(failures(&world.handle(&batch).await.unwrap_or_else(|e| panic!("{e}"))), ["m-0"]);
+    let record = world.store.record(InvitationKind::Engagement, &pending.id).unwrap_or_else(|| panic!("kept"));
+    assert!(record.is_followed(), "a NotFound here may be the API catching up: nothing retired");
+}
+
+#[tokio::test]
+async fn ignored_and_malformed_events_are_counted_and_never_retried() {
+    let world = World::new(vec![]);
+    let mut sandbox = native("Engagement Invitation Created", "engi-0000000000009", "Receiver");
+    sandbox["detail"]["catalog"] = json!("Sandbox");
+    let opportunity =
+        json!({"detail-type": "Opportunity Updated", "source": "aws.partnercentral-selling", "detail": {}});
+    let no_id = json!({"detail-type": "Engagement Invitation Created", "source": "aws.partnercentral-selling",
+                       "detail": {"catalog": "AWS", "engagementInvitation": {"participantType": "Receiver"}}});
+    let batch = sqs(&[sandbox, opportunity, no_id]);
+    let response = world.handle(&batch).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(failures(&response), Vec::<String>::new());
+    assert_eq!(world.partner_central.total_calls(), 0);
+    assert!(world.publisher.published().is_empty());
+
+    // Invoked directly, a malformed event is an error naming the field.
+    let direct = json!({"detail-type": "Engagement Invitation Created", "source": "aws.partnercentral-selling",
+                        "detail": {"engagementInvitation": {"id": "engi-1", "participantType": "Receiver"}}});
+    let error = world.handle(&direct).await.err().unwrap_or_else(|| panic!("an error"));
+    assert_eq!(error.kind().error_type(), "InvalidInput");
+    assert_eq!(error.to_string(), "native event detail.catalog: missing");
+}
+
+#[tokio::test]
+async fn the_summary_counts_what_happened_to_each_native_event() {
+    let pending = engagement(6, InvitationStatus::Pending);
+    let world = World::new(vec![pending.clone()]);
+    world.full_sync_done().await;
+    world.recorded(&pending, true).await;
+    // A late Created for an invitation we already announced: unchanged.
+    let direct = native("Engagement Invitation Created", &pending.id, "Receiver");
+    let Response::Summary(summary) = world.handle(&direct).await.unwrap_or_else(|e| panic!("{e}")) else {
+        panic!("summary")
+    };
+    let summary: Summary = *summary;
+    assert_eq!((summary.received, summary.invitations, summary.unchanged, summary.relayed()), (1, 1, 1, 0));
+    assert_eq!(summary.api_calls.get("GetEngagementInvitation"), Some(&1));
+}
