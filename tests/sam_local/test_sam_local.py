@@ -414,6 +414,45 @@ def auto_cancel_scheduled(t: SamLocalCase, function: samlocal.Function, sample: 
     t.assertEqual(t.outbox(), [])
 
 
+def native_relay_sqs_batch(t: SamLocalCase, function: samlocal.Function, sample: Path) -> None:
+    """relay tests: an accepted invitation arrives through the native events' queue, published
+    once with the poller's event id; the poller then publishes nothing new for it."""
+    t.start_world(lp_seed(), LP_T0)
+    list_and_publish = next(f for f in FUNCTIONS if f.binary == "list-and-publish")
+    scheduled = EVENTS / "list-and-publish-scheduled.json"
+    t.invoke(list_and_publish, scheduled)
+    t.received()
+    t.world.emulator_control("PATCH", f"engagement-invitations/AWS/{eid('a')}", {"Status": "ACCEPTED"})
+    out = t.invoke(function, sample)
+    t.assertEqual(out, {"batchItemFailures": []}, "every record relayed or ignored")
+    t.assertEqual(facts(t.received()), [("Engagement Invitation Accepted", eid("a"))])
+    # One Get per invitation named: the accepted engagement and the connection already known.
+    t.assertEqual(t.emulator_requests("GetEngagementInvitation"), 1)
+    t.assertEqual(t.emulator_requests("GetConnectionInvitation"), 1)
+    t.assertEqual(t.records()[f"engagement#{eid('a')}"]["status"]["S"], "ACCEPTED")
+    t.assertEqual(t.outbox(), [])
+    # Reconciliation: the poller sees the same fact already recorded and publishes nothing.
+    out = t.invoke(list_and_publish, scheduled)
+    t.assertEqual(out["changes"], {}, out)
+    t.assertEqual(t.received(), [])
+
+
+def native_relay_event(t: SamLocalCase, function: samlocal.Function, sample: Path) -> None:
+    """relay tests: a native event invoked directly (a rule -> Lambda target) for an invitation
+    nobody has seen: Created within the invocation; the poller's baseline does not repeat it."""
+    seed = lp_seed()
+    seed["EngagementInvitations"].append(
+        lp_engagement("f", "RECEIVER", "PENDING", LP_T0 - timedelta(hours=1), LP_T0 + timedelta(days=15)))
+    t.start_world(seed, LP_T0)
+    out = t.invoke(function, sample)
+    t.assertEqual(out["trigger"], "event", out)
+    t.assertEqual(out["changes"], {"Engagement Invitation Created": 1}, out)
+    t.assertEqual(facts(t.received()), [("Engagement Invitation Created", eid("f"))])
+    list_and_publish = next(f for f in FUNCTIONS if f.binary == "list-and-publish")
+    out = t.invoke(list_and_publish, EVENTS / "list-and-publish-scheduled.json")
+    t.assertNotIn(("Engagement Invitation Created", eid("f")), facts(t.received()), "published once")
+
+
 SCENARIOS = {
     "list-and-publish-scheduled.json": list_and_publish_scheduled,
     "list-and-publish-full-sync.json": list_and_publish_full_sync,
@@ -421,6 +460,8 @@ SCENARIOS = {
     "expire-sweeper-digest.json": expire_sweeper_digest,
     "auto-cancel-dry-run.json": auto_cancel_dry_run,
     "auto-cancel-scheduled.json": auto_cancel_scheduled,
+    "native-relay-sqs-batch.json": native_relay_sqs_batch,
+    "native-relay-event.json": native_relay_event,
 }
 
 

@@ -10,7 +10,7 @@ from cfnlint.api import ManualArgs, lint, lint_file
 
 ROOT = Path(__file__).resolve().parents[2]
 GUARD = str(ROOT / "tests/template/guard")
-GUARD_IDS = {"E9101", "E9102", "E9103", "E9104", "E9105", "E9106"}
+GUARD_IDS = {"E9101", "E9102", "E9103", "E9104", "E9105", "E9106", "E9107", "E9108", "E9109", "E9110"}
 
 # What every snippet needs so that only the rule under test can fire.
 REGION_RULE = """
@@ -253,6 +253,96 @@ Resources:
         self.assert_fires("E9103", sam("", catalog, "[DEBUG, INFO]"), fixed)
         self.assert_fires("E9105", sam(dlq, "", "[DEBUG, INFO]"), fixed)
         self.assert_fires("E9104", sam(dlq, catalog, "[TRACE, INFO]"), fixed)
+
+    def test_e9107_e9108_sqs_event_sources_fit_their_function(self):
+        def relay(visibility: int, timeout: int, reserved: int, maximum: int) -> str:
+            return f"""AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+{REGION_RULE}
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties: {{ VisibilityTimeout: {visibility} }}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: provided.al2023
+      Handler: bootstrap
+      CodeUri: .
+      Timeout: {timeout}
+      ReservedConcurrentExecutions: {reserved}
+      LoggingConfig: {{ LogFormat: JSON, ApplicationLogLevel: INFO }}
+      Events:
+        Native:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt Queue.Arn
+            ScalingConfig: {{ MaximumConcurrency: {maximum} }}
+"""
+
+        fixed = relay(180, 30, 2, 2)
+        self.assert_fires("E9107", relay(20, 30, 2, 2), fixed)
+        self.assert_fires("E9108", relay(180, 30, 1, 2), fixed)
+
+    def test_e9109_redrive_dead_letters_are_counted_as_visible_messages(self):
+        def dlq_alarm(metric: str) -> str:
+            return f"""
+  Dlq:
+    Type: AWS::SQS::Queue
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties:
+      RedrivePolicy: {{ deadLetterTargetArn: !GetAtt Dlq.Arn, maxReceiveCount: 5 }}
+  Alarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      Namespace: AWS/SQS
+      MetricName: {metric}
+      Dimensions: [{{ Name: QueueName, Value: !GetAtt Dlq.QueueName }}]
+      Statistic: Maximum
+      Period: 300
+      EvaluationPeriods: 1
+      Threshold: 1
+      ComparisonOperator: GreaterThanOrEqualToThreshold
+"""
+
+        self.assert_fires(
+            "E9109", template(dlq_alarm("NumberOfMessagesSent")), template(dlq_alarm("ApproximateNumberOfMessagesVisible"))
+        )
+
+    def test_e9110_encrypted_queues_eventbridge_delivers_to_use_a_key_it_may_use(self):
+        def encrypted_target(key: str, key_statements: str = "") -> str:
+            return f"""
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      KeyPolicy:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: Admin
+            Effect: Allow
+            Principal: {{ AWS: !Sub "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:root" }}
+            Action: kms:*
+            Resource: "*"
+{key_statements}
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties: {{ KmsMasterKeyId: {key} }}
+  Rule:
+    Type: AWS::Events::Rule
+    Properties:
+      EventPattern: {{ source: [aws.partnercentral-selling] }}
+      Targets:
+        - Id: q
+          Arn: !GetAtt Queue.Arn
+          RetryPolicy: {{ MaximumRetryAttempts: 3 }}
+          DeadLetterConfig: {{ Arn: !GetAtt Queue.Arn }}
+"""
+
+        events_may_use = CLOUDWATCH_MAY_USE_THE_KEY.replace("cloudwatch.amazonaws.com", "events.amazonaws.com")
+        fixed = template(encrypted_target("!Ref Key", events_may_use))
+        self.assert_fires("E9110", template(encrypted_target("alias/aws/sqs")), fixed)
+        self.assert_fires("E9110", template(encrypted_target("!Ref Key")), fixed)
 
     def test_the_project_template_passes_every_guard_rule(self):
         matches = lint_file(ROOT / "template.yaml", config=ManualArgs(append_rules=[GUARD], regions=["us-east-1"]))

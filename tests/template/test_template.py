@@ -30,6 +30,18 @@ def port_operations():
     return ops
 
 
+def port_helpers(ops):
+    """Free functions of shared/src/ports.rs that call port methods (e.g. `get_invitation`,
+    a Get of either kind) -> the IAM actions a call of them needs."""
+    source = strip_comments((ROOT / "shared/src/ports.rs").read_text())
+    helpers = {}
+    for name, body in re.findall(r"\npub (?:async )?fn (\w+)\s*\(.*?\)[^{]*\{(.*?)\n\}", source, re.S):
+        actions = {action for op, action in ops.items() if re.search(r"\.%s\s*\(" % op, body)}
+        if actions:
+            helpers[name] = actions
+    return helpers
+
+
 def strip_comments(rust):
     rust = re.sub(r"/\*.*?\*/", "", rust, flags=re.S)
     return re.sub(r"//[^\n]*", "", rust)
@@ -48,6 +60,9 @@ def operations_called(crate: Path, ops):
         for name, action in ops.items():
             if re.search(r"\.%s\s*\(" % name, code):
                 called.add(action)
+        for name, actions in port_helpers(ops).items():
+            if re.search(r"\b%s\s*\(" % name, code):
+                called |= actions
     return called
 
 
@@ -79,7 +94,7 @@ class TemplateTest(unittest.TestCase):
         }
 
     def test_partner_central_permissions_equal_the_operations_the_code_calls(self):
-        self.assertEqual(len(self.functions), 3)
+        self.assertEqual(len(self.functions), 4)
         for name, fn in self.functions.items():
             binary = fn["Metadata"]["BuildProperties"]["Binary"]
             crate = ROOT / "functions" / binary
@@ -132,6 +147,22 @@ class TemplateTest(unittest.TestCase):
                 "#[cfg(test)]\nmod tests { fn t() { c.list_engagement_invitations(q); } }\n"
             )
             self.assertEqual(operations_called(Path(d), self.ops), {"partnercentral:GetConnectionInvitation"})
+
+    def test_a_shared_helper_call_needs_the_operations_it_calls(self):
+        import tempfile
+
+        self.assertEqual(
+            port_helpers(self.ops).get("get_invitation"),
+            {"partnercentral:GetConnectionInvitation", "partnercentral:GetEngagementInvitation"},
+        )
+        with tempfile.TemporaryDirectory() as d:
+            src = Path(d) / "src"
+            src.mkdir()
+            (src / "lib.rs").write_text("async fn f() { get_invitation(c, e, kind, id, side).await; }\n")
+            self.assertEqual(
+                operations_called(Path(d), self.ops),
+                {"partnercentral:GetConnectionInvitation", "partnercentral:GetEngagementInvitation"},
+            )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ values), through `Fn::If` branches and `Ref`/`GetAtt`; that is a few lines of Py
 resolved template, runs inside the cfn-lint call `make test` already makes, and needs no
 extra toolchain on a fresh machine (cfn-guard would be one more Rust build in CI).
 
-Rule ids E9101-E9106; each has a test with a template snippet that has the defect
+Rule ids E9101-E9110; each has a test with a template snippet that has the defect
 (tests/template/test_guard_rules.py).
 """
 
@@ -97,6 +97,62 @@ def iam_statements(cfn):
                     yield path + ["Statement", j], statement
 
 
+def key_grants(key, service, needed):
+    """Whether the KMS key resource's policy lets `service` use every action in `needed`."""
+    policy = properties(key).get("KeyPolicy")
+    if not isinstance(policy, dict):
+        return False
+    granted = set()
+    for statement in as_list(policy.get("Statement") or []):
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        principal = statement.get("Principal")
+        services = as_list(principal.get("Service")) if isinstance(principal, dict) else []
+        if service not in services:
+            continue
+        for action in as_list(statement.get("Action") or []):
+            if action in ("kms:*", "*"):
+                granted.update(needed)
+            elif action in needed:
+                granted.add(action)
+    return all(n in granted for n in needed)
+
+
+def as_int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def sqs_event_sources(cfn):
+    """(path, function name, function, queue name, event properties) of every SQS event source:
+    SAM `Events` of type SQS and plain AWS::Lambda::EventSourceMapping, whose queue and
+    function are resources of this template."""
+    all_resources = dict(resources(cfn))
+
+    def queue_of(value):
+        name = referenced_resource(value)
+        queue = all_resources.get(name)
+        return name if queue and queue.get("Type") == "AWS::SQS::Queue" else None
+
+    for name, function in resources(cfn, "AWS::Serverless::Function"):
+        for event_name, event in (properties(function).get("Events") or {}).items():
+            if not isinstance(event, dict) or event.get("Type") != "SQS":
+                continue
+            event_props = event.get("Properties") if isinstance(event.get("Properties"), dict) else {}
+            queue = queue_of(event_props.get("Queue"))
+            if queue:
+                yield ["Resources", name, "Properties", "Events", event_name], name, function, queue, event_props
+    for name, mapping in resources(cfn, "AWS::Lambda::EventSourceMapping"):
+        props = properties(mapping)
+        queue = queue_of(props.get("EventSourceArn"))
+        function_name = referenced_resource(props.get("FunctionName"))
+        function = all_resources.get(function_name)
+        if queue and function and function.get("Type") == "AWS::Lambda::Function":
+            yield ["Resources", name], function_name, function, queue, props
+
+
 # ---------------------------------------------------------------------------------------
 # Rules
 
@@ -132,25 +188,6 @@ class AlarmTopicsCloudWatchCanUse(CloudFormationLintRule):
 
     NEEDED = ("kms:Decrypt", "kms:GenerateDataKey*")
 
-    def key_grants_cloudwatch(self, key):
-        policy = properties(key).get("KeyPolicy")
-        if not isinstance(policy, dict):
-            return False
-        granted = set()
-        for statement in as_list(policy.get("Statement") or []):
-            if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
-                continue
-            principal = statement.get("Principal")
-            services = as_list(principal.get("Service")) if isinstance(principal, dict) else []
-            if "cloudwatch.amazonaws.com" not in services:
-                continue
-            for action in as_list(statement.get("Action") or []):
-                if action in ("kms:*", "*"):
-                    granted.update(self.NEEDED)
-                elif action in self.NEEDED:
-                    granted.add(action)
-        return all(n in granted for n in self.NEEDED)
-
     def match(self, cfn):
         matches = []
         all_resources = dict(resources(cfn))
@@ -172,7 +209,7 @@ class AlarmTopicsCloudWatchCanUse(CloudFormationLintRule):
                         matches.append(RuleMatch(path, f"{topic_name} (an action of {name}) is encrypted with a key "
                                                        f"this template does not define ({key_ref}); CloudWatch cannot "
                                                        "publish with the AWS managed aws/sns key"))
-                    elif not self.key_grants_cloudwatch(key):
+                    elif not key_grants(key, "cloudwatch.amazonaws.com", self.NEEDED):
                         matches.append(RuleMatch(path, f"{topic_name} (an action of {name}): the policy of key {key_name} "
                                                        "does not let cloudwatch.amazonaws.com use kms:Decrypt and "
                                                        "kms:GenerateDataKey*"))
@@ -309,3 +346,133 @@ class DeploymentRegionIsAsserted(CloudFormationLintRule):
                 if any(self.asserts_us_east_1(a) for a in rule.get("Assertions") or []):
                     return []
         return [RuleMatch(["Rules"], "no unconditional Rules assertion that AWS::Region equals us-east-1")]
+
+
+class SqsVisibilityCoversFunctionTimeout(CloudFormationLintRule):
+    id = "E9107"
+    shortdesc = "An SQS event source's queue visibility timeout must cover the function timeout"
+    description = (
+        "Lambda refuses to create an SQS event source mapping whose queue has a visibility "
+        "timeout below the function's timeout (the stack fails at deploy); AWS advises six times it"
+    )
+    source_url = "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html"
+    tags = ["guard", "lambda", "sqs"]
+
+    def match(self, cfn):
+        matches = []
+        all_resources = dict(resources(cfn))
+        for path, function_name, function, queue_name, _ in sqs_event_sources(cfn):
+            visibility = as_int(properties(all_resources[queue_name]).get("VisibilityTimeout", 30))
+            timeout = as_int(properties(function).get("Timeout", 3))
+            if visibility is not None and timeout is not None and visibility < timeout:
+                matches.append(RuleMatch(path, f"{function_name}: queue {queue_name}'s VisibilityTimeout ({visibility} s) "
+                                               f"is below the function's Timeout ({timeout} s)"))
+        return matches
+
+
+class SqsConcurrencyWithinReserved(CloudFormationLintRule):
+    id = "E9108"
+    shortdesc = "An SQS event source must not poll with more concurrency than the function may run"
+    description = (
+        "With ScalingConfig.MaximumConcurrency above the function's ReservedConcurrentExecutions, "
+        "Lambda throttles batches back to the queue; each return counts as a receive and messages "
+        "reach the dead-letter queue unprocessed"
+    )
+    source_url = "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html"
+    tags = ["guard", "lambda", "sqs"]
+
+    def match(self, cfn):
+        matches = []
+        for path, function_name, function, queue_name, event_props in sqs_event_sources(cfn):
+            scaling = event_props.get("ScalingConfig")
+            maximum = as_int(scaling.get("MaximumConcurrency")) if isinstance(scaling, dict) else None
+            reserved = as_int(properties(function).get("ReservedConcurrentExecutions"))
+            if reserved is not None and (maximum is None or maximum > reserved):
+                polled = "up to 1,000 (no MaximumConcurrency)" if maximum is None else str(maximum)
+                matches.append(RuleMatch(path, f"{function_name}: {queue_name} is polled with a concurrency of {polled}, "
+                                               f"above the function's ReservedConcurrentExecutions ({reserved})"))
+        return matches
+
+
+class RedriveDeadLettersAlarmOnVisibleMessages(CloudFormationLintRule):
+    id = "E9109"
+    shortdesc = "Alarms on a redrive dead-letter queue must not use NumberOfMessagesSent"
+    description = (
+        "Messages a redrive policy moves to a dead-letter queue are not counted by "
+        "NumberOfMessagesSent: such an alarm never fires; use ApproximateNumberOfMessagesVisible"
+    )
+    source_url = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html"
+    tags = ["guard", "cloudwatch", "sqs"]
+
+    @staticmethod
+    def metrics(alarm_props):
+        """(namespace, metric name, dimensions) of a simple alarm and of every MetricStat."""
+        yield alarm_props.get("Namespace"), alarm_props.get("MetricName"), alarm_props.get("Dimensions")
+        for query in as_list(alarm_props.get("Metrics") or []):
+            metric = (query.get("MetricStat") or {}).get("Metric") if isinstance(query, dict) else None
+            if isinstance(metric, dict):
+                yield metric.get("Namespace"), metric.get("MetricName"), metric.get("Dimensions")
+
+    def match(self, cfn):
+        matches = []
+        dead_letter_queues = set()
+        for _, queue in resources(cfn, "AWS::SQS::Queue"):
+            redrive = properties(queue).get("RedrivePolicy")
+            if isinstance(redrive, dict):
+                target = referenced_resource(redrive.get("deadLetterTargetArn"))
+                if target:
+                    dead_letter_queues.add(target)
+        for name, alarm in resources(cfn, "AWS::CloudWatch::Alarm"):
+            for namespace, metric_name, dimensions in self.metrics(properties(alarm)):
+                if namespace != "AWS/SQS" or metric_name != "NumberOfMessagesSent":
+                    continue
+                for dimension in as_list(dimensions or []):
+                    queue = referenced_resource(dimension.get("Value")) if isinstance(dimension, dict) else None
+                    if queue in dead_letter_queues:
+                        matches.append(RuleMatch(["Resources", name, "Properties"],
+                                                 f"{name}: NumberOfMessagesSent of {queue}, a redrive dead-letter "
+                                                 "queue, never counts the messages redriven to it"))
+        return matches
+
+
+class EncryptedQueuesEventBridgeCanWrite(CloudFormationLintRule):
+    id = "E9110"
+    shortdesc = "An encrypted queue EventBridge delivers to must use a key EventBridge may use"
+    description = (
+        "EventBridge cannot deliver to (or dead-letter into) an SQS queue encrypted with the AWS "
+        "managed aws/sqs key, or with a customer managed key whose policy does not let "
+        "events.amazonaws.com use kms:Decrypt and kms:GenerateDataKey*: the events are dropped"
+    )
+    source_url = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-troubleshooting.html"
+    tags = ["guard", "events", "sqs", "kms"]
+
+    NEEDED = ("kms:Decrypt", "kms:GenerateDataKey*")
+
+    def match(self, cfn):
+        matches = []
+        all_resources = dict(resources(cfn))
+        for name, rule in resources(cfn, "AWS::Events::Rule"):
+            for i, target in enumerate(items(properties(rule).get("Targets"))):
+                if not isinstance(target, dict):
+                    continue
+                dead_letter = target.get("DeadLetterConfig")
+                arns = [target.get("Arn")] + ([dead_letter.get("Arn")] if isinstance(dead_letter, dict) else [])
+                for arn in arns:
+                    queue_name = referenced_resource(arn)
+                    queue = all_resources.get(queue_name)
+                    if not queue or queue.get("Type") != "AWS::SQS::Queue":
+                        continue
+                    key_ref = properties(queue).get("KmsMasterKeyId")
+                    if key_ref is None:
+                        continue
+                    key_name = referenced_resource(key_ref)
+                    key = all_resources.get(key_name)
+                    path = ["Resources", name, "Properties", "Targets", i]
+                    if key is None or key.get("Type") != "AWS::KMS::Key":
+                        if isinstance(key_ref, str) and key_ref.startswith("alias/aws/"):
+                            matches.append(RuleMatch(path, f"{name}: queue {queue_name} uses the AWS managed key {key_ref}, "
+                                                           "which EventBridge cannot use"))
+                    elif not key_grants(key, "events.amazonaws.com", self.NEEDED):
+                        matches.append(RuleMatch(path, f"{name}: the policy of key {key_name} (queue {queue_name}) does not "
+                                                       "let events.amazonaws.com use kms:Decrypt and kms:GenerateDataKey*"))
+        return matches
