@@ -143,10 +143,10 @@ async fn busiest_second(rps: &str) -> u64 {
 async fn the_rate_limiter_spreads_concurrent_calls_over_seconds() {
     // Unlimited in practice: the ten Gets land in the same second.
     assert!(busiest_second("100").await >= 10);
-    // At 4 per second, permits are 275 ms apart (10% headroom for arrival jitter). The
-    // emulator counts arrivals; on a heavily loaded test machine jitter can exceed that
-    // headroom and bring one request of the next window forward; more than one would mean
-    // the limiter let a burst through.
+    // At 4 per second, at most 4 permits fall in any 1.1 s window (10% headroom for arrival
+    // jitter). The emulator counts arrivals; on a heavily loaded test machine jitter can
+    // exceed that headroom and bring one request of the next window forward; more than one
+    // would mean the limiter let a burst through.
     let max = busiest_second("4").await;
     assert!(max <= 5, "at most 4 (+1 for arrival jitter) requests in any second, saw {max}");
 }

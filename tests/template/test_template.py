@@ -121,6 +121,28 @@ class TemplateTest(unittest.TestCase):
                     resource = s["Resource"]["Fn::Sub"]
                     self.assertIn("::catalog/${Catalog}/connection-invitation/*", resource)
 
+    def test_the_request_budget_holds_with_every_function_running_at_once(self):
+        """Each process has its own limiter: the shares of all functions, times the processes
+        each may run at once, must stay within the account's budget for every allowed value."""
+        budget = self.tpl["Parameters"]["MaxRequestsPerSecond"]
+        split = self.tpl["Mappings"]["RequestBudget"]
+        self.assertEqual({str(v) for v in budget["AllowedValues"]}, set(split))
+        processes = {}
+        for name, fn in self.functions.items():
+            key = name.removesuffix("Function")
+            share = fn["Properties"]["Environment"]["Variables"]["MAX_REQUESTS_PER_SECOND"]
+            self.assertEqual(share, {"Fn::FindInMap": ["RequestBudget", {"Ref": "MaxRequestsPerSecond"}, key]}, name)
+            reserved = fn["Properties"].get(
+                "ReservedConcurrentExecutions",
+                self.tpl["Globals"]["Function"].get("ReservedConcurrentExecutions"),
+            )
+            self.assertIsInstance(reserved, int, f"{name}: concurrency must be capped for the split to hold")
+            processes[key] = reserved
+        for value, shares in split.items():
+            total = sum(shares[key] * n for key, n in processes.items())
+            self.assertLessEqual(total, int(value), f"budget {value}: {shares} x processes {processes} = {total}")
+            self.assertTrue(all(shares[key] >= 1 for key in processes), f"budget {value}: every function needs a share")
+
     def test_every_statement_has_a_sid(self):
         def walk(node, path):
             if isinstance(node, dict):

@@ -1,10 +1,14 @@
 //! One client-side rate limiter for every Partner Central request of the process.
 //!
 //! It sits in the HTTP connector, below the SDK's retry loop, so every attempt — first
-//! tries, paginator pages and retries alike — waits for a permit. The quota has no burst:
-//! permits are spaced `1/N` seconds apart, so no one-second window ever sees more than `N`
-//! requests, which is how the service counts its own quota.
+//! tries, paginator pages and retries alike — waits for a permit. It is a sliding-window log:
+//! at most `N` permits in any window of [`WINDOW`] (1.1 s: a second plus headroom for arrival
+//! jitter), so no one-second window ever sees more than `N` requests, which is how the service
+//! counts its own quota — and nothing is spaced out: a run making fewer calls than `N` goes at
+//! network speed (a token bucket refilling at `N`/s would let almost `2N` through in the
+//! second after a burst; spacing every call `1/N` s apart would bill the wait on every run).
 
+use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,25 +18,43 @@ use aws_smithy_runtime_api::client::http::{
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
 
-/// Permits are this many seconds over `N` apart (see the module documentation).
-const JITTER_HEADROOM: f64 = 1.1;
+/// The window no more than `N` permits fall in (see the module documentation).
+pub const WINDOW: Duration = Duration::from_millis(1100);
 
 /// A limiter shared by clones; hand the same one to every Partner Central client.
 #[derive(Debug, Clone)]
-pub struct SharedRateLimiter(Arc<DefaultDirectRateLimiter>);
+pub struct SharedRateLimiter(Arc<Window>);
+
+#[derive(Debug)]
+struct Window {
+    limit: usize,
+    /// When the last (up to) `limit` permits were given, oldest first. Waiters queue on the
+    /// lock in order (tokio's mutex is fair), so permits go out first come, first served.
+    given: Mutex<VecDeque<Instant>>,
+}
 
 impl SharedRateLimiter {
     pub fn per_second(requests: NonZeroU32) -> Self {
-        let spacing = Duration::from_secs_f64(JITTER_HEADROOM / f64::from(requests.get()));
-        let quota = Quota::with_period(spacing).unwrap_or_else(|| Quota::per_second(requests));
-        SharedRateLimiter(Arc::new(RateLimiter::direct(quota.allow_burst(NonZeroU32::MIN))))
+        let limit = usize::try_from(requests.get()).unwrap_or(usize::MAX);
+        SharedRateLimiter(Arc::new(Window { limit, given: Mutex::new(VecDeque::with_capacity(limit)) }))
     }
 
-    /// Wait until one more request may go out.
+    /// Wait until one more request may go out: at once while fewer than `N` went out in the
+    /// last [`WINDOW`], else until the oldest of them leaves it.
     pub async fn acquire(&self) {
-        self.0.until_ready().await;
+        let mut given = self.0.given.lock().await;
+        if given.len() >= self.0.limit
+            && let Some(&oldest) = given.front()
+        {
+            tokio::time::sleep_until(oldest + WINDOW).await;
+        }
+        while given.len() >= self.0.limit {
+            given.pop_front();
+        }
+        given.push_back(Instant::now());
     }
 }
 
@@ -79,11 +101,54 @@ impl HttpConnector for RateLimitedConnector {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn permits_have_no_burst_beyond_one() {
-        let limiter = SharedRateLimiter::per_second(NonZeroU32::MIN.saturating_add(9));
-        // The first permit is immediate; a second one is not available at once.
-        limiter.acquire().await;
-        assert!(limiter.0.check().is_err(), "a second request in the same instant must wait");
+    fn limiter(n: u32) -> SharedRateLimiter {
+        SharedRateLimiter::per_second(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
+    }
+
+    // Paused tokio time: sleeps advance the clock instantly and exactly, so the permit times
+    // below are what the limiter decided, not how busy the machine was.
+
+    #[tokio::test(start_paused = true)]
+    async fn fewer_calls_than_the_budget_are_not_spaced_out() {
+        let limiter = limiter(8);
+        let start = Instant::now();
+        for _ in 0..8 {
+            limiter.acquire().await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO, "8 permits at 8/s: no wait at all");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_window_holds_more_than_the_budget() {
+        let limiter = limiter(4);
+        let start = Instant::now();
+        let mut times = Vec::new();
+        for _ in 0..10 {
+            limiter.acquire().await;
+            times.push(start.elapsed());
+        }
+        let ms: Vec<u128> = times.iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, [0, 0, 0, 0, 1100, 1100, 1100, 1100, 2200, 2200]);
+        for (i, t) in times.iter().enumerate() {
+            let in_window = times[i..].iter().take_while(|u| **u - *t < WINDOW).count();
+            assert!(in_window <= 4, "{in_window} permits within {WINDOW:?} from {t:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_callers_share_one_budget() {
+        let limiter = limiter(3);
+        let start = Instant::now();
+        let waits = futures::future::join_all((0..7).map(|_| {
+            let limiter = limiter.clone();
+            async move {
+                limiter.acquire().await;
+                start.elapsed().as_millis()
+            }
+        }))
+        .await;
+        let mut waits = waits;
+        waits.sort_unstable();
+        assert_eq!(waits, [0, 0, 0, 1100, 1100, 1100, 2200]);
     }
 }
