@@ -9,6 +9,7 @@ pub mod partner_central;
 pub mod rate_limit;
 mod sdk_error;
 pub mod service_clock;
+mod stack;
 
 pub use aws::{PartnerCentralClients, dynamodb_client, eventbridge_client, load_sdk_config};
 pub use call_counter::ApiCallCounter;
@@ -16,3 +17,4 @@ pub use dynamodb::DynamoStateStore;
 pub use eventbridge::{EventBridgePublisher, PublishSettings};
 pub use partner_central::{PartnerCentralAccount, PartnerCentralSelling};
 pub use service_clock::ServiceClock;
+pub use stack::{AwsAdapters, AwsPorts};
