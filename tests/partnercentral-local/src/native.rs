@@ -224,9 +224,9 @@ fn connection_id(inv: &ConnectionInvitation, other_account: &str) -> String {
 }
 
 /// The native event our account receives for `change` of connection invitation `inv` (in its
-/// current state), or `None` when Partner Central sends us none (our own actions: sending,
+/// current state) at `now`, or `None` when Partner Central sends us none (our own actions: sending,
 /// cancelling what we sent, rejecting what we received).
-pub fn connection_event(inv: &ConnectionInvitation, change: Change, own_account: &str) -> Option<NativeEvent> {
+pub fn connection_event(inv: &ConnectionInvitation, change: Change, own_account: &str, now: Ts) -> Option<NativeEvent> {
     let we_sent = inv.participant_type == participant::SENDER;
     let detail_type = match (change, inv.status.as_str()) {
         (Change::Appeared, status::PENDING) if !we_sent => connection::RECEIVED,
@@ -274,8 +274,8 @@ pub fn connection_event(inv: &ConnectionInvitation, change: Change, own_account:
             d.insert("receiverProfileId".into(), json!(profile_id(receiver)));
         }
     }
-    let time =
-        if detail_type == connection::EXPIRED { inv.expires_at.unwrap_or(inv.updated_at) } else { inv.updated_at };
+    // Expired: at the expiry instant (the clock may have jumped past it); otherwise now.
+    let time = if detail_type == connection::EXPIRED { inv.expires_at.map_or(now, |t| t.min(now)) } else { now };
     Some(NativeEvent {
         source: ACCOUNT_SOURCE,
         detail_type,
@@ -379,7 +379,7 @@ impl Snapshot {
             }
             for inv in data.connection_invitations.values() {
                 if let Some(change) = note(seen, &inv.id, &inv.status) {
-                    out.extend(connection_event(inv, change, own_account));
+                    out.extend(connection_event(inv, change, own_account, now));
                 }
             }
             let seen = self.engagements.entry(catalog.clone()).or_default();
@@ -774,7 +774,11 @@ mod tests {
             (RECEIVER, Change::Appeared, status::ACCEPTED, None),
         ];
         for (p, change, st, want) in cases {
-            assert_eq!(detail_type(connection_event(&conn(p, st), change, US)), want, "{p} {change:?} {st}");
+            assert_eq!(
+                detail_type(connection_event(&conn(p, st), change, US, t("2026-11-12T00:00:00Z"))),
+                want,
+                "{p} {change:?} {st}"
+            );
         }
     }
 
@@ -800,7 +804,9 @@ mod tests {
 
     #[test]
     fn received_connection_event_has_the_documented_shape_and_quirks() {
-        let e = connection_event(&conn(participant::RECEIVER, "PENDING"), Change::Appeared, US).expect("event");
+        let e =
+            connection_event(&conn(participant::RECEIVER, "PENDING"), Change::Appeared, US, t("2026-11-12T00:00:00Z"))
+                .expect("event");
         assert_eq!(e.source, "aws.partnercentral-account");
         assert_eq!(
             e.resources,
@@ -822,7 +828,7 @@ mod tests {
     fn accepted_rejected_cancelled_expired_carry_their_extra_members() {
         let mut sent = conn(participant::SENDER, "ACCEPTED");
         sent.connection_id = Some("pac-0000000000001".into());
-        let e = connection_event(&sent, Change::Status, US).expect("accepted");
+        let e = connection_event(&sent, Change::Status, US, t("2026-11-20T00:00:00Z")).expect("accepted");
         assert_eq!(
             e.detail["connectionInvitation"]["connection"],
             json!({"arn": "arn:aws:partnercentral:us-east-1::catalog/AWS/connection/pac-0000000000001",
@@ -830,12 +836,17 @@ mod tests {
                    "status": "ACTIVE"})
         );
         assert!(e.detail["connectionInvitation"].get("inviterEmail").is_none());
-        let rejected = connection_event(&conn(participant::SENDER, "REJECTED"), Change::Status, US).expect("rejected");
+        let rejected =
+            connection_event(&conn(participant::SENDER, "REJECTED"), Change::Status, US, t("2026-11-20T00:00:00Z"))
+                .expect("rejected");
         assert_eq!(rejected.detail["connectionInvitation"]["receiverProfileId"], json!(profile_id(THEM)));
         let cancelled =
-            connection_event(&conn(participant::RECEIVER, "CANCELED"), Change::Status, US).expect("cancelled");
+            connection_event(&conn(participant::RECEIVER, "CANCELED"), Change::Status, US, t("2026-11-20T00:00:00Z"))
+                .expect("cancelled");
         assert_eq!(cancelled.detail["connectionInvitation"]["senderProfileId"], json!(profile_id(THEM)));
-        let expired = connection_event(&conn(participant::RECEIVER, "EXPIRED"), Change::Status, US).expect("expired");
+        let expired =
+            connection_event(&conn(participant::RECEIVER, "EXPIRED"), Change::Status, US, t("2026-11-20T00:00:00Z"))
+                .expect("expired");
         assert_eq!(expired.detail["connectionInvitation"]["senderProfileId"], json!(profile_id(THEM)));
         assert_eq!(expired.detail["connectionInvitation"]["receiverProfileId"], json!(profile_id(US)));
         assert_eq!(expired.time, t("2026-11-16T09:00:00Z"));
