@@ -68,6 +68,10 @@ struct World {
 }
 
 async fn world(faults: NativeFaults) -> World {
+    world_with(faults, true, seed()).await
+}
+
+async fn world_with(faults: NativeFaults, frozen: bool, seed: SeedDocument) -> World {
     let moto = ok(Moto::start().await);
     let conf = sdk_config(moto.endpoint()).await;
     let queue =
@@ -76,8 +80,8 @@ async fn world(faults: NativeFaults) -> World {
     let emulator = ok(Emulator::builder()
         .listen(([127, 0, 0, 1], 0).into())
         .clock(ok(partnercentral_local::clock::parse_ts(T0)))
-        .frozen_clock(true)
-        .seed(seed())
+        .frozen_clock(frozen)
+        .seed(seed)
         .native_events(NativeEventsConfig { faults, ..NativeEventsConfig::new(moto.endpoint()) })
         .spawn()
         .await);
@@ -352,4 +356,15 @@ async fn delayed_native_events_all_arrive() {
         ]
     );
     assert_eq!(w.settled().await["sent"], json!(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_clock_expires_invitations_on_time_without_any_request() {
+    // The clock runs from T0; the invitation expires a second later. Nothing calls the
+    // emulator: only its own ticker can notice the expiry.
+    let doc = json!({"EngagementInvitations": [eng("expires000001", "RECEIVER", "2026-11-20T10:00:01Z")]});
+    let w = world_with(NativeFaults::default(), false, ok(SeedDocument::from_json(&doc.to_string()))).await;
+    let events = ok(w.queue.receive(1, WAIT).await);
+    assert_eq!(keys(&events), [("Engagement Invitation Expired".to_owned(), "engi-expires000001".to_owned())]);
+    assert_eq!(events[0]["time"], json!("2026-11-20T10:00:01Z"));
 }
