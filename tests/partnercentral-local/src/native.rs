@@ -360,6 +360,25 @@ fn note(seen: &mut HashMap<String, String>, id: &str, current: &str) -> Option<C
     }
 }
 
+/// One kind of invitation of one catalog: compare each with `seen`, update it, and add the
+/// events of what changed to `out` (deleted ids are forgotten).
+fn diff_invitations<Invitation>(
+    seen: &mut HashMap<String, String>,
+    invitations: &HashMap<String, Invitation>,
+    status_of: impl Fn(&Invitation) -> &str,
+    render: impl Fn(&Invitation, Change) -> Option<NativeEvent>,
+    out: &mut Vec<NativeEvent>,
+) {
+    if seen.len() > invitations.len() {
+        seen.retain(|id, _| invitations.contains_key(id));
+    }
+    for (id, inv) in invitations {
+        if let Some(change) = note(seen, id, status_of(inv)) {
+            out.extend(render(inv, change));
+        }
+    }
+}
+
 impl Snapshot {
     fn of(state: &State) -> Snapshot {
         let mut s = Snapshot::default();
@@ -373,24 +392,20 @@ impl Snapshot {
         let now = state.now();
         let mut out = Vec::new();
         for (catalog, data) in &state.catalogs {
-            let seen = self.connections.entry(catalog.clone()).or_default();
-            if seen.len() > data.connection_invitations.len() {
-                seen.retain(|id, _| data.connection_invitations.contains_key(id));
-            }
-            for inv in data.connection_invitations.values() {
-                if let Some(change) = note(seen, &inv.id, &inv.status) {
-                    out.extend(connection_event(inv, change, own_account, now));
-                }
-            }
-            let seen = self.engagements.entry(catalog.clone()).or_default();
-            if seen.len() > data.engagement_invitations.len() {
-                seen.retain(|id, _| data.engagement_invitations.contains_key(id));
-            }
-            for inv in data.engagement_invitations.values() {
-                if let Some(change) = note(seen, &inv.id, &inv.status) {
-                    out.extend(engagement_event(inv, change, own_account, now));
-                }
-            }
+            diff_invitations(
+                self.connections.entry(catalog.clone()).or_default(),
+                &data.connection_invitations,
+                |inv| &inv.status,
+                |inv, change| connection_event(inv, change, own_account, now),
+                &mut out,
+            );
+            diff_invitations(
+                self.engagements.entry(catalog.clone()).or_default(),
+                &data.engagement_invitations,
+                |inv| &inv.status,
+                |inv, change| engagement_event(inv, change, own_account, now),
+                &mut out,
+            );
         }
         self.connections.retain(|c, _| state.catalogs.contains_key(c));
         self.engagements.retain(|c, _| state.catalogs.contains_key(c));
