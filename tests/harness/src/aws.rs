@@ -128,39 +128,87 @@ impl Consumer {
         Ok(Consumer { sqs: sqs.clone(), queue_url })
     }
 
+    /// The queue's URL.
+    pub fn queue_url(&self) -> &str {
+        &self.queue_url
+    }
+
+    /// Receive (and delete) messages until `count` have arrived or `wait` has passed, long
+    /// polling (at most 1 s per receive), so it returns as soon as the last one is in.
+    pub async fn receive(&self, count: usize, wait: std::time::Duration) -> Result<Vec<Value>> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut events = Vec::new();
+        while events.len() < count {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            events.extend(self.receive_once(1).await?);
+        }
+        Ok(events)
+    }
+
+    /// One `ReceiveMessage` (up to 10, waiting up to `wait_secs`); what came is deleted.
+    async fn receive_once(&self, wait_secs: i32) -> Result<Vec<Value>> {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(wait_secs)
+            .send()
+            .await
+            .map_err(Error::sdk("ReceiveMessage"))?;
+        let mut events = Vec::new();
+        for m in out.messages() {
+            let body = m.body().unwrap_or_default();
+            events.push(serde_json::from_str(body).map_err(|e| Error::msg(format!("queue message is not JSON: {e}")))?);
+            if let Some(handle) = m.receipt_handle() {
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .map_err(Error::sdk("DeleteMessage"))?;
+            }
+        }
+        Ok(events)
+    }
+
     /// Every event waiting in the queue (then deleted), in arrival order. moto delivers
     /// rule targets during PutEvents, so once a function has returned its events are here.
     pub async fn drain(&self) -> Result<Vec<Value>> {
         let mut events = Vec::new();
         loop {
-            let out = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(0)
-                .send()
-                .await
-                .map_err(Error::sdk("ReceiveMessage"))?;
-            let messages = out.messages();
-            if messages.is_empty() {
+            let batch = self.receive_once(0).await?;
+            if batch.is_empty() {
                 return Ok(events);
             }
-            for m in messages {
-                let body = m.body().unwrap_or_default();
-                events.push(
-                    serde_json::from_str(body).map_err(|e| Error::msg(format!("queue message is not JSON: {e}")))?,
-                );
-                if let Some(handle) = m.receipt_handle() {
-                    self.sqs
-                        .delete_message()
-                        .queue_url(&self.queue_url)
-                        .receipt_handle(handle)
-                        .send()
-                        .await
-                        .map_err(Error::sdk("DeleteMessage"))?;
-                }
-            }
+            events.extend(batch);
         }
     }
+}
+
+/// Name of the queue (and of its rule) that receives Partner Central's native events.
+pub const NATIVE_EVENTS_QUEUE: &str = "partnercentral-native-events";
+
+/// The rule pattern the fast path uses on the default bus: both native sources, the invitation
+/// detail-types, and the catalog in `detail.catalog`.
+pub fn native_events_pattern(catalog: &str) -> Value {
+    serde_json::json!({
+        "source": [partnercentral_local::native::SELLING_SOURCE, partnercentral_local::native::ACCOUNT_SOURCE],
+        "detail-type": partnercentral_local::native::INVITATION_DETAIL_TYPES,
+        "detail": {"catalog": [catalog]},
+    })
+}
+
+/// Queue [`NATIVE_EVENTS_QUEUE`] behind a rule on the `default` bus matching
+/// [`native_events_pattern`] for `catalog`: where the emulator's native events arrive.
+pub async fn native_events_queue(
+    eb: &aws_sdk_eventbridge::Client,
+    sqs: &aws_sdk_sqs::Client,
+    catalog: &str,
+) -> Result<Consumer> {
+    Consumer::create(eb, sqs, "default", NATIVE_EVENTS_QUEUE, &native_events_pattern(catalog)).await
 }

@@ -11,10 +11,14 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use partnercentral_local::{Emulator, EmulatorHandle, FaultConfig, GenerateConfig, SeedDocument};
+use partnercentral_local::{
+    Emulator, EmulatorHandle, FaultConfig, GenerateConfig, NativeEventsConfig, NativeFaults, SeedDocument,
+};
 use serde_json::{Value, json};
 
-use crate::aws::{ACCESS_KEY, Consumer, REGION, SECRET_KEY, create_bus, create_state_table, sdk_config};
+use crate::aws::{
+    ACCESS_KEY, Consumer, REGION, SECRET_KEY, create_bus, create_state_table, native_events_queue, sdk_config,
+};
 use crate::lambda::{FunctionProcess, Invocation, RuntimeApi};
 use crate::moto::Moto;
 use crate::process::workspace_root;
@@ -38,6 +42,9 @@ pub struct StackOptions {
     pub proxy_seed: u64,
     /// Create the custom bus (false: a test creates it later, to see delivery recover).
     pub create_bus: bool,
+    /// Let the emulator emit Partner Central's native events to moto's default bus, with these
+    /// faults, routed by a rule (catalog `AWS`) to [`Stack::native_events`]. `None`: off.
+    pub native_events: Option<NativeFaults>,
 }
 
 impl Default for StackOptions {
@@ -49,6 +56,7 @@ impl Default for StackOptions {
             emulator_faults: FaultConfig::default(),
             proxy_seed: 1,
             create_bus: true,
+            native_events: None,
         }
     }
 }
@@ -64,11 +72,15 @@ pub struct Stack {
     pub sqs: aws_sdk_sqs::Client,
     /// The consumer queue, behind a rule on the bus matching our `EVENT_SOURCE`.
     pub consumer: Option<Consumer>,
+    /// With [`StackOptions::native_events`]: the queue behind the default bus rule matching
+    /// Partner Central's native invitation events (`queue_url()` for a function's trigger).
+    pub native_events: Option<Consumer>,
     http: Client<HttpConnector, Full<Bytes>>,
 }
 
 impl Stack {
     pub async fn start(options: StackOptions) -> Result<Stack> {
+        let moto = Moto::start().await?;
         let mut emulator = Emulator::builder()
             .listen(([127, 0, 0, 1], 0).into())
             .clock(options.clock.unwrap_or_else(Utc::now))
@@ -80,8 +92,11 @@ impl Stack {
         if let Some(generate) = options.generate.clone() {
             emulator = emulator.generate(generate);
         }
+        if let Some(faults) = options.native_events.clone() {
+            emulator =
+                emulator.native_events(NativeEventsConfig { faults, ..NativeEventsConfig::new(moto.endpoint()) });
+        }
         let emulator = emulator.spawn().await.map_err(|e| Error::msg(format!("emulator: {e}")))?;
-        let moto = Moto::start().await?;
         let proxy = EventBridgeProxy::start(moto.endpoint(), options.proxy_seed).await?;
         let runtime = RuntimeApi::start().await?;
         let conf = sdk_config(moto.endpoint()).await;
@@ -94,11 +109,15 @@ impl Stack {
             proxy,
             runtime,
             consumer: None,
+            native_events: None,
             http: Client::builder(TokioExecutor::new()).build_http(),
         };
         create_state_table(&stack.dynamodb, TABLE).await?;
         if options.create_bus {
             stack.create_bus().await?;
+        }
+        if options.native_events.is_some() {
+            stack.native_events = Some(native_events_queue(&stack.eventbridge, &stack.sqs, "AWS").await?);
         }
         Ok(stack)
     }
@@ -210,6 +229,12 @@ impl Stack {
     /// Upsert one invitation in the seed format (`kind`: `connection` or `engagement`).
     pub async fn put_invitation(&self, kind: &str, invitation: Value) -> Result<Value> {
         self.emulator_control("POST", &format!("{kind}-invitations"), Some(invitation)).await
+    }
+
+    /// The emulator's native-event delivery: faults and counts (`emitted`, `dropped`,
+    /// `duplicated`, `sent`, `failed`, `pending`).
+    pub async fn native_events_status(&self) -> Result<Value> {
+        self.emulator_control("GET", "native-events", None).await
     }
 
     /// Request counts per operation and the highest rate seen.

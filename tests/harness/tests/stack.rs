@@ -67,3 +67,36 @@ async fn the_emulator_clock_moves_only_when_told_and_dates_its_responses() {
     let health = stack.emulator_control("GET", "health", None).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(health["status"], "ok");
 }
+
+#[tokio::test]
+async fn with_native_events_the_stack_routes_the_emulators_native_events_to_their_queue() {
+    let stack = Stack::start(StackOptions { native_events: Some(Default::default()), ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let queue = stack.native_events.clone().unwrap_or_else(|| panic!("no native events queue"));
+    assert!(queue.queue_url().ends_with(harness::aws::NATIVE_EVENTS_QUEUE), "{}", queue.queue_url());
+    let invitation = serde_json::json!({"Catalog": "AWS", "Id": "pacinv-NATIVE0000001",
+        "ConnectionType": "SUBSIDIARY", "CreatedAt": "2026-11-15T00:00:00Z",
+        "ExpiresAt": "2099-01-01T00:00:00Z", "OtherParticipantIdentifier": "444455556666",
+        "ParticipantType": "RECEIVER", "Status": "PENDING", "InvitationMessage": "Hi",
+        "InviterEmail": "ann@example.com", "InviterName": "Ann"});
+    // Another catalog's change does not match the rule's `detail.catalog`.
+    let mut sandbox = invitation.clone();
+    sandbox["Catalog"] = serde_json::json!("Sandbox");
+    stack.put_invitation("connection", sandbox).await.unwrap_or_else(|e| panic!("{e}"));
+    stack.put_invitation("connection", invitation).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut events = queue.receive(1, std::time::Duration::from_secs(20)).await.unwrap_or_else(|e| panic!("{e}"));
+    // Both were put (moto routes during PutEvents), so anything else matching is in the queue now.
+    loop {
+        let status = stack.native_events_status().await.unwrap_or_else(|e| panic!("{e}"));
+        if status["counts"]["pending"] == 0 {
+            assert_eq!((&status["counts"]["emitted"], &status["counts"]["sent"]), (&2.into(), &2.into()));
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    events.extend(queue.drain().await.unwrap_or_else(|e| panic!("{e}")));
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(events[0]["detail-type"], "Partner Connection Invitation Received");
+    assert_eq!(events[0]["detail"]["connectionInvitation"]["connectionType"], "Subsidiary");
+}

@@ -56,6 +56,7 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
     } else {
         route(shared, &method, &segments, &query, &body)
     };
+    crate::native::state_changed(shared);
     tracing::debug!(%method, %path, ok = result.is_ok(), "control request");
     reply(result)
 }
@@ -87,6 +88,17 @@ fn method_not_allowed(method: &Method) -> Fail {
 fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Bytes) -> Reply {
     // Keep stored data current before anyone looks at it.
     lock(&shared.state).expire_due();
+    if let ["native-events"] = seg {
+        return match *method {
+            Method::GET => Ok((200, shared.native.status_json())),
+            Method::POST | Method::PUT => {
+                let patch =
+                    serde_json::from_slice(body).map_err(|e| bad(format!("invalid native-events body: {e}")))?;
+                shared.native.patch_faults(patch).map(|v| (200, v)).map_err(bad)
+            }
+            _ => Err(method_not_allowed(method)),
+        };
+    }
     match (seg, method) {
         (["health"], &Method::GET) => {
             let st = lock(&shared.state);
@@ -319,6 +331,7 @@ fn reset(shared: &Shared, body: &Value) -> Reply {
     *lock(&shared.stats) = Stats::default();
     *lock(&shared.faults) = Faults::new(start.faults.clone());
     lock(&shared.holds).release();
+    shared.native.rebaseline(&st);
     let (c, e) = st.counts();
     Ok((200, json!({"now": fmt_ts(&st.now()), "connection_invitations": c, "engagement_invitations": e})))
 }

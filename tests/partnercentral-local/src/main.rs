@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use partnercentral_local::{CatalogChoice, Emulator, EmulatorError, FaultConfig, GenerateConfig, SeedDocument};
+use partnercentral_local::{
+    CatalogChoice, Emulator, EmulatorError, FaultConfig, GenerateConfig, NativeEventsConfig, NativeFaults, SeedDocument,
+};
 use tracing::{error, info};
 
 /// Local emulator of the AWS Partner Central Account and Selling APIs (invitations).
@@ -61,6 +63,28 @@ struct Cli {
     /// Validate every response against the model (default: on in debug builds).
     #[arg(long)]
     validate_responses: Option<bool>,
+    /// Emit Partner Central's native EventBridge events with PutEvents to this EventBridge
+    /// endpoint (e.g. moto's URL); default: no native events.
+    #[arg(long, value_name = "URL")]
+    native_events_endpoint: Option<String>,
+    /// Event bus (name or ARN) the native events are put on.
+    #[arg(long, default_value = "default", value_name = "BUS", requires = "native_events_endpoint")]
+    native_events_bus: String,
+    /// The account linked to Partner Central (the "us" of every invitation's ParticipantType).
+    #[arg(long, default_value = partnercentral_local::generate::OWN_ACCOUNT_ID, value_name = "ID")]
+    account_id: String,
+    /// Fraction of native events dropped (0..1).
+    #[arg(long, default_value_t = 0.0, value_name = "P", requires = "native_events_endpoint")]
+    native_drop_rate: f64,
+    /// Fraction of native events sent twice (0..1).
+    #[arg(long, default_value_t = 0.0, value_name = "P", requires = "native_events_endpoint")]
+    native_duplicate_rate: f64,
+    /// Delay each native event by a random 0..=N ms (reorders them).
+    #[arg(long, default_value_t = 0, value_name = "N", requires = "native_events_endpoint")]
+    native_delay_ms: u64,
+    /// Seed of the native-event fault PRNG.
+    #[arg(long, default_value_t = 0, value_name = "N", requires = "native_events_endpoint")]
+    native_fault_seed: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +144,19 @@ async fn run(cli: Cli) -> Result<(), MainError> {
     }
     if let Some(v) = cli.validate_responses {
         b = b.validate_responses(v);
+    }
+    if let Some(endpoint) = cli.native_events_endpoint {
+        b = b.native_events(NativeEventsConfig {
+            endpoint,
+            bus: cli.native_events_bus,
+            account_id: cli.account_id,
+            faults: NativeFaults {
+                drop_rate: cli.native_drop_rate,
+                duplicate_rate: cli.native_duplicate_rate,
+                delay_ms: cli.native_delay_ms,
+                seed: cli.native_fault_seed,
+            },
+        });
     }
     let handle = b.spawn().await?;
     {

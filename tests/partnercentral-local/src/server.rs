@@ -26,6 +26,7 @@ use crate::faults::{FaultConfig, Faults, Verdict};
 use crate::generate::{GenerateConfig, generate};
 use crate::hold::{HoldPhase, Holds};
 use crate::model::{Api, Direction, ModelError, Models};
+use crate::native::{Native, NativeEventsConfig};
 use crate::ops;
 use crate::seed::{SeedData, SeedDocument, SeedError};
 use crate::state::State;
@@ -51,6 +52,8 @@ pub enum EmulatorError {
     Seed(#[from] SeedError),
     #[error("invalid fault configuration: {0}")]
     Faults(String),
+    #[error("invalid native events configuration: {0}")]
+    NativeEvents(String),
     #[error("server task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
 }
@@ -78,6 +81,8 @@ pub(crate) struct Shared {
     pub hold_signal: tokio::sync::Notify,
     pub start: StartConfig,
     pub validate_responses: bool,
+    /// Partner Central's native EventBridge events (off unless configured).
+    pub native: Native,
     request_ids: AtomicU64,
 }
 
@@ -109,6 +114,7 @@ pub struct EmulatorBuilder {
     generate: Option<GenerateConfig>,
     faults: FaultConfig,
     validate_responses: bool,
+    native_events: Option<NativeEventsConfig>,
 }
 
 impl Default for EmulatorBuilder {
@@ -121,6 +127,7 @@ impl Default for EmulatorBuilder {
             generate: None,
             faults: FaultConfig::default(),
             validate_responses: cfg!(debug_assertions),
+            native_events: None,
         }
     }
 }
@@ -171,10 +178,20 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Emit Partner Central's native EventBridge events on every state change (see
+    /// [`crate::native`]); default: off.
+    pub fn native_events(mut self, cfg: NativeEventsConfig) -> Self {
+        self.native_events = Some(cfg);
+        self
+    }
+
     /// Bind, load data and start serving in a background task.
     pub async fn spawn(self) -> Result<EmulatorHandle, EmulatorError> {
         let models = Models::shared()?;
         self.faults.check().map_err(EmulatorError::Faults)?;
+        if let Some(n) = &self.native_events {
+            n.check().map_err(EmulatorError::NativeEvents)?;
+        }
         let clock_start = self.clock.unwrap_or_else(chrono::Utc::now);
         let clock = VirtualClock::new(clock_start, self.frozen_clock);
         let clock_start = clock.now();
@@ -199,6 +216,7 @@ impl EmulatorBuilder {
             now = %crate::clock::fmt_ts(&clock_start),
             "emulator data loaded"
         );
+        let native = self.native_events.map_or_else(Native::off, |cfg| Native::start(cfg, &state));
         let shared = Arc::new(Shared {
             models,
             state: Mutex::new(state),
@@ -209,11 +227,15 @@ impl EmulatorBuilder {
             start: StartConfig { clock_start, frozen: self.frozen_clock, data, faults: self.faults, id_seed },
             validate_responses: self.validate_responses,
             request_ids: AtomicU64::new(0),
+            native,
         });
         let listener =
             TcpListener::bind(self.listen).await.map_err(|source| EmulatorError::Bind { addr: self.listen, source })?;
         let addr = listener.local_addr().map_err(|source| EmulatorError::Bind { addr: self.listen, source })?;
         let (tx, rx) = watch::channel(false);
+        if shared.native.enabled() {
+            tokio::spawn(crate::native::expiry_ticker(Arc::clone(&shared), rx.clone()));
+        }
         let task = tokio::spawn(serve(listener, shared, rx));
         Ok(EmulatorHandle { addr, shutdown: tx, task: Some(task) })
     }
@@ -459,7 +481,9 @@ async fn process(shared: &Shared, req: Request<Incoming>) -> Outcome {
     hold_point(shared, operation, HoldPhase::Before).await;
     let result = {
         let mut state = lock(&shared.state);
-        ops::dispatch(shared.models, &mut state, api, operation, &input)
+        let result = ops::dispatch(shared.models, &mut state, api, operation, &input);
+        shared.native.observe(&state);
+        result
     };
     hold_point(shared, operation, HoldPhase::After).await;
     out.result = if shared.validate_responses { check_response(shared, api, op, result) } else { result };
