@@ -1,6 +1,7 @@
 //! Domain: invitations, the event contract and delivery outcomes. No SDK types.
 
 pub mod digest;
+pub mod engagement_response;
 pub mod envelope;
 pub mod event;
 pub mod invitation;
