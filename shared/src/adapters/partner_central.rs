@@ -502,7 +502,6 @@ impl EngagementResponses for PartnerCentralSelling {
         client_token: &str,
     ) -> Result<AcceptanceTask, PartnerCentralError> {
         const OP: &str = "StartEngagementByAcceptingInvitationTask";
-        use selling::operation::start_engagement_by_accepting_invitation_task::StartEngagementByAcceptingInvitationTaskError as E;
         let out = self
             .client
             .start_engagement_by_accepting_invitation_task()
@@ -511,12 +510,7 @@ impl EngagementResponses for PartnerCentralSelling {
             .client_token(client_token)
             .send()
             .await
-            .map_err(|e| {
-                classify(OP, e, |e| match e {
-                    E::ValidationException(v) => selling_extras(Some(v)),
-                    _ => ErrorExtras::default(),
-                })
-            })?;
+            .map_err(|e| classify(OP, e, selling_response_extras))?;
         task_from_fields(OP, task_fields!(out))
     }
 
@@ -525,7 +519,6 @@ impl EngagementResponses for PartnerCentralSelling {
         query: AcceptanceTaskQuery,
     ) -> BoxStream<'_, Result<Vec<AcceptanceTask>, PartnerCentralError>> {
         const OP: &str = "ListEngagementByAcceptingInvitationTasks";
-        use selling::operation::list_engagement_by_accepting_invitation_tasks::ListEngagementByAcceptingInvitationTasksError as E;
         let sort_order = match query.order {
             TaskOrder::Unsorted => None,
             TaskOrder::NewestFirst => Some(selling::types::SortOrder::Descending),
@@ -587,10 +580,7 @@ impl EngagementResponses for PartnerCentralSelling {
                                     .ok()
                             })
                             .collect::<Vec<_>>()),
-                        Err(e) => Err(classify(OP, e, |e| match e {
-                            E::ValidationException(v) => selling_extras(Some(v)),
-                            _ => ErrorExtras::default(),
-                        })),
+                        Err(e) => Err(classify(OP, e, selling_response_extras)),
                     };
                     // After an error this listing is over: yield it and stop.
                     let next = converted.is_ok().then_some(pages);
@@ -606,7 +596,6 @@ impl EngagementResponses for PartnerCentralSelling {
         reason: &RejectionReason,
     ) -> Result<(), PartnerCentralError> {
         const OP: &str = "RejectEngagementInvitation";
-        use selling::operation::reject_engagement_invitation::RejectEngagementInvitationError as E;
         self.client
             .reject_engagement_invitation()
             .catalog(self.catalog.as_str())
@@ -614,14 +603,38 @@ impl EngagementResponses for PartnerCentralSelling {
             .rejection_reason(reason.as_str())
             .send()
             .await
-            .map_err(|e| {
-                classify(OP, e, |e| match e {
-                    E::ValidationException(v) => selling_extras(Some(v)),
-                    _ => ErrorExtras::default(),
-                })
-            })?;
+            .map_err(|e| classify(OP, e, selling_response_extras))?;
         Ok(())
     }
+}
+
+/// The invalid fields of a Selling API `ValidationException`, for the operations answering
+/// invitations (each has its own error enum; the macro gives them one accessor).
+trait SellingValidation {
+    fn as_validation(&self) -> Option<&selling::types::error::ValidationException>;
+}
+
+macro_rules! selling_validation {
+    ($($err:ty),+) => {$(
+        impl SellingValidation for $err {
+            fn as_validation(&self) -> Option<&selling::types::error::ValidationException> {
+                match self {
+                    Self::ValidationException(v) => Some(v),
+                    _ => None,
+                }
+            }
+        }
+    )+};
+}
+
+selling_validation!(
+    selling::operation::start_engagement_by_accepting_invitation_task::StartEngagementByAcceptingInvitationTaskError,
+    selling::operation::list_engagement_by_accepting_invitation_tasks::ListEngagementByAcceptingInvitationTasksError,
+    selling::operation::reject_engagement_invitation::RejectEngagementInvitationError
+);
+
+fn selling_response_extras(e: &impl SellingValidation) -> ErrorExtras {
+    selling_extras(e.as_validation())
 }
 
 /// The members of an acceptance task, common to the Start response and the List summary
