@@ -7,6 +7,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 
+use crate::domain::engagement_response::{AcceptanceTask, RejectionReason, TaskStatus};
 use crate::domain::{
     CommitOutcome, DeliveryReport, Invitation, InvitationKind, InvitationRecord, InvitationStatus, OutboundEvent,
     OutboxEntry, ParticipantType, RecordChange, SyncMeta,
@@ -144,6 +145,96 @@ pub async fn get_invitation(
         InvitationKind::Connection => connections.get_connection_invitation(id).await,
         InvitationKind::Engagement => engagements.get_engagement_invitation(id, participant_type).await,
     }
+}
+
+/// Order of an acceptance-task listing (`Sort` by `StartTime`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TaskOrder {
+    /// No `Sort` parameter: the service's own order.
+    #[default]
+    Unsorted,
+    NewestFirst,
+    OldestFirst,
+}
+
+/// Filters of `ListEngagementByAcceptingInvitationTasks`; empty = no filter. The API takes at
+/// most 10 identifiers per filter: the adapter splits longer lists into several listings (one
+/// after the other, each in `order`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AcceptanceTaskQuery {
+    /// `EngagementInvitationIdentifier` (ids or ARNs).
+    pub invitation_ids: Vec<String>,
+    /// `TaskIdentifier` (ids or ARNs).
+    pub task_ids: Vec<String>,
+    /// `TaskStatus`.
+    pub statuses: Vec<TaskStatus>,
+    pub order: TaskOrder,
+}
+
+impl AcceptanceTaskQuery {
+    /// The tasks of these invitations, newest first.
+    pub fn for_invitations(invitation_ids: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        AcceptanceTaskQuery {
+            invitation_ids: invitation_ids.into_iter().map(Into::into).collect(),
+            order: TaskOrder::NewestFirst,
+            ..AcceptanceTaskQuery::default()
+        }
+    }
+}
+
+/// Answering engagement invitations we received (Partner Central Selling API): accept through
+/// the asynchronous acceptance task, follow it, or reject. Writes are paced to the Selling
+/// API's one write per second by the adapter's client (see `adapters::rate_limit`).
+pub trait EngagementResponses: Send + Sync {
+    /// `StartEngagementByAcceptingInvitationTask`: start accepting a PENDING invitation we
+    /// received. The same `client_token` with the same invitation returns the same task (a
+    /// retry or a repeated run never starts a second one); with another invitation it is a
+    /// `Conflict`, as is an invitation no longer PENDING or already being accepted.
+    fn start_accepting_engagement_invitation(
+        &self,
+        invitation_id: &str,
+        client_token: &str,
+    ) -> impl Future<Output = Result<AcceptanceTask, PartnerCentralError>> + Send;
+
+    /// `ListEngagementByAcceptingInvitationTasks`: every page, `MaxResults` 100. A task the
+    /// API returns unreadable (no `TaskId` or `TaskStatus`) is reported in the log and
+    /// skipped, not the listing.
+    fn list_acceptance_tasks(
+        &self,
+        query: AcceptanceTaskQuery,
+    ) -> BoxStream<'_, Result<Vec<AcceptanceTask>, PartnerCentralError>>;
+
+    /// Every task of one invitation, newest first.
+    fn acceptance_tasks_of(
+        &self,
+        invitation_id: &str,
+    ) -> impl Future<Output = Result<Vec<AcceptanceTask>, PartnerCentralError>> + Send {
+        use futures::TryStreamExt;
+        let pages = self.list_acceptance_tasks(AcceptanceTaskQuery::for_invitations([invitation_id]));
+        async move { pages.try_concat().await }
+    }
+
+    /// One task by its id (or ARN); `None` when the API does not list it.
+    fn acceptance_task(
+        &self,
+        task_id: &str,
+    ) -> impl Future<Output = Result<Option<AcceptanceTask>, PartnerCentralError>> + Send {
+        use futures::TryStreamExt;
+        let pages = self.list_acceptance_tasks(AcceptanceTaskQuery {
+            task_ids: vec![task_id.to_owned()],
+            ..AcceptanceTaskQuery::default()
+        });
+        async move { Ok(pages.try_concat().await?.into_iter().next()) }
+    }
+
+    /// `RejectEngagementInvitation` of a PENDING invitation we received. The API takes no
+    /// client token: a repeat is a `Conflict` (no longer PENDING), which callers confirm with
+    /// a Get rather than treat as a failure.
+    fn reject_engagement_invitation(
+        &self,
+        invitation_id: &str,
+        reason: &RejectionReason,
+    ) -> impl Future<Output = Result<(), PartnerCentralError>> + Send;
 }
 
 /// The event bus.

@@ -9,14 +9,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::{DateTime, Duration, Utc};
 use futures::stream::{self, BoxStream, StreamExt};
 
+use crate::domain::engagement_response::{AcceptanceTask, RejectionReason, TaskReasonCode, TaskStatus};
 use crate::domain::{
     Catalog, CommitOutcome, Delivery, DeliveryReport, Expected, Invitation, InvitationKind, InvitationRecord,
     InvitationStatus, OtherParty, OutboundEvent, OutboxEntry, ParticipantType, RecordChange, SyncMeta,
 };
 use crate::error::{PartnerCentralError, StoreError};
 use crate::ports::{
-    ActionBudget, Allowance, CallCounts, Clock, ConnectionInvitationQuery, ConnectionInvitations,
-    EngagementInvitationQuery, EngagementInvitations, EngagementOrder, EventPublisher, Page, StateStore, Take,
+    AcceptanceTaskQuery, ActionBudget, Allowance, CallCounts, Clock, ConnectionInvitationQuery, ConnectionInvitations,
+    EngagementInvitationQuery, EngagementInvitations, EngagementOrder, EngagementResponses, EventPublisher, Page,
+    StateStore, Take, TaskOrder,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -101,6 +103,8 @@ pub struct FakePartnerCentral {
     /// Errors to return for one invitation id on Get/Cancel (consumed once each).
     failures: Mutex<HashMap<String, Vec<PartnerCentralError>>>,
     page_size: usize,
+    /// Acceptance tasks and rejections ([`EngagementResponses`]).
+    responses: Mutex<FakeResponses>,
 }
 
 impl FakePartnerCentral {
@@ -110,6 +114,7 @@ impl FakePartnerCentral {
             calls: Mutex::default(),
             failures: Mutex::default(),
             page_size: 100,
+            responses: Mutex::default(),
         }
     }
 
@@ -308,6 +313,209 @@ impl EngagementInvitations for FakePartnerCentral {
         }
         let inv = self.find(InvitationKind::Engagement, id, "GetEngagementInvitation")?;
         Ok(Invitation { participant_type, ..inv })
+    }
+}
+
+/// What the fake remembers of answered engagement invitations.
+#[derive(Debug, Default)]
+struct FakeResponses {
+    /// Every task, in start order.
+    tasks: Vec<AcceptanceTask>,
+    /// Client token → (invitation id, task id).
+    tokens: HashMap<String, (String, String)>,
+    /// Invitation id → how its next task fails (reason code, message).
+    planned_failures: HashMap<String, (TaskReasonCode, String)>,
+    /// Invitation id → the reason it was rejected with.
+    rejections: BTreeMap<String, RejectionReason>,
+}
+
+/// Answering engagement invitations, as the Selling API (and the emulator) does: a task starts
+/// IN_PROGRESS and ends only when the test says ([`FakePartnerCentral::end_acceptance_tasks`],
+/// the fake's "later"); client tokens are idempotent; answering what is not a PENDING
+/// invitation we received, or one being accepted, is a `Conflict`. Errors set with
+/// [`FakePartnerCentral::fail_next`] for an invitation id are returned by Start and Reject too.
+impl FakePartnerCentral {
+    /// Make the next acceptance task of `invitation_id` end FAILED with this reason code.
+    pub fn fail_acceptance_of(&self, invitation_id: &str, reason_code: &str, message: &str) {
+        lock(&self.responses)
+            .planned_failures
+            .insert(invitation_id.to_owned(), (TaskReasonCode::new(reason_code), message.to_owned()));
+    }
+
+    /// End every IN_PROGRESS task: FAILED as planned, or FAILED with
+    /// `EngagementInvitationConflict` when the invitation left PENDING meanwhile, otherwise
+    /// COMPLETE with a new opportunity (`O` + 10 digits) and the invitation ACCEPTED. Returns
+    /// how many ended.
+    pub fn end_acceptance_tasks(&self) -> usize {
+        // Locks in the order Start and Reject take them: responses, then invitations.
+        let mut responses = lock(&self.responses);
+        let mut invitations = lock(&self.invitations);
+        let FakeResponses { tasks, planned_failures, .. } = &mut *responses;
+        let mut ended = 0;
+        for (n, task) in tasks.iter_mut().enumerate() {
+            if task.status != TaskStatus::InProgress {
+                continue;
+            }
+            ended += 1;
+            let invitation_id = task.invitation_id.clone().unwrap_or_default();
+            let invitation = invitations
+                .iter_mut()
+                .find(|i| i.kind == InvitationKind::Engagement && i.id == invitation_id)
+                .filter(|i| i.status == InvitationStatus::Pending);
+            match (invitation, planned_failures.remove(&invitation_id)) {
+                (None, _) => {
+                    task.status = TaskStatus::Failed;
+                    task.reason_code = Some(TaskReasonCode::new("EngagementInvitationConflict"));
+                    task.message = Some(format!("{invitation_id} is no longer PENDING"));
+                }
+                (Some(_), Some((reason_code, message))) => {
+                    task.status = TaskStatus::Failed;
+                    task.reason_code = Some(reason_code);
+                    task.message = Some(message);
+                }
+                (Some(invitation), None) => {
+                    invitation.status = InvitationStatus::Accepted;
+                    task.status = TaskStatus::Complete;
+                    task.opportunity_id = Some(format!("O{:010}", n + 1));
+                    task.resource_snapshot_job_id = Some(format!("job-{:013}", n + 1));
+                }
+            }
+        }
+        ended
+    }
+
+    /// Every acceptance task so far, in start order.
+    pub fn acceptance_tasks(&self) -> Vec<AcceptanceTask> {
+        lock(&self.responses).tasks.clone()
+    }
+
+    /// The reason an invitation was rejected with, if it was.
+    pub fn rejection_reason(&self, invitation_id: &str) -> Option<RejectionReason> {
+        lock(&self.responses).rejections.get(invitation_id).cloned()
+    }
+
+    /// The PENDING invitation we received that no task is accepting, or why not.
+    fn answerable(
+        &self,
+        operation: &'static str,
+        invitation_id: &str,
+        responses: &FakeResponses,
+    ) -> Result<(), PartnerCentralError> {
+        let invitation = self.get(InvitationKind::Engagement, invitation_id).ok_or_else(|| {
+            PartnerCentralError::NotFound { operation, message: format!("{invitation_id} does not exist") }
+        })?;
+        let conflict =
+            |message: String| PartnerCentralError::Conflict { operation, reason: "UNSPECIFIED".into(), message };
+        if invitation.status != InvitationStatus::Pending || invitation.participant_type != ParticipantType::Receiver {
+            return Err(conflict(format!(
+                "{invitation_id} is {} and {}",
+                invitation.status, invitation.participant_type
+            )));
+        }
+        if let Some(task) = responses
+            .tasks
+            .iter()
+            .find(|t| t.invitation_id.as_deref() == Some(invitation_id) && t.status == TaskStatus::InProgress)
+        {
+            return Err(conflict(format!("{invitation_id} is being accepted by {}", task.task_id)));
+        }
+        Ok(())
+    }
+}
+
+impl EngagementResponses for FakePartnerCentral {
+    async fn start_accepting_engagement_invitation(
+        &self,
+        invitation_id: &str,
+        client_token: &str,
+    ) -> Result<AcceptanceTask, PartnerCentralError> {
+        const OP: &str = "StartEngagementByAcceptingInvitationTask";
+        self.count(OP);
+        if let Some(e) = self.take_failure(invitation_id) {
+            return Err(e);
+        }
+        let mut responses = lock(&self.responses);
+        if let Some((for_invitation, task_id)) = responses.tokens.get(client_token) {
+            if for_invitation != invitation_id {
+                return Err(PartnerCentralError::Conflict {
+                    operation: OP,
+                    reason: "UNSPECIFIED".into(),
+                    message: format!("client token {client_token} was used for {for_invitation}"),
+                });
+            }
+            let task = responses.tasks.iter().find(|t| &t.task_id == task_id).cloned();
+            return task.ok_or_else(|| PartnerCentralError::UnexpectedResponse {
+                operation: OP,
+                message: format!("{task_id} vanished"),
+            });
+        }
+        self.answerable(OP, invitation_id, &responses)?;
+        let task_id = format!("task-{:013}", responses.tasks.len() + 1);
+        let task = AcceptanceTask {
+            task_arn: Some(format!(
+                "arn:aws:partnercentral:us-east-1::catalog/AWS/engagement-by-accepting-invitation-task/{task_id}"
+            )),
+            task_id: task_id.clone(),
+            invitation_id: Some(invitation_id.to_owned()),
+            status: TaskStatus::InProgress,
+            started_at: None,
+            opportunity_id: None,
+            resource_snapshot_job_id: None,
+            reason_code: None,
+            message: None,
+        };
+        responses.tokens.insert(client_token.to_owned(), (invitation_id.to_owned(), task_id));
+        responses.tasks.push(task.clone());
+        Ok(task)
+    }
+
+    fn list_acceptance_tasks(
+        &self,
+        query: AcceptanceTaskQuery,
+    ) -> BoxStream<'_, Result<Vec<AcceptanceTask>, PartnerCentralError>> {
+        const OP: &str = "ListEngagementByAcceptingInvitationTasks";
+        let matches = |wanted: &[String], id: Option<&str>| {
+            wanted.is_empty() || id.is_some_and(|id| wanted.iter().any(|w| w == id || w.ends_with(&format!("/{id}"))))
+        };
+        let mut tasks: Vec<AcceptanceTask> = lock(&self.responses)
+            .tasks
+            .iter()
+            .filter(|t| query.statuses.is_empty() || query.statuses.contains(&t.status))
+            .filter(|t| matches(&query.invitation_ids, t.invitation_id.as_deref()))
+            .filter(|t| matches(&query.task_ids, Some(&t.task_id)))
+            .cloned()
+            .collect();
+        if query.order != TaskOrder::OldestFirst {
+            tasks.reverse();
+        }
+        let mut pages: Vec<Vec<AcceptanceTask>> =
+            tasks.chunks(self.page_size).map(<[AcceptanceTask]>::to_vec).collect();
+        if pages.is_empty() {
+            pages.push(Vec::new());
+        }
+        stream::iter(pages)
+            .map(move |page| {
+                self.count(OP);
+                Ok(page)
+            })
+            .boxed()
+    }
+
+    async fn reject_engagement_invitation(
+        &self,
+        invitation_id: &str,
+        reason: &RejectionReason,
+    ) -> Result<(), PartnerCentralError> {
+        const OP: &str = "RejectEngagementInvitation";
+        self.count(OP);
+        if let Some(e) = self.take_failure(invitation_id) {
+            return Err(e);
+        }
+        let mut responses = lock(&self.responses);
+        self.answerable(OP, invitation_id, &responses)?;
+        self.set_status(InvitationKind::Engagement, invitation_id, InvitationStatus::Rejected);
+        responses.rejections.insert(invitation_id.to_owned(), reason.clone());
+        Ok(())
     }
 }
 
@@ -581,5 +789,80 @@ impl StateStore for RacingStateStore {
     }
     async fn save_meta(&self, meta: &SyncMeta) -> Result<bool, StoreError> {
         self.inner.save_meta(meta).await
+    }
+}
+
+#[cfg(test)]
+mod engagement_response_tests {
+    use futures::TryStreamExt;
+
+    use super::*;
+
+    fn fake() -> FakePartnerCentral {
+        let now = Utc::now();
+        let sent = Invitation { participant_type: ParticipantType::Sender, ..engagement_invitation("engi-sent", now) };
+        FakePartnerCentral::new(vec![
+            engagement_invitation("engi-1", now),
+            engagement_invitation("engi-2", now),
+            engagement_invitation("engi-3", now),
+            sent,
+        ])
+    }
+
+    fn reason() -> RejectionReason {
+        RejectionReason::new("Unable to support").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[tokio::test]
+    async fn tasks_are_idempotent_per_token_and_end_when_told() {
+        let pc = fake();
+        let first = pc.start_accepting_engagement_invitation("engi-1", "t1").await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(first.status, TaskStatus::InProgress);
+        let again = pc.start_accepting_engagement_invitation("engi-1", "t1").await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again, first);
+        let other_token = pc.start_accepting_engagement_invitation("engi-1", "t2").await.err();
+        assert!(matches!(other_token, Some(PartnerCentralError::Conflict { .. })), "a task is running");
+        let reused = pc.start_accepting_engagement_invitation("engi-2", "t1").await.err();
+        assert!(matches!(reused, Some(PartnerCentralError::Conflict { .. })), "token of another request");
+        let rejected_meanwhile = pc.reject_engagement_invitation("engi-1", &reason()).await.err();
+        assert!(matches!(rejected_meanwhile, Some(PartnerCentralError::Conflict { .. })));
+
+        pc.fail_acceptance_of("engi-2", "OpportunityValidationFailed", "no website");
+        pc.start_accepting_engagement_invitation("engi-2", "t3").await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(pc.end_acceptance_tasks(), 2);
+        assert_eq!(pc.end_acceptance_tasks(), 0, "ended tasks stay ended");
+        let tasks: Vec<AcceptanceTask> = pc
+            .list_acceptance_tasks(AcceptanceTaskQuery::default())
+            .try_concat()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(tasks.len(), 2);
+        assert_eq!(tasks[0].status, TaskStatus::Failed, "newest first unless asked otherwise");
+        assert_eq!(tasks[0].reason_code, Some(TaskReasonCode::new("OpportunityValidationFailed")));
+        assert_eq!(tasks[1].status, TaskStatus::Complete);
+        assert!(tasks[1].opportunity_id.is_some());
+        assert_eq!(pc.get(InvitationKind::Engagement, "engi-1").map(|i| i.status), Some(InvitationStatus::Accepted));
+        assert_eq!(pc.get(InvitationKind::Engagement, "engi-2").map(|i| i.status), Some(InvitationStatus::Pending));
+        let of_2 = pc.acceptance_tasks_of("engi-2").await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(of_2.len(), 1);
+        assert_eq!(pc.acceptance_task(&of_2[0].task_id).await.ok().flatten().as_ref(), Some(&of_2[0]));
+        assert_eq!(pc.calls().get("StartEngagementByAcceptingInvitationTask"), Some(&5));
+    }
+
+    #[tokio::test]
+    async fn only_pending_received_invitations_are_answered() {
+        let pc = fake();
+        pc.reject_engagement_invitation("engi-3", &reason()).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(pc.rejection_reason("engi-3"), Some(reason()));
+        assert_eq!(pc.get(InvitationKind::Engagement, "engi-3").map(|i| i.status), Some(InvitationStatus::Rejected));
+        for id in ["engi-3", "engi-sent"] {
+            let e = pc.start_accepting_engagement_invitation(id, &format!("t-{id}")).await.err();
+            assert!(matches!(e, Some(PartnerCentralError::Conflict { .. })), "{id}: {e:?}");
+        }
+        let e = pc.reject_engagement_invitation("engi-404", &reason()).await.err();
+        assert!(matches!(e, Some(PartnerCentralError::NotFound { .. })), "{e:?}");
+        pc.fail_next("engi-1", PartnerCentralError::Throttled { operation: "X", message: "injected".into() });
+        let e = pc.start_accepting_engagement_invitation("engi-1", "t").await.err();
+        assert!(matches!(e, Some(PartnerCentralError::Throttled { .. })), "{e:?}");
     }
 }

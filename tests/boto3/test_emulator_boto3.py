@@ -11,8 +11,10 @@ import json
 import os
 import pathlib
 import subprocess
+import re
 import tempfile
 import unittest
+import urllib.request
 
 import boto3
 import botocore.config
@@ -93,6 +95,7 @@ class Boto3AgainstEmulator(unittest.TestCase):
             cls.proc.wait()
             raise RuntimeError(f"emulator did not start: {line!r} (exit {cls.proc.poll()})")
         url = "http://" + line.rsplit(" ", 1)[1]
+        cls.url = url
         session = boto3.session.Session(
             aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
         )
@@ -181,6 +184,54 @@ class Boto3AgainstEmulator(unittest.TestCase):
             expired = s["ExpirationDate"] <= NOW
             self.assertEqual(s["Status"], "EXPIRED" if expired else "PENDING", s["Id"])
         self.assertEqual(sum(s["Status"] == "PENDING" for s in summaries), 11)
+
+    def control(self, method, path, body):
+        request = urllib.request.Request(
+            self.url + path, method=method, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def test_acceptance_tasks_are_idempotent_end_by_plan_and_page_with_the_paginator(self):
+        # Sandbox, so the AWS catalog the other tests count stays as seeded; DelaySeconds 0: the
+        # tasks end at the (frozen) instant they start, seen by the next request.
+        for n, outcome in [(1, {"DelaySeconds": 0}), (2, {"DelaySeconds": 0, "ReasonCode": "InvitationAccessDenied"})]:
+            self.control(
+                "POST",
+                "/_emulator/engagement-invitations",
+                {"Catalog": "Sandbox", "Id": f"engi-t{n:012d}", "EmulatorTaskOutcome": outcome},
+            )
+        first = self.selling.start_engagement_by_accepting_invitation_task(
+            Catalog="Sandbox", Identifier="engi-t000000000001", ClientToken="boto3-task-1"
+        )
+        self.assertEqual(first["TaskStatus"], "IN_PROGRESS")
+        self.assertEqual(first["StartTime"], NOW)
+        again = self.selling.start_engagement_by_accepting_invitation_task(
+            Catalog="Sandbox", Identifier="engi-t000000000001", ClientToken="boto3-task-1"
+        )
+        self.assertEqual(again["TaskId"], first["TaskId"])
+        self.assertEqual(again["TaskStatus"], "COMPLETE")
+        self.assertRegex(again["OpportunityId"], re.compile(r"^O[0-9]+$"))
+        with self.assertRaises(self.selling.exceptions.ConflictException):
+            self.selling.start_engagement_by_accepting_invitation_task(
+                Catalog="Sandbox", Identifier="engi-t000000000002", ClientToken="boto3-task-1"
+            )
+        self.selling.start_engagement_by_accepting_invitation_task(
+            Catalog="Sandbox", Identifier="engi-t000000000002", ClientToken="boto3-task-2"
+        )
+        pages = self.selling.get_paginator("list_engagement_by_accepting_invitation_tasks").paginate(
+            Catalog="Sandbox", PaginationConfig={"PageSize": 1}
+        )
+        tasks = {t["EngagementInvitationId"]: t for page in pages for t in page["TaskSummaries"]}
+        self.assertEqual(sorted(tasks), ["engi-t000000000001", "engi-t000000000002"])
+        self.assertEqual(tasks["engi-t000000000001"]["TaskStatus"], "COMPLETE")
+        self.assertEqual(tasks["engi-t000000000002"]["TaskStatus"], "FAILED")
+        self.assertEqual(tasks["engi-t000000000002"]["ReasonCode"], "InvitationAccessDenied")
+        statuses = [
+            self.selling.get_engagement_invitation(Catalog="Sandbox", Identifier=f"engi-t{n:012d}")["Status"]
+            for n in (1, 2)
+        ]
+        self.assertEqual(statuses, ["ACCEPTED", "PENDING"])
 
 
 if __name__ == "__main__":

@@ -8,14 +8,18 @@
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use super::call_counter::ApiCallCounter;
-use super::rate_limit::{RateLimitedHttpClient, SharedRateLimiter};
+use super::rate_limit::{RateLimitedHttpClient, SharedRateLimiter, WritePacer};
 use super::service_clock::ServiceClock;
 use crate::config::CommonConfig;
+
+/// The Selling API's write quota: one write request per second (Accept, Reject, Start…).
+pub const SELLING_WRITES_PER_SECOND: std::num::NonZeroU32 = std::num::NonZeroU32::MIN;
 
 /// Both Partner Central APIs are served only from this region.
 pub const PARTNER_CENTRAL_REGION: &str = "us-east-1";
@@ -49,6 +53,15 @@ pub fn partner_central_retry_config(max_attempts: u32) -> RetryConfig {
         .with_max_backoff(Duration::from_secs(10))
 }
 
+/// Upload stall protection off for Partner Central: the rate limiter and the write pacing hold
+/// a request in the HTTP connector — past the SDK's point where it starts timing the upload —
+/// for as long as its turn takes (several seconds for the sixth of six concurrent writes at
+/// one per second), which the protection would abort as a stalled upload after its 5 s grace
+/// period and retry. The bodies are small JSON documents; download protection stays on.
+fn partner_central_stall_protection() -> StalledStreamProtectionConfig {
+    StalledStreamProtectionConfig::enabled().upload_enabled(false).build()
+}
+
 fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(3))
@@ -57,8 +70,9 @@ fn timeouts() -> TimeoutConfig {
         .build()
 }
 
-/// The Partner Central clients of one process, sharing one rate limiter, and the service's
-/// clock read from their responses.
+/// The Partner Central clients of one process, sharing one rate limiter (the Selling client's
+/// writes also paced to the Selling API's write quota), and the service's clock read from
+/// their responses.
 #[derive(Debug, Clone)]
 pub struct PartnerCentralClients {
     pub account: aws_sdk_partnercentralaccount::Client,
@@ -84,14 +98,18 @@ impl PartnerCentralClients {
             .retry_config(retry.clone())
             .timeout_config(timeouts())
             .http_client(http.clone())
+            .stalled_stream_protection(partner_central_stall_protection())
             .interceptor(clock.interceptor())
             .interceptor(calls.clone())
             .build();
+        // Selling writes also go one at a time, at most SELLING_WRITES_PER_SECOND.
+        let selling_http = http.with_write_pacing(WritePacer::per_second(SELLING_WRITES_PER_SECOND));
         let selling = aws_sdk_partnercentralselling::config::Builder::from(sdk)
             .region(region)
             .retry_config(retry)
             .timeout_config(timeouts())
-            .http_client(http)
+            .http_client(selling_http)
+            .stalled_stream_protection(partner_central_stall_protection())
             .interceptor(clock.interceptor())
             .interceptor(calls.clone())
             .build();

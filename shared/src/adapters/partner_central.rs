@@ -9,13 +9,14 @@ use futures::StreamExt;
 use futures::stream::{self, BoxStream};
 
 use super::sdk_error::{ErrorExtras, classify};
+use crate::domain::engagement_response::{AcceptanceTask, RejectionReason, TaskReasonCode, TaskStatus};
 use crate::domain::{
     Catalog, ConnectionDetails, Invitation, InvitationKind, InvitationStatus, OtherParty, ParticipantType,
 };
 use crate::error::PartnerCentralError;
 use crate::ports::{
-    ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery, EngagementInvitations,
-    EngagementOrder, Page,
+    AcceptanceTaskQuery, ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery,
+    EngagementInvitations, EngagementOrder, EngagementResponses, Page, TaskOrder,
 };
 
 /// Page size of every listing: the APIs' maximum.
@@ -485,6 +486,201 @@ fn engagement_from_fields(
         engagement_id: f.engagement_id.map(str::to_owned),
         engagement_title: f.engagement_title.map(str::to_owned),
         details: None,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Selling API: answering engagement invitations
+
+/// Most identifiers per filter of `ListEngagementByAcceptingInvitationTasks`.
+pub const MAX_TASK_FILTER_IDENTIFIERS: usize = 10;
+
+impl EngagementResponses for PartnerCentralSelling {
+    async fn start_accepting_engagement_invitation(
+        &self,
+        invitation_id: &str,
+        client_token: &str,
+    ) -> Result<AcceptanceTask, PartnerCentralError> {
+        const OP: &str = "StartEngagementByAcceptingInvitationTask";
+        let out = self
+            .client
+            .start_engagement_by_accepting_invitation_task()
+            .catalog(self.catalog.as_str())
+            .identifier(invitation_id)
+            .client_token(client_token)
+            .send()
+            .await
+            .map_err(|e| classify(OP, e, selling_response_extras))?;
+        task_from_fields(OP, task_fields!(out))
+    }
+
+    fn list_acceptance_tasks(
+        &self,
+        query: AcceptanceTaskQuery,
+    ) -> BoxStream<'_, Result<Vec<AcceptanceTask>, PartnerCentralError>> {
+        const OP: &str = "ListEngagementByAcceptingInvitationTasks";
+        let sort_order = match query.order {
+            TaskOrder::Unsorted => None,
+            TaskOrder::NewestFirst => Some(selling::types::SortOrder::Descending),
+            TaskOrder::OldestFirst => Some(selling::types::SortOrder::Ascending),
+        };
+        let sort = sort_order.and_then(|order| {
+            selling::types::ListTasksSortBase::builder()
+                .sort_order(order)
+                .sort_by(selling::types::ListTasksSortName::StartTime)
+                .build()
+                .ok()
+        });
+        let statuses = (!query.statuses.is_empty())
+            .then(|| query.statuses.iter().map(|s| selling::types::TaskStatus::from(s.as_str())).collect::<Vec<_>>());
+        // One listing per combination of at most 10 invitation ids and 10 task ids.
+        let chunks = |ids: &[String]| -> Vec<Option<Vec<String>>> {
+            if ids.is_empty() {
+                vec![None]
+            } else {
+                ids.chunks(MAX_TASK_FILTER_IDENTIFIERS).map(|c| Some(c.to_vec())).collect()
+            }
+        };
+        let task_chunks = chunks(&query.task_ids);
+        let requests: Vec<_> = chunks(&query.invitation_ids)
+            .into_iter()
+            .flat_map(|invitations| task_chunks.iter().map(move |tasks| (invitations.clone(), tasks.clone())))
+            .map(|(invitations, tasks)| {
+                self.client
+                    .list_engagement_by_accepting_invitation_tasks()
+                    .catalog(self.catalog.as_str())
+                    .max_results(PAGE_SIZE)
+                    .set_engagement_invitation_identifier(invitations)
+                    .set_task_identifier(tasks)
+                    .set_task_status(statuses.clone())
+                    .set_sort(sort.clone())
+            })
+            .collect();
+        stream::iter(requests)
+            .flat_map(|request| {
+                let pages = request.into_paginator().send();
+                stream::unfold(Some(pages), move |state| async move {
+                    let mut pages = state?;
+                    let page = pages.next().await?;
+                    let converted = match page {
+                        // One unreadable task is reported and skipped, not the listing.
+                        Ok(out) => Ok(out
+                            .task_summaries()
+                            .iter()
+                            .filter_map(|s| {
+                                task_from_fields(OP, task_fields!(s))
+                                    .inspect_err(|e| {
+                                        tracing::warn!(
+                                            error = %e,
+                                            task_id = s.task_id().unwrap_or("-"),
+                                            invitation_id = s.engagement_invitation_id().unwrap_or("-"),
+                                            "acceptance task skipped"
+                                        );
+                                    })
+                                    .ok()
+                            })
+                            .collect::<Vec<_>>()),
+                        Err(e) => Err(classify(OP, e, selling_response_extras)),
+                    };
+                    // After an error this listing is over: yield it and stop.
+                    let next = converted.is_ok().then_some(pages);
+                    Some((converted, next))
+                })
+            })
+            .boxed()
+    }
+
+    async fn reject_engagement_invitation(
+        &self,
+        invitation_id: &str,
+        reason: &RejectionReason,
+    ) -> Result<(), PartnerCentralError> {
+        const OP: &str = "RejectEngagementInvitation";
+        self.client
+            .reject_engagement_invitation()
+            .catalog(self.catalog.as_str())
+            .identifier(invitation_id)
+            .rejection_reason(reason.as_str())
+            .send()
+            .await
+            .map_err(|e| classify(OP, e, selling_response_extras))?;
+        Ok(())
+    }
+}
+
+/// The invalid fields of a Selling API `ValidationException`, for the operations answering
+/// invitations (each has its own error enum; the macro gives them one accessor).
+trait SellingValidation {
+    fn as_validation(&self) -> Option<&selling::types::error::ValidationException>;
+}
+
+macro_rules! selling_validation {
+    ($($err:ty),+) => {$(
+        impl SellingValidation for $err {
+            fn as_validation(&self) -> Option<&selling::types::error::ValidationException> {
+                match self {
+                    Self::ValidationException(v) => Some(v),
+                    _ => None,
+                }
+            }
+        }
+    )+};
+}
+
+selling_validation!(
+    selling::operation::start_engagement_by_accepting_invitation_task::StartEngagementByAcceptingInvitationTaskError,
+    selling::operation::list_engagement_by_accepting_invitation_tasks::ListEngagementByAcceptingInvitationTasksError,
+    selling::operation::reject_engagement_invitation::RejectEngagementInvitationError
+);
+
+fn selling_response_extras(e: &impl SellingValidation) -> ErrorExtras {
+    selling_extras(e.as_validation())
+}
+
+/// The members of an acceptance task, common to the Start response and the List summary
+/// (the SDK gives the two shapes no common trait, hence the macro).
+struct TaskFields<'a> {
+    task_id: Option<&'a str>,
+    task_arn: Option<&'a str>,
+    invitation_id: Option<&'a str>,
+    status: Option<&'a str>,
+    start_time: Option<&'a aws_smithy_types::DateTime>,
+    opportunity_id: Option<&'a str>,
+    resource_snapshot_job_id: Option<&'a str>,
+    reason_code: Option<&'a str>,
+    message: Option<&'a str>,
+}
+
+macro_rules! task_fields {
+    ($s:expr) => {
+        TaskFields {
+            task_id: $s.task_id(),
+            task_arn: $s.task_arn(),
+            invitation_id: $s.engagement_invitation_id(),
+            status: $s.task_status().map(|s| s.as_str()),
+            start_time: $s.start_time(),
+            opportunity_id: $s.opportunity_id(),
+            resource_snapshot_job_id: $s.resource_snapshot_job_id(),
+            reason_code: $s.reason_code().map(|r| r.as_str()),
+            message: $s.message(),
+        }
+    };
+}
+use task_fields;
+
+/// A task needs its `TaskId` and `TaskStatus` to be followed; a status or reason code this
+/// version does not know is kept as it came.
+fn task_from_fields(op: &'static str, f: TaskFields<'_>) -> Result<AcceptanceTask, PartnerCentralError> {
+    Ok(AcceptanceTask {
+        task_id: f.task_id.ok_or_else(|| missing(op, "TaskId"))?.to_owned(),
+        task_arn: f.task_arn.map(str::to_owned),
+        invitation_id: f.invitation_id.map(str::to_owned),
+        status: TaskStatus::from_wire(f.status.ok_or_else(|| missing(op, "TaskStatus"))?),
+        started_at: f.start_time.map(|t| to_chrono(op, "StartTime", t)).transpose()?,
+        opportunity_id: f.opportunity_id.map(str::to_owned),
+        resource_snapshot_job_id: f.resource_snapshot_job_id.map(str::to_owned),
+        reason_code: f.reason_code.map(TaskReasonCode::new),
+        message: f.message.map(str::to_owned),
     })
 }
 

@@ -7,6 +7,14 @@
 //! counts its own quota — and nothing is spaced out: a run making fewer calls than `N` goes at
 //! network speed (a token bucket refilling at `N`/s would let almost `2N` through in the
 //! second after a burst; spacing every call `1/N` s apart would bill the wait on every run).
+//!
+//! Writes have a quota of their own: the Selling API takes one write (Accept, Reject, Start…
+//! — every operation that is not a `List…`/`Get…`) per second. A client built
+//! [`with_write_pacing`](RateLimitedHttpClient::with_write_pacing) also sends its writes one
+//! at a time through a [`WritePacer`], each at least `1.25/W` seconds after the previous
+//! write *went out* (retries included, since this is below the retry loop), taking the shared
+//! permit last, right before sending: the shared limit holds exactly, and reads are never
+//! held up by a waiting write.
 
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
@@ -23,6 +31,10 @@ use tokio::time::Instant;
 
 /// The window no more than `N` permits fall in (see the module documentation).
 pub const WINDOW: Duration = Duration::from_millis(1100);
+
+/// Writes are this many seconds over `W` apart: writes are few (one per action), so a wider
+/// margin against arrival jitter costs little and keeps the service's count at `W`.
+const WRITE_HEADROOM: f64 = 1.25;
 
 /// A limiter shared by clones; hand the same one to every Partner Central client.
 #[derive(Debug, Clone)]
@@ -58,16 +70,60 @@ impl SharedRateLimiter {
     }
 }
 
-/// An [`HttpClient`] that takes a permit from the shared limiter before each request.
+/// Spaces the write requests of the clients that share it (see the module documentation).
+#[derive(Debug, Clone)]
+pub struct WritePacer {
+    spacing: Duration,
+    /// When the last write went out; held while a write waits for its turn.
+    last_sent: Arc<Mutex<Option<Instant>>>,
+}
+
+impl WritePacer {
+    pub fn per_second(writes: NonZeroU32) -> Self {
+        WritePacer {
+            spacing: Duration::from_secs_f64(WRITE_HEADROOM / f64::from(writes.get())),
+            last_sent: Arc::default(),
+        }
+    }
+
+    /// Wait for this write's turn, then for a permit of `limiter`; the caller sends at once.
+    async fn turn(&self, limiter: &SharedRateLimiter) {
+        let mut last_sent = self.last_sent.lock().await;
+        if let Some(previous) = *last_sent {
+            tokio::time::sleep_until(previous + self.spacing).await;
+        }
+        limiter.acquire().await;
+        *last_sent = Some(Instant::now());
+    }
+}
+
+/// Whether an awsJson request (`X-Amz-Target: <Service>.<Operation>`) is a write: every
+/// operation but `List…` and `Get…` (how the Partner Central APIs name their reads).
+pub fn is_write(target: Option<&str>) -> bool {
+    let Some(operation) = target.and_then(|t| t.rsplit('.').next()) else {
+        return false;
+    };
+    !(operation.starts_with("List") || operation.starts_with("Get"))
+}
+
+/// An [`HttpClient`] that takes a permit from the shared limiter before each request (and,
+/// with write pacing, spaces its writes).
 #[derive(Debug, Clone)]
 pub struct RateLimitedHttpClient {
     inner: SharedHttpClient,
     limiter: SharedRateLimiter,
+    writes: Option<WritePacer>,
 }
 
 impl RateLimitedHttpClient {
     pub fn new(inner: SharedHttpClient, limiter: SharedRateLimiter) -> Self {
-        RateLimitedHttpClient { inner, limiter }
+        RateLimitedHttpClient { inner, limiter, writes: None }
+    }
+
+    /// Also send writes one at a time, spaced by `pacer`.
+    pub fn with_write_pacing(mut self, pacer: WritePacer) -> Self {
+        self.writes = Some(pacer);
+        self
     }
 }
 
@@ -76,6 +132,7 @@ impl HttpClient for RateLimitedHttpClient {
         SharedHttpConnector::new(RateLimitedConnector {
             inner: self.inner.http_connector(settings, components),
             limiter: self.limiter.clone(),
+            writes: self.writes.clone(),
         })
     }
 }
@@ -84,14 +141,19 @@ impl HttpClient for RateLimitedHttpClient {
 struct RateLimitedConnector {
     inner: SharedHttpConnector,
     limiter: SharedRateLimiter,
+    writes: Option<WritePacer>,
 }
 
 impl HttpConnector for RateLimitedConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let inner = self.inner.clone();
         let limiter = self.limiter.clone();
+        let pacer = self.writes.clone().filter(|_| is_write(request.headers().get("x-amz-target")));
         HttpConnectorFuture::new(async move {
-            limiter.acquire().await;
+            match pacer {
+                Some(pacer) => pacer.turn(&limiter).await,
+                None => limiter.acquire().await,
+            }
             inner.call(request).await
         })
     }
@@ -150,5 +212,24 @@ mod tests {
         let mut waits = waits;
         waits.sort_unstable();
         assert_eq!(waits, [0, 0, 0, 1100, 1100, 1100, 2200]);
+    }
+
+    #[test]
+    fn writes_are_every_operation_but_list_and_get() {
+        for write in [
+            "AWSPartnerCentralSelling.StartEngagementByAcceptingInvitationTask",
+            "AWSPartnerCentralSelling.RejectEngagementInvitation",
+            "AWSPartnerCentralSelling.AcceptEngagementInvitation",
+            "PartnerCentralAccount.CancelConnectionInvitation",
+        ] {
+            assert!(is_write(Some(write)), "{write}");
+        }
+        for read in [
+            "AWSPartnerCentralSelling.ListEngagementByAcceptingInvitationTasks",
+            "AWSPartnerCentralSelling.GetEngagementInvitation",
+        ] {
+            assert!(!is_write(Some(read)), "{read}");
+        }
+        assert!(!is_write(None), "no target: not paced as a write");
     }
 }

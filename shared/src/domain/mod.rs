@@ -2,6 +2,7 @@
 
 pub mod decision;
 pub mod digest;
+pub mod engagement_response;
 pub mod envelope;
 pub mod event;
 pub mod invitation;

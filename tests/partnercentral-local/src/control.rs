@@ -11,6 +11,7 @@ use hyper::body::Incoming;
 use serde_json::{Map, Value, json};
 
 use crate::clock::{fmt_ts, parse_ts};
+use crate::data::AcceptanceTask;
 use crate::faults::{FaultPatch, Faults};
 use crate::hold::HoldSpec;
 use crate::model::Violation;
@@ -87,7 +88,7 @@ fn method_not_allowed(method: &Method) -> Fail {
 
 fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Bytes) -> Reply {
     // Keep stored data current before anyone looks at it.
-    lock(&shared.state).expire_due();
+    lock(&shared.state).catch_up();
     if let ["native-events"] = seg {
         return match *method {
             Method::GET => Ok((200, shared.native.status_json())),
@@ -206,6 +207,39 @@ fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Byt
             st.expire_due();
             Ok((200, out))
         }
+        (["engagement-tasks"], &Method::GET) => {
+            let st = lock(&shared.state);
+            let catalog = query_param(query, "catalog");
+            let status = query_param(query, "status");
+            let invitation = query_param(query, "invitation");
+            let mut tasks: Vec<&AcceptanceTask> = st
+                .tasks()
+                .filter(|t| catalog.as_deref().is_none_or(|c| c == t.catalog))
+                .filter(|t| status.as_deref().is_none_or(|s| s == t.status))
+                .filter(|t| invitation.as_deref().is_none_or(|i| i == t.invitation_id))
+                .collect();
+            tasks.sort_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)));
+            let items: Vec<Value> = tasks.into_iter().map(AcceptanceTask::control_json).collect();
+            Ok((200, json!({"Tasks": items})))
+        }
+        (["engagement-tasks", catalog, id], &Method::GET) => {
+            let st = lock(&shared.state);
+            st.catalog(catalog)
+                .and_then(|c| c.acceptance_tasks.get(*id))
+                .map(|t| (200, t.control_json()))
+                .ok_or_else(|| not_found(format!("no acceptance task {catalog}/{id}")))
+        }
+        (["task-delay"], &Method::GET) => Ok((200, task_delay_json(&lock(&shared.state)))),
+        (["task-delay"], &Method::POST | &Method::PUT) => {
+            let body = parse_body(body)?;
+            let seconds = body
+                .get("seconds")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| bad("give {\"seconds\": n}, a whole number of seconds (0 or more)"))?;
+            let mut st = lock(&shared.state);
+            st.task_delay = Duration::seconds(i64::try_from(seconds).map_err(|_| bad("seconds is too large"))?);
+            Ok((200, task_delay_json(&st)))
+        }
         (["connection-invitations", catalog, id], m) => connection_record(shared, m, catalog, id, body),
         (["engagement-invitations", catalog, id], m) => engagement_record(shared, m, catalog, id, body),
         (
@@ -220,7 +254,10 @@ fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Byt
             | ["hold", "release"]
             | ["seed"]
             | ["connection-invitations"]
-            | ["engagement-invitations"],
+            | ["engagement-invitations"]
+            | ["engagement-tasks"]
+            | ["engagement-tasks", _, _]
+            | ["task-delay"],
             m,
         ) => Err(method_not_allowed(m)),
         _ => Err(not_found(format!("no control endpoint /_emulator/{}", seg.join("/")))),
@@ -258,6 +295,10 @@ fn query_param(query: &str, name: &str) -> Option<String> {
     })
 }
 
+fn task_delay_json(st: &State) -> Value {
+    json!({"seconds": st.task_delay.num_seconds()})
+}
+
 fn clock_json(st: &State) -> Value {
     json!({"now": fmt_ts(&st.now()), "frozen": st.clock.frozen()})
 }
@@ -273,9 +314,10 @@ fn set_clock(shared: &Shared, body: &Value) -> Reply {
         let f = f.as_bool().ok_or_else(|| bad("frozen must be a boolean"))?;
         st.clock.set_frozen(f);
     }
-    let expired = st.expire_due();
+    let (tasks_ended, expired) = st.catch_up();
     let mut out = clock_json(&st);
     out["expired"] = json!(expired);
+    out["tasks_ended"] = json!(tasks_ended);
     Ok((200, out))
 }
 
@@ -295,9 +337,10 @@ fn advance_clock(shared: &Shared, body: &Value) -> Reply {
     }
     let mut st = lock(&shared.state);
     st.clock.advance(Duration::milliseconds(total_ms.round() as i64));
-    let expired = st.expire_due();
+    let (tasks_ended, expired) = st.catch_up();
     let mut out = clock_json(&st);
     out["expired"] = json!(expired);
+    out["tasks_ended"] = json!(tasks_ended);
     Ok((200, out))
 }
 
@@ -324,6 +367,7 @@ fn reset(shared: &Shared, body: &Value) -> Reply {
     };
     let mut st = lock(&shared.state);
     *st = State::new(crate::clock::VirtualClock::new(now, start.frozen), start.id_seed);
+    st.task_delay = start.task_delay;
     if reseed {
         st.load(start.data.clone());
     }

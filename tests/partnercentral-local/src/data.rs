@@ -22,6 +22,9 @@ pub mod participant {
     pub const RECEIVER: &str = "RECEIVER";
 }
 
+/// The seed/control member of an engagement invitation that plans its acceptance task.
+pub const TASK_PLAN_MEMBER: &str = "EmulatorTaskOutcome";
+
 /// Default lifetime of an invitation without an explicit expiry (both APIs): 15 days, as the
 /// Selling API documents for engagement invitations.
 pub const DEFAULT_EXPIRY_DAYS: i64 = 15;
@@ -146,6 +149,8 @@ pub struct EngagementInvitation {
     pub engagement_description: Option<String>,
     pub existing_members: Option<Value>,
     pub enrichment_context: Option<Value>,
+    /// How its acceptance task ends (emulator-only, see [`TaskPlan`]).
+    pub task_plan: Option<TaskPlan>,
 }
 
 impl EngagementInvitation {
@@ -185,12 +190,100 @@ impl EngagementInvitation {
         Value::Object(m)
     }
 
-    /// The full record as a seed entry (summary members plus the Get-only extras), which is
-    /// what the control API returns and accepts.
+    /// The full record as a seed entry (summary members plus the Get-only extras, and
+    /// `EmulatorTaskOutcome` when set), which is what the control API returns and accepts.
     pub fn seed_json(&self) -> Value {
         let mut v = self.detail_json();
         if let Some(m) = v.as_object_mut() {
             m.insert("ParticipantType".into(), json!(self.participant_type));
+            put_opt(m, TASK_PLAN_MEMBER, self.task_plan.as_ref().map(TaskPlan::to_json));
+        }
+        v
+    }
+}
+
+/// `TaskStatus` values of the engagement tasks.
+pub mod task_status {
+    pub const IN_PROGRESS: &str = "IN_PROGRESS";
+    pub const COMPLETE: &str = "COMPLETE";
+    pub const FAILED: &str = "FAILED";
+}
+
+/// How the acceptance task of one engagement invitation ends: the seed/control member
+/// `EmulatorTaskOutcome` of an engagement invitation (not an API member; never sent on the
+/// wire). Absent: the task completes after the emulator's default task delay.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskPlan {
+    /// Fail with this `ReasonCode` (a value of the model's `ReasonCode` enum) instead of
+    /// completing.
+    pub reason_code: Option<String>,
+    /// The failure's `Message` (a default one names the reason code).
+    pub message: Option<String>,
+    /// Seconds of virtual time from start to end, instead of the emulator's default.
+    pub delay_seconds: Option<u64>,
+}
+
+impl TaskPlan {
+    /// The `EmulatorTaskOutcome` member as the control API shows it.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        put_opt(&mut m, "ReasonCode", self.reason_code.as_ref().map(|x| json!(x)));
+        put_opt(&mut m, "Message", self.message.as_ref().map(|x| json!(x)));
+        put_opt(&mut m, "DelaySeconds", self.delay_seconds.map(|x| json!(x)));
+        Value::Object(m)
+    }
+}
+
+/// A `StartEngagementByAcceptingInvitationTask` task (Selling API).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcceptanceTask {
+    pub catalog: String,
+    /// `task-[0-9a-z]{13}`.
+    pub id: String,
+    pub arn: String,
+    pub start_time: Ts,
+    /// When the task ends (evaluated lazily against the virtual clock, like expiry).
+    pub ends_at: Ts,
+    /// The invitation's `engi-…` id.
+    pub invitation_id: String,
+    /// `TaskStatus`.
+    pub status: String,
+    pub message: Option<String>,
+    pub reason_code: Option<String>,
+    /// `O[0-9]{1,19}`, once the task completed.
+    pub opportunity_id: Option<String>,
+    /// `job-[0-9a-z]{13}`, once the task completed.
+    pub resource_snapshot_job_id: Option<String>,
+}
+
+/// `arn:aws:partnercentral:us-east-1::catalog/<Catalog>/engagement-by-accepting-invitation-task/<task-…>`
+pub fn acceptance_task_arn(catalog: &str, id: &str) -> String {
+    format!("arn:aws:partnercentral:us-east-1::catalog/{catalog}/engagement-by-accepting-invitation-task/{id}")
+}
+
+impl AcceptanceTask {
+    /// `StartEngagementByAcceptingInvitationTaskResponse` and
+    /// `ListEngagementByAcceptingInvitationTaskSummary` (the same members).
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("TaskId".into(), json!(self.id));
+        m.insert("TaskArn".into(), json!(self.arn));
+        m.insert("StartTime".into(), json!(fmt_ts(&self.start_time)));
+        m.insert("TaskStatus".into(), json!(self.status));
+        put_opt(&mut m, "Message", self.message.as_ref().map(|x| json!(x)));
+        put_opt(&mut m, "ReasonCode", self.reason_code.as_ref().map(|x| json!(x)));
+        put_opt(&mut m, "OpportunityId", self.opportunity_id.as_ref().map(|x| json!(x)));
+        put_opt(&mut m, "ResourceSnapshotJobId", self.resource_snapshot_job_id.as_ref().map(|x| json!(x)));
+        m.insert("EngagementInvitationId".into(), json!(self.invitation_id));
+        Value::Object(m)
+    }
+
+    /// The control API's view: the API members plus `Catalog` and `EndsAt`.
+    pub fn control_json(&self) -> Value {
+        let mut v = self.to_json();
+        if let Some(m) = v.as_object_mut() {
+            m.insert("Catalog".into(), json!(self.catalog));
+            m.insert("EndsAt".into(), json!(fmt_ts(&self.ends_at)));
         }
         v
     }

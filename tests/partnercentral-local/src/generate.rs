@@ -307,6 +307,7 @@ pub fn generate(cfg: &GenerateConfig, now: Ts) -> SeedData {
                     "CompanyName": sender_party.company,
                     "WebsiteUrl": format!("https://www.{}.example.com", slug(&sender_party.company))})])),
                 enrichment_context: None,
+                task_plan: None,
             });
         }
     }

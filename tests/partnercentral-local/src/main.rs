@@ -60,6 +60,9 @@ struct Cli {
     /// Seed of the fault-injection PRNG.
     #[arg(long, default_value_t = 0, value_name = "N")]
     fault_seed: u64,
+    /// Virtual seconds from a StartEngagementByAcceptingInvitationTask task's start to its end.
+    #[arg(long, default_value_t = partnercentral_local::state::DEFAULT_TASK_DELAY_SECONDS, value_name = "N")]
+    task_delay_seconds: u64,
     /// Validate every response against the model (default: on in debug builds).
     #[arg(long)]
     validate_responses: Option<bool>,
@@ -93,6 +96,8 @@ enum MainError {
     Emulator(#[from] EmulatorError),
     #[error(transparent)]
     Seed(#[from] partnercentral_local::seed::SeedError),
+    #[error("--task-delay-seconds: {0} is too large")]
+    TaskDelay(u64),
     #[error("--clock: {0}")]
     Clock(chrono::ParseError),
     #[error("cannot write the readiness line: {0}")]
@@ -128,6 +133,8 @@ async fn run(cli: Cli) -> Result<(), MainError> {
         rate_limit: cli.rate_limit,
         fault_seed: cli.fault_seed,
     });
+    let delay = i64::try_from(cli.task_delay_seconds).map_err(|_| MainError::TaskDelay(cli.task_delay_seconds))?;
+    b = b.task_delay(chrono::Duration::seconds(delay));
     if let Some(c) = &cli.clock {
         b = b.clock(partnercentral_local::clock::parse_ts(c).map_err(MainError::Clock)?);
     }

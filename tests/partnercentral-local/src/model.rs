@@ -118,6 +118,8 @@ pub struct Operation {
     pub input: Option<String>,
     pub output: Option<String>,
     pub errors: Vec<String>,
+    /// `readonly: true` in the model (List/Get); every other operation is a write.
+    pub readonly: bool,
 }
 
 /// A parsed service model.
@@ -311,7 +313,13 @@ impl ServiceModel {
                 .unwrap_or_default();
             operations.insert(
                 name.clone(),
-                Operation { name: name.clone(), input: shape_of("input"), output: shape_of("output"), errors },
+                Operation {
+                    name: name.clone(),
+                    input: shape_of("input"),
+                    output: shape_of("output"),
+                    errors,
+                    readonly: o.get("readonly").and_then(Value::as_bool).unwrap_or(false),
+                },
             );
         }
         let model = ServiceModel { api, target_prefix, shapes, operations };
@@ -651,7 +659,8 @@ mod tests {
         assert_eq!(m.api_for_prefix("PartnerCentralAccount"), Some(Api::Account));
         assert_eq!(m.api_for_prefix("Nope"), None);
         assert!(m.account.operation("ListConnectionInvitations").is_some());
-        assert!(m.selling.operation("RejectEngagementInvitation").is_some());
+        assert!(m.selling.operation("RejectEngagementInvitation").is_some_and(|o| !o.readonly));
+        assert!(m.selling.operation("ListEngagementByAcceptingInvitationTasks").is_some_and(|o| o.readonly));
     }
 
     #[test]

@@ -765,6 +765,7 @@ mod tests {
             engagement_description: None,
             existing_members: None,
             enrichment_context: None,
+            task_plan: None,
         }
     }
 

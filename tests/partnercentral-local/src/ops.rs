@@ -1,4 +1,4 @@
-//! The nine emulated AWS operations.
+//! The twelve emulated AWS operations.
 //!
 //! Requests reach these functions already validated against the operation's input shape;
 //! the functions implement the service's semantics (catalog partitioning, state rules,
@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::fmt_ts;
 use crate::data::{
-    Connection, ConnectionInvitation, DEFAULT_EXPIRY_DAYS, EngagementInvitation, canonical, connection_invitation_arn,
-    participant, status,
+    AcceptanceTask, Connection, ConnectionInvitation, DEFAULT_EXPIRY_DAYS, EngagementInvitation, acceptance_task_arn,
+    canonical, connection_invitation_arn, participant, status, task_status,
 };
 use crate::error::{ApiError, UNKNOWN_OPERATION};
 use crate::model::{Api, Models, ServiceModel};
@@ -31,8 +31,14 @@ pub const ACCOUNT_OPERATIONS: &[&str] = &[
     "RejectConnectionInvitation",
 ];
 /// See [`ACCOUNT_OPERATIONS`].
-pub const SELLING_OPERATIONS: &[&str] =
-    &["ListEngagementInvitations", "GetEngagementInvitation", "RejectEngagementInvitation"];
+pub const SELLING_OPERATIONS: &[&str] = &[
+    "ListEngagementInvitations",
+    "GetEngagementInvitation",
+    "RejectEngagementInvitation",
+    "AcceptEngagementInvitation",
+    "StartEngagementByAcceptingInvitationTask",
+    "ListEngagementByAcceptingInvitationTasks",
+];
 
 /// Whether the emulator implements `operation` of `api`.
 pub fn is_emulated(api: Api, operation: &str) -> bool {
@@ -50,7 +56,7 @@ pub fn dispatch(
     operation: &str,
     input: &Value,
 ) -> Result<Value, ApiError> {
-    state.expire_due();
+    state.catch_up();
     let m = models.api(api);
     let ctx = Ctx { m, input };
     match (api, operation) {
@@ -66,7 +72,18 @@ pub fn dispatch(
         (Api::Account, "CreateConnectionInvitation") => ctx.idempotent(state, operation, |ctx, s| ctx.create(s)),
         (Api::Selling, "ListEngagementInvitations") => ctx.list_engagement_invitations(state),
         (Api::Selling, "GetEngagementInvitation") => ctx.find_engagement_invitation(state).map(|e| e.detail_json()),
-        (Api::Selling, "RejectEngagementInvitation") => ctx.reject_engagement_invitation(state),
+        (Api::Selling, "RejectEngagementInvitation") => {
+            ctx.answer_engagement_invitation(state, status::REJECTED, "rejected").map(|()| json!({}))
+        }
+        (Api::Selling, "AcceptEngagementInvitation") => {
+            ctx.answer_engagement_invitation(state, status::ACCEPTED, "accepted").map(|()| json!({}))
+        }
+        (Api::Selling, "StartEngagementByAcceptingInvitationTask") => {
+            let first = ctx.idempotent(state, operation, |ctx, s| ctx.start_acceptance_task(s))?;
+            // A repeat answers with the task as it is now (same TaskId), not a stale copy.
+            Ok(ctx.current_task(state, first))
+        }
+        (Api::Selling, "ListEngagementByAcceptingInvitationTasks") => ctx.list_acceptance_tasks(state),
         _ => Err(ApiError::protocol(
             UNKNOWN_OPERATION,
             format!("Operation {operation} is not supported by this emulator"),
@@ -396,9 +413,19 @@ impl Ctx<'_> {
         Ok(Value::Object(out))
     }
 
-    fn reject_engagement_invitation(&self, state: &mut State) -> Result<Value, ApiError> {
+    /// Reject (`RejectEngagementInvitation`, storing `RejectionReason`) or accept
+    /// (`AcceptEngagementInvitation`) a PENDING invitation we received that no acceptance task
+    /// is working on; otherwise `ConflictException`.
+    fn answer_engagement_invitation(&self, state: &mut State, to: &str, verb: &str) -> Result<(), ApiError> {
         let id = self.find_engagement_invitation(state)?.id.clone();
         let reason = self.s("RejectionReason").map(str::to_owned);
+        if let Some(task) = state.catalog(self.catalog()).and_then(|c| c.task_in_progress(&id)) {
+            return Err(ApiError::conflict(
+                self.m,
+                "",
+                format!("Engagement invitation {id} is being accepted by task {}", task.id),
+            ));
+        }
         let Some(e) = state.catalogs.get_mut(self.catalog()).and_then(|c| c.engagement_invitations.get_mut(&id)) else {
             return Err(ApiError::internal(self.m, "invitation vanished"));
         };
@@ -407,14 +434,115 @@ impl Ctx<'_> {
                 self.m,
                 "INCOMPATIBLE_ENGAGEMENT_INVITATION_STATE",
                 format!(
-                    "Engagement invitation {id} is {} and you are its {}; only a PENDING invitation you received can be rejected",
+                    "Engagement invitation {id} is {} and you are its {}; only a PENDING invitation you received can be {verb}",
                     e.status, e.participant_type
                 ),
             ));
         }
-        e.status = status::REJECTED.to_owned();
-        e.rejection_reason = reason;
-        Ok(json!({}))
+        e.status = to.to_owned();
+        if to == status::REJECTED {
+            e.rejection_reason = reason;
+        }
+        Ok(())
+    }
+
+    /// `StartEngagementByAcceptingInvitationTask`: a PENDING invitation we received, with no
+    /// task running for it, gets a task that ends after the task delay (see
+    /// [`State::end_due_tasks`]). The answer is the task IN_PROGRESS.
+    fn start_acceptance_task(&self, state: &mut State) -> Result<Value, ApiError> {
+        let inv = self.find_engagement_invitation(state)?;
+        let (id, catalog) = (inv.id.clone(), inv.catalog.clone());
+        if inv.status != status::PENDING || inv.participant_type != participant::RECEIVER {
+            return Err(ApiError::conflict(
+                self.m,
+                "",
+                format!(
+                    "Engagement invitation {id} is {} and you are its {}; only a PENDING invitation you received can be accepted",
+                    inv.status, inv.participant_type
+                ),
+            ));
+        }
+        let delay = inv.task_plan.as_ref().and_then(|p| p.delay_seconds);
+        if let Some(task) = state.catalog(&catalog).and_then(|c| c.task_in_progress(&id)) {
+            return Err(ApiError::conflict(
+                self.m,
+                "",
+                format!("Engagement invitation {id} is already being accepted by task {}", task.id),
+            ));
+        }
+        let now = state.now();
+        let delay = delay.map_or(state.task_delay, |s| Duration::seconds(s.min(i64::MAX as u64 / 1000) as i64));
+        let taken: Vec<String> =
+            state.catalog(&catalog).map(|c| c.acceptance_tasks.keys().cloned().collect()).unwrap_or_default();
+        let task_id = state.new_id("task-", true, 13, |t| taken.iter().any(|x| x == t));
+        let task = AcceptanceTask {
+            arn: acceptance_task_arn(&catalog, &task_id),
+            catalog,
+            id: task_id,
+            start_time: now,
+            ends_at: now + delay,
+            invitation_id: id,
+            status: task_status::IN_PROGRESS.to_owned(),
+            message: None,
+            reason_code: None,
+            opportunity_id: None,
+            resource_snapshot_job_id: None,
+        };
+        let out = task.to_json();
+        state.insert_task(task);
+        Ok(out)
+    }
+
+    /// The task an earlier answer named, as it is now.
+    fn current_task(&self, state: &State, answer: Value) -> Value {
+        answer
+            .get("TaskId")
+            .and_then(Value::as_str)
+            .and_then(|id| state.catalog(self.catalog()).and_then(|c| c.acceptance_tasks.get(id)))
+            .map_or(answer.clone(), AcceptanceTask::to_json)
+    }
+
+    /// `ListEngagementByAcceptingInvitationTasks`: every filter of the model (any listed value
+    /// matches; identifiers by id or by ARN), `StartTime` descending unless `Sort` says
+    /// otherwise, ties by `TaskId`.
+    fn list_acceptance_tasks(&self, state: &State) -> Result<Value, ApiError> {
+        let (fp, after) = self.cursor("ListEngagementByAcceptingInvitationTasks")?;
+        let statuses = self.strings("TaskStatus");
+        let opportunities = self.strings("OpportunityIdentifier");
+        let invitations = self.strings("EngagementInvitationIdentifier");
+        let task_ids = self.strings("TaskIdentifier");
+        let id_or_arn = |wanted: &[&str], id: &str| wanted.iter().any(|w| *w == id || w.ends_with(&format!("/{id}")));
+        let descending =
+            self.input.pointer("/Sort/SortOrder").and_then(Value::as_str).is_none_or(|o| o == "DESCENDING");
+        let items: Vec<&AcceptanceTask> = state
+            .catalog(self.catalog())
+            .map(|c| {
+                c.acceptance_tasks
+                    .values()
+                    .filter(|t| statuses.as_ref().is_none_or(|s| s.contains(&t.status.as_str())))
+                    .filter(|t| {
+                        opportunities
+                            .as_ref()
+                            .is_none_or(|o| t.opportunity_id.as_deref().is_some_and(|id| o.contains(&id)))
+                    })
+                    .filter(|t| invitations.as_ref().is_none_or(|i| id_or_arn(i, &t.invitation_id)))
+                    .filter(|t| task_ids.as_ref().is_none_or(|i| id_or_arn(i, &t.id)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (page, next) = pagination::page(
+            items,
+            |t| (t.start_time.timestamp_millis(), t.id.as_str()),
+            descending,
+            after.as_ref(),
+            self.page_size(),
+        );
+        let mut out = Map::new();
+        out.insert("TaskSummaries".into(), Value::Array(page.iter().map(|t| t.to_json()).collect()));
+        if let Some(n) = next {
+            out.insert("NextToken".into(), json!(pagination::encode(&fp, &n)));
+        }
+        Ok(Value::Object(out))
     }
 }
 

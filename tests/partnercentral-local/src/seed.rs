@@ -20,8 +20,8 @@ use serde_json::{Map, Value, json};
 
 use crate::clock::{Ts, parse_ts};
 use crate::data::{
-    ConnectionInvitation, DEFAULT_EXPIRY_DAYS, EngagementInvitation, connection_invitation_arn,
-    engagement_invitation_arn, participant, status,
+    ConnectionInvitation, DEFAULT_EXPIRY_DAYS, EngagementInvitation, TASK_PLAN_MEMBER, TaskPlan,
+    connection_invitation_arn, engagement_invitation_arn, participant, status,
 };
 use crate::model::{Direction, Models, Violation, ViolationKind};
 
@@ -188,6 +188,11 @@ pub fn parse_engagement_invitation(
     };
     let mut m = obj.clone();
     m.retain(|_, v| !v.is_null());
+    let (task_plan, plan_violations) = match m.remove(TASK_PLAN_MEMBER).map(|p| parse_task_plan(models, &p)) {
+        None => (None, Vec::new()),
+        Some(Ok(plan)) => (Some(plan), Vec::new()),
+        Some(Err(v)) => (None, v),
+    };
     if let (Some(cat), Some(id)) = (str_of(&m, "Catalog"), str_of(&m, "Id")) {
         if !id.starts_with("engi-") {
             return Err(one(
@@ -209,7 +214,7 @@ pub fn parse_engagement_invitation(
     // Split into the summary's members and the detail-only ones; validate each part strictly.
     let mut summary = Map::new();
     let mut extra = Map::new();
-    let mut violations = Vec::new();
+    let mut violations = plan_violations;
     for (k, v) in &m {
         if summary_shape.has_member(k) {
             summary.insert(k.clone(), v.clone());
@@ -260,7 +265,58 @@ pub fn parse_engagement_invitation(
         engagement_description: str_of(&m, "EngagementDescription"),
         existing_members: m.get("ExistingMembers").cloned(),
         enrichment_context: m.get("EnrichmentContext").cloned(),
+        task_plan,
     })
+}
+
+/// Validate and convert an `EmulatorTaskOutcome` member:
+/// `{"ReasonCode"?: <model ReasonCode>, "Message"?: string, "DelaySeconds"?: whole number ≥ 0}`.
+pub fn parse_task_plan(models: &Models, plan: &Value) -> Result<TaskPlan, Vec<Violation>> {
+    let path = |k: &str| format!("{TASK_PLAN_MEMBER}.{k}");
+    let Some(obj) = plan.as_object() else {
+        return Err(vec![Violation {
+            path: TASK_PLAN_MEMBER.to_owned(),
+            kind: ViolationKind::InvalidType,
+            message: "expected a JSON object {\"ReasonCode\"?, \"Message\"?, \"DelaySeconds\"?}".into(),
+        }]);
+    };
+    let mut violations = Vec::new();
+    let mut out = TaskPlan::default();
+    for (k, v) in obj {
+        match k.as_str() {
+            _ if v.is_null() => {}
+            "ReasonCode" => {
+                let mut vs = models.selling.validate("ReasonCode", v, Direction::Output);
+                for x in &mut vs {
+                    x.path = path(k);
+                }
+                violations.extend(vs);
+                out.reason_code = v.as_str().map(str::to_owned);
+            }
+            "Message" => match v.as_str() {
+                Some(s) => out.message = Some(s.to_owned()),
+                None => violations.push(Violation {
+                    path: path(k),
+                    kind: ViolationKind::InvalidType,
+                    message: "expected a JSON string".into(),
+                }),
+            },
+            "DelaySeconds" => match v.as_u64() {
+                Some(n) => out.delay_seconds = Some(n),
+                None => violations.push(Violation {
+                    path: path(k),
+                    kind: ViolationKind::InvalidType,
+                    message: "expected a whole number of seconds (0 or more)".into(),
+                }),
+            },
+            _ => violations.push(Violation {
+                path: path(k),
+                kind: ViolationKind::UnknownMember,
+                message: "not one of ReasonCode, Message, DelaySeconds".into(),
+            }),
+        }
+    }
+    if violations.is_empty() { Ok(out) } else { Err(violations) }
 }
 
 #[cfg(test)]

@@ -66,6 +66,7 @@ pub(crate) struct StartConfig {
     pub data: SeedData,
     pub faults: FaultConfig,
     pub id_seed: u64,
+    pub task_delay: chrono::Duration,
 }
 
 /// State shared by all connections.
@@ -115,6 +116,7 @@ pub struct EmulatorBuilder {
     faults: FaultConfig,
     validate_responses: bool,
     native_events: Option<NativeEventsConfig>,
+    task_delay: chrono::Duration,
 }
 
 impl Default for EmulatorBuilder {
@@ -128,6 +130,7 @@ impl Default for EmulatorBuilder {
             faults: FaultConfig::default(),
             validate_responses: cfg!(debug_assertions),
             native_events: None,
+            task_delay: chrono::Duration::seconds(crate::state::DEFAULT_TASK_DELAY_SECONDS as i64),
         }
     }
 }
@@ -185,6 +188,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Virtual time from a `StartEngagementByAcceptingInvitationTask` task's start to its end
+    /// (default 5 s; an invitation's `EmulatorTaskOutcome.DelaySeconds` overrides it).
+    pub fn task_delay(mut self, delay: chrono::Duration) -> Self {
+        self.task_delay = delay;
+        self
+    }
+
     /// Bind, load data and start serving in a background task.
     pub async fn spawn(self) -> Result<EmulatorHandle, EmulatorError> {
         let models = Models::shared()?;
@@ -206,6 +216,7 @@ impl EmulatorBuilder {
         }
         let id_seed = self.generate.as_ref().map_or(0, |g| g.seed);
         let mut state = State::new(clock, id_seed);
+        state.task_delay = self.task_delay;
         state.load(data.clone());
         let expired = state.expire_due();
         let (c, e) = state.counts();
@@ -224,7 +235,14 @@ impl EmulatorBuilder {
             stats: Mutex::new(Stats::default()),
             holds: Mutex::new(Holds::default()),
             hold_signal: tokio::sync::Notify::new(),
-            start: StartConfig { clock_start, frozen: self.frozen_clock, data, faults: self.faults, id_seed },
+            start: StartConfig {
+                clock_start,
+                frozen: self.frozen_clock,
+                data,
+                faults: self.faults,
+                id_seed,
+                task_delay: self.task_delay,
+            },
             validate_responses: self.validate_responses,
             request_ids: AtomicU64::new(0),
             native,
@@ -401,6 +419,11 @@ async fn process(shared: &Shared, req: Request<Incoming>) -> Outcome {
     let api = shared.models.api_for_prefix(prefix);
     let op_label = if operation.is_empty() { "<none>".to_owned() } else { operation.to_owned() };
     let mut out = Outcome { api, operation: op_label, result: Ok(Value::Null) };
+    if let Some(a) = api
+        && shared.models.api(a).operation(operation).is_some_and(|o| !o.readonly)
+    {
+        lock(&shared.stats).write_arrived(&format!("{a:?}"), Instant::now());
+    }
     if req.method() != Method::POST || req.uri().path() != "/" {
         out.result = Err(ApiError::protocol(
             UNKNOWN_OPERATION,

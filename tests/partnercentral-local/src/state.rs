@@ -5,9 +5,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
+use chrono::Duration;
+
 use crate::clock::{Ts, VirtualClock};
-use crate::data::{Connection, ConnectionInvitation, EngagementInvitation, status};
-use crate::rng::{ALNUM, LOWER_ALNUM, SplitMix64};
+use crate::data::{AcceptanceTask, Connection, ConnectionInvitation, EngagementInvitation, status, task_status};
+use crate::rng::{ALNUM, DIGITS, LOWER_ALNUM, SplitMix64};
 use crate::seed::SeedData;
 
 /// One catalog's data; catalogs never see each other's.
@@ -17,7 +19,25 @@ pub struct CatalogData {
     pub engagement_invitations: HashMap<String, EngagementInvitation>,
     /// Connections by other participant's account id.
     pub connections: HashMap<String, Connection>,
+    /// `StartEngagementByAcceptingInvitationTask` tasks by task id.
+    pub acceptance_tasks: HashMap<String, AcceptanceTask>,
 }
+
+impl CatalogData {
+    /// The task still running for an engagement invitation, if any.
+    pub fn task_in_progress(&self, invitation_id: &str) -> Option<&AcceptanceTask> {
+        self.acceptance_tasks
+            .values()
+            .find(|t| t.invitation_id == invitation_id && t.status == task_status::IN_PROGRESS)
+    }
+}
+
+/// Default virtual time from a task's start to its end (`--task-delay-seconds`).
+pub const DEFAULT_TASK_DELAY_SECONDS: u64 = 5;
+
+/// The `ReasonCode` of a task whose invitation stopped being PENDING (expired, or changed
+/// through the control API) before the task ended.
+pub const INVITATION_CONFLICT_REASON: &str = "EngagementInvitationConflict";
 
 /// A successful answer remembered for a `ClientToken`.
 #[derive(Debug, Clone)]
@@ -37,6 +57,10 @@ pub struct State {
     ids: SplitMix64,
     /// Earliest expiry among PENDING invitations (a lower bound: `None` = nothing pending).
     next_expiry: Option<Ts>,
+    /// Virtual time from a task's start to its end, unless its invitation plans another.
+    pub task_delay: Duration,
+    /// Earliest end among IN_PROGRESS tasks (a lower bound: `None` = none running).
+    next_task_end: Option<Ts>,
 }
 
 impl State {
@@ -48,6 +72,8 @@ impl State {
             idempotency: HashMap::new(),
             ids: SplitMix64::new(id_seed ^ 0x05EE_D1D5),
             next_expiry: None,
+            task_delay: Duration::seconds(DEFAULT_TASK_DELAY_SECONDS as i64),
+            next_task_end: None,
         }
     }
 
@@ -94,6 +120,83 @@ impl State {
     pub fn upsert_engagement_invitation(&mut self, e: EngagementInvitation) {
         self.note_expiry(&e.status, Some(e.expiration_date));
         self.catalog_mut(&e.catalog.clone()).engagement_invitations.insert(e.id.clone(), e);
+    }
+
+    /// Bring everything the clock decides up to now: end the tasks that are due (in the order
+    /// they end), then expire invitations. Returns (tasks ended, invitations expired).
+    pub fn catch_up(&mut self) -> (usize, usize) {
+        let ended = self.end_due_tasks();
+        (ended, self.expire_due())
+    }
+
+    /// Store a new task (its end is then watched for).
+    pub fn insert_task(&mut self, task: AcceptanceTask) {
+        self.next_task_end = Some(self.next_task_end.map_or(task.ends_at, |n| n.min(task.ends_at)));
+        self.catalog_mut(&task.catalog.clone()).acceptance_tasks.insert(task.id.clone(), task);
+    }
+
+    /// End every IN_PROGRESS task whose end has come: it FAILS with its invitation's planned
+    /// `ReasonCode`, or with `EngagementInvitationConflict` when the invitation is gone or
+    /// stopped being PENDING (or expired) before the task's end; otherwise it COMPLETES
+    /// with a new opportunity and resource snapshot job, and the invitation is ACCEPTED.
+    /// Cheap when nothing is due. Returns how many ended.
+    pub fn end_due_tasks(&mut self) -> usize {
+        let now = self.now();
+        match self.next_task_end {
+            Some(t) if t <= now => {}
+            _ => return 0,
+        }
+        let mut ended = 0;
+        let mut next: Option<Ts> = None;
+        let ids = &mut self.ids;
+        for cat in self.catalogs.values_mut() {
+            let CatalogData { engagement_invitations, acceptance_tasks, .. } = cat;
+            let mut running: Vec<&mut AcceptanceTask> =
+                acceptance_tasks.values_mut().filter(|t| t.status == task_status::IN_PROGRESS).collect();
+            running.sort_by(|a, b| (a.ends_at, &a.id).cmp(&(b.ends_at, &b.id)));
+            for task in running {
+                if task.ends_at > now {
+                    next = Some(next.map_or(task.ends_at, |n: Ts| n.min(task.ends_at)));
+                    continue;
+                }
+                ended += 1;
+                let invitation = engagement_invitations.get_mut(&task.invitation_id);
+                let conflict = match &invitation {
+                    None => Some("was deleted".to_owned()),
+                    Some(i) if i.status != status::PENDING => Some(format!("is {}", i.status)),
+                    Some(i) if i.expiration_date <= task.ends_at => Some("expired".to_owned()),
+                    Some(_) => None,
+                };
+                let plan = invitation.as_ref().and_then(|i| i.task_plan.clone()).unwrap_or_default();
+                let failure = match (conflict, plan.reason_code) {
+                    (Some(why), _) => Some((
+                        INVITATION_CONFLICT_REASON.to_owned(),
+                        format!("Engagement invitation {} {why} before it could be accepted", task.invitation_id),
+                    )),
+                    (None, Some(code)) => {
+                        let message = plan.message.unwrap_or_else(|| format!("The task failed: {code}"));
+                        Some((code, message))
+                    }
+                    (None, None) => None,
+                };
+                match (failure, invitation) {
+                    (Some((code, message)), _) => {
+                        task.status = task_status::FAILED.to_owned();
+                        task.reason_code = Some(code);
+                        task.message = Some(message);
+                    }
+                    (None, Some(inv)) => {
+                        inv.status = status::ACCEPTED.to_owned();
+                        task.status = task_status::COMPLETE.to_owned();
+                        task.opportunity_id = Some(format!("O{}", ids.string(DIGITS, 10)));
+                        task.resource_snapshot_job_id = Some(format!("job-{}", ids.string(LOWER_ALNUM, 13)));
+                    }
+                    (None, None) => {}
+                }
+            }
+        }
+        self.next_task_end = next;
+        ended
     }
 
     /// Turn every PENDING invitation whose expiry has passed into EXPIRED (its `UpdatedAt`
@@ -147,6 +250,11 @@ impl State {
                 return id;
             }
         }
+    }
+
+    /// Every acceptance task, of every catalog.
+    pub fn tasks(&self) -> impl Iterator<Item = &AcceptanceTask> {
+        self.catalogs.values().flat_map(|c| c.acceptance_tasks.values())
     }
 
     /// Total numbers of (connection, engagement) invitations.

@@ -9,3 +9,4 @@ mod hold;
 mod pagination;
 mod protocol;
 mod selling;
+mod tasks;
