@@ -72,3 +72,60 @@ async fn an_expiry_is_published_once_when_both_functions_run() {
     );
     assert!(of_type(&after, "Engagement Invitation Created").is_empty(), "nothing announced twice");
 }
+
+/// The SQS event Lambda hands native-relay for these native events (bodies as the rule put
+/// them on the queue).
+fn sqs_batch(native: &[Value]) -> Value {
+    let records: Vec<Value> = native
+        .iter()
+        .enumerate()
+        .map(|(i, event)| json!({"messageId": format!("m-{i}"), "eventSource": "aws:sqs", "body": event.to_string()}))
+        .collect();
+    json!({ "Records": records })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fast_path_publishes_a_change_once_with_the_pollers_event_and_the_poller_stays_quiet() {
+    use std::time::Duration;
+
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).single().unwrap_or_default();
+    let seed = json!({"EngagementInvitations": [
+        engagement_invitation("engi-fast000000001", t0, 200),
+        engagement_invitation("engi-fast000000002", t0, 200),
+    ]});
+    let stack = ok(Stack::start(StackOptions {
+        clock: Some(t0),
+        seed: Some(ok(SeedDocument::from_json(&seed.to_string()))),
+        native_events: Some(Default::default()),
+        ..Default::default()
+    })
+    .await);
+    let _processes: Vec<_> = ["list-and-publish", "native-relay"]
+        .into_iter()
+        .map(|name| ok(stack.start_function(name, &ok(function_binary(name, Profile::Debug)), &[])))
+        .collect();
+    run(&stack, "list-and-publish").await;
+    assert_eq!(of_type(&ok(stack.received().await), "Engagement Invitation Created").len(), 2);
+
+    // We accept one in Partner Central: the emulator emits the native event to the default
+    // bus, whose rule puts it on native-relay's queue.
+    ok(stack.patch_invitation("engagement", "engi-fast000000001", json!({"Status": "ACCEPTED"})).await);
+    let queue = stack.native_events.as_ref().unwrap_or_else(|| panic!("native events are on"));
+    let native = ok(queue.receive(1, Duration::from_secs(20)).await);
+    assert_eq!(native.len(), 1, "{native:?}");
+    assert_eq!(native[0]["detail-type"], "Engagement Invitation Accepted");
+
+    // Delivered twice (SQS is at least once): one event, the same the poller would publish.
+    let batch = sqs_batch(&[native[0].clone(), native[0].clone()]);
+    let answer = ok(ok(stack.invoke("native-relay", &batch).await).output());
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    let relayed = ok(stack.received().await);
+    ok(harness::contract::check_events(&relayed));
+    assert_eq!(of_type(&relayed, "Engagement Invitation Accepted"), ["engi-fast000000001"], "{relayed:#?}");
+    assert_eq!(relayed.len(), 1, "{relayed:#?}");
+
+    // Reconciliation finds the fact recorded: nothing new.
+    let summary = run(&stack, "list-and-publish").await;
+    assert_eq!(summary["changes"], json!({}), "{summary}");
+    assert!(ok(stack.received().await).is_empty());
+}
