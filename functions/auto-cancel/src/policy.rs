@@ -917,6 +917,37 @@ mod tests {
         assert_eq!(t.len(), 40);
     }
 
+    /// Hashes and client tokens of known policies, as computed before the policy engine moved
+    /// to `shared`: a policy's hash is in every event's `cause.policyHash` and in the
+    /// `ClientToken` that keeps a repeated cancellation idempotent, so no refactoring may
+    /// change one. If this test fails, the contract changed.
+    #[test]
+    fn hashes_and_client_tokens_of_known_policies_never_change() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/auto-cancel-policy.example.json");
+        let example = policy(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{e}")));
+        // The benchmark's policy (tests/bench): its hash is in bench/results.json.
+        let bench = policy(
+            r#"{"version": 1, "dryRun": false, "maxCancellationsPerRun": 10, "maxCancellationsPerDay": 1000,
+                "rules": [{"name": "blocked-partner", "match": {"otherParticipantIdentifiers": ["123456789012"]}}]}"#,
+        );
+        let empty = policy(r#"{"version": 1}"#);
+        let pinned = [
+            ("example", example.hash(), example.client_token("pacinv-A000000000001")),
+            ("bench", bench.hash(), bench.client_token("pacinv-A000000000001")),
+            ("empty", empty.hash(), empty.client_token("pacinv-KeepThisOne01")),
+        ];
+        let pinned: Vec<(&str, &str, &str)> = pinned.iter().map(|(n, h, t)| (*n, *h, t.as_str())).collect();
+        assert_eq!(
+            pinned,
+            [
+                ("example", "d3fe395ed492f000", "ac-d3fe395ed492f000-3e153cbb3844d6c4bec8"),
+                ("bench", "c01147270b00640a", "ac-c01147270b00640a-3e153cbb3844d6c4bec8"),
+                ("empty", "17879b3f0113cea4", "ac-17879b3f0113cea4-43b1777796cae8cb5a7d"),
+            ]
+        );
+    }
+
     #[test]
     fn invitation_ids_follow_the_api_pattern() {
         assert!(is_invitation_id("pacinv-A000000000001"));
