@@ -17,6 +17,5 @@ pub mod summary;
 
 pub use config::{Config, StartupError};
 pub use input::{Invocation, parse_input};
-pub use policy::{Policy, PolicyError};
 pub use run::{AutoCancel, FUNCTION_NAME, RunError, Settings};
 pub use summary::Summary;

@@ -23,9 +23,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     tracing::info!(
         policy = %config.policy_source,
         policy_hash = config.policy.hash(),
-        dry_run = config.policy.dry_run,
-        max_cancellations_per_run = config.policy.max_cancellations_per_run,
-        max_cancellations_per_day = config.policy.max_cancellations_per_day,
+        dry_run = config.policy.limits.dry_run,
+        max_cancellations_per_run = config.policy.limits.max_per_run,
+        max_cancellations_per_day = config.policy.limits.max_per_day,
         rules = config.policy.rules.len(),
         "policy loaded"
     );

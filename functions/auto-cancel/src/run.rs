@@ -31,7 +31,7 @@ use shared::run::{ErrorKind, FunctionError, Ports, RunReport, envelope};
 use shared::{PartnerCentralError, StoreError};
 
 use crate::input::{Invocation, parse_input};
-use crate::policy::{Decision, Policy, Rule};
+use crate::policy::{Decision, Policy, Rule, client_token};
 use crate::summary::{Match, SkipReason, Summary};
 
 /// The function's name in metrics and logs.
@@ -146,9 +146,9 @@ where
 
     /// One run. Always reports the summary; the error, if any, after the outbox was drained.
     pub(crate) async fn run(&self, invocation: Invocation) -> RunReport<Summary, RunError> {
-        let dry_run = self.policy.dry_run || invocation.dry_run == Some(true);
+        let dry_run = self.policy.limits.dry_run || invocation.dry_run == Some(true);
         let mut summary = Summary::new(self.policy, dry_run);
-        summary.notes.push(match (self.policy.dry_run, invocation.dry_run) {
+        summary.notes.push(match (self.policy.limits.dry_run, invocation.dry_run) {
             (true, Some(false)) => "dry run: the policy says dryRun; a payload cannot turn that into real \
                                    cancellations (dryRun: false ignored)"
                 .to_owned(),
@@ -181,7 +181,7 @@ where
                     summary.excluded += 1;
                     tracing::info!(invitation_id = %invitation.id, rule = %rule.name, ?reason, "excluded");
                 }
-                Decision::Cancel { rule } => {
+                Decision::Matched { rule } => {
                     *summary.matched_per_rule.entry(rule.name.clone()).or_default() += 1;
                     matches.push((invitation, rule));
                 }
@@ -344,13 +344,13 @@ where
         if let Some(firing) = firing {
             allowances.push(Allowance {
                 key: format!("{FUNCTION_NAME}/firing/{firing}"),
-                limit: self.policy.max_cancellations_per_run,
+                limit: self.policy.limits.max_per_run,
                 expires_at,
             });
         }
         allowances.push(Allowance {
             key: format!("{FUNCTION_NAME}/day/{}", now.format("%Y-%m-%d")),
-            limit: self.policy.max_cancellations_per_day,
+            limit: self.policy.limits.max_per_day,
             expires_at,
         });
         allowances
@@ -422,7 +422,7 @@ where
             return Ok(Attempt::Skipped(SkipReason::Overdue));
         }
 
-        let token = self.policy.client_token(id);
+        let token = client_token(self.policy, id);
         tracing::info!(invitation_id = id, rule = %rule.name, client_token = %token, "canceling");
         let canceled = match connections.cancel_connection_invitation(id, &token).await {
             Ok(canceled) => canceled,
@@ -558,7 +558,7 @@ where
     /// The cancellation cap, in one place (dry runs plan against it too): whether one more
     /// cancellation is allowed after `done` in this run (`maxCancellationsPerRun`).
     fn within_cap(&self, done: usize) -> bool {
-        done < self.policy.max_cancellations_per_run as usize
+        done < self.policy.limits.max_per_run as usize
     }
 
     fn cause(&self, rule: &Rule) -> Cause {

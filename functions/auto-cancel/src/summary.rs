@@ -151,8 +151,8 @@ impl Summary {
         Summary {
             dry_run,
             policy_hash: policy.hash().to_owned(),
-            max_cancellations_per_run: policy.max_cancellations_per_run,
-            max_cancellations_per_day: policy.max_cancellations_per_day,
+            max_cancellations_per_run: policy.limits.max_per_run,
+            max_cancellations_per_day: policy.limits.max_per_day,
             matched_per_rule: policy.rule_names().map(|n| (n.to_owned(), 0)).collect(),
             ..Summary::default()
         }

@@ -84,7 +84,7 @@ fn policy_json(dry_run: bool, cap: u32) -> String {
 }
 
 fn policy(dry_run: bool, cap: u32) -> Policy {
-    Policy::from_json(&policy_json(dry_run, cap)).unwrap_or_else(|e| panic!("{e}"))
+    crate::policy::parse(&policy_json(dry_run, cap)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Oldest first among the SENDER matches.
@@ -253,7 +253,7 @@ async fn a_changed_policy_plans_again_under_its_own_hash() {
     run_ok(&first, Invocation::scheduled()).await;
     let first_ids: Vec<String> = first.publisher.published().into_iter().map(|e| e.event_id).collect();
 
-    let changed = Policy::from_json(&policy_json(true, 10).replace("\"olderThanDays\":10", "\"olderThanDays\":11"))
+    let changed = crate::policy::parse(&policy_json(true, 10).replace("\"olderThanDays\":10", "\"olderThanDays\":11"))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_ne!(changed.hash(), first.policy.hash());
     let second = App { policy: changed, ..first };
@@ -323,7 +323,7 @@ async fn a_real_run_cancels_matching_sender_invitations_oldest_first_up_to_the_c
     );
     // Deterministic tokens: the policy's token for each invitation, in order.
     let expected: Vec<(String, String)> =
-        s.canceled.iter().map(|id| (id.clone(), app.policy.client_token(id))).collect();
+        s.canceled.iter().map(|id| (id.clone(), client_token(&app.policy, id))).collect();
     assert_eq!(app.invitations.tokens(), expected);
 
     let published = app.publisher.published();
@@ -370,7 +370,7 @@ async fn repeated_runs_work_through_the_deferred_ones_then_do_nothing() {
 fn budget_policy(per_run: u32, per_day: u32) -> Policy {
     let mut doc: serde_json::Value = serde_json::from_str(&policy_json(false, per_run)).unwrap_or_default();
     doc["maxCancellationsPerDay"] = json!(per_day);
-    Policy::from_json(&doc.to_string()).unwrap_or_else(|e| panic!("{e}"))
+    crate::policy::parse(&doc.to_string()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test]
