@@ -9,13 +9,12 @@
 //!   listing, the policy's decisions, plans and cancellations, commits;
 //! - [`summary`]: what a run reports (the summary, its metrics, why a match was skipped).
 
-pub mod config;
-pub mod input;
-pub mod policy;
-pub mod run;
-pub mod summary;
+mod config;
+mod input;
+mod policy;
+mod run;
+mod summary;
 
 pub use config::{Config, StartupError};
-pub use input::{Invocation, parse_input};
-pub use run::{AutoCancel, FUNCTION_NAME, RunError, Settings};
+pub use run::{AutoCancel, RunError, Settings};
 pub use summary::Summary;

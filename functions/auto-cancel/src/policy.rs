@@ -586,10 +586,8 @@ mod tests {
             r#"{"version": 3, "maxCancellationsPerRun": 0,
                 "rules": [{"name": "", "match": {"olderThanDays": -2}}]}"#,
         )
-        .err()
-        .map(|e| e.problems())
-        .unwrap_or_default();
-        assert_eq!(err.len(), 4, "{err:?}");
+        .err();
+        assert!(matches!(&err, Some(PolicyError::Invalid(problems)) if problems.len() == 4), "{err:?}");
     }
 
     // --- hash and client token --------------------------------------------------------

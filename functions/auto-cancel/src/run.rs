@@ -35,7 +35,7 @@ use crate::policy::{Decision, Policy, Rule, client_token};
 use crate::summary::{Match, SkipReason, Summary};
 
 /// The function's name in metrics and logs.
-pub const FUNCTION_NAME: &str = "auto-cancel";
+pub(crate) const FUNCTION_NAME: &str = "auto-cancel";
 /// Commit attempts for one record when others keep changing it under us.
 const MAX_COMMIT_ATTEMPTS: usize = 4;
 

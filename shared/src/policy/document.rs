@@ -14,7 +14,7 @@ use crate::invocation::json_type;
 use crate::policy::validation::PolicyError;
 
 /// The path of the whole document in errors.
-pub const ROOT: &str = "(document)";
+const ROOT: &str = "(document)";
 
 /// Where a document must have JSON objects. serde would also accept a struct written as an
 /// array of its values; a policy's objects must be objects.
