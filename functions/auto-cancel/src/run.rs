@@ -1,4 +1,5 @@
-//! One run of auto-cancel, generic over the ports.
+//! One run of auto-cancel, on the shared run skeleton (`shared::run`): it borrows the ports
+//! bundle and its cancellation budget, and does its work inside the shared envelope.
 //!
 //! 1. List our PENDING connection invitations (ParticipantType SENDER, all pages); anything
 //!    else the listing returns is ignored.
@@ -9,8 +10,10 @@
 //!    allowances (per scheduled firing and per UTC day, in the state table, so retries,
 //!    timed-out attempts and manual invokes cannot add to them), confirm with Get that it is
 //!    still PENDING, cancel with the deterministic ClientToken, then commit PENDING → CANCELED
-//!    with the `Canceled` event (cause: policy); a match left alone gives its allowance back. A status change seen on the way (accepted in the meantime, ...) is
-//!    recorded and published too: a transition seen is a transition published.
+//!    with the `Canceled` event (cause: policy); a match left alone gives its allowance back
+//!    and is reported with its [`SkipReason`]. A status change seen on the way (accepted in
+//!    the meantime, ...) is recorded and published too: a transition seen is a transition
+//!    published.
 //! 4. Drain the outbox (always, also after an error) and report.
 
 use std::collections::{HashMap, HashSet};
