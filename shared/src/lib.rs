@@ -6,8 +6,10 @@
 //! - [`adapters`]: those traits on the real AWS SDK clients (Partner Central, EventBridge).
 //!
 //! Plus [`config`] (environment, validated once at start-up), [`error`] (domain errors),
-//! [`invocation`] (the invocation payload), [`commit`] (commit with conflict retries) and [`run`] (the run skeleton every function goes
-//! through: ports bundle, run envelope, errors to Lambda).
+//! [`invocation`] (the invocation payload), [`commit`] (commit with conflict retries), [`run`]
+//! (the run skeleton every function goes through: ports bundle, run envelope, errors to
+//! Lambda) and [`policy`] (the policy engine of the functions that act by a written policy:
+//! loading, validation, evaluation, hash).
 
 pub mod adapters;
 pub mod commit;
@@ -17,6 +19,7 @@ pub mod domain;
 pub mod error;
 pub mod invocation;
 pub mod metrics;
+pub mod policy;
 pub mod ports;
 pub mod run;
 pub mod schema;

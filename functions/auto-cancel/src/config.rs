@@ -2,29 +2,13 @@
 //! cancellation policy (inline or from a file), validated once at start-up.
 
 use shared::config::{CommonConfig, ConfigError, Env, StateConfig};
+use shared::policy::{LoadError, PolicySource, PolicyVariables};
 
-use crate::policy::{Policy, PolicyError};
+use crate::policy::{self, Policy};
 
-/// `CANCEL_POLICY`: the policy document itself (JSON).
-pub const CANCEL_POLICY: &str = "CANCEL_POLICY";
-/// `CANCEL_POLICY_FILE`: a path to the policy document.
-pub const CANCEL_POLICY_FILE: &str = "CANCEL_POLICY_FILE";
-
-/// Where the policy came from, for logs and errors.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PolicySource {
-    Inline,
-    File(String),
-}
-
-impl std::fmt::Display for PolicySource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PolicySource::Inline => f.write_str(CANCEL_POLICY),
-            PolicySource::File(path) => write!(f, "{CANCEL_POLICY_FILE}={path:?}"),
-        }
-    }
-}
+/// `CANCEL_POLICY`: the policy document itself (JSON); `CANCEL_POLICY_FILE`: a path to it.
+const POLICY_VARIABLES: PolicyVariables =
+    PolicyVariables { inline: "CANCEL_POLICY", file: "CANCEL_POLICY_FILE", what: "cancellation policy" };
 
 /// Everything auto-cancel reads from its environment.
 #[derive(Debug, Clone)]
@@ -42,15 +26,8 @@ pub struct Config {
 pub enum StartupError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error(
-        "exactly one of {CANCEL_POLICY} (the policy JSON) and {CANCEL_POLICY_FILE} (a path to it) must be set, \
-         but {found}"
-    )]
-    PolicySource { found: &'static str },
-    #[error("{CANCEL_POLICY_FILE}={path:?}: cannot read the policy file: {message}")]
-    PolicyUnreadable { path: String, message: String },
-    #[error("{source_name}: invalid cancellation policy: {error}")]
-    Policy { source_name: String, error: PolicyError },
+    #[error(transparent)]
+    Policy(#[from] LoadError),
 }
 
 impl Config {
@@ -58,19 +35,7 @@ impl Config {
         let common = CommonConfig::from_env(env)?;
         let state = StateConfig::from_env(env)?;
         let include_contact_details = env.include_contact_details()?;
-        let (text, policy_source) = match (env.get(CANCEL_POLICY), env.get(CANCEL_POLICY_FILE)) {
-            (Some(_), Some(_)) => return Err(StartupError::PolicySource { found: "both are set" }),
-            (None, None) => return Err(StartupError::PolicySource { found: "neither is set" }),
-            (Some(text), None) => (text, PolicySource::Inline),
-            (None, Some(path)) => {
-                let path = path.trim().to_owned();
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| StartupError::PolicyUnreadable { path: path.clone(), message: e.to_string() })?;
-                (text, PolicySource::File(path))
-            }
-        };
-        let policy = Policy::from_json(&text)
-            .map_err(|error| StartupError::Policy { source_name: policy_source.to_string(), error })?;
+        let (policy, policy_source) = POLICY_VARIABLES.load(env, policy::parse)?;
         Ok(Config { common, state, policy, policy_source, include_contact_details })
     }
 }
@@ -94,8 +59,8 @@ mod tests {
     #[test]
     fn an_inline_policy_is_loaded_and_dry_run_is_the_default() {
         let c = Config::from_env(&env(&[("CANCEL_POLICY", POLICY)])).unwrap_or_else(|e| panic!("{e}"));
-        assert!(c.policy.dry_run);
-        assert_eq!(c.policy_source, PolicySource::Inline);
+        assert!(c.policy.limits.dry_run);
+        assert_eq!(c.policy_source, PolicySource::Inline { variable: "CANCEL_POLICY" });
         assert!(!c.include_contact_details);
     }
 
@@ -108,7 +73,7 @@ mod tests {
         let mut pairs: Vec<(&str, &str)> = pairs.to_vec();
         pairs.push(("CANCEL_POLICY_FILE", &path_str));
         let c = Config::from_env(&Env::from_pairs(pairs)).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(c.policy_source, PolicySource::File(path_str));
+        assert_eq!(c.policy_source, PolicySource::File { variable: "CANCEL_POLICY_FILE", path: path_str });
         assert_eq!(c.policy.rules.len(), 1);
         std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{e}"));
     }

@@ -9,39 +9,30 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use shared::invocation::{InputError, RunOptions, parse_invocation};
-
-/// What started the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    /// An EventBridge scheduled rule.
-    ScheduledRule,
-    /// EventBridge Scheduler or a manual invoke (a JSON object of options).
-    Payload,
-}
+use shared::invocation::{InputError, RunOptions, Trigger, parse_invocation};
 
 /// The parsed invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invocation {
-    pub trigger: Trigger,
+pub(crate) struct Invocation {
     /// `dryRun` of the payload, when given.
-    pub dry_run: Option<bool>,
+    pub(crate) dry_run: Option<bool>,
     /// The scheduled firing this invocation belongs to, when the payload says.
-    pub firing: Option<String>,
+    pub(crate) firing: Option<String>,
 }
 
+#[cfg(test)]
 impl Invocation {
     /// No override: what the policy says.
-    pub fn scheduled() -> Self {
-        Invocation { trigger: Trigger::ScheduledRule, dry_run: None, firing: None }
+    pub(crate) fn scheduled() -> Self {
+        Invocation { dry_run: None, firing: None }
     }
 
-    pub fn with_dry_run(dry_run: bool) -> Self {
-        Invocation { trigger: Trigger::Payload, dry_run: Some(dry_run), firing: None }
+    pub(crate) fn with_dry_run(dry_run: bool) -> Self {
+        Invocation { dry_run: Some(dry_run), firing: None }
     }
 
     /// The invocation as part of the scheduled firing `firing`.
-    pub fn in_firing(self, firing: impl Into<String>) -> Self {
+    pub(crate) fn in_firing(self, firing: impl Into<String>) -> Self {
         Invocation { firing: Some(firing.into()), ..self }
     }
 }
@@ -61,11 +52,11 @@ impl RunOptions for Options {
 }
 
 /// Parse an invocation payload (the shapes every function accepts, `shared::invocation`).
-pub fn parse_input(payload: &Value) -> Result<Invocation, InputError> {
+pub(crate) fn parse_input(payload: &Value) -> Result<Invocation, InputError> {
     let invocation = parse_invocation::<Options>(payload)?;
-    let (trigger, event_id) = match invocation.trigger {
-        shared::invocation::Trigger::ScheduledRule { event_id, .. } => (Trigger::ScheduledRule, event_id),
-        shared::invocation::Trigger::Payload => (Trigger::Payload, None),
+    let event_id = match invocation.trigger {
+        Trigger::ScheduledRule { event_id, .. } => event_id,
+        Trigger::Payload => None,
     };
     let scheduled_time = match invocation.options.scheduled_time.map(|t| t.trim().to_owned()) {
         Some(t) if t.is_empty() => {
@@ -77,7 +68,7 @@ pub fn parse_input(payload: &Value) -> Result<Invocation, InputError> {
         other => other,
     };
     let firing = scheduled_time.map(|t| format!("scheduled/{t}")).or_else(|| event_id.map(|id| format!("event/{id}")));
-    Ok(Invocation { trigger, dry_run: invocation.options.dry_run, firing })
+    Ok(Invocation { dry_run: invocation.options.dry_run, firing })
 }
 
 #[cfg(test)]
@@ -97,7 +88,7 @@ mod tests {
     #[test]
     fn the_sample_events_parse() {
         let scheduled = parse_input(&event_file("auto-cancel-scheduled.json")).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((scheduled.trigger, scheduled.dry_run), (Trigger::ScheduledRule, None));
+        assert_eq!(scheduled.dry_run, None);
         assert!(scheduled.firing.is_some_and(|f| f.starts_with("event/")), "the event id names the firing");
         assert_eq!(parse_input(&event_file("auto-cancel-dry-run.json")), Ok(Invocation::with_dry_run(true)));
     }

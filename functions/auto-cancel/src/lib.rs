@@ -5,14 +5,16 @@
 //!   evaluation, hash and client tokens;
 //! - [`config`]: environment variables, validated once at start-up;
 //! - [`input`]: what an invocation may say (`{"dryRun": true}` at most);
-//! - [`run`]: the handler, generic over the ports of `shared::ports`, and its summary.
+//! - [`run`]: the run, on the shared run skeleton (`shared::run`): the ports it borrows, the
+//!   listing, the policy's decisions, plans and cancellations, commits;
+//! - [`summary`]: what a run reports (the summary, its metrics, why a match was skipped).
 
-pub mod config;
-pub mod input;
-pub mod policy;
-pub mod run;
+mod config;
+mod input;
+mod policy;
+mod run;
+mod summary;
 
 pub use config::{Config, StartupError};
-pub use input::{Invocation, parse_input};
-pub use policy::{Policy, PolicyError};
-pub use run::{AutoCancel, FUNCTION_NAME, RunError, Settings, Summary};
+pub use run::{AutoCancel, RunError, Settings};
+pub use summary::Summary;

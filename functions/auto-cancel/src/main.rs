@@ -8,7 +8,7 @@ use shared::adapters::{
     eventbridge_client, load_sdk_config,
 };
 use shared::config::Env;
-use shared::run::Failure;
+use shared::run::{Failure, Ports};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -23,9 +23,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     tracing::info!(
         policy = %config.policy_source,
         policy_hash = config.policy.hash(),
-        dry_run = config.policy.dry_run,
-        max_cancellations_per_run = config.policy.max_cancellations_per_run,
-        max_cancellations_per_day = config.policy.max_cancellations_per_day,
+        dry_run = config.policy.limits.dry_run,
+        max_cancellations_per_run = config.policy.limits.max_per_run,
+        max_cancellations_per_day = config.policy.limits.max_per_day,
         rules = config.policy.rules.len(),
         "policy loaded"
     );
@@ -33,22 +33,25 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = load_sdk_config().await;
     let partner_central = PartnerCentralClients::new(&sdk, &config.common);
     let catalog = config.common.catalog;
+    let account = PartnerCentralAccount::new(partner_central.account.clone(), catalog);
     let store =
         DynamoStateStore::new(dynamodb_client(&sdk), &config.state.table_name, catalog, config.state.retention());
+    let publisher =
+        EventBridgePublisher::new(eventbridge_client(&sdk), &config.common.event_bus_name, &config.common.event_source);
+    let settings = Settings { include_contact_details: config.include_contact_details, catalog };
     let function = AutoCancel {
-        invitations: PartnerCentralAccount::new(partner_central.account.clone(), catalog),
-        store: store.clone(),
-        publisher: EventBridgePublisher::new(
-            eventbridge_client(&sdk),
-            &config.common.event_bus_name,
-            &config.common.event_source,
-        ),
-        clock: partner_central.clock.clone(),
+        ports: Ports {
+            connections: &account,
+            engagements: &(),
+            store: &store,
+            publisher: &publisher,
+            clock: &partner_central.clock,
+            calls: &partner_central.calls,
+        },
         // The allowances live in the same state table: the same store, one DynamoDB client.
-        budget: store,
-        calls: partner_central.calls.clone(),
-        policy: config.policy,
-        settings: Settings { include_contact_details: config.include_contact_details, catalog },
+        budget: &store,
+        policy: &config.policy,
+        settings: &settings,
     };
     let function = &function;
     // Boxed: the run's future is deep, and its layout would otherwise be computed inline in

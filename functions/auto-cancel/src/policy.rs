@@ -1,37 +1,45 @@
-//! The cancellation policy: the written document that says which of our pending connection
-//! invitations to cancel.
+//! auto-cancel's cancellation policy: the written document that says which of our pending
+//! connection invitations to cancel.
 //!
-//! Two layers: the document as written (serde, unknown fields rejected, errors carry the
-//! JSON path through `serde_path_to_error`), then semantic validation into [`Policy`], which
-//! reports every problem at once, each as `<path>: <problem>` (e.g. `rules[2].name: empty`).
-//!
-//! Semantics: the conditions inside one `match` are ANDed, rules are ORed, the first rule
-//! that matches is the one reported, and exclusions always win.
+//! The machinery is `shared::policy`: loading (`CANCEL_POLICY` / `CANCEL_POLICY_FILE`, in
+//! `config`), errors that name the JSON path, every semantic problem reported at once,
+//! evaluation (conditions inside one `match` ANDed, rules ORed, the first rule that matches
+//! reported, exclusions always win), the canonical hash. Here: the document's shape,
+//! auto-cancel's conditions and exclusions, and their validation.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use shared::domain::Invitation;
+use shared::policy::evaluation::{expires_within, older_than, one_of};
+use shared::policy::hash::set;
+use shared::policy::{self, Canonical, Condition, Exclusion, Limits, PolicyError, Problems, RuleNames, Shape};
+
+/// A validated cancellation policy.
+pub type Policy = policy::Policy<Conditions, Exclusions>;
+/// One named rule: cancel what matches all its conditions.
+pub(crate) type Rule = policy::Rule<Conditions>;
+/// What the policy says about one invitation.
+pub(crate) type Decision<'p> = policy::Decision<'p, Rule, ExclusionReason>;
 
 /// Policy document versions this build understands.
-pub const SUPPORTED_VERSIONS: [i64; 1] = [1];
+const SUPPORTED_VERSIONS: [i64; 1] = [1];
 /// `maxCancellationsPerRun` when the document does not say.
-pub const DEFAULT_MAX_CANCELLATIONS_PER_RUN: u32 = 10;
-/// Highest accepted `maxCancellationsPerRun`: Partner Central's limit of open invitations.
-pub const MAX_CANCELLATIONS_PER_RUN_LIMIT: u32 = 1000;
+const DEFAULT_MAX_CANCELLATIONS_PER_RUN: u32 = 10;
+/// Highest accepted `maxCancellationsPerRun` (and `…PerDay`): Partner Central's limit of
+/// open invitations.
+const MAX_CANCELLATIONS_LIMIT: u32 = 1000;
 /// Highest accepted `olderThanDays` (ten years; anything above is a typo).
-pub const MAX_OLDER_THAN_DAYS: i64 = 3650;
+const MAX_OLDER_THAN_DAYS: u32 = 3650;
 /// Highest accepted `expiresWithinHours` (one year).
-pub const MAX_EXPIRES_WITHIN_HOURS: i64 = 8760;
+const MAX_EXPIRES_WITHIN_HOURS: u32 = 8760;
 /// The `ConnectionType` values of the Partner Central Account API.
-pub const CONNECTION_TYPES: [&str; 2] = ["OPPORTUNITY_COLLABORATION", "SUBSIDIARY"];
-/// Longest accepted rule name (it travels in every event's `cause.rule`).
-pub const MAX_RULE_NAME_CHARS: usize = 64;
+const CONNECTION_TYPES: [&str; 2] = ["OPPORTUNITY_COLLABORATION", "SUBSIDIARY"];
+/// The prefix of auto-cancel's client tokens.
+const CLIENT_TOKEN_PREFIX: &str = "ac";
 
 // ---------------------------------------------------------------------------------------
 // The document as written
@@ -86,52 +94,66 @@ struct ExcludeDocument {
     invitation_ids: Vec<String>,
 }
 
+/// Where the document must have objects.
+const SHAPE: Shape = Shape::Object(&[
+    ("rules", Shape::Each(&Shape::Object(&[("match", Shape::Object(&[]))]))),
+    ("exclude", Shape::Object(&[])),
+]);
+
 // ---------------------------------------------------------------------------------------
-// The validated policy
-
-/// A validated policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Policy {
-    /// Plan only (publish `Cancellation Planned`), cancel nothing. Default true.
-    pub dry_run: bool,
-    /// At most this many cancellations per scheduled firing (its retries and a timed-out
-    /// attempt included); the rest wait for later firings.
-    pub max_cancellations_per_run: u32,
-    /// At most this many cancellations per UTC day, whatever ran (firings, retries, manual
-    /// invokes). Defaults to `max_cancellations_per_run` (the default schedule is daily).
-    pub max_cancellations_per_day: u32,
-    /// In the document's order: the first rule that matches is the one reported.
-    pub rules: Vec<Rule>,
-    pub exclude: Exclusions,
-    version: i64,
-    hash: String,
-}
-
-/// One named rule: cancel what matches all its conditions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rule {
-    pub name: String,
-    pub conditions: Conditions,
-}
+// Conditions and exclusions
 
 /// The conditions of one rule; every one that is set must hold (AND). At least one is set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Conditions {
     /// `ConnectionType` is one of these.
-    pub connection_types: Option<BTreeSet<String>>,
+    connection_types: Option<BTreeSet<String>>,
     /// Created more than this many days (×24 h) before now.
-    pub older_than_days: Option<u32>,
+    older_than_days: Option<u32>,
     /// Has an expiry, and it is at most this many hours after now.
-    pub expires_within_hours: Option<u32>,
+    expires_within_hours: Option<u32>,
     /// `OtherParticipantIdentifier` is one of these.
-    pub other_participant_identifiers: Option<BTreeSet<String>>,
+    other_participant_identifiers: Option<BTreeSet<String>>,
+}
+
+impl Condition<Invitation> for Conditions {
+    fn holds(&self, invitation: &Invitation, now: DateTime<Utc>) -> bool {
+        let days = self.older_than_days.map(|d| Duration::days(i64::from(d)));
+        let hours = self.expires_within_hours.map(|h| Duration::hours(i64::from(h)));
+        one_of(self.connection_types.as_ref(), invitation.connection_type.as_ref())
+            && one_of(
+                self.other_participant_identifiers.as_ref(),
+                invitation.other_party.participant_identifier.as_ref(),
+            )
+            && older_than(days, invitation.created_at, now)
+            && expires_within(hours, invitation.expires_at, now)
+    }
+}
+
+impl Canonical for Conditions {
+    fn canonical(&self) -> Value {
+        let mut m = serde_json::Map::new();
+        if let Some(t) = &self.connection_types {
+            m.insert("connectionTypes".into(), set(t));
+        }
+        if let Some(d) = self.older_than_days {
+            m.insert("olderThanDays".into(), json!(d));
+        }
+        if let Some(h) = self.expires_within_hours {
+            m.insert("expiresWithinHours".into(), json!(h));
+        }
+        if let Some(o) = &self.other_participant_identifiers {
+            m.insert("otherParticipantIdentifiers".into(), set(o));
+        }
+        Value::Object(m)
+    }
 }
 
 /// Invitations never canceled, whatever the rules say.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Exclusions {
-    pub other_participant_identifiers: BTreeSet<String>,
-    pub invitation_ids: BTreeSet<String>,
+    other_participant_identifiers: BTreeSet<String>,
+    invitation_ids: BTreeSet<String>,
 }
 
 /// Why an exclusion protected an invitation.
@@ -141,40 +163,9 @@ pub enum ExclusionReason {
     OtherParticipant,
 }
 
-/// What the policy says about one invitation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision<'p> {
-    /// No rule matches.
-    NoMatch,
-    /// `rule` (the first that matches) says cancel.
-    Cancel { rule: &'p Rule },
-    /// A rule matches but an exclusion wins.
-    Excluded { rule: &'p Rule, reason: ExclusionReason },
-}
+impl Exclusion<Invitation> for Exclusions {
+    type Reason = ExclusionReason;
 
-impl Conditions {
-    fn is_empty(&self) -> bool {
-        self.connection_types.is_none()
-            && self.older_than_days.is_none()
-            && self.expires_within_hours.is_none()
-            && self.other_participant_identifiers.is_none()
-    }
-
-    /// All set conditions hold for `invitation` at `now`.
-    pub fn matches(&self, invitation: &Invitation, now: DateTime<Utc>) -> bool {
-        let in_set = |set: &Option<BTreeSet<String>>, value: Option<&String>| {
-            set.as_ref().is_none_or(|s| value.is_some_and(|v| s.contains(v)))
-        };
-        in_set(&self.connection_types, invitation.connection_type.as_ref())
-            && in_set(&self.other_participant_identifiers, invitation.other_party.participant_identifier.as_ref())
-            && self.older_than_days.is_none_or(|days| now - invitation.created_at > Duration::days(i64::from(days)))
-            && self
-                .expires_within_hours
-                .is_none_or(|hours| invitation.expires_at.is_some_and(|e| e - now <= Duration::hours(i64::from(hours))))
-    }
-}
-
-impl Exclusions {
     fn protects(&self, invitation: &Invitation) -> Option<ExclusionReason> {
         if self.invitation_ids.contains(&invitation.id) {
             return Some(ExclusionReason::InvitationId);
@@ -186,272 +177,99 @@ impl Exclusions {
     }
 }
 
-impl Policy {
-    /// Parse and validate a policy document (JSON text).
-    pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
-        // JSON syntax first (errors with line and column), then the shape (errors with the
-        // path of the member).
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| PolicyError::Syntax { path: ROOT.to_owned(), message: e.to_string() })?;
-        require_objects(&value)?;
-        let document: PolicyDocument = serde_path_to_error::deserialize(&value).map_err(|e| {
-            let path = display_path(&e.path().to_string());
-            PolicyError::Syntax { path, message: e.into_inner().to_string() }
-        })?;
-        validate(document)
-    }
-
-    /// What the policy says about `invitation` at `now`. Exclusions always win; among the
-    /// rules, the first that matches is reported.
-    pub fn evaluate(&self, invitation: &Invitation, now: DateTime<Utc>) -> Decision<'_> {
-        let Some(rule) = self.rules.iter().find(|r| r.conditions.matches(invitation, now)) else {
-            return Decision::NoMatch;
-        };
-        match self.exclude.protects(invitation) {
-            Some(reason) => Decision::Excluded { rule, reason },
-            None => Decision::Cancel { rule },
-        }
-    }
-
-    /// First 16 hex characters of the SHA-256 of [`Policy::canonical_json`]: identifies
-    /// what the policy selects. `dryRun`, `maxCancellationsPerRun` and `maxCancellationsPerDay`
-    /// are not part of it, so the policy reviewed in a dry run has the same hash once it is
-    /// switched to real runs (Planned and Canceled events correlate), and changing a cap does
-    /// not re-plan.
-    pub fn hash(&self) -> &str {
-        &self.hash
-    }
-
-    /// The selecting part of the policy (version, rules in order, exclusions) as canonical
-    /// JSON: keys sorted, no whitespace, set-valued lists sorted and de-duplicated.
-    pub fn canonical_json(&self) -> String {
-        canonical_json(self.version, &self.rules, &self.exclude)
-    }
-
-    /// The deterministic `ClientToken` of the cancellation of `invitation_id` under this
-    /// policy: the same invitation and policy always give the same token, so a retried or
-    /// repeated run never cancels twice. `ac-<policyHash>-<20 hex of sha256(id)>`, 40
-    /// characters of `[A-Za-z0-9-_]` (the API accepts up to 64).
-    pub fn client_token(&self, invitation_id: &str) -> String {
-        let id_hash = hex::encode(Sha256::digest(invitation_id.as_bytes()));
-        format!("ac-{}-{}", self.hash, &id_hash[..20])
-    }
-
-    /// Rule names, in the document's order.
-    pub fn rule_names(&self) -> impl Iterator<Item = &str> {
-        self.rules.iter().map(|r| r.name.as_str())
+impl Canonical for Exclusions {
+    fn canonical(&self) -> Value {
+        json!({
+            "otherParticipantIdentifiers": set(&self.other_participant_identifiers),
+            "invitationIds": set(&self.invitation_ids),
+        })
     }
 }
 
 // ---------------------------------------------------------------------------------------
-// Errors
+// Parsing and validation
 
-const ROOT: &str = "(document)";
-
-fn display_path(path: &str) -> String {
-    if path == "." { ROOT.to_owned() } else { path.to_owned() }
+/// Parse and validate a policy document (JSON text).
+pub(crate) fn parse(text: &str) -> Result<Policy, PolicyError> {
+    validate(policy::parse(text, &SHAPE)?)
 }
 
-/// serde would also accept a struct written as an array of its values; the document's
-/// objects must be objects.
-fn require_objects(value: &Value) -> Result<(), PolicyError> {
-    fn object(path: &str, v: &Value) -> Result<(), PolicyError> {
-        if v.is_object() {
-            return Ok(());
-        }
-        let got = shared::invocation::json_type(v);
-        Err(PolicyError::Syntax { path: path.to_owned(), message: format!("expected an object, got {got}") })
-    }
-    object(ROOT, value)?;
-    if let Some(Value::Array(rules)) = value.get("rules") {
-        for (i, rule) in rules.iter().enumerate() {
-            object(&format!("rules[{i}]"), rule)?;
-            if let Some(m) = rule.get("match") {
-                object(&format!("rules[{i}].match"), m)?;
-            }
-        }
-    }
-    if let Some(exclude) = value.get("exclude") {
-        object("exclude", exclude)?;
-    }
-    Ok(())
-}
-
-/// One semantic problem of a policy: where, and what.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub path: String,
-    pub problem: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.problem)
-    }
-}
-
-/// Why a policy document was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PolicyError {
-    /// Not JSON, wrong type, unknown or missing field (the first such error).
-    #[error("{path}: {message}")]
-    Syntax { path: String, message: String },
-    /// Well-formed but invalid; every problem found.
-    #[error("{}", .0.iter().map(Problem::to_string).collect::<Vec<_>>().join("; "))]
-    Invalid(Vec<Problem>),
-}
-
-impl PolicyError {
-    /// Every `<path>: <problem>` of the error.
-    pub fn problems(&self) -> Vec<String> {
-        match self {
-            PolicyError::Syntax { path, message } => vec![format!("{path}: {message}")],
-            PolicyError::Invalid(problems) => problems.iter().map(Problem::to_string).collect(),
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Validation
-
-struct Problems(Vec<Problem>);
-
-impl Problems {
-    fn add(&mut self, path: impl Into<String>, problem: impl Into<String>) {
-        self.0.push(Problem { path: path.into(), problem: problem.into() });
-    }
+/// The deterministic `ClientToken` of the cancellation of `invitation_id` under `policy`: the
+/// same invitation and policy always give the same token, so a retried or repeated run never
+/// cancels twice. `ac-<policyHash>-<20 hex of sha256(id)>`, 40 characters of `[A-Za-z0-9-]`
+/// (the API accepts up to 64 of `[A-Za-z0-9-_]`).
+pub(crate) fn client_token(policy: &Policy, invitation_id: &str) -> String {
+    policy.client_token(CLIENT_TOKEN_PREFIX, invitation_id)
 }
 
 fn validate(doc: PolicyDocument) -> Result<Policy, PolicyError> {
-    let mut problems = Problems(Vec::new());
-
-    if !SUPPORTED_VERSIONS.contains(&doc.version) {
-        let accepted = SUPPORTED_VERSIONS.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-        problems.add("version", format!("unsupported {} (accepted: {accepted})", doc.version));
-    }
-
-    let max_cancellations_per_run = validate_cap(
+    const CAP_HINT: &str = "to cancel nothing, set dryRun to true";
+    let mut problems = Problems::default();
+    problems.version(doc.version, &SUPPORTED_VERSIONS);
+    let max_per_run = problems.cap(
         "maxCancellationsPerRun",
         doc.max_cancellations_per_run,
         DEFAULT_MAX_CANCELLATIONS_PER_RUN,
-        &mut problems,
+        MAX_CANCELLATIONS_LIMIT,
+        CAP_HINT,
     );
-    let max_cancellations_per_day =
-        validate_cap("maxCancellationsPerDay", doc.max_cancellations_per_day, max_cancellations_per_run, &mut problems);
+    let max_per_day = problems.cap(
+        "maxCancellationsPerDay",
+        doc.max_cancellations_per_day,
+        max_per_run,
+        MAX_CANCELLATIONS_LIMIT,
+        CAP_HINT,
+    );
 
+    let mut names = RuleNames::default();
     let mut rules = Vec::with_capacity(doc.rules.len());
-    let mut first_index_of: BTreeMap<String, usize> = BTreeMap::new();
     for (i, rule) in doc.rules.into_iter().enumerate() {
-        let base = format!("rules[{i}]");
-        let name = rule.name.trim().to_owned();
-        if name.is_empty() {
-            problems.add(format!("{base}.name"), "empty");
-        } else if name.chars().count() > MAX_RULE_NAME_CHARS {
-            problems.add(format!("{base}.name"), format!("longer than {MAX_RULE_NAME_CHARS} characters"));
-        } else if name.chars().any(char::is_control) {
-            problems.add(format!("{base}.name"), "contains control characters");
-        } else if let Some(first) = first_index_of.get(&name) {
-            problems.add(format!("{base}.name"), format!("duplicate of rules[{first}]"));
-        } else {
-            first_index_of.insert(name.clone(), i);
-        }
-        let conditions = validate_conditions(&format!("{base}.match"), rule.conditions, &mut problems);
-        rules.push(Rule { name, conditions });
+        let name = names.check(i, &rule.name, &mut problems);
+        let conditions = validate_conditions(&format!("rules[{i}].match"), rule.conditions, &mut problems);
+        rules.push(Rule { name, conditions, action: () });
     }
 
     let exclude = Exclusions {
-        other_participant_identifiers: validate_identifiers(
+        other_participant_identifiers: problems.set(
             "exclude.otherParticipantIdentifiers",
             doc.exclude.other_participant_identifiers,
-            false,
-            &mut problems,
+            None,
+            participant_identifier_problem,
         ),
-        invitation_ids: validate_invitation_ids("exclude.invitationIds", doc.exclude.invitation_ids, &mut problems),
+        invitation_ids: problems.set("exclude.invitationIds", doc.exclude.invitation_ids, None, |id| {
+            (!is_invitation_id(id))
+                .then(|| format!("{id:?} is not a connection invitation id (pacinv-[A-Za-z0-9]{{13}})"))
+        }),
     };
-
-    if !problems.0.is_empty() {
-        return Err(PolicyError::Invalid(problems.0));
-    }
-    let hash = hex::encode(Sha256::digest(canonical_json(doc.version, &rules, &exclude).as_bytes()))[..16].to_owned();
-    Ok(Policy {
-        dry_run: doc.dry_run,
-        max_cancellations_per_run,
-        max_cancellations_per_day,
-        rules,
-        exclude,
-        version: doc.version,
-        hash,
-    })
-}
-
-/// A cancellation cap: `default` when not given, else 1 to
-/// [`MAX_CANCELLATIONS_PER_RUN_LIMIT`].
-fn validate_cap(path: &str, value: Option<i64>, default: u32, problems: &mut Problems) -> u32 {
-    match value {
-        None => default,
-        Some(n) if (1..=i64::from(MAX_CANCELLATIONS_PER_RUN_LIMIT)).contains(&n) => n as u32,
-        Some(n) => {
-            problems.add(
-                path,
-                format!(
-                    "{n} is out of range (accepted: 1 to {MAX_CANCELLATIONS_PER_RUN_LIMIT}; \
-                     to cancel nothing, set dryRun to true)"
-                ),
-            );
-            default
-        }
-    }
+    let limits = Limits { dry_run: doc.dry_run, max_per_run, max_per_day };
+    problems.into_result(|| Policy::new(doc.version, limits, rules, exclude))
 }
 
 fn validate_conditions(base: &str, m: MatchDocument, problems: &mut Problems) -> Conditions {
     let connection_types = m.connection_types.map(|types| {
-        let path = format!("{base}.connectionTypes");
-        if types.is_empty() {
-            problems.add(&path, "empty list (omit it to match any connection type)");
-        }
-        for (j, t) in types.iter().enumerate() {
-            if !CONNECTION_TYPES.contains(&t.as_str()) {
-                problems.add(
-                    format!("{path}[{j}]"),
-                    format!("unknown connection type {t:?} (accepted: {})", CONNECTION_TYPES.join(", ")),
-                );
-            }
-        }
-        types.into_iter().collect::<BTreeSet<_>>()
+        let empty = "empty list (omit it to match any connection type)";
+        problems.set(&format!("{base}.connectionTypes"), types, Some(empty), |t| {
+            (!CONNECTION_TYPES.contains(&t))
+                .then(|| format!("unknown connection type {t:?} (accepted: {})", CONNECTION_TYPES.join(", ")))
+        })
     });
-    let older_than_days = m.older_than_days.and_then(|d| {
-        let path = format!("{base}.olderThanDays");
-        if d < 0 {
-            problems.add(path, format!("must be >= 0 (got {d})"));
-            None
-        } else if d > MAX_OLDER_THAN_DAYS {
-            problems.add(path, format!("must be <= {MAX_OLDER_THAN_DAYS} (got {d})"));
-            None
-        } else {
-            Some(d as u32)
-        }
-    });
+    let older_than_days = m
+        .older_than_days
+        .and_then(|d| problems.bounded(&format!("{base}.olderThanDays"), d, 0..=MAX_OLDER_THAN_DAYS, None));
     let expires_within_hours = m.expires_within_hours.and_then(|h| {
-        let path = format!("{base}.expiresWithinHours");
-        if h < 1 {
-            problems.add(path, format!("must be >= 1 (got {h}; a pending invitation always has time left)"));
-            None
-        } else if h > MAX_EXPIRES_WITHIN_HOURS {
-            problems.add(path, format!("must be <= {MAX_EXPIRES_WITHIN_HOURS} (got {h})"));
-            None
-        } else {
-            Some(h as u32)
-        }
+        let why = "a pending invitation always has time left";
+        problems.bounded(&format!("{base}.expiresWithinHours"), h, 1..=MAX_EXPIRES_WITHIN_HOURS, Some(why))
     });
-    let other_participant_identifiers = m
-        .other_participant_identifiers
-        .map(|ids| validate_identifiers(&format!("{base}.otherParticipantIdentifiers"), ids, true, problems));
+    let other_participant_identifiers = m.other_participant_identifiers.map(|ids| {
+        let empty = "empty list (omit it to match any participant)";
+        problems.set(&format!("{base}.otherParticipantIdentifiers"), ids, Some(empty), participant_identifier_problem)
+    });
     let conditions =
         Conditions { connection_types, older_than_days, expires_within_hours, other_participant_identifiers };
     // A condition that failed validation is None here but was written: only complain about
     // a missing condition when the document really had none.
     let written = m.older_than_days.is_some() || m.expires_within_hours.is_some();
-    if conditions.is_empty() && !written {
+    if conditions == Conditions::default() && !written {
         problems.add(
             base,
             "no condition (a rule matching every pending invitation is almost certainly a mistake; \
@@ -462,107 +280,14 @@ fn validate_conditions(base: &str, m: MatchDocument, problems: &mut Problems) ->
 }
 
 /// `ParticipantIdentifier` of the Account API: 1-100 characters of `[a-zA-Z0-9-]`.
-fn is_participant_identifier(s: &str) -> bool {
-    (1..=100).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+fn participant_identifier_problem(s: &str) -> Option<String> {
+    let valid = (1..=100).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    (!valid).then(|| format!("{s:?} is not a participant identifier (1-100 of [a-zA-Z0-9-])"))
 }
 
 /// `ConnectionInvitationId`: `pacinv-` and 13 characters of `[A-Za-z0-9]`.
-pub fn is_invitation_id(s: &str) -> bool {
+fn is_invitation_id(s: &str) -> bool {
     s.strip_prefix("pacinv-").is_some_and(|rest| rest.len() == 13 && rest.chars().all(|c| c.is_ascii_alphanumeric()))
-}
-
-fn validate_identifiers(path: &str, ids: Vec<String>, non_empty: bool, problems: &mut Problems) -> BTreeSet<String> {
-    if non_empty && ids.is_empty() {
-        problems.add(path, "empty list (omit it to match any participant)");
-    }
-    for (j, id) in ids.iter().enumerate() {
-        if !is_participant_identifier(id) {
-            problems
-                .add(format!("{path}[{j}]"), format!("{id:?} is not a participant identifier (1-100 of [a-zA-Z0-9-])"));
-        }
-    }
-    ids.into_iter().collect()
-}
-
-fn validate_invitation_ids(path: &str, ids: Vec<String>, problems: &mut Problems) -> BTreeSet<String> {
-    for (j, id) in ids.iter().enumerate() {
-        if !is_invitation_id(id) {
-            problems.add(
-                format!("{path}[{j}]"),
-                format!("{id:?} is not a connection invitation id (pacinv-[A-Za-z0-9]{{13}})"),
-            );
-        }
-    }
-    ids.into_iter().collect()
-}
-
-// ---------------------------------------------------------------------------------------
-// Canonical form
-
-fn canonical_json(version: i64, rules: &[Rule], exclude: &Exclusions) -> String {
-    let set = |s: &BTreeSet<String>| Value::from(s.iter().cloned().collect::<Vec<_>>());
-    let rules: Vec<Value> = rules
-        .iter()
-        .map(|r| {
-            let c = &r.conditions;
-            let mut m = serde_json::Map::new();
-            if let Some(t) = &c.connection_types {
-                m.insert("connectionTypes".into(), set(t));
-            }
-            if let Some(d) = c.older_than_days {
-                m.insert("olderThanDays".into(), json!(d));
-            }
-            if let Some(h) = c.expires_within_hours {
-                m.insert("expiresWithinHours".into(), json!(h));
-            }
-            if let Some(o) = &c.other_participant_identifiers {
-                m.insert("otherParticipantIdentifiers".into(), set(o));
-            }
-            json!({"name": r.name, "match": Value::Object(m)})
-        })
-        .collect();
-    let doc = json!({
-        "version": version,
-        "rules": rules,
-        "exclude": {
-            "otherParticipantIdentifiers": set(&exclude.other_participant_identifiers),
-            "invitationIds": set(&exclude.invitation_ids),
-        },
-    });
-    let mut out = String::new();
-    write_canonical(&doc, &mut out);
-    out
-}
-
-/// JSON text with object keys sorted and no whitespace, whatever map order serde_json uses.
-fn write_canonical(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                write_canonical(&map[k], out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
-    }
 }
 
 #[cfg(test)]
@@ -590,7 +315,7 @@ mod tests {
     const SUB: &str = "SUBSIDIARY";
 
     fn policy(json: &str) -> Policy {
-        Policy::from_json(json).unwrap_or_else(|e| panic!("{e}"))
+        parse(json).unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn one_rule(conditions: &str) -> Policy {
@@ -598,7 +323,7 @@ mod tests {
     }
 
     fn error(json: &str) -> String {
-        match Policy::from_json(json) {
+        match parse(json) {
             Ok(p) => panic!("accepted: {p:?}"),
             Err(e) => e.to_string(),
         }
@@ -606,7 +331,7 @@ mod tests {
 
     fn rule_of(p: &Policy, i: &Invitation) -> Option<String> {
         match p.evaluate(i, now()) {
-            Decision::Cancel { rule } => Some(rule.name.clone()),
+            Decision::Matched { rule } => Some(rule.name.clone()),
             _ => None,
         }
     }
@@ -706,15 +431,15 @@ mod tests {
     #[test]
     fn a_policy_without_rules_cancels_nothing_and_defaults_are_safe() {
         let p = policy(r#"{"version": 1}"#);
-        assert!(p.dry_run, "dryRun defaults to true");
-        assert_eq!(p.max_cancellations_per_run, DEFAULT_MAX_CANCELLATIONS_PER_RUN);
+        assert!(p.limits.dry_run, "dryRun defaults to true");
+        assert_eq!(p.limits.max_per_run, DEFAULT_MAX_CANCELLATIONS_PER_RUN);
         assert_eq!(p.evaluate(&inv("pacinv-A000000000001", COLLAB, 14.9, "p1"), now()), Decision::NoMatch);
         let p = policy(r#"{"version": 1, "dryRun": false, "maxCancellationsPerRun": 3, "rules": []}"#);
-        assert!(!p.dry_run);
-        assert_eq!(p.max_cancellations_per_run, 3);
-        assert_eq!(p.max_cancellations_per_day, 3, "the daily budget defaults to the per-run cap");
+        assert!(!p.limits.dry_run);
+        assert_eq!(p.limits.max_per_run, 3);
+        assert_eq!(p.limits.max_per_day, 3, "the daily budget defaults to the per-run cap");
         let p = policy(r#"{"version": 1, "maxCancellationsPerRun": 3, "maxCancellationsPerDay": 12}"#);
-        assert_eq!((p.max_cancellations_per_run, p.max_cancellations_per_day), (3, 12));
+        assert_eq!((p.limits.max_per_run, p.limits.max_per_day), (3, 12));
         let hash = |doc: &str| policy(doc).hash().to_owned();
         assert_eq!(
             hash(r#"{"version": 1, "maxCancellationsPerDay": 12}"#),
@@ -732,7 +457,7 @@ mod tests {
             p.rule_names().collect::<Vec<_>>(),
             ["stale-collaboration", "expiring-unanswered", "blocked-partners"]
         );
-        assert!(p.dry_run);
+        assert!(p.limits.dry_run);
     }
 
     // --- validation errors ------------------------------------------------------------
@@ -857,14 +582,12 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported_at_once() {
-        let err = Policy::from_json(
+        let err = parse(
             r#"{"version": 3, "maxCancellationsPerRun": 0,
                 "rules": [{"name": "", "match": {"olderThanDays": -2}}]}"#,
         )
-        .err()
-        .map(|e| e.problems())
-        .unwrap_or_default();
-        assert_eq!(err.len(), 4, "{err:?}");
+        .err();
+        assert!(matches!(&err, Some(PolicyError::Invalid(problems)) if problems.len() == 4), "{err:?}");
     }
 
     // --- hash and client token --------------------------------------------------------
@@ -907,14 +630,45 @@ mod tests {
     fn client_tokens_are_deterministic_short_and_in_the_allowed_alphabet() {
         let p = one_rule(r#"{"olderThanDays": 3}"#);
         let q = one_rule(r#"{"olderThanDays": 4}"#);
-        let t = p.client_token("pacinv-A000000000001");
-        assert_eq!(t, p.client_token("pacinv-A000000000001"), "same invitation + policy → same token");
-        assert_ne!(t, p.client_token("pacinv-A000000000002"));
-        assert_ne!(t, q.client_token("pacinv-A000000000001"));
+        let t = client_token(&p, "pacinv-A000000000001");
+        assert_eq!(t, client_token(&p, "pacinv-A000000000001"), "same invitation + policy → same token");
+        assert_ne!(t, client_token(&p, "pacinv-A000000000002"));
+        assert_ne!(t, client_token(&q, "pacinv-A000000000001"));
         assert!(t.len() <= 64 && !t.is_empty(), "{t}");
         assert!(t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'), "{t}");
         assert!(t.starts_with(&format!("ac-{}-", p.hash())), "{t}");
         assert_eq!(t.len(), 40);
+    }
+
+    /// Hashes and client tokens of known policies, as computed before the policy engine moved
+    /// to `shared`: a policy's hash is in every event's `cause.policyHash` and in the
+    /// `ClientToken` that keeps a repeated cancellation idempotent, so no refactoring may
+    /// change one. If this test fails, the contract changed.
+    #[test]
+    fn hashes_and_client_tokens_of_known_policies_never_change() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/auto-cancel-policy.example.json");
+        let example = policy(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{e}")));
+        // The benchmark's policy (tests/bench): its hash is in bench/results.json.
+        let bench = policy(
+            r#"{"version": 1, "dryRun": false, "maxCancellationsPerRun": 10, "maxCancellationsPerDay": 1000,
+                "rules": [{"name": "blocked-partner", "match": {"otherParticipantIdentifiers": ["123456789012"]}}]}"#,
+        );
+        let empty = policy(r#"{"version": 1}"#);
+        let pinned = [
+            ("example", example.hash(), client_token(&example, "pacinv-A000000000001")),
+            ("bench", bench.hash(), client_token(&bench, "pacinv-A000000000001")),
+            ("empty", empty.hash(), client_token(&empty, "pacinv-KeepThisOne01")),
+        ];
+        let pinned: Vec<(&str, &str, &str)> = pinned.iter().map(|(n, h, t)| (*n, *h, t.as_str())).collect();
+        assert_eq!(
+            pinned,
+            [
+                ("example", "d3fe395ed492f000", "ac-d3fe395ed492f000-3e153cbb3844d6c4bec8"),
+                ("bench", "c01147270b00640a", "ac-c01147270b00640a-3e153cbb3844d6c4bec8"),
+                ("empty", "17879b3f0113cea4", "ac-17879b3f0113cea4-43b1777796cae8cb5a7d"),
+            ]
+        );
     }
 
     #[test]

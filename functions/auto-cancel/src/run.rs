@@ -1,4 +1,5 @@
-//! One run of auto-cancel, generic over the ports.
+//! One run of auto-cancel, on the shared run skeleton (`shared::run`): it borrows the ports
+//! bundle and its cancellation budget, and does its work inside the shared envelope.
 //!
 //! 1. List our PENDING connection invitations (ParticipantType SENDER, all pages); anything
 //!    else the listing returns is ignored.
@@ -9,35 +10,35 @@
 //!    allowances (per scheduled firing and per UTC day, in the state table, so retries,
 //!    timed-out attempts and manual invokes cannot add to them), confirm with Get that it is
 //!    still PENDING, cancel with the deterministic ClientToken, then commit PENDING → CANCELED
-//!    with the `Canceled` event (cause: policy); a match left alone gives its allowance back. A status change seen on the way (accepted in the meantime, ...) is
-//!    recorded and published too: a transition seen is a transition published.
+//!    with the `Canceled` event (cause: policy); a match left alone gives its allowance back
+//!    and is reported with its [`SkipReason`]. A status change seen on the way (accepted in
+//!    the meantime, ...) is recorded and published too: a transition seen is a transition
+//!    published.
 //! 4. Drain the outbox (always, also after an error) and report.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use serde::Serialize;
 
-use shared::adapters::ApiCallCounter;
-use shared::delivery::DrainReport;
 use shared::domain::{
     Catalog, Cause, CauseType, CommitOutcome, Invitation, InvitationEvent, InvitationKind, InvitationRecord,
     InvitationStatus, OutboundEvent, ParticipantType, RecordChange, redact_contact_details,
 };
 use shared::invocation::InputError;
-use shared::metrics::RunMetrics;
 use shared::ports::{
-    ActionBudget, Allowance, Clock, ConnectionInvitationQuery, ConnectionInvitations, EventPublisher, StateStore, Take,
+    ActionBudget, Allowance, CallCounts, ConnectionInvitationQuery, ConnectionInvitations, EventPublisher, StateStore,
+    Take,
 };
-use shared::run::{ErrorKind, FunctionError, Ports, RunSummary, envelope};
+use shared::run::{ErrorKind, FunctionError, Ports, RunReport, envelope};
 use shared::{PartnerCentralError, StoreError};
 
 use crate::input::{Invocation, parse_input};
-use crate::policy::{Decision, Policy, Rule};
+use crate::policy::{Decision, Policy, Rule, client_token};
+use crate::summary::{Match, SkipReason, Summary};
 
 /// The function's name in metrics and logs.
-pub const FUNCTION_NAME: &str = "auto-cancel";
+pub(crate) const FUNCTION_NAME: &str = "auto-cancel";
 /// Commit attempts for one record when others keep changing it under us.
 const MAX_COMMIT_ATTEMPTS: usize = 4;
 
@@ -74,136 +75,65 @@ pub struct Settings {
     pub catalog: Catalog,
 }
 
-/// The function: its ports, its policy, its settings.
-pub struct AutoCancel<P, S, E, C, B> {
-    pub invitations: P,
-    pub store: S,
-    pub publisher: E,
-    pub clock: C,
-    /// The durable cancellation allowances (the state table).
-    pub budget: B,
-    /// Partner Central attempts per operation (the clients' counter; a fresh one in tests).
-    pub calls: ApiCallCounter,
-    pub policy: Policy,
-    pub settings: Settings,
-}
-
-/// An invitation left alone, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Skip {
-    pub invitation_id: String,
-    pub reason: String,
-}
-
-/// One invitation the policy selected, and by which rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Match {
-    pub invitation_id: String,
-    pub rule: String,
-    pub other_participant_identifier: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-/// The run's JSON summary (the Lambda response).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Summary {
-    /// Whether this run was a dry run (policy, or forced by the payload).
-    pub dry_run: bool,
-    /// What decided the mode, and anything the payload asked for that was not done.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-    pub policy_hash: String,
-    pub max_cancellations_per_run: u32,
-    pub max_cancellations_per_day: u32,
-    /// Our PENDING invitations listed.
-    pub candidates: usize,
-    /// Per rule (every rule of the policy), how many candidates it matched first,
-    /// exclusions not applied.
-    pub matched_per_rule: BTreeMap<String, usize>,
-    /// Candidates a rule matched but an exclusion protected.
-    pub excluded: usize,
-    /// Every match the policy would cancel, oldest first (exclusions applied).
-    pub matches: Vec<Match>,
-    /// Dry run: the matches it plans to cancel (each gets one `Cancellation Planned` event
-    /// per policy hash).
-    pub planned: Vec<String>,
-    /// Real run: canceled by this run.
-    pub canceled: Vec<String>,
-    /// Matches left alone, with the reason (no longer pending, conflict, not found, ...).
-    pub skipped: Vec<Skip>,
-    /// Matches beyond `maxCancellationsPerRun`: left for a later run (in a dry run: what a
-    /// real run now would leave for later).
-    pub deferred: Vec<String>,
-    /// Events committed to the outbox by this run.
-    pub events_queued: usize,
-    /// Events delivered by the drain at the end (this run's and any left over).
-    pub events_delivered: usize,
-    /// Events not delivered: they stay queued for the next run.
-    pub events_failed: usize,
-    /// Failed events that have failed at least 5 times.
-    pub events_stuck: usize,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub delivery_failures: Vec<String>,
-    /// Partner Central attempts per operation during the run (retries included).
-    pub api_calls: BTreeMap<String, u64>,
-    pub duration_ms: u64,
-    /// Why the run failed, when it did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-impl RunSummary for Summary {
-    /// The EMF metrics of the run.
-    fn metrics(&self) -> RunMetrics {
-        let count = |n: usize| n as f64;
-        RunMetrics::new()
-            .count("Candidates", count(self.candidates))
-            .count("Cancellations", count(self.canceled.len()))
-            .count("CancellationsPlanned", count(self.planned.len()))
-            .count("Skipped", count(self.skipped.len()))
-            .count("Deferred", count(self.deferred.len()))
-            .count("EventsDelivered", count(self.events_delivered))
-            .count("EventsFailed", count(self.events_failed))
-            .count("EventsStuck", count(self.events_stuck))
-            .count("ApiCalls", self.api_calls.values().sum::<u64>() as f64)
-            .millis("DurationMs", self.duration_ms as f64)
-    }
-}
-
-impl Summary {
-    fn skip(&mut self, invitation_id: &str, reason: impl Into<String>) {
-        let reason = reason.into();
-        tracing::info!(invitation_id, %reason, "skipped");
-        self.skipped.push(Skip { invitation_id: invitation_id.to_owned(), reason });
-    }
+/// The function, lent everything it works with: the ports (built once per process in `main`,
+/// or fakes in tests), the cancellation budget, the policy and the settings.
+pub struct AutoCancel<'a, Connections, Store, Publisher, Clock, Calls, Budget> {
+    /// Auto-cancel has no engagement invitations: that port is `()`.
+    pub ports: Ports<'a, Connections, (), Store, Publisher, Clock, Calls>,
+    /// The durable cancellation allowances (in the state table: `main` lends the same store).
+    pub budget: &'a Budget,
+    pub policy: &'a Policy,
+    pub settings: &'a Settings,
 }
 
 /// What became of one real cancellation attempt.
 enum Attempt {
     Canceled,
-    Skipped(String),
+    Skipped(SkipReason),
 }
 
 /// What to commit for one record, decided from what is stored.
 enum Plan {
     Commit(Box<RecordChange>),
-    /// Nothing to write; the reason, when the invitation should be reported as skipped.
-    Nothing(Option<String>),
+    /// Nothing to write: the record already says it (planned under this policy, or the
+    /// transition recorded by someone else first).
+    AlreadyRecorded,
+    /// Nothing to write, and the invitation is left alone.
+    Skip(SkipReason),
+}
+
+/// What committing one record came to, after retries.
+enum Committed {
+    /// Written, with this many events.
+    Written {
+        events: usize,
+    },
+    AlreadyRecorded,
+    Skipped(SkipReason),
+}
+
+impl Committed {
+    /// Events this commit queued.
+    fn events(&self) -> usize {
+        match self {
+            Committed::Written { events } => *events,
+            Committed::AlreadyRecorded | Committed::Skipped(_) => 0,
+        }
+    }
 }
 
 /// Allowances are forgotten this long after they were last counted (well after their day).
 const ALLOWANCE_KEPT: chrono::Duration = chrono::Duration::days(3);
 
-impl<P, S, E, C, B> AutoCancel<P, S, E, C, B>
+impl<Connections, Store, Publisher, Clock, Calls, Budget>
+    AutoCancel<'_, Connections, Store, Publisher, Clock, Calls, Budget>
 where
-    P: ConnectionInvitations,
-    S: StateStore,
-    E: EventPublisher,
-    C: Clock,
-    B: ActionBudget,
+    Connections: ConnectionInvitations,
+    Store: StateStore,
+    Publisher: EventPublisher,
+    Clock: shared::ports::Clock,
+    Calls: CallCounts,
+    Budget: ActionBudget,
 {
     /// The Lambda entry point: parse the payload, then one run in the shared envelope.
     /// Returns the summary, or the error after everything committed was drained.
@@ -214,24 +144,14 @@ where
         if invocation.firing.is_none() {
             invocation.firing = Some(format!("invoke/{request_id}"));
         }
-        match self.run(invocation).await {
-            (summary, None) => Ok(summary),
-            (_, Some(e)) => Err(e),
-        }
+        self.run(invocation).await.into_result()
     }
 
-    /// One run. Always returns the summary; the error, if any, after the outbox was drained.
-    pub async fn run(&self, invocation: Invocation) -> (Summary, Option<RunError>) {
-        let dry_run = self.policy.dry_run || invocation.dry_run == Some(true);
-        let mut summary = Summary {
-            dry_run,
-            policy_hash: self.policy.hash().to_owned(),
-            max_cancellations_per_run: self.policy.max_cancellations_per_run,
-            max_cancellations_per_day: self.policy.max_cancellations_per_day,
-            matched_per_rule: self.policy.rule_names().map(|n| (n.to_owned(), 0)).collect(),
-            ..Summary::default()
-        };
-        summary.notes.push(match (self.policy.dry_run, invocation.dry_run) {
+    /// One run. Always reports the summary; the error, if any, after the outbox was drained.
+    pub(crate) async fn run(&self, invocation: Invocation) -> RunReport<Summary, RunError> {
+        let dry_run = self.policy.limits.dry_run || invocation.dry_run == Some(true);
+        let mut summary = Summary::new(self.policy, dry_run);
+        summary.notes.push(match (self.policy.limits.dry_run, invocation.dry_run) {
             (true, Some(false)) => "dry run: the policy says dryRun; a payload cannot turn that into real \
                                    cancellations (dryRun: false ignored)"
                 .to_owned(),
@@ -239,33 +159,20 @@ where
             (false, Some(true)) => "dry run: forced by the payload (dryRun: true)".to_owned(),
             (false, _) => "real run: the policy says dryRun: false".to_owned(),
         });
-        let ports = Ports {
-            connections: &self.invitations,
-            engagements: &(),
-            store: &self.store,
-            publisher: &self.publisher,
-            clock: &self.clock,
-            calls: &self.calls,
-        };
         let work = async {
             let worked = self.work(dry_run, invocation.firing.as_deref(), &mut summary).await;
             (summary, worked)
         };
-        let report = envelope(ports, FUNCTION_NAME, self.settings.catalog, work, |mut summary, end, error| {
-            record_drain(&mut summary, end.events);
-            summary.api_calls = end.api_calls;
-            summary.duration_ms = end.duration_ms;
-            summary.error = error.map(ToString::to_string);
-            summary
+        envelope(self.ports, FUNCTION_NAME, self.settings.catalog, work, |summary, end, error| {
+            summary.ended(end, error.map(ToString::to_string))
         })
-        .await;
-        (report.summary, report.error)
+        .await
     }
 
     async fn work(&self, dry_run: bool, firing: Option<&str>, summary: &mut Summary) -> Result<(), RunError> {
         let candidates = self.list_candidates().await?;
         // After the listing: the service clock has seen a response `Date` by now.
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         summary.candidates = candidates.len();
 
         let mut matches: Vec<(Invitation, &Rule)> = Vec::new();
@@ -277,7 +184,7 @@ where
                     summary.excluded += 1;
                     tracing::info!(invitation_id = %invitation.id, rule = %rule.name, ?reason, "excluded");
                 }
-                Decision::Cancel { rule } => {
+                Decision::Matched { rule } => {
                     *summary.matched_per_rule.entry(rule.name.clone()).or_default() += 1;
                     matches.push((invitation, rule));
                 }
@@ -311,7 +218,7 @@ where
             status: Some(InvitationStatus::Pending),
             ..ConnectionInvitationQuery::default()
         };
-        let mut pages = self.invitations.list_connection_invitations(query);
+        let mut pages = self.ports.connections.list_connection_invitations(query);
         let mut seen = HashSet::new();
         let mut candidates = Vec::new();
         let mut ignored = 0usize;
@@ -335,12 +242,12 @@ where
     }
 
     /// Why an invitation the listing shows as PENDING must be left alone, if it must.
-    fn precheck(invitation: &Invitation, record: Option<&InvitationRecord>, now: DateTime<Utc>) -> Option<String> {
+    fn precheck(invitation: &Invitation, record: Option<&InvitationRecord>, now: DateTime<Utc>) -> Option<SkipReason> {
         if let Some(r) = record.filter(|r| r.status.is_terminal()) {
-            return Some(format!("already {} in the state table", r.status));
+            return Some(SkipReason::AlreadyTerminal(r.status));
         }
         if invitation.is_overdue(now) {
-            return Some("past its expiry: it expires by itself".to_owned());
+            return Some(SkipReason::Overdue);
         }
         None
     }
@@ -355,6 +262,7 @@ where
         summary: &mut Summary,
     ) -> Result<(), RunError> {
         let records: HashMap<String, InvitationRecord> = self
+            .ports
             .store
             .load_records()
             .await?
@@ -380,22 +288,22 @@ where
                     changes.push(*change);
                     pending.push(m);
                 }
-                Plan::Nothing(_) => {}
+                Plan::AlreadyRecorded | Plan::Skip(_) => {}
             }
         }
         if changes.is_empty() {
             return Ok(());
         }
-        let outcomes = self.store.commit(changes).await?;
+        let outcomes = self.ports.store.commit(changes).await?;
         for ((invitation, rule), outcome) in pending.into_iter().zip(outcomes) {
             match outcome {
                 CommitOutcome::Committed => summary.events_queued += 1,
                 CommitOutcome::Conflict => {
                     // Someone changed the record since it was read: decide again on a fresh read.
                     let decide = |record: Option<InvitationRecord>| self.planned_change(invitation, rule, record, now);
-                    let (committed, skipped) = self.commit_with_retries(invitation, decide).await?;
-                    summary.events_queued += usize::from(committed);
-                    if let Some(reason) = skipped {
+                    let committed = self.commit_with_retries(invitation, decide).await?;
+                    summary.events_queued += committed.events();
+                    if let Committed::Skipped(reason) = committed {
                         summary.planned.retain(|id| id != &invitation.id);
                         summary.deferred.retain(|id| id != &invitation.id);
                         summary.skip(&invitation.id, reason);
@@ -416,10 +324,8 @@ where
     ) -> Result<Plan, RunError> {
         let hash = self.policy.hash();
         let mut record = match record {
-            Some(r) if r.status.is_terminal() => {
-                return Ok(Plan::Nothing(Some(format!("already {} in the state table", r.status))));
-            }
-            Some(r) if r.planned_by_policy.as_deref() == Some(hash) => return Ok(Plan::Nothing(None)),
+            Some(r) if r.status.is_terminal() => return Ok(Plan::Skip(SkipReason::AlreadyTerminal(r.status))),
+            Some(r) if r.planned_by_policy.as_deref() == Some(hash) => return Ok(Plan::AlreadyRecorded),
             Some(r) => r,
             // Rule 3: only list-and-publish announces; it announces this one later.
             None => InvitationRecord::first_sighting(invitation, false, now),
@@ -441,13 +347,13 @@ where
         if let Some(firing) = firing {
             allowances.push(Allowance {
                 key: format!("{FUNCTION_NAME}/firing/{firing}"),
-                limit: self.policy.max_cancellations_per_run,
+                limit: self.policy.limits.max_per_run,
                 expires_at,
             });
         }
         allowances.push(Allowance {
             key: format!("{FUNCTION_NAME}/day/{}", now.format("%Y-%m-%d")),
-            limit: self.policy.max_cancellations_per_day,
+            limit: self.policy.limits.max_per_day,
             expires_at,
         });
         allowances
@@ -466,7 +372,7 @@ where
                 summary.deferred.push(invitation.id.clone());
                 continue;
             }
-            let record = self.store.load_record(InvitationKind::Connection, &invitation.id).await?;
+            let record = self.ports.store.load_record(InvitationKind::Connection, &invitation.id).await?;
             if let Some(reason) = Self::precheck(invitation, record.as_ref(), now) {
                 summary.skip(&invitation.id, reason);
                 continue;
@@ -499,38 +405,39 @@ where
         summary: &mut Summary,
     ) -> Result<Attempt, RunError> {
         let id = listed.id.as_str();
-        let current = match self.invitations.get_connection_invitation(id).await {
+        let connections = self.ports.connections;
+        let current = match connections.get_connection_invitation(id).await {
             Ok(current) => current,
-            Err(e @ (PartnerCentralError::NotFound { .. } | PartnerCentralError::Conflict { .. })) => {
-                return Ok(Attempt::Skipped(skip_reason(&e)));
-            }
-            Err(e) => return Err(e.into()),
+            Err(e) => match SkipReason::of_race(&e) {
+                Some(reason) => return Ok(Attempt::Skipped(reason)),
+                None => return Err(e.into()),
+            },
         };
         if current.participant_type != ParticipantType::Sender {
-            return Ok(Attempt::Skipped(format!("we are its {}, not its sender", current.participant_type)));
+            return Ok(Attempt::Skipped(SkipReason::NotSender(current.participant_type)));
         }
         if current.status != InvitationStatus::Pending {
             // Changed since the listing: record (and publish) what happened to it.
             self.record_observed(listed, record, &current, summary).await?;
-            return Ok(Attempt::Skipped(format!("no longer PENDING: {}", current.status)));
+            return Ok(Attempt::Skipped(SkipReason::NoLongerPending(current.status)));
         }
-        if current.is_overdue(self.clock.now()) {
-            return Ok(Attempt::Skipped("past its expiry: it expires by itself".to_owned()));
+        if current.is_overdue(self.ports.clock.now()) {
+            return Ok(Attempt::Skipped(SkipReason::Overdue));
         }
 
-        let token = self.policy.client_token(id);
+        let token = client_token(self.policy, id);
         tracing::info!(invitation_id = id, rule = %rule.name, client_token = %token, "canceling");
-        let canceled = match self.invitations.cancel_connection_invitation(id, &token).await {
+        let canceled = match connections.cancel_connection_invitation(id, &token).await {
             Ok(canceled) => canceled,
-            Err(e @ (PartnerCentralError::Conflict { .. } | PartnerCentralError::NotFound { .. })) => {
+            Err(e) => {
+                let Some(mut reason) = SkipReason::of_race(&e) else { return Err(e.into()) };
                 // Accepted, rejected or canceled between the Get and the Cancel: find out
                 // what it became and record that transition.
-                let reason = skip_reason(&e);
-                if matches!(e, PartnerCentralError::Conflict { .. }) {
-                    match self.invitations.get_connection_invitation(id).await {
+                if let SkipReason::Conflict { now, .. } = &mut reason {
+                    match connections.get_connection_invitation(id).await {
                         Ok(after) if after.status.is_terminal() => {
                             self.record_observed(listed, record, &after, summary).await?;
-                            return Ok(Attempt::Skipped(format!("{reason}; now {}", after.status)));
+                            *now = Some(after.status);
                         }
                         Ok(_) => {}
                         Err(e) => tracing::warn!(invitation_id = id, error = %e, "cannot read it after the conflict"),
@@ -538,27 +445,31 @@ where
                 }
                 return Ok(Attempt::Skipped(reason));
             }
-            Err(e) => return Err(e.into()),
         };
         if canceled.status != InvitationStatus::Canceled {
             tracing::warn!(invitation_id = id, status = %canceled.status, "Cancel answered without CANCELED");
             self.record_observed(listed, record, &canceled, summary).await?;
-            return Ok(Attempt::Skipped(format!("Cancel answered with status {}", canceled.status)));
+            return Ok(Attempt::Skipped(SkipReason::CancelAnswered(canceled.status)));
         }
 
         let cause = self.cause(rule);
         // Observed now (a long run's later cancellations are not stamped with its start).
-        let at = self.clock.now();
+        let at = self.ports.clock.now();
         let decide = |record: Option<InvitationRecord>| {
             self.transition_change(listed, record, &canceled, at, |inv, previous| {
                 InvitationEvent::canceled_by_policy(inv, previous, cause.clone(), at)
             })
         };
-        let (committed, not_committed) = self.commit_with_retries_from(listed, record, decide).await?;
-        summary.events_queued += usize::from(committed);
-        if let Some(reason) = not_committed {
-            // Already recorded by someone else (list-and-publish saw it first): nothing more.
-            tracing::info!(invitation_id = id, %reason, "canceled; the transition was already recorded");
+        let committed = self.commit_with_retries_from(listed, record, decide).await?;
+        summary.events_queued += committed.events();
+        match committed {
+            Committed::Written { .. } => {}
+            // Recorded by someone else first (list-and-publish saw it): nothing more.
+            Committed::AlreadyRecorded => {
+                tracing::info!(invitation_id = id, "canceled; the transition was already recorded")
+            }
+            // list-and-publish records it on its next run.
+            Committed::Skipped(reason) => tracing::info!(invitation_id = id, %reason, "canceled; not recorded"),
         }
         Ok(Attempt::Canceled)
     }
@@ -574,14 +485,13 @@ where
         if !current.status.is_terminal() {
             return Ok(());
         }
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let decide = |record: Option<InvitationRecord>| {
             self.transition_change(listed, record, current, now, |inv, previous| {
                 InvitationEvent::transition(inv, previous, now)
             })
         };
-        let (committed, _) = self.commit_with_retries_from(listed, record, decide).await?;
-        summary.events_queued += usize::from(committed);
+        summary.events_queued += self.commit_with_retries_from(listed, record, decide).await?.events();
         Ok(())
     }
 
@@ -596,9 +506,7 @@ where
         event: impl Fn(&Invitation, InvitationStatus) -> Option<InvitationEvent>,
     ) -> Result<Plan, RunError> {
         let mut record = match record {
-            Some(r) if r.status.is_terminal() => {
-                return Ok(Plan::Nothing(Some(format!("already recorded as {}", r.status))));
-            }
+            Some(r) if r.status.is_terminal() => return Ok(Plan::AlreadyRecorded),
             Some(r) => r,
             // Seen PENDING by the listing, first sighting; list-and-publish announces it.
             None => InvitationRecord::first_sighting(listed, false, now),
@@ -613,13 +521,13 @@ where
     }
 
     /// Commit what `decide` says for the stored record, re-reading and deciding again on a
-    /// conflict. Returns (committed, reason when nothing was committed).
+    /// conflict.
     async fn commit_with_retries(
         &self,
         invitation: &Invitation,
         decide: impl Fn(Option<InvitationRecord>) -> Result<Plan, RunError>,
-    ) -> Result<(bool, Option<String>), RunError> {
-        let record = self.store.load_record(InvitationKind::Connection, &invitation.id).await?;
+    ) -> Result<Committed, RunError> {
+        let record = self.ports.store.load_record(InvitationKind::Connection, &invitation.id).await?;
         self.commit_with_retries_from(invitation, record, decide).await
     }
 
@@ -628,17 +536,18 @@ where
         invitation: &Invitation,
         mut record: Option<InvitationRecord>,
         decide: impl Fn(Option<InvitationRecord>) -> Result<Plan, RunError>,
-    ) -> Result<(bool, Option<String>), RunError> {
+    ) -> Result<Committed, RunError> {
         for _ in 0..MAX_COMMIT_ATTEMPTS {
             let change = match decide(record)? {
-                Plan::Nothing(reason) => return Ok((false, reason)),
                 Plan::Commit(change) => *change,
+                Plan::AlreadyRecorded => return Ok(Committed::AlreadyRecorded),
+                Plan::Skip(reason) => return Ok(Committed::Skipped(reason)),
             };
-            let has_events = !change.events.is_empty();
-            match self.store.commit(vec![change]).await?.first() {
-                Some(CommitOutcome::Committed) => return Ok((has_events, None)),
+            let events = change.events.len();
+            match self.ports.store.commit(vec![change]).await?.first() {
+                Some(CommitOutcome::Committed) => return Ok(Committed::Written { events }),
                 Some(CommitOutcome::Conflict) | None => {
-                    record = self.store.load_record(InvitationKind::Connection, &invitation.id).await?;
+                    record = self.ports.store.load_record(InvitationKind::Connection, &invitation.id).await?;
                 }
             }
         }
@@ -646,13 +555,13 @@ where
             invitation_id = %invitation.id,
             "the record kept changing under us; left for the next run (list-and-publish records the transition)"
         );
-        Ok((false, Some("its state record kept changing; try again on the next run".to_owned())))
+        Ok(Committed::Skipped(SkipReason::RecordKeptChanging))
     }
 
     /// The cancellation cap, in one place (dry runs plan against it too): whether one more
     /// cancellation is allowed after `done` in this run (`maxCancellationsPerRun`).
     fn within_cap(&self, done: usize) -> bool {
-        done < self.policy.max_cancellations_per_run as usize
+        done < self.policy.limits.max_per_run as usize
     }
 
     fn cause(&self, rule: &Rule) -> Cause {
@@ -668,21 +577,6 @@ where
 fn outbound(event: &InvitationEvent) -> Result<OutboundEvent, RunError> {
     OutboundEvent::from_event(event)
         .map_err(|e| RunError::Event { invitation: event.detail.invitation_id.clone(), message: e.to_string() })
-}
-
-fn skip_reason(e: &PartnerCentralError) -> String {
-    match e {
-        PartnerCentralError::Conflict { operation, reason, .. } => format!("{operation}: conflict ({reason})"),
-        PartnerCentralError::NotFound { operation, .. } => format!("{operation}: not found"),
-        other => other.to_string(),
-    }
-}
-
-fn record_drain(summary: &mut Summary, report: DrainReport) {
-    summary.events_delivered = report.delivered;
-    summary.events_failed = report.failed;
-    summary.events_stuck = report.stuck;
-    summary.delivery_failures = report.failure_reasons;
 }
 
 #[cfg(test)]

@@ -1,14 +1,15 @@
 //! Handler tests over the in-memory fakes of `shared::testing`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use chrono::{Duration, TimeZone};
 use futures::stream::BoxStream;
 use serde_json::json;
 
-use shared::domain::{ConnectionDetails, InvitationEventDetail, OtherParty, OutboxEntry, SyncMeta};
+use shared::domain::{ConnectionDetails, InvitationEventDetail, OtherParty};
 use shared::ports::Page;
+use shared::run::RunSummary;
 use shared::testing::{FakePartnerCentral, FixedClock, MemoryStateStore, RecordingPublisher, connection_invitation};
 
 use super::*;
@@ -83,22 +84,31 @@ fn policy_json(dry_run: bool, cap: u32) -> String {
 }
 
 fn policy(dry_run: bool, cap: u32) -> Policy {
-    Policy::from_json(&policy_json(dry_run, cap)).unwrap_or_else(|e| panic!("{e}"))
+    crate::policy::parse(&policy_json(dry_run, cap)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Oldest first among the SENDER matches.
 const MATCH_ORDER: [&str; 4] = [EXPIRING, STALE_OLD, STALE_NEW, BLOCKED];
 
-type App<P> = AutoCancel<P, SharedStore, RecordingPublisher, FixedClock, MemoryStateStore>;
+/// What the function is lent in a test: fakes of its ports, a policy, settings (as `main`
+/// lends it the real clients).
+struct App<Connections> {
+    invitations: Connections,
+    /// Shared with test hooks that play the other functions; also the cancellation budget,
+    /// as in `main`.
+    store: Arc<MemoryStateStore>,
+    publisher: RecordingPublisher,
+    clock: FixedClock,
+    policy: Policy,
+    settings: Settings,
+}
 
-fn app_with<P: ConnectionInvitations>(invitations: P, policy: Policy) -> App<P> {
-    AutoCancel {
+fn app_with<Connections: Fake>(invitations: Connections, policy: Policy) -> App<Connections> {
+    App {
         invitations,
-        store: SharedStore::default(),
+        store: Arc::default(),
         publisher: RecordingPublisher::new(),
         clock: FixedClock::at(now()),
-        budget: MemoryStateStore::new(),
-        calls: ApiCallCounter::new(),
         policy,
         settings: Settings { include_contact_details: false, catalog: shared::domain::Catalog::Aws },
     }
@@ -108,10 +118,51 @@ fn app(policy: Policy) -> App<FakePartnerCentral> {
     app_with(FakePartnerCentral::new(world()), policy)
 }
 
-async fn run_ok<P: ConnectionInvitations>(app: &App<P>, invocation: Invocation) -> Summary {
-    let (summary, error) = app.run(invocation).await;
-    assert_eq!(error, None, "{summary:?}");
-    summary
+impl<Connections: Fake> App<Connections> {
+    fn function(
+        &self,
+    ) -> AutoCancel<
+        '_,
+        Connections,
+        MemoryStateStore,
+        RecordingPublisher,
+        FixedClock,
+        FakePartnerCentral,
+        MemoryStateStore,
+    > {
+        AutoCancel {
+            ports: Ports {
+                connections: &self.invitations,
+                engagements: &(),
+                store: &self.store,
+                publisher: &self.publisher,
+                clock: &self.clock,
+                // The fake counts every call it answers, as the clients' counter does.
+                calls: self.invitations.fake(),
+            },
+            budget: &self.store,
+            policy: &self.policy,
+            settings: &self.settings,
+        }
+    }
+
+    async fn run(&self, invocation: Invocation) -> RunReport<Summary, RunError> {
+        self.function().run(invocation).await
+    }
+
+    async fn handle(&self, payload: serde_json::Value, request_id: &str) -> Result<Summary, RunError> {
+        self.function().handle(payload, request_id).await
+    }
+}
+
+async fn run_ok<Connections: Fake>(app: &App<Connections>, invocation: Invocation) -> Summary {
+    let report = app.run(invocation).await;
+    assert_eq!(report.error, None, "{:?}", report.summary);
+    report.summary
+}
+
+fn api_calls(calls: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    calls.iter().map(|(op, n)| ((*op).to_owned(), *n)).collect()
 }
 
 fn details(events: &[OutboundEvent]) -> Vec<InvitationEventDetail> {
@@ -153,7 +204,7 @@ async fn a_dry_run_plans_every_match_once_and_changes_nothing() {
         ])
     );
     // Nothing touched in Partner Central: no Get, no Cancel.
-    assert_eq!(app.invitations.calls(), BTreeMap::from([("ListConnectionInvitations", 1)]));
+    assert_eq!(s.api_calls, api_calls(&[("ListConnectionInvitations", 1)]));
     for i in world() {
         assert_eq!(status(&app.invitations, &i.id), Some(InvitationStatus::Pending));
     }
@@ -183,11 +234,11 @@ async fn a_dry_run_plans_every_match_once_and_changes_nothing() {
 
     // Records: created unannounced (list-and-publish announces), marked planned, still PENDING.
     for id in MATCH_ORDER {
-        let r = app.store.0.record(InvitationKind::Connection, id).unwrap_or_else(|| panic!("no record for {id}"));
+        let r = app.store.record(InvitationKind::Connection, id).unwrap_or_else(|| panic!("no record for {id}"));
         assert_eq!((r.status, r.announced), (InvitationStatus::Pending, false));
         assert_eq!(r.planned_by_policy.as_deref(), Some(app.policy.hash()));
     }
-    assert_eq!(app.store.0.records().len(), 4, "no record for what the policy does not select");
+    assert_eq!(app.store.records().len(), 4, "no record for what the policy does not select");
 
     // The same policy again: nothing new.
     let again = run_ok(&app, Invocation::scheduled()).await;
@@ -202,10 +253,10 @@ async fn a_changed_policy_plans_again_under_its_own_hash() {
     run_ok(&first, Invocation::scheduled()).await;
     let first_ids: Vec<String> = first.publisher.published().into_iter().map(|e| e.event_id).collect();
 
-    let changed = Policy::from_json(&policy_json(true, 10).replace("\"olderThanDays\":10", "\"olderThanDays\":11"))
+    let changed = crate::policy::parse(&policy_json(true, 10).replace("\"olderThanDays\":10", "\"olderThanDays\":11"))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_ne!(changed.hash(), first.policy.hash());
-    let second = AutoCancel { policy: changed, ..first };
+    let second = App { policy: changed, ..first };
     let s = run_ok(&second, Invocation::scheduled()).await;
     // STALE_NEW (11.5 days) still matches 11 days; all four are planned again, new ids.
     assert_eq!(s.planned.len(), 4);
@@ -219,7 +270,7 @@ async fn a_changed_policy_plans_again_under_its_own_hash() {
 async fn the_cap_alone_does_not_change_the_hash_or_re_plan() {
     let first = app(policy(true, 10));
     run_ok(&first, Invocation::scheduled()).await;
-    let second = AutoCancel { policy: policy(true, 3), ..first };
+    let second = App { policy: policy(true, 3), ..first };
     let s = run_ok(&second, Invocation::scheduled()).await;
     assert_eq!(s.events_queued, 0);
     assert_eq!(s.deferred, ids(&[BLOCKED]));
@@ -261,10 +312,18 @@ async fn a_real_run_cancels_matching_sender_invitations_oldest_first_up_to_the_c
     for id in [BLOCKED, YOUNG, KEEP_PARTNER, KEEP_ID, RECEIVED] {
         assert_eq!(status(fake, id), Some(InvitationStatus::Pending), "{id} must be left alone");
     }
-    assert_eq!(calls(fake, "GetConnectionInvitation"), 3, "one confirmation per cancellation");
+    assert_eq!(
+        s.api_calls,
+        api_calls(&[
+            ("ListConnectionInvitations", 1),
+            ("GetConnectionInvitation", 3),
+            ("CancelConnectionInvitation", 3)
+        ]),
+        "one listing; one confirmation per cancellation"
+    );
     // Deterministic tokens: the policy's token for each invitation, in order.
     let expected: Vec<(String, String)> =
-        s.canceled.iter().map(|id| (id.clone(), app.policy.client_token(id))).collect();
+        s.canceled.iter().map(|id| (id.clone(), client_token(&app.policy, id))).collect();
     assert_eq!(app.invitations.tokens(), expected);
 
     let published = app.publisher.published();
@@ -286,7 +345,7 @@ async fn a_real_run_cancels_matching_sender_invitations_oldest_first_up_to_the_c
         assert_eq!(d.invitation.details, None);
     }
     for id in &s.canceled {
-        let r = app.store.0.record(InvitationKind::Connection, id).unwrap_or_else(|| panic!("no record"));
+        let r = app.store.record(InvitationKind::Connection, id).unwrap_or_else(|| panic!("no record"));
         assert_eq!((r.status, r.terminal_at, r.announced), (InvitationStatus::Canceled, Some(now()), false));
     }
 }
@@ -311,7 +370,7 @@ async fn repeated_runs_work_through_the_deferred_ones_then_do_nothing() {
 fn budget_policy(per_run: u32, per_day: u32) -> Policy {
     let mut doc: serde_json::Value = serde_json::from_str(&policy_json(false, per_run)).unwrap_or_default();
     doc["maxCancellationsPerDay"] = json!(per_day);
-    Policy::from_json(&doc.to_string()).unwrap_or_else(|e| panic!("{e}"))
+    crate::policy::parse(&doc.to_string()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test]
@@ -338,7 +397,7 @@ async fn the_daily_budget_holds_across_firings_retries_and_manual_invokes() {
     assert_eq!(first.canceled, ids(&[EXPIRING, STALE_OLD, STALE_NEW]));
     let second = run_ok(&app, Invocation::scheduled().in_firing("scheduled/2026-11-20T07:00:00Z")).await;
     assert_eq!((second.canceled.clone(), second.deferred.clone()), (ids(&[BLOCKED]), vec![]));
-    assert_eq!(app.budget.allowance_used("auto-cancel/day/2026-11-20"), 4);
+    assert_eq!(app.store.allowance_used("auto-cancel/day/2026-11-20"), 4);
     // A manual invoke the same day (its own "firing"): the day's budget is spent.
     app.invitations.fake.upsert(sent("pacinv-Stale00000003", COLLAB, 12.2, "666666666666"));
     let manual = app.handle(json!({}), "request-42").await.unwrap_or_else(|e| panic!("{e}"));
@@ -356,7 +415,7 @@ async fn a_match_left_alone_gives_its_allowance_back() {
     let s = run_ok(&app, Invocation::scheduled().in_firing("scheduled/2026-11-20T06:00:00Z")).await;
     assert_eq!(s.canceled, ids(&[STALE_OLD]));
     assert_eq!(s.skipped.iter().map(|k| k.invitation_id.as_str()).collect::<Vec<_>>(), [EXPIRING]);
-    assert_eq!(app.budget.allowance_used("auto-cancel/day/2026-11-20"), 1);
+    assert_eq!(app.store.allowance_used("auto-cancel/day/2026-11-20"), 1);
 }
 
 #[tokio::test]
@@ -384,7 +443,14 @@ async fn an_invitation_accepted_between_get_and_cancel_is_skipped_and_its_accept
     assert_eq!(s.skipped.len(), 1);
     let skip = &s.skipped[0];
     assert_eq!(skip.invitation_id, EXPIRING);
-    assert!(skip.reason.contains("conflict") && skip.reason.contains("ACCEPTED"), "{}", skip.reason);
+    assert_eq!(
+        skip.reason,
+        SkipReason::Conflict {
+            operation: "CancelConnectionInvitation",
+            reason: "INCOMPATIBLE_CONNECTION_INVITATION_STATE".into(),
+            now: Some(InvitationStatus::Accepted)
+        }
+    );
     assert_eq!(status(&app.invitations.fake, EXPIRING), Some(InvitationStatus::Accepted));
     // A transition seen is a transition published: the acceptance, without a policy cause.
     let accepted: Vec<InvitationEventDetail> =
@@ -392,7 +458,7 @@ async fn an_invitation_accepted_between_get_and_cancel_is_skipped_and_its_accept
     assert_eq!(accepted.len(), 1);
     assert_eq!(accepted[0].status, InvitationStatus::Accepted);
     assert_eq!(accepted[0].cause, None);
-    let r = app.store.0.record(InvitationKind::Connection, EXPIRING).map(|r| r.status);
+    let r = app.store.record(InvitationKind::Connection, EXPIRING).map(|r| r.status);
     assert_eq!(r, Some(InvitationStatus::Accepted));
 }
 
@@ -404,14 +470,18 @@ async fn an_invitation_already_canceled_when_confirmed_is_recorded_and_published
         fake.set_status(InvitationKind::Connection, STALE_OLD, InvitationStatus::Canceled)
     });
     let s = run_ok(&app, Invocation::scheduled()).await;
-    assert!(s.skipped.iter().any(|k| k.invitation_id == STALE_OLD && k.reason == "no longer PENDING: CANCELED"));
+    assert!(
+        s.skipped.iter().any(
+            |k| k.invitation_id == STALE_OLD && k.reason == SkipReason::NoLongerPending(InvitationStatus::Canceled)
+        )
+    );
     assert!(!app.invitations.tokens().iter().any(|(id, _)| id == STALE_OLD), "no Cancel call");
     let d: Vec<InvitationEventDetail> =
         details(&app.publisher.published()).into_iter().filter(|d| d.invitation_id == STALE_OLD).collect();
     assert_eq!(d.len(), 1);
     assert_eq!((d[0].status, d[0].previous_status), (InvitationStatus::Canceled, Some(InvitationStatus::Pending)));
     assert_eq!(
-        app.store.0.record(InvitationKind::Connection, STALE_OLD).map(|r| r.status),
+        app.store.record(InvitationKind::Connection, STALE_OLD).map(|r| r.status),
         Some(InvitationStatus::Canceled)
     );
 }
@@ -432,17 +502,19 @@ async fn not_found_and_conflict_answers_are_skips_not_errors() {
     );
     let s = run_ok(&app, Invocation::scheduled()).await;
     assert_eq!(s.canceled, ids(&[BLOCKED]));
-    let reasons: Vec<(&str, &str)> = s.skipped.iter().map(|k| (k.invitation_id.as_str(), k.reason.as_str())).collect();
+    // The reasons as the summary renders them.
+    let reasons: Vec<(&str, String)> =
+        s.skipped.iter().map(|k| (k.invitation_id.as_str(), k.reason.to_string())).collect();
     assert_eq!(
         reasons,
         [
-            (EXPIRING, "GetConnectionInvitation: not found"),
-            (STALE_OLD, "CancelConnectionInvitation: not found"),
-            (STALE_NEW, "CancelConnectionInvitation: conflict (INCOMPATIBLE_CONNECTION_INVITATION_STATE)"),
+            (EXPIRING, "GetConnectionInvitation: not found".to_owned()),
+            (STALE_OLD, "CancelConnectionInvitation: not found".to_owned()),
+            (STALE_NEW, "CancelConnectionInvitation: conflict (INCOMPATIBLE_CONNECTION_INVITATION_STATE)".to_owned()),
         ]
     );
     // STALE_NEW is still PENDING (the conflict was injected): nothing recorded for it.
-    assert_eq!(app.store.0.record(InvitationKind::Connection, STALE_NEW), None);
+    assert_eq!(app.store.record(InvitationKind::Connection, STALE_NEW), None);
 }
 
 #[tokio::test]
@@ -454,7 +526,7 @@ async fn a_record_the_sweeper_marked_expired_is_left_alone() {
     commit(&app.store, expired).await;
     let s = run_ok(&app, Invocation::scheduled()).await;
     assert_eq!(s.skipped.len(), 1);
-    assert_eq!(s.skipped[0].reason, "already EXPIRED in the state table");
+    assert_eq!(s.skipped[0].reason, SkipReason::AlreadyTerminal(InvitationStatus::Expired));
     assert!(!app.invitations.tokens().iter().any(|(id, _)| id == EXPIRING));
     assert_eq!(status(&app.invitations.fake, EXPIRING), Some(InvitationStatus::Pending));
 }
@@ -469,7 +541,7 @@ async fn an_overdue_invitation_is_not_canceled() {
     }
     let app = app_with(Hooked::new(world), policy(false, 10));
     let s = run_ok(&app, Invocation::scheduled()).await;
-    assert!(s.skipped.iter().any(|k| k.invitation_id == EXPIRING && k.reason.contains("past its expiry")));
+    assert!(s.skipped.iter().any(|k| k.invitation_id == EXPIRING && k.reason == SkipReason::Overdue));
     assert!(!app.invitations.tokens().iter().any(|(id, _)| id == EXPIRING));
 }
 
@@ -483,14 +555,14 @@ async fn a_cancel_list_and_publish_recorded_first_is_not_published_again() {
     let store = app.store.clone();
     app.invitations.after_cancel(EXPIRING, move |fake| {
         let current = fake.get(InvitationKind::Connection, EXPIRING).unwrap_or_else(|| panic!("gone"));
-        let mut record = store.0.record(InvitationKind::Connection, EXPIRING).unwrap_or_else(|| {
+        let mut record = store.record(InvitationKind::Connection, EXPIRING).unwrap_or_else(|| {
             InvitationRecord::first_sighting(&sent(EXPIRING, SUB, 14.5, "333333333333"), true, now())
         });
         record.observe(&current, now());
         let event = InvitationEvent::transition(&current, InvitationStatus::Pending, now())
             .and_then(|e| OutboundEvent::from_event(&e).ok())
             .unwrap_or_else(|| panic!("no event"));
-        store.commit_blocking(RecordChange::update(record, vec![event]));
+        commit_blocking(&store, RecordChange::update(record, vec![event]));
     });
     let s = run_ok(&app, Invocation::scheduled()).await;
     assert_eq!(s.canceled, ids(&[EXPIRING]));
@@ -508,13 +580,13 @@ async fn a_record_changed_concurrently_is_re_read_and_the_change_kept() {
     // list-and-publish announces it while we cancel: the record's version moves.
     let store = app.store.clone();
     app.invitations.after_cancel(EXPIRING, move |_| {
-        let mut record = store.0.record(InvitationKind::Connection, EXPIRING).unwrap_or_else(|| panic!("none"));
+        let mut record = store.record(InvitationKind::Connection, EXPIRING).unwrap_or_else(|| panic!("none"));
         record.announced = true;
-        store.commit_blocking(RecordChange::update(record, vec![]));
+        commit_blocking(&store, RecordChange::update(record, vec![]));
     });
     let s = run_ok(&app, Invocation::scheduled()).await;
     assert_eq!(s.events_queued, 1);
-    let r = app.store.0.record(InvitationKind::Connection, EXPIRING).unwrap_or_else(|| panic!("none"));
+    let r = app.store.record(InvitationKind::Connection, EXPIRING).unwrap_or_else(|| panic!("none"));
     assert_eq!((r.status, r.announced, r.version), (InvitationStatus::Canceled, true, 3));
     assert_eq!(app.publisher.detail_types(), ["Connection Invitation Canceled"]);
 }
@@ -532,7 +604,7 @@ async fn a_partner_central_failure_fails_the_run_after_publishing_what_was_commi
             message: "InternalServerException".into(),
         },
     );
-    let (s, error) = app.run(Invocation::scheduled()).await;
+    let RunReport { summary: s, error } = app.run(Invocation::scheduled()).await;
     assert!(matches!(error, Some(RunError::PartnerCentral(PartnerCentralError::Service { .. }))), "{error:?}");
     assert_eq!(s.canceled, ids(&[EXPIRING]), "what came before the failure stands");
     assert_eq!(s.events_delivered, 1, "and its event is delivered before the run reports the failure");
@@ -547,21 +619,21 @@ async fn undelivered_events_stay_queued_and_the_run_still_succeeds() {
     app.publisher.down.store(true, std::sync::atomic::Ordering::SeqCst);
     let s = run_ok(&app, Invocation::scheduled()).await;
     assert_eq!((s.events_queued, s.events_delivered, s.events_failed), (4, 0, 4));
-    assert_eq!(app.store.0.outbox_events().len(), 4);
+    assert_eq!(app.store.outbox_events().len(), 4);
     app.publisher.heal();
     let s = run_ok(&app, Invocation::scheduled()).await;
     assert_eq!((s.events_queued, s.events_delivered, s.events_failed), (0, 4, 0));
-    assert!(app.store.0.outbox_events().is_empty());
+    assert!(app.store.outbox_events().is_empty());
 }
 
 #[tokio::test]
 async fn a_state_table_outage_fails_the_run() {
     let app = app(policy(false, 10));
-    app.store.0.unavailable.store(true, std::sync::atomic::Ordering::SeqCst);
-    let (s, error) = app.run(Invocation::scheduled()).await;
+    app.store.unavailable.store(true, std::sync::atomic::Ordering::SeqCst);
+    let RunReport { summary: s, error } = app.run(Invocation::scheduled()).await;
     assert!(matches!(error, Some(RunError::Store(_))), "{error:?}");
     assert!(s.canceled.is_empty(), "no cancellation without a state table to record it in");
-    assert_eq!(calls(&app.invitations, "CancelConnectionInvitation"), 0);
+    assert_eq!(s.api_calls, api_calls(&[("ListConnectionInvitations", 1)]), "no Get, no Cancel");
 }
 
 #[tokio::test]
@@ -606,7 +678,12 @@ async fn the_summary_serializes_camel_case_with_metrics_to_match() {
             "createdAt": (now() - Duration::hours(348)).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
         })
     );
+    assert_eq!(
+        v["apiCalls"],
+        json!({"ListConnectionInvitations": 1, "GetConnectionInvitation": 3, "CancelConnectionInvitation": 3})
+    );
     let emf = s.metrics().to_emf("auto-cancel", "AWS", 0);
+    assert_eq!(emf["ApiCalls"], 7.0);
     assert_eq!(emf["Cancellations"], 3.0);
     assert_eq!(emf["Deferred"], 1.0);
     assert_eq!(emf["CancellationsPlanned"], 0.0);
@@ -640,15 +717,39 @@ async fn ties_in_age_are_broken_by_id_so_the_order_is_stable() {
     let s = run_ok(&app, Invocation::scheduled()).await;
     assert_eq!(s.canceled, ids(&["pacinv-A000000000001", "pacinv-B000000000001"]));
     assert_eq!(s.deferred, ids(&["pacinv-C000000000001"]));
-    assert_eq!(calls(&app.invitations, "ListConnectionInvitations"), 3, "every page");
+    assert_eq!(s.api_calls["ListConnectionInvitations"], 3, "every page");
 }
 
 // -------------------------------------------------------------------------------------
 // Test doubles
 
-async fn commit(store: &SharedStore, record: InvitationRecord) {
+async fn commit(store: &MemoryStateStore, record: InvitationRecord) {
     let outcome = store.commit(vec![RecordChange::update(record, vec![])]).await;
     assert_eq!(outcome, Ok(vec![CommitOutcome::Committed]));
+}
+
+/// Commit from a synchronous hook (the memory store never waits).
+fn commit_blocking(store: &MemoryStateStore, change: RecordChange) {
+    let outcome = futures::executor::block_on(store.commit(vec![change]));
+    assert_eq!(outcome, Ok(vec![CommitOutcome::Committed]));
+}
+
+/// A fake Partner Central: the fake of `shared::testing` itself, or wrapped in hooks.
+trait Fake: ConnectionInvitations {
+    /// The fake answering (and counting) the calls.
+    fn fake(&self) -> &FakePartnerCentral;
+}
+
+impl Fake for FakePartnerCentral {
+    fn fake(&self) -> &FakePartnerCentral {
+        self
+    }
+}
+
+impl Fake for Hooked {
+    fn fake(&self) -> &FakePartnerCentral {
+        &self.fake
+    }
 }
 
 type Hook = Box<dyn FnOnce(&FakePartnerCentral) + Send>;
@@ -737,47 +838,5 @@ impl ConnectionInvitations for Hooked {
         let result = self.fake.cancel_connection_invitation(id, client_token).await;
         self.fire(&self.after_cancel, id);
         result
-    }
-}
-
-/// The memory store, shared with test hooks (playing the other functions).
-#[derive(Clone, Default)]
-struct SharedStore(Arc<MemoryStateStore>);
-
-impl SharedStore {
-    /// Commit from a synchronous hook (the memory store never waits).
-    fn commit_blocking(&self, change: RecordChange) {
-        let outcome = futures::executor::block_on(self.0.commit(vec![change]));
-        assert_eq!(outcome, Ok(vec![CommitOutcome::Committed]));
-    }
-}
-
-impl StateStore for SharedStore {
-    async fn load_records(&self) -> Result<Vec<InvitationRecord>, StoreError> {
-        self.0.load_records().await
-    }
-    async fn load_record(&self, kind: InvitationKind, id: &str) -> Result<Option<InvitationRecord>, StoreError> {
-        self.0.load_record(kind, id).await
-    }
-    async fn commit(&self, changes: Vec<RecordChange>) -> Result<Vec<CommitOutcome>, StoreError> {
-        self.0.commit(changes).await
-    }
-    async fn enqueue(&self, events: Vec<OutboundEvent>) -> Result<(), StoreError> {
-        self.0.enqueue(events).await
-    }
-    async fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.0.outbox().await
-    }
-    async fn remove_from_outbox(&self, event_ids: &[String]) -> Result<(), StoreError> {
-        self.0.remove_from_outbox(event_ids).await
-    }
-    async fn note_delivery_failures(&self, failures: &[(String, String)]) -> Result<(), StoreError> {
-        self.0.note_delivery_failures(failures).await
-    }
-    async fn load_meta(&self) -> Result<SyncMeta, StoreError> {
-        self.0.load_meta().await
-    }
-    async fn save_meta(&self, meta: &SyncMeta) -> Result<bool, StoreError> {
-        self.0.save_meta(meta).await
     }
 }
