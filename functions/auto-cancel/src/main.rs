@@ -3,23 +3,15 @@
 use auto_cancel::{AutoCancel, Config, Settings};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
-use shared::adapters::{
-    DynamoStateStore, EventBridgePublisher, PartnerCentralAccount, PartnerCentralClients, dynamodb_client,
-    eventbridge_client, load_sdk_config,
-};
+use shared::adapters::AwsAdapters;
 use shared::config::Env;
 use shared::run::{Failure, Ports};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init_logging();
-    let config = match Config::from_env(&Env::process()) {
-        Ok(config) => config,
-        Err(e) => {
-            tracing::error!(error = %e, "invalid configuration");
-            return Err(e.into());
-        }
-    };
+    let config =
+        Config::from_env(&Env::process()).inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     tracing::info!(
         policy = %config.policy_source,
         policy_hash = config.policy.hash(),
@@ -30,26 +22,21 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         "policy loaded"
     );
 
-    let sdk = load_sdk_config().await;
-    let partner_central = PartnerCentralClients::new(&sdk, &config.common);
+    let adapters = AwsAdapters::load(&config.common, &config.state).await;
     let catalog = config.common.catalog;
-    let account = PartnerCentralAccount::new(partner_central.account.clone(), catalog);
-    let store =
-        DynamoStateStore::new(dynamodb_client(&sdk), &config.state.table_name, catalog, config.state.retention());
-    let publisher =
-        EventBridgePublisher::new(eventbridge_client(&sdk), &config.common.event_bus_name, &config.common.event_source);
     let settings = Settings { include_contact_details: config.include_contact_details, catalog };
     let function = AutoCancel {
+        // No engagement invitations: auto-cancel cancels connection invitations we sent.
         ports: Ports {
-            connections: &account,
+            connections: &adapters.account,
             engagements: &(),
-            store: &store,
-            publisher: &publisher,
-            clock: &partner_central.clock,
-            calls: &partner_central.calls,
+            store: &adapters.store,
+            publisher: &adapters.publisher,
+            clock: &adapters.clock,
+            calls: &adapters.calls,
         },
         // The allowances live in the same state table: the same store, one DynamoDB client.
-        budget: &store,
+        budget: &adapters.store,
         policy: &config.policy,
         settings: &settings,
     };

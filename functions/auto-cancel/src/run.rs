@@ -21,6 +21,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
+use shared::commit::commit_with_retries;
 use shared::domain::{
     Catalog, Cause, CauseType, CommitOutcome, Invitation, InvitationEvent, InvitationKind, InvitationRecord,
     InvitationStatus, OutboundEvent, ParticipantType, RecordChange, redact_contact_details,
@@ -39,8 +40,6 @@ use crate::summary::{Match, SkipReason, Summary};
 
 /// The function's name in metrics and logs.
 pub(crate) const FUNCTION_NAME: &str = "auto-cancel";
-/// Commit attempts for one record when others keep changing it under us.
-const MAX_COMMIT_ATTEMPTS: usize = 4;
 
 /// A failed run (the summary is still produced, and the outbox drained).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -534,28 +533,41 @@ where
     async fn commit_with_retries_from(
         &self,
         invitation: &Invitation,
-        mut record: Option<InvitationRecord>,
+        record: Option<InvitationRecord>,
         decide: impl Fn(Option<InvitationRecord>) -> Result<Plan, RunError>,
     ) -> Result<Committed, RunError> {
-        for _ in 0..MAX_COMMIT_ATTEMPTS {
-            let change = match decide(record)? {
-                Plan::Commit(change) => *change,
-                Plan::AlreadyRecorded => return Ok(Committed::AlreadyRecorded),
-                Plan::Skip(reason) => return Ok(Committed::Skipped(reason)),
-            };
-            let events = change.events.len();
-            match self.ports.store.commit(vec![change]).await?.first() {
-                Some(CommitOutcome::Committed) => return Ok(Committed::Written { events }),
-                Some(CommitOutcome::Conflict) | None => {
-                    record = self.ports.store.load_record(InvitationKind::Connection, &invitation.id).await?;
+        let change = match decide(record)? {
+            Plan::Commit(change) => *change,
+            Plan::AlreadyRecorded => return Ok(Committed::AlreadyRecorded),
+            Plan::Skip(reason) => return Ok(Committed::Skipped(reason)),
+        };
+        // What deciding again on a fresh record said, when it said "nothing to commit".
+        let mut settled = None;
+        let report = commit_with_retries(self.ports.store, vec![((), change)], async |conflicted| {
+            let mut again = Vec::new();
+            for ((), fresh) in conflicted {
+                match decide(fresh)? {
+                    Plan::Commit(change) => again.push(((), *change)),
+                    Plan::AlreadyRecorded => settled = Some(Committed::AlreadyRecorded),
+                    Plan::Skip(reason) => settled = Some(Committed::Skipped(reason)),
                 }
             }
+            Ok::<_, RunError>(again)
+        })
+        .await?;
+        if let Some(((), change)) = report.committed.first() {
+            return Ok(Committed::Written { events: change.events.len() });
         }
-        tracing::warn!(
-            invitation_id = %invitation.id,
-            "the record kept changing under us; left for the next run (list-and-publish records the transition)"
-        );
-        Ok(Committed::Skipped(SkipReason::RecordKeptChanging))
+        match settled {
+            Some(outcome) if report.unresolved.is_empty() => Ok(outcome),
+            _ => {
+                tracing::warn!(
+                    invitation_id = %invitation.id,
+                    "the record kept changing under us; left for the next run (list-and-publish records the transition)"
+                );
+                Ok(Committed::Skipped(SkipReason::RecordKeptChanging))
+            }
+        }
     }
 
     /// The cancellation cap, in one place (dry runs plan against it too): whether one more
