@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
-use shared::domain::decision::{Context, Mode};
+use shared::domain::decision::{CLOCK_MARGIN, Context, Mode};
 use shared::domain::{InvitationKind, InvitationRecord, ParticipantType, SyncMeta};
 use shared::error::{PartnerCentralError, StoreError};
 use shared::invocation::{InputError, parse_invocation};
@@ -23,10 +23,6 @@ use crate::listing::EngagementListing;
 use crate::listings::{Key, Listed, list_connections, list_engagements};
 use crate::process::{KindOutcome, Processor};
 use crate::summary::{LowerBound, PerKind, Summary};
-
-/// The run's start is taken this much before the service's clock says it is, to cover the
-/// `Date` header's one-second resolution and listings that started a moment earlier.
-pub(crate) const CLOCK_MARGIN: Duration = Duration::minutes(1);
 
 /// Why a run failed. Whatever was committed before the failure is still delivered (the
 /// run drains the outbox first).

@@ -7,13 +7,15 @@
 use std::collections::BTreeMap;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
 use shared::commit::commit_with_retries;
-use shared::domain::decision::{BaselineEvents, Context, Mode, Plan, observe, render};
-use shared::domain::{InvitationKind, ParticipantType, RecordChange, redact_contact_details};
+use shared::domain::decision::{BaselineEvents, CLOCK_MARGIN, Context, Mode, Plan, observe, render};
+use shared::domain::{
+    Invitation, InvitationKind, InvitationRecord, ParticipantType, RecordChange, redact_contact_details,
+};
 use shared::error::StoreError;
 use shared::ports::{
     self, CallCounts, ConnectionInvitations, EngagementInvitations, EventPublisher, StateStore, get_invitation,
@@ -28,8 +30,6 @@ use crate::summary::Summary;
 
 /// Gets in flight at once (the shared rate limiter paces them further).
 const GET_CONCURRENCY: usize = 4;
-/// Taken off the service's "now" for the decision's `run_start` (as list-and-publish does).
-const CLOCK_MARGIN: Duration = Duration::minutes(1);
 
 /// Why an invocation failed.
 #[derive(Debug, thiserror::Error)]
@@ -202,14 +202,9 @@ where
                 Ok(invitation) => {
                     let record = self.ports.store.load_record(kind, &id).await?;
                     let invitation = redact_contact_details(invitation, self.config.include_contact_details);
-                    match observe(&ctx, record.as_ref(), &invitation) {
-                        Plan::Commit { record, events } => {
-                            let rendered = render(&invitation, Some(&record), &events, now)
-                                .map_err(|e| RelayError::Render(e.to_string()))?;
-                            changes.push(((invitation, named), RecordChange::update(record, rendered)));
-                        }
-                        // Nothing new (an incremental decision never enqueues without a record).
-                        Plan::Nothing | Plan::Enqueue { .. } => progress.unchanged += named.events(),
+                    match change(&ctx, &invitation, record)? {
+                        Some(change) => changes.push(((invitation, named), change)),
+                        None => progress.unchanged += named.events(),
                     }
                 }
                 // NotFound right after Created included: SQS delivers it again later, and
@@ -222,14 +217,10 @@ where
         let report = commit_with_retries(self.ports.store, changes, async |conflicted| {
             let mut again = Vec::new();
             for ((invitation, named), record) in conflicted {
-                match observe(&ctx, record.as_ref(), &invitation) {
-                    Plan::Commit { record, events } => {
-                        let rendered = render(&invitation, Some(&record), &events, now)
-                            .map_err(|e| RelayError::Render(e.to_string()))?;
-                        again.push(((invitation, named), RecordChange::update(record, rendered)));
-                    }
+                match change(&ctx, &invitation, record)? {
+                    Some(change) => again.push(((invitation, named), change)),
                     // The other writer (usually the poller) published the same fact.
-                    Plan::Nothing | Plan::Enqueue { .. } => *unchanged += named.events(),
+                    None => *unchanged += named.events(),
                 }
             }
             Ok::<_, RelayError>(again)
@@ -282,6 +273,24 @@ where
             }
         }
         named
+    }
+}
+
+/// The record change (with its rendered events) that `invitation`, as read, means against
+/// `record`; `None` when there is nothing new (an incremental decision never enqueues without
+/// a record).
+fn change(
+    ctx: &Context,
+    invitation: &Invitation,
+    record: Option<InvitationRecord>,
+) -> Result<Option<RecordChange>, RelayError> {
+    match observe(ctx, record.as_ref(), invitation) {
+        Plan::Commit { record, events } => {
+            let rendered =
+                render(invitation, Some(&record), &events, ctx.now).map_err(|e| RelayError::Render(e.to_string()))?;
+            Ok(Some(RecordChange::update(record, rendered)))
+        }
+        Plan::Nothing | Plan::Enqueue { .. } => Ok(None),
     }
 }
 

@@ -47,7 +47,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Invitation, InvitationEvent, InvitationRecord, InvitationStatus, OutboundEvent};
 
-pub use observe::{BaselineEvents, Context, Mode, observe};
+pub use observe::{BaselineEvents, CLOCK_MARGIN, Context, Mode, observe};
 pub use sweep::{crossed_thresholds, is_stale, sweep};
 
 /// An event to publish about the invitation.

@@ -50,6 +50,11 @@ impl FromStr for BaselineEvents {
     }
 }
 
+/// A run's start is taken this much before the service's clock says it is ([`Context::run_start`]),
+/// to cover the `Date` header's one-second resolution and listings that started a moment
+/// earlier.
+pub const CLOCK_MARGIN: Duration = Duration::minutes(1);
+
 /// What kind of run this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
