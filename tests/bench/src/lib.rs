@@ -17,6 +17,7 @@ pub mod account;
 pub mod benchmark;
 pub mod chaos;
 pub mod chart;
+pub mod fast_path;
 pub mod functions;
 pub mod measure;
 pub mod prng;

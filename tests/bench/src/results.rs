@@ -131,6 +131,9 @@ pub struct Results {
     pub functions: BTreeMap<String, FunctionFigures>,
     #[serde(default)]
     pub chaos: Option<ChaosFigures>,
+    /// The fast path (native-relay), measured by `make bench`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fast_path: Option<crate::fast_path::FastPathFigures>,
     /// The scenario the functions' figures come from.
     #[serde(default)]
     pub scenario: Value,
@@ -174,6 +177,9 @@ impl Results {
                 md.push_str(&runs_table(name, &self.functions[name]));
             }
             md.push_str("\nChart: [`calls-per-run.png`](calls-per-run.png).\n");
+        }
+        if let Some(f) = &self.fast_path {
+            md.push_str(&crate::fast_path::markdown(f));
         }
         if let Some(c) = &self.chaos {
             md.push_str(&chaos_table(c));

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use bench::benchmark::{self, BenchConfig};
 use bench::chart::{self, Panel};
+use bench::fast_path::{self, FastPathConfig};
 use bench::measure::{Profile, machine_description};
 use bench::results::{Results, results_dir};
 use clap::Parser;
@@ -36,6 +37,22 @@ struct Cli {
     /// Do not measure: rewrite results.md and the chart from results.json.
     #[arg(long)]
     render_only: bool,
+    /// Measure only the fast path (native-relay; keeps the other figures in results.json).
+    #[arg(long, conflicts_with = "skip_fast_path")]
+    fast_path_only: bool,
+    /// Do not measure the fast path (keeps its figures in results.json).
+    #[arg(long)]
+    skip_fast_path: bool,
+    /// Fast path: timed changes of each of the six kinds.
+    #[arg(long, default_value_t = 200)]
+    changes_per_kind: usize,
+    /// Fast path: milliseconds between two changes (spread out like real changes: at 1100 no
+    /// relay process has a Get of the previous change in its 1.1 s limiter window).
+    #[arg(long, default_value_t = 1_100)]
+    change_interval_ms: u64,
+    /// Fast path: changes in the burst.
+    #[arg(long, default_value_t = 100)]
+    burst: usize,
 }
 
 #[tokio::main]
@@ -68,13 +85,25 @@ async fn run(cli: Cli) -> bench::Result<()> {
     };
     let dir = cli.out.unwrap_or_else(results_dir);
     let mut results = Results::load(&dir);
-    if !cli.render_only {
+    if !cli.render_only && !cli.fast_path_only {
         eprintln!("bench: {}", config.description());
         let outcome = benchmark::run(&config, &|line| eprintln!("{line}")).await?;
         results.date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
         results.machine = machine_description();
         results.functions = outcome.functions;
         results.scenario = outcome.scenario;
+    }
+    if !cli.render_only && !cli.skip_fast_path {
+        let fast = FastPathConfig {
+            changes_per_kind: cli.changes_per_kind,
+            change_interval: std::time::Duration::from_millis(cli.change_interval_ms),
+            burst: cli.burst,
+            profile: config.profile,
+            ..FastPathConfig::default()
+        };
+        let mut figures = fast_path::run(&fast, &|line| eprintln!("{line}")).await?;
+        figures.description = format!("{} Machine: {}.", figures.description, machine_description());
+        results.fast_path = Some(figures);
     }
     results.save(&dir)?;
     let panels: Vec<Panel> = results
