@@ -833,11 +833,13 @@ pub async fn run(config: &FastPathConfig, log: &dyn Fn(String)) -> Result<FastPa
             past_the_window().await;
             stack.reset_emulator_stats().await?;
             let started = Instant::now();
-            stack
-                .invoke(relay, &native)
-                .await?
-                .output()
-                .map_err(|e| Error::msg(format!("{relay}: {e}\n{}\nruntime:\n{}", processes.logs(relay).join("\n"), stack.runtime.logs().join("\n"))))?;
+            stack.invoke(relay, &native).await?.output().map_err(|e| {
+                Error::msg(format!(
+                    "{relay}: {e}\n{}\nruntime:\n{}",
+                    processes.logs(relay).join("\n"),
+                    stack.runtime.logs().join("\n")
+                ))
+            })?;
             walls.push(started.elapsed().as_secs_f64() * 1000.0);
             pc = partner_central_calls(&stack).await?;
         }
