@@ -34,6 +34,12 @@ use crate::{Error, Result};
 
 pub const NATIVE_RELAY: &str = "native-relay";
 
+/// Changes of each kind per stack. moto's TransactWriteItems deep-copies the whole table
+/// without a lock, so a concurrent write fails with a 500 ("dictionary changed size during
+/// iteration") — the bigger the table, the likelier: with ~900 invitations the baseline run's
+/// parallel commits failed every retry. Each round starts from a fresh stack.
+pub const ROUND_PER_KIND: usize = 100;
+
 // ---------------------------------------------------------------------------------------------
 // What the template deploys
 
@@ -682,86 +688,227 @@ pub async fn run(config: &FastPathConfig, log: &dyn Fn(String)) -> Result<FastPa
         ..FastPathFigures::default()
     };
 
-    // 1. Latency of every kind of change, then the reconciliation run and the quiet runs.
-    let (seed, changes) = plan(&mut rng, config.changes_per_kind, t0());
-    let burst_seed: Vec<Value> = (0..config.burst)
-        .map(|_| with_side(new_invitation(&mut rng, Kind::Engagement, t0(), 24 * 30), Kind::Engagement, "SENDER"))
-        .collect();
-    let mut seed = seed;
-    if let Some(list) = seed["EngagementInvitations"].as_array_mut() {
-        list.extend(burst_seed.iter().cloned());
-    }
-    let stack = Stack::start(StackOptions {
-        clock: Some(t0()),
-        seed: Some(SeedDocument::from_json(&seed.to_string()).map_err(|e| Error::msg(format!("seed: {e}")))?),
-        emulator_faults: FaultConfig {
-            latency_ms: config.latency_ms,
-            rate_limit: Some(config.rate_limit),
-            ..FaultConfig::default()
-        },
-        native_events: Some(NativeFaults::default()),
-        ..StackOptions::default()
-    })
-    .await?;
-    let processes = start_processes(&stack, &facts, budget, config.profile)?;
-    // The baseline: every pending invitation recorded (and announced) before the changes.
-    invoke_scheduled(&stack, LIST_AND_PUBLISH).await?;
-    stack.received().await?;
-    stack.reset_emulator_stats().await?;
-    log(format!(
-        "fast path: {} changes ({} of each of {} kinds), one every {} ms; native-relay {}×{}/s, batching window {} s",
-        changes.len(),
-        config.changes_per_kind,
-        CHANGE_KINDS.len(),
-        config.change_interval.as_millis(),
-        facts.event_source.max_concurrency,
-        relay_share,
-        facts.event_source.batching_window_s
-    ));
+    // 1. Latency of every kind of change, in rounds of at most ROUND_PER_KIND changes of each
+    //    kind, each on a fresh stack (see ROUND_PER_KIND); after each round a reconciliation
+    //    run; after the last, the quiet runs and the burst.
+    let rounds = config.changes_per_kind.div_ceil(ROUND_PER_KIND).max(1);
+    let mut latencies: BTreeMap<ChangeKind, Vec<f64>> = BTreeMap::new();
+    let mut changes_made: BTreeMap<ChangeKind, u64> = BTreeMap::new();
+    let mut calls = 0;
+    for round in 0..rounds {
+        let per_kind = (config.changes_per_kind - round * ROUND_PER_KIND).min(ROUND_PER_KIND);
+        let last = round + 1 == rounds;
+        let (seed, changes) = plan(&mut rng, per_kind, t0());
+        let burst_seed: Vec<Value> = if last {
+            (0..config.burst)
+                .map(|_| {
+                    with_side(new_invitation(&mut rng, Kind::Engagement, t0(), 24 * 30), Kind::Engagement, "SENDER")
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut seed = seed;
+        if let Some(list) = seed["EngagementInvitations"].as_array_mut() {
+            list.extend(burst_seed.iter().cloned());
+        }
+        let stack = Stack::start(StackOptions {
+            clock: Some(t0()),
+            seed: Some(SeedDocument::from_json(&seed.to_string()).map_err(|e| Error::msg(format!("seed: {e}")))?),
+            emulator_faults: FaultConfig {
+                latency_ms: config.latency_ms,
+                rate_limit: Some(config.rate_limit),
+                ..FaultConfig::default()
+            },
+            native_events: Some(NativeFaults::default()),
+            ..StackOptions::default()
+        })
+        .await?;
+        let processes = start_processes(&stack, &facts, budget, config.profile)?;
+        // The baseline: every pending invitation recorded (and announced) before the changes.
+        invoke_scheduled(&stack, LIST_AND_PUBLISH).await.map_err(|e| {
+            Error::msg(format!("baseline run of list-and-publish: {e}\nmoto:\n{}", stack.moto.logs().join("\n")))
+        })?;
+        stack.received().await?;
+        stack.reset_emulator_stats().await?;
+        log(format!(
+            "fast path, round {}/{rounds}: {} changes ({per_kind} of each of {} kinds), one every {} ms; native-relay {}×{}/s, batching window {} s",
+            round + 1,
+            changes.len(),
+            CHANGE_KINDS.len(),
+            config.change_interval.as_millis(),
+            facts.event_source.max_concurrency,
+            relay_share,
+            facts.event_source.batching_window_s
+        ));
 
-    let arrivals = Arrivals::default();
-    let stats = Mutex::new(PumpStats::default());
-    let stop = AtomicBool::new(false);
-    let mut started: HashMap<String, Instant> = HashMap::new();
-    let driver = async {
-        let mut next = tokio::time::Instant::now();
-        for (n, change) in changes.iter().enumerate() {
-            tokio::time::sleep_until(next).await;
-            next += config.change_interval;
-            started.insert(format!("{}|{}", change.id, change.detail_type), Instant::now());
-            apply(&stack, change).await?;
-            if (n + 1) % 120 == 0 {
-                log(format!("  {} changes made, {} events received", n + 1, arrivals.count()));
+        let arrivals = Arrivals::default();
+        let stats = Mutex::new(PumpStats::default());
+        let stop = AtomicBool::new(false);
+        let mut started: HashMap<String, Instant> = HashMap::new();
+        let driver = async {
+            let mut next = tokio::time::Instant::now();
+            for (n, change) in changes.iter().enumerate() {
+                tokio::time::sleep_until(next).await;
+                next += config.change_interval;
+                started.insert(format!("{}|{}", change.id, change.detail_type), Instant::now());
+                apply(&stack, change).await?;
+                if (n + 1) % 120 == 0 {
+                    log(format!("  {} changes made, {} events received", n + 1, arrivals.count()));
+                }
+            }
+            let expected: Vec<(String, String)> =
+                changes.iter().map(|c| (c.id.clone(), c.detail_type.clone())).collect();
+            arrivals.wait_for(&expected, Duration::from_secs(60)).await;
+            stop.store(true, Ordering::Relaxed);
+            Ok::<(), Error>(())
+        };
+        let (d, p, c) = tokio::join!(
+            driver,
+            pollers(&stack, &processes.relays, &facts.event_source, &stop, &stats),
+            arrivals.collect(&stack, &stop)
+        );
+        d?;
+        p?;
+        c?;
+        calls += partner_central_calls(&stack).await?;
+        for change in &changes {
+            *changes_made.entry(change.kind).or_default() += 1;
+            let key = format!("{}|{}", change.id, change.detail_type);
+            if let (Some(t), Some(at)) = (started.get(&key), arrivals.arrival(&change.id, &change.detail_type)) {
+                latencies.entry(change.kind).or_default().push(at.duration_since(*t).as_secs_f64() * 1000.0);
             }
         }
-        let expected: Vec<(String, String)> = changes.iter().map(|c| (c.id.clone(), c.detail_type.clone())).collect();
-        arrivals.wait_for(&expected, Duration::from_secs(60)).await;
-        stop.store(true, Ordering::Relaxed);
-        Ok::<(), Error>(())
-    };
-    let (d, p, c) = tokio::join!(
-        driver,
-        pollers(&stack, &processes.relays, &facts.event_source, &stop, &stats),
-        arrivals.collect(&stack, &stop)
-    );
-    d?;
-    p?;
-    c?;
-    let calls = partner_central_calls(&stack).await?;
+        {
+            let s = stats.lock().map_err(|_| Error::msg("poller stats poisoned"))?;
+            log(format!(
+                "  {} of {} relayed; {} native-relay invocations, {} messages, {} failed items, {} function errors",
+                changes.iter().filter(|c| arrivals.arrival(&c.id, &c.detail_type).is_some()).count(),
+                changes.len(),
+                s.invocations,
+                s.messages,
+                s.failed_items,
+                s.function_errors
+            ));
+        }
+
+        // Reconciliation: the poller finds everything already published.
+        stack.received().await?;
+        invoke_scheduled(&stack, LIST_AND_PUBLISH).await?;
+        let new_events = stack.received().await?.len() as u64;
+        figures.reconcile_new_events += new_events;
+        log(format!("  reconciliation run of list-and-publish afterwards: {new_events} new events"));
+
+        if last {
+            // 2. Quiet runs: nothing to do.
+            for name in [LIST_AND_PUBLISH, EXPIRE_SWEEPER, AUTO_CANCEL] {
+                invoke_scheduled(&stack, name).await?;
+                let mut walls = Vec::new();
+                let mut pc = 0;
+                for _ in 0..config.quiet_runs {
+                    past_the_window().await;
+                    stack.reset_emulator_stats().await?;
+                    let (_, wall) = invoke_scheduled(&stack, name).await?;
+                    walls.push(wall.as_secs_f64() * 1000.0);
+                    pc = partner_central_calls(&stack).await?;
+                }
+                figures.quiet_run.insert(name.to_owned(), quiet(walls, pc));
+            }
+            // native-relay's quiet run: a native event about a change already published (a duplicate).
+            if let Some(relay) = processes.relays.first() {
+                let seen = changes.first().ok_or_else(|| Error::msg("no changes"))?;
+                let native = json!({"version": "0", "id": "quiet-1", "detail-type": "Engagement Invitation Accepted",
+                    "source": "aws.partnercentral-selling", "account": "111122223333", "time": "2026-11-20T09:00:01Z",
+                    "region": "us-east-1", "resources": [], "detail": {"catalog": "AWS", "engagementInvitation": {"id": seen.id, "participantType": "Sender"}}});
+                let mut walls = Vec::new();
+                let mut pc = 0;
+                for _ in 0..config.quiet_runs {
+                    past_the_window().await;
+                    stack.reset_emulator_stats().await?;
+                    let started = Instant::now();
+                    stack.invoke(relay, &native).await?.output().map_err(|e| {
+                        Error::msg(format!(
+                            "{relay}: {e}\n{}\nruntime:\n{}",
+                            processes.logs(relay).join("\n"),
+                            stack.runtime.logs().join("\n")
+                        ))
+                    })?;
+                    walls.push(started.elapsed().as_secs_f64() * 1000.0);
+                    pc = partner_central_calls(&stack).await?;
+                }
+                figures.quiet_run.insert(NATIVE_RELAY.to_owned(), quiet(walls, pc));
+            }
+            for (name, q) in &figures.quiet_run {
+                log(format!(
+                    "  quiet run {name:<16} median {:.0} ms, max {:.0} ms, {} Partner Central calls",
+                    q.wall_ms_median, q.wall_ms_max, q.partner_central_calls
+                ));
+            }
+
+            // 3. A burst of simultaneous changes: published within the budget-bound time, no second
+            //    over the relay's rate.
+            stack.received().await?;
+            stack.reset_emulator_stats().await?;
+            let arrivals = Arrivals::default();
+            let stop = AtomicBool::new(false);
+            let stats = Mutex::new(PumpStats::default());
+            let burst_ids: Vec<String> =
+                burst_seed.iter().filter_map(|i| i["Id"].as_str().map(str::to_owned)).collect();
+            let burst_started = Instant::now();
+            let driver = async {
+                for id in &burst_ids {
+                    stack.patch_invitation("engagement", id, json!({"Status": "ACCEPTED"})).await?;
+                }
+                let expected: Vec<(String, String)> =
+                    burst_ids.iter().map(|id| (id.clone(), "Engagement Invitation Accepted".to_owned())).collect();
+                let bound = Duration::from_secs_f64(burst_ids.len() as f64 / f64::from(relay_rps.max(1)));
+                arrivals.wait_for(&expected, bound * 3 + Duration::from_secs(30)).await;
+                stop.store(true, Ordering::Relaxed);
+                Ok::<(), Error>(())
+            };
+            let (d, p, c) = tokio::join!(
+                driver,
+                pollers(&stack, &processes.relays, &facts.event_source, &stop, &stats),
+                arrivals.collect(&stack, &stop)
+            );
+            d?;
+            p?;
+            c?;
+            let last = burst_ids.iter().filter_map(|id| arrivals.arrival(id, "Engagement Invitation Accepted")).max();
+            let stats_after = stack.emulator_stats().await?;
+            figures.burst = BurstFigures {
+                changes: burst_ids.len() as u64,
+                relayed: burst_ids
+                    .iter()
+                    .filter(|id| arrivals.arrival(id, "Engagement Invitation Accepted").is_some())
+                    .count() as u64,
+                wall_s: round2(last.map_or(0.0, |t| t.duration_since(burst_started).as_secs_f64())),
+                budget_bound_s: round2(burst_ids.len() as f64 / f64::from(relay_rps.max(1))),
+                configured_rps: relay_rps,
+                max_rps_seen: stats_after["max_received_per_second"].as_u64().unwrap_or(0),
+                partner_central_calls: partner_central_calls(&stack).await?,
+            };
+            log(format!(
+                "  burst of {}: {} relayed in {:.1} s (budget bound {:.1} s at {}/s), max {} requests in any second, {} calls",
+                figures.burst.changes,
+                figures.burst.relayed,
+                figures.burst.wall_s,
+                figures.burst.budget_bound_s,
+                relay_rps,
+                figures.burst.max_rps_seen,
+                figures.burst.partner_central_calls
+            ));
+        }
+        drop(processes);
+        stack.shutdown().await;
+    }
     let mut all = Vec::new();
     for kind in CHANGE_KINDS {
-        let of_kind: Vec<&Planned> = changes.iter().filter(|c| c.kind == kind).collect();
-        let mut latencies: Vec<f64> = of_kind
-            .iter()
-            .filter_map(|c| {
-                let t = started.get(&format!("{}|{}", c.id, c.detail_type))?;
-                Some(arrivals.arrival(&c.id, &c.detail_type)?.duration_since(*t).as_secs_f64() * 1000.0)
-            })
-            .collect();
-        all.extend(latencies.iter().copied());
-        // Calls per kind: the relay's Gets are one per change here (changes are spread out);
-        // the overall figure is the measured total over all changes.
-        let f = latency_figures(&mut latencies, of_kind.len() as u64, 0);
+        let mut of_kind = latencies.remove(&kind).unwrap_or_default();
+        all.extend(of_kind.iter().copied());
+        // Per kind, the calls per change are the overall figure (one Get per change when
+        // changes are spread out; the emulator counts requests, not who asked for which change).
+        let f = latency_figures(&mut of_kind, changes_made.get(&kind).copied().unwrap_or(0), 0);
         log(format!(
             "  {:<36} {} of {} relayed, p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
             kind.name(),
@@ -773,7 +920,7 @@ pub async fn run(config: &FastPathConfig, log: &dyn Fn(String)) -> Result<FastPa
         ));
         figures.per_kind.insert(kind.name().to_owned(), f);
     }
-    let overall = latency_figures(&mut all, changes.len() as u64, calls);
+    let overall = latency_figures(&mut all, changes_made.values().sum(), calls);
     for f in figures.per_kind.values_mut() {
         f.partner_central_calls_per_change = overall.partner_central_calls_per_change;
     }
@@ -783,127 +930,15 @@ pub async fn run(config: &FastPathConfig, log: &dyn Fn(String)) -> Result<FastPa
     figures.changes = overall.changes;
     figures.relayed = overall.relayed;
     figures.partner_central_calls_per_change = overall.partner_central_calls_per_change;
-    {
-        let s = stats.lock().map_err(|_| Error::msg("poller stats poisoned"))?;
-        log(format!(
-            "  overall: {} of {} relayed, p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; {} Partner Central calls ({:.2}/change); {} invocations, {} messages, {} failed items, {} function errors",
-            overall.relayed,
-            overall.changes,
-            overall.latency_ms_p50,
-            overall.latency_ms_p99,
-            overall.latency_ms_max,
-            calls,
-            overall.partner_central_calls_per_change,
-            s.invocations,
-            s.messages,
-            s.failed_items,
-            s.function_errors
-        ));
-    }
-
-    // Reconciliation: the poller finds everything already published.
-    stack.received().await?;
-    invoke_scheduled(&stack, LIST_AND_PUBLISH).await?;
-    figures.reconcile_new_events = stack.received().await?.len() as u64;
-    log(format!("  reconciliation run of list-and-publish afterwards: {} new events", figures.reconcile_new_events));
-
-    // 2. Quiet runs: nothing to do.
-    for name in [LIST_AND_PUBLISH, EXPIRE_SWEEPER, AUTO_CANCEL] {
-        invoke_scheduled(&stack, name).await?;
-        let mut walls = Vec::new();
-        let mut pc = 0;
-        for _ in 0..config.quiet_runs {
-            past_the_window().await;
-            stack.reset_emulator_stats().await?;
-            let (_, wall) = invoke_scheduled(&stack, name).await?;
-            walls.push(wall.as_secs_f64() * 1000.0);
-            pc = partner_central_calls(&stack).await?;
-        }
-        figures.quiet_run.insert(name.to_owned(), quiet(walls, pc));
-    }
-    // native-relay's quiet run: a native event about a change already published (a duplicate).
-    if let Some(relay) = processes.relays.first() {
-        let seen = changes.first().ok_or_else(|| Error::msg("no changes"))?;
-        let native = json!({"version": "0", "id": "quiet-1", "detail-type": "Engagement Invitation Accepted",
-            "source": "aws.partnercentral-selling", "account": "111122223333", "time": "2026-11-20T09:00:01Z",
-            "region": "us-east-1", "resources": [], "detail": {"catalog": "AWS", "engagementInvitation": {"id": seen.id, "participantType": "Sender"}}});
-        let mut walls = Vec::new();
-        let mut pc = 0;
-        for _ in 0..config.quiet_runs {
-            past_the_window().await;
-            stack.reset_emulator_stats().await?;
-            let started = Instant::now();
-            stack.invoke(relay, &native).await?.output().map_err(|e| {
-                Error::msg(format!(
-                    "{relay}: {e}\n{}\nruntime:\n{}",
-                    processes.logs(relay).join("\n"),
-                    stack.runtime.logs().join("\n")
-                ))
-            })?;
-            walls.push(started.elapsed().as_secs_f64() * 1000.0);
-            pc = partner_central_calls(&stack).await?;
-        }
-        figures.quiet_run.insert(NATIVE_RELAY.to_owned(), quiet(walls, pc));
-    }
-    for (name, q) in &figures.quiet_run {
-        log(format!(
-            "  quiet run {name:<16} median {:.0} ms, max {:.0} ms, {} Partner Central calls",
-            q.wall_ms_median, q.wall_ms_max, q.partner_central_calls
-        ));
-    }
-
-    // 3. A burst of simultaneous changes: published within the budget-bound time, no second
-    //    over the relay's rate.
-    stack.received().await?;
-    stack.reset_emulator_stats().await?;
-    let arrivals = Arrivals::default();
-    let stop = AtomicBool::new(false);
-    let stats = Mutex::new(PumpStats::default());
-    let burst_ids: Vec<String> = burst_seed.iter().filter_map(|i| i["Id"].as_str().map(str::to_owned)).collect();
-    let burst_started = Instant::now();
-    let driver = async {
-        for id in &burst_ids {
-            stack.patch_invitation("engagement", id, json!({"Status": "ACCEPTED"})).await?;
-        }
-        let expected: Vec<(String, String)> =
-            burst_ids.iter().map(|id| (id.clone(), "Engagement Invitation Accepted".to_owned())).collect();
-        let bound = Duration::from_secs_f64(burst_ids.len() as f64 / f64::from(relay_rps.max(1)));
-        arrivals.wait_for(&expected, bound * 3 + Duration::from_secs(30)).await;
-        stop.store(true, Ordering::Relaxed);
-        Ok::<(), Error>(())
-    };
-    let (d, p, c) = tokio::join!(
-        driver,
-        pollers(&stack, &processes.relays, &facts.event_source, &stop, &stats),
-        arrivals.collect(&stack, &stop)
-    );
-    d?;
-    p?;
-    c?;
-    let last = burst_ids.iter().filter_map(|id| arrivals.arrival(id, "Engagement Invitation Accepted")).max();
-    let stats_after = stack.emulator_stats().await?;
-    figures.burst = BurstFigures {
-        changes: burst_ids.len() as u64,
-        relayed: burst_ids.iter().filter(|id| arrivals.arrival(id, "Engagement Invitation Accepted").is_some()).count()
-            as u64,
-        wall_s: round2(last.map_or(0.0, |t| t.duration_since(burst_started).as_secs_f64())),
-        budget_bound_s: round2(burst_ids.len() as f64 / f64::from(relay_rps.max(1))),
-        configured_rps: relay_rps,
-        max_rps_seen: stats_after["max_received_per_second"].as_u64().unwrap_or(0),
-        partner_central_calls: partner_central_calls(&stack).await?,
-    };
     log(format!(
-        "  burst of {}: {} relayed in {:.1} s (budget bound {:.1} s at {}/s), max {} requests in any second, {} calls",
-        figures.burst.changes,
-        figures.burst.relayed,
-        figures.burst.wall_s,
-        figures.burst.budget_bound_s,
-        relay_rps,
-        figures.burst.max_rps_seen,
-        figures.burst.partner_central_calls
+        "  overall: {} of {} relayed, p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; {calls} Partner Central calls ({:.2}/change)",
+        overall.relayed,
+        overall.changes,
+        overall.latency_ms_p50,
+        overall.latency_ms_p99,
+        overall.latency_ms_max,
+        overall.partner_central_calls_per_change
     ));
-    drop(processes);
-    stack.shutdown().await;
 
     // 4. The whole account: every function at once.
     figures.account_rate = account_rate(config, &facts, budget, &mut rng, log).await?;
