@@ -27,6 +27,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::account::{Inv, Kind, Transition, Truth, transition_detail_type};
+use crate::chaos_native::{self, NATIVE_RELAY, NativeFigures};
 use crate::functions::{self, AUTO_CANCEL, EXPIRE_SWEEPER, Fleet, LIST_AND_PUBLISH};
 use crate::measure::Profile;
 use crate::prng::XorShift;
@@ -55,6 +56,15 @@ pub struct ChaosConfig {
     pub put_events_fail_entry_rate: f64,
     /// Fraction of runs in which the process is killed at a random point.
     pub kill_rate: f64,
+    /// Partner Central's native events on, with native-relay in the mix: the fraction the
+    /// emulator drops, the fraction it sends twice, and its random delay (reordering), ms.
+    pub native: bool,
+    pub native_drop_rate: f64,
+    pub native_duplicate_rate: f64,
+    pub native_delay_ms: u64,
+    /// With `native`: the chance that native-relay takes its queue between a step's changes and
+    /// its scheduled run (otherwise the events wait for a later step: late, out of order).
+    pub relay_step_rate: f64,
     /// Print progress lines.
     pub verbose: bool,
 }
@@ -74,6 +84,11 @@ impl ChaosConfig {
             put_events_fail_call_rate: 0.2,
             put_events_fail_entry_rate: 0.2,
             kill_rate: 0.25,
+            native: true,
+            native_drop_rate: 0.2,
+            native_duplicate_rate: 0.2,
+            native_delay_ms: 400,
+            relay_step_rate: 0.8,
             verbose: true,
         }
     }
@@ -109,6 +124,7 @@ pub fn function_env() -> BTreeMap<String, Vec<(String, String)>> {
         (LIST_AND_PUBLISH.to_owned(), pairs(&[("MAX_REQUESTS_PER_SECOND", "50")])),
         (EXPIRE_SWEEPER.to_owned(), pairs(&[("MAX_REQUESTS_PER_SECOND", "50")])),
         (AUTO_CANCEL.to_owned(), pairs(&[("MAX_REQUESTS_PER_SECOND", "50"), ("CANCEL_POLICY", &policy.to_string())])),
+        (NATIVE_RELAY.to_owned(), pairs(&[("MAX_REQUESTS_PER_SECOND", "50")])),
     ])
 }
 
@@ -256,6 +272,8 @@ pub struct ChaosReport {
     pub steps: Vec<StepLog>,
     pub events_received: usize,
     pub elapsed_s: f64,
+    /// With native events: what the relay saw and the share it delivered first.
+    pub native: Option<NativeFigures>,
 }
 
 impl ChaosReport {
@@ -278,6 +296,7 @@ impl ChaosReport {
             faults: self.faults.clone(),
             invocations_failed: self.invocations_failed as u64,
             kills: self.kills as u64,
+            native: self.native.clone(),
         }
     }
 
@@ -308,7 +327,22 @@ impl ChaosReport {
             self.kills,
             self.invocations_failed,
             self.events_received,
-        )
+        ) + &self
+            .native
+            .as_ref()
+            .map(|n| {
+                format!(
+                    "\n  native events {:?}; native-relay: {} invocations, {} messages, {} redelivered, {} dead-lettered; transitions delivered first by the fast path {} ({:.0} %)",
+                    n.emulator,
+                    n.invocations,
+                    n.messages,
+                    n.redelivered,
+                    n.dead_lettered,
+                    n.transitions_by_fast_path,
+                    n.fast_path_share * 100.0
+                )
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -491,10 +525,21 @@ async fn invoke(
     kill: Option<KillPoint>,
     proxy_faults: PutEventsFaults,
 ) -> Result<RunEnd> {
+    Ok(invoke_with_output(fleet, name, payload, kill, proxy_faults).await?.0)
+}
+
+/// [`invoke`], with the function's answer when it gave one.
+pub(crate) async fn invoke_with_output(
+    fleet: &mut Fleet<'_>,
+    name: &str,
+    payload: &Value,
+    kill: Option<KillPoint>,
+    proxy_faults: PutEventsFaults,
+) -> Result<(RunEnd, Option<Value>)> {
     let stack = fleet.stack;
     let tap = fleet.dynamodb_tap.clone();
     let Some(point) = kill else {
-        return Ok(end_of(fleet.invoke(name, payload).await?.outcome));
+        return Ok(answer(fleet.invoke(name, payload).await?.outcome));
     };
     fleet.ensure_started(name)?;
     match &point {
@@ -538,7 +583,7 @@ async fn invoke(
                 KillPoint::PutEvents => stack.proxy.release(true),
                 KillPoint::State { .. } => tap.release(),
             }
-            Ok(end_of(result?))
+            Ok(answer(result?))
         }
         None => {
             fleet.kill(name).await?;
@@ -549,9 +594,17 @@ async fn invoke(
                 KillPoint::PutEvents => stack.proxy.release(false),
                 KillPoint::State { .. } => tap.release(),
             }
-            Ok(RunEnd::Killed(point))
+            Ok((RunEnd::Killed(point), None))
         }
     }
+}
+
+fn answer(outcome: Invocation) -> (RunEnd, Option<Value>) {
+    let output = match &outcome {
+        Invocation::Ok(v) => Some(v.clone()),
+        Invocation::FunctionError { .. } => None,
+    };
+    (end_of(outcome), output)
 }
 
 fn end_of(outcome: Invocation) -> RunEnd {
@@ -594,6 +647,12 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
             catalogs: CatalogChoice::Aws,
         }),
         proxy_seed: rng.fork(),
+        native_events: config.native.then_some(partnercentral_local::NativeFaults {
+            drop_rate: config.native_drop_rate,
+            duplicate_rate: config.native_duplicate_rate,
+            delay_ms: config.native_delay_ms,
+            seed: config.seed,
+        }),
         ..StackOptions::default()
     })
     .await?;
@@ -601,6 +660,9 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
     let mut fleet = Fleet::new(&stack, config.profile, function_env()).await?;
     let mut truth = Truth::start(&stack).await?;
     let mut events: Vec<Value> = Vec::new();
+    // Which function's step delivered each event (for the fast path's share).
+    let mut published_by: Vec<String> = Vec::new();
+    let mut native = NativeFigures::default();
     let mut steps = Vec::new();
     let mut duties: Vec<WarningDuty> = Vec::new();
     let mut kills = 0;
@@ -620,13 +682,46 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
             fleet.logs(LIST_AND_PUBLISH).join("\n")
         )));
     }
-    events.extend(stack.received().await?);
+    let got = stack.received().await?;
+    published_by.extend(got.iter().map(|_| LIST_AND_PUBLISH.to_owned()));
+    events.extend(got);
     truth.observe(&stack, 0, LIST_AND_PUBLISH).await?;
 
     for step in 1..=config.runs {
         set_faults(&stack, config, &mut rng, false).await?;
         let mutations = mutate(&stack, &mut rng, &truth).await?;
         truth.observe(&stack, step, "driver").await?;
+        // The native events of these changes reach native-relay within seconds, before the
+        // next scheduled run (mostly: a run can land right after a change).
+        if config.native && rng.chance(config.relay_step_rate) {
+            let kill = rng.chance(config.kill_rate).then(|| choose_kill(&mut rng, NATIVE_RELAY));
+            set_faults(&stack, config, &mut rng, true).await?;
+            let t = Instant::now();
+            let end = chaos_native::relay_step(&mut fleet, kill.clone(), proxy_faults(config, true), &mut native)
+                .await?
+                .unwrap_or(RunEnd::Ok);
+            match &end {
+                RunEnd::Killed(_) => kills += 1,
+                RunEnd::FunctionError(_) => failed += 1,
+                RunEnd::Ok => {}
+            }
+            let got = stack.received().await?;
+            truth.observe(&stack, step, NATIVE_RELAY).await?;
+            log(format!("step {step:>3} {NATIVE_RELAY:<16} {:<40} +{} events", format!("{end:?}"), got.len()));
+            steps.push(StepLog {
+                step,
+                mutations: Vec::new(),
+                function: NATIVE_RELAY.to_owned(),
+                kill,
+                end,
+                transitions: 0,
+                events: got.len(),
+                ms: t.elapsed().as_millis() as u64,
+            });
+            published_by.extend(got.iter().map(|_| NATIVE_RELAY.to_owned()));
+            events.extend(got);
+            set_faults(&stack, config, &mut rng, false).await?;
+        }
         let function = match rng.below(10) {
             0..=4 => LIST_AND_PUBLISH,
             5..=7 => EXPIRE_SWEEPER,
@@ -672,12 +767,22 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
             events: got.len(),
             ms: t.elapsed().as_millis() as u64,
         });
+        published_by.extend(got.iter().map(|_| function.to_owned()));
         events.extend(got);
     }
 
     // Faults off; drain: every function once more, then list-and-publish again (it finds what
     // the last runs changed, and the outbox empties on every run).
     set_faults(&stack, config, &mut rng, false).await?;
+    // The relay takes what is still on its queue (late, redelivered), until it is empty.
+    while config.native
+        && chaos_native::relay_step(&mut fleet, None, PutEventsFaults::default(), &mut native).await?.is_some()
+    {
+        let got = stack.received().await?;
+        published_by.extend(got.iter().map(|_| NATIVE_RELAY.to_owned()));
+        events.extend(got);
+    }
+    truth.observe(&stack, config.runs + 1, NATIVE_RELAY).await?;
     let drain = [LIST_AND_PUBLISH, EXPIRE_SWEEPER, AUTO_CANCEL, LIST_AND_PUBLISH];
     for (i, function) in drain.iter().enumerate() {
         // The last one is a full reconciliation (what the daily full sync does), so invitations
@@ -695,7 +800,9 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
             log(format!("drain run {function} did not succeed: {end:?}"));
             failed += 1;
         }
-        events.extend(stack.received().await?);
+        let got = stack.received().await?;
+        published_by.extend(got.iter().map(|_| (*function).to_owned()));
+        events.extend(got);
         truth.observe(&stack, config.runs + 1 + i, function).await?;
     }
 
@@ -724,6 +831,18 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
     }
     fleet.stop_all().await?;
     let verdict = verify(&truth, &duties, &events);
+    let native = if config.native {
+        let status = stack.native_events_status().await?;
+        native.emulator = status["counts"]
+            .as_object()
+            .map(|c| c.iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0))).collect())
+            .unwrap_or_default();
+        native.transitions_by_fast_path = chaos_native::fast_path_transitions(&truth, &events, &published_by);
+        native.fast_path_share = native.transitions_by_fast_path as f64 / verdict.delivered.max(1) as f64;
+        Some(native)
+    } else {
+        None
+    };
     Ok(ChaosReport {
         seed: config.seed,
         runs: config.runs,
@@ -735,6 +854,7 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
         steps,
         events_received: events.len(),
         elapsed_s: started.elapsed().as_secs_f64(),
+        native,
     })
 }
 

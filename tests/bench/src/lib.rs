@@ -16,6 +16,7 @@
 pub mod account;
 pub mod benchmark;
 pub mod chaos;
+pub mod chaos_native;
 pub mod chart;
 pub mod fast_path;
 pub mod functions;

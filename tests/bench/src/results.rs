@@ -121,6 +121,9 @@ pub struct ChaosFigures {
     pub faults: BTreeMap<String, u64>,
     pub invocations_failed: u64,
     pub kills: u64,
+    /// With native-relay in the mix: its native events and the fast path's share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native: Option<crate::chaos_native::NativeFigures>,
 }
 
 /// The whole file.
@@ -335,5 +338,8 @@ fn chaos_table(c: &ChaosFigures) -> String {
         c.invocations_failed
     );
     let _ = writeln!(md, "\nFaults injected: {}.", ops(&c.faults));
+    if let Some(n) = &c.native {
+        md.push_str(&crate::chaos_native::markdown(n));
+    }
     md
 }

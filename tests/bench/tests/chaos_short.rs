@@ -1,6 +1,8 @@
-//! The short chaos run inside `make test`: 8 runs of the three (debug) functions under
-//! Partner Central faults, PutEvents faults and kills, then the check that no transition was
-//! lost, duplicates carry the same `eventId`, and nothing was published that did not happen.
+//! The short chaos run inside `make test`: 8 runs of the three scheduled (debug) functions, native-relay between them, under
+//! Partner Central faults, PutEvents faults and kills, with Partner Central's native events
+//! dropped (20 %), duplicated and reordered on their way to native-relay, then the check that
+//! no transition was lost, duplicates carry the same `eventId`, and nothing was published that
+//! did not happen.
 //! Fixed seed (override with `CHAOS_SEED`), printed, so a failure can be replayed with
 //! `cargo run -p bench --bin chaos -- --profile debug --runs 8 --seed <seed>`... or this test.
 
@@ -21,6 +23,13 @@ async fn short_chaos_run_loses_nothing_and_invents_nothing() {
         "Partner Central faults were not injected: {:?}",
         report.faults
     );
+    let native = report.native.as_ref().unwrap_or_else(|| panic!("native events were off"));
+    assert!(
+        native.emulator.get("dropped").copied().unwrap_or(0) > 0,
+        "no native event was dropped: {:?}",
+        native.emulator
+    );
+    assert!(native.invocations > 0, "native-relay was never invoked");
     assert!(report.verdict.ok(), "seed {seed}:\n{}", report.verdict.problems());
     assert_eq!(report.verdict.delivered, report.verdict.transitions);
 }
