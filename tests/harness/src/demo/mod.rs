@@ -7,6 +7,7 @@
 pub mod auto_cancel;
 pub mod expire_sweeper;
 pub mod list_and_publish;
+pub mod native_relay;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ impl Demo {
     pub async fn start() -> Result<Demo> {
         let stack = Stack::start(StackOptions {
             generate: Some(GenerateConfig { seed: 7, engagements: 60, connections: 20, catalogs: CatalogChoice::Aws }),
+            // Partner Central's native events, to the default bus and native-relay's queue.
+            native_events: Some(Default::default()),
             ..StackOptions::default()
         })
         .await?;
@@ -65,6 +68,15 @@ impl Demo {
         }
         let payload = event_file(event)?;
         self.invoke(name, &payload).await
+    }
+
+    /// Start `name`'s process if it is not running yet.
+    pub fn start_function(&mut self, name: &str) -> Result<()> {
+        if !self.functions.contains_key(name) {
+            let process = self.stack.start_function(name, &self.bin_dir.join(name), &[])?;
+            self.functions.insert(name.to_owned(), process);
+        }
+        Ok(())
     }
 
     /// Invoke an already started function with an inline payload.
