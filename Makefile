@@ -94,7 +94,7 @@ invoke: ## Run one function once locally: make invoke FN=<function> EVENT=events
 	cargo build --workspace --bins
 	$(TARGET_DIR)/debug/invoke $(FN) $(EVENT) $(if $(ENV),--env-vars '$(ENV)') $(if $(ENV_FILE),--env-file '$(ENV_FILE)') $(if $(STATE),--session '$(STATE)')
 
-bench: venv ## Benchmark on a 22,000-invitation account: API calls vs. lower bound and naive, RSS, init, sizes -> bench/results.md
+bench: venv ## Benchmark on a 22,000-invitation account (API calls vs. lower bound and naive, RSS, init, sizes) and the fast path (latency, burst, the whole account's rate, daily calls) -> bench/results.md
 	rustup target add aarch64-unknown-linux-gnu >/dev/null
 	cargo lambda build --release --arm64 --locked
 	cargo build --release --locked --bins $(FUNCTION_PACKAGES) -p bench
