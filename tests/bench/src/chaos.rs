@@ -327,22 +327,7 @@ impl ChaosReport {
             self.kills,
             self.invocations_failed,
             self.events_received,
-        ) + &self
-            .native
-            .as_ref()
-            .map(|n| {
-                format!(
-                    "\n  native events {:?}; native-relay: {} invocations, {} messages, {} redelivered, {} dead-lettered; transitions delivered first by the fast path {} ({:.0} %)",
-                    n.emulator,
-                    n.invocations,
-                    n.messages,
-                    n.redelivered,
-                    n.dead_lettered,
-                    n.transitions_by_fast_path,
-                    n.fast_path_share * 100.0
-                )
-            })
-            .unwrap_or_default()
+        ) + &self.native.as_ref().map(|n| format!("\n  {}", n.describe())).unwrap_or_default()
     }
 }
 

@@ -325,16 +325,7 @@ async fn poller(
             s.function_errors += u64::from(matches!(outcome, harness::lambda::Invocation::FunctionError { .. }));
         }
         for m in batch.iter().filter(|m| !keep.iter().any(|k| Some(k.as_str()) == m.message_id())) {
-            if let Some(handle) = m.receipt_handle() {
-                stack
-                    .sqs
-                    .delete_message()
-                    .queue_url(queue)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .map_err(Error::sdk("DeleteMessage"))?;
-            }
+            crate::chaos_native::delete(stack, queue, m).await?;
         }
     }
     Ok(())
@@ -651,6 +642,21 @@ async fn pollers(
     Ok(())
 }
 
+/// Run `driver` while the relay's pollers and the consumer's collector run, until the driver
+/// says `stop`; the first error of any of them.
+async fn with_the_fast_path<D: std::future::Future<Output = Result<()>>>(
+    stack: &Stack,
+    relays: &[String],
+    source: &EventSource,
+    stop: &AtomicBool,
+    stats: &Mutex<PumpStats>,
+    arrivals: &Arrivals,
+    driver: D,
+) -> Result<()> {
+    let (d, p, c) = tokio::join!(driver, pollers(stack, relays, source, stop, stats), arrivals.collect(stack, stop));
+    d.and(p).and(c)
+}
+
 /// Run futures of one type concurrently (in this task) and collect their results.
 async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
     let mut set = Vec::with_capacity(futures.len());
@@ -763,14 +769,7 @@ pub async fn run(config: &FastPathConfig, log: &dyn Fn(String)) -> Result<FastPa
             stop.store(true, Ordering::Relaxed);
             Ok::<(), Error>(())
         };
-        let (d, p, c) = tokio::join!(
-            driver,
-            pollers(&stack, &processes.relays, &facts.event_source, &stop, &stats),
-            arrivals.collect(&stack, &stop)
-        );
-        d?;
-        p?;
-        c?;
+        with_the_fast_path(&stack, &processes.relays, &facts.event_source, &stop, &stats, &arrivals, driver).await?;
         calls += partner_central_calls(&stack).await?;
         for change in &changes {
             *changes_made.entry(change.kind).or_default() += 1;
@@ -866,14 +865,8 @@ pub async fn run(config: &FastPathConfig, log: &dyn Fn(String)) -> Result<FastPa
                 stop.store(true, Ordering::Relaxed);
                 Ok::<(), Error>(())
             };
-            let (d, p, c) = tokio::join!(
-                driver,
-                pollers(&stack, &processes.relays, &facts.event_source, &stop, &stats),
-                arrivals.collect(&stack, &stop)
-            );
-            d?;
-            p?;
-            c?;
+            with_the_fast_path(&stack, &processes.relays, &facts.event_source, &stop, &stats, &arrivals, driver)
+                .await?;
             let last = burst_ids.iter().filter_map(|id| arrivals.arrival(id, "Engagement Invitation Accepted")).max();
             let stats_after = stack.emulator_stats().await?;
             figures.burst = BurstFigures {
