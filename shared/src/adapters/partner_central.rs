@@ -713,22 +713,29 @@ impl Problem {
     }
 }
 
+/// A closed-set member. A required one the response left out reaches us filled in by the SDK
+/// (its error correction: "" for a string, [`SDK_UNSET_ENUM`] for an enum) rather than as a
+/// failure of the whole response: that is a missing member.
 fn parse<T>(member: &'static str, value: &str) -> Result<T, Problem>
 where
     T: std::str::FromStr,
     T::Err: std::fmt::Display,
 {
-    value.parse().map_err(|e: T::Err| Problem { member, raw_value: Some(value.to_owned()), problem: e.to_string() })
+    required(member, value)?
+        .parse().map_err(|e: T::Err| Problem { member, raw_value: Some(value.to_owned()), problem: e.to_string() })
 }
 
 fn missing(member: &'static str) -> Problem {
     Problem { member, raw_value: None, problem: "is missing".to_owned() }
 }
 
-/// A required string member: the SDK fills a missing one with "" rather than failing the
-/// whole response.
+/// What the SDK's error correction puts in a required enum member the response left out.
+const SDK_UNSET_ENUM: &str = "no value was set";
+
+/// A required member: the SDK fills a missing one in ("", or [`SDK_UNSET_ENUM`]) rather than
+/// failing the whole response.
 fn required<'a>(member: &'static str, value: &'a str) -> Result<&'a str, Problem> {
-    if value.is_empty() { Err(missing(member)) } else { Ok(value) }
+    if value.is_empty() || value == SDK_UNSET_ENUM { Err(missing(member)) } else { Ok(value) }
 }
 
 fn to_chrono(member: &'static str, t: &aws_smithy_types::DateTime) -> Result<DateTime<Utc>, Problem> {
