@@ -130,13 +130,8 @@ impl FakePartnerCentral {
             Some(v) => format!("unknown value {v:?}"),
             None => "is missing".to_owned(),
         };
-        let unreadable = UnreadableInvitation {
-            kind,
-            id: id.to_owned(),
-            member,
-            raw_value: raw_value.map(str::to_owned),
-            problem,
-        };
+        let unreadable =
+            UnreadableInvitation { kind, id: id.to_owned(), member, raw_value: raw_value.map(str::to_owned), problem };
         lock(&self.unreadable).insert((kind, id.to_owned()), unreadable);
     }
 

@@ -370,7 +370,10 @@ async fn a_listed_invitation_with_an_unknown_status_or_a_missing_member_is_set_a
         .await
         .unwrap_or_else(|e| panic!("one unreadable invitation must not fail the listing: {e}"));
     let read: Vec<(&str, InvitationStatus)> = page.invitations.iter().map(|i| (i.id.as_str(), i.status)).collect();
-    assert_eq!(read, [("engi-0000000000001", InvitationStatus::Pending), ("engi-0000000000005", InvitationStatus::Accepted)]);
+    assert_eq!(
+        read,
+        [("engi-0000000000001", InvitationStatus::Pending), ("engi-0000000000005", InvitationStatus::Accepted)]
+    );
     let unreadable: Vec<(&str, &str, Option<&str>)> =
         page.unreadable.iter().map(|u| (u.id.as_str(), u.member, u.raw_value.as_deref())).collect();
     assert_eq!(
@@ -452,7 +455,10 @@ async fn connection_invitations_with_an_unknown_closed_set_value_are_set_apart_a
         page.unreadable.iter().map(|u| (u.id.as_str(), u.member, u.raw_value.as_deref())).collect();
     assert_eq!(
         unreadable,
-        [("pacinv-0000000000002", "ParticipantType", Some("OBSERVER")), ("pacinv-0000000000003", "Status", Some("SUSPENDED"))]
+        [
+            ("pacinv-0000000000002", "ParticipantType", Some("OBSERVER")),
+            ("pacinv-0000000000003", "Status", Some("SUSPENDED"))
+        ]
     );
 }
 

@@ -92,12 +92,8 @@ async fn the_cutoff_stops_paging_and_detail_fields_come_from_get() {
         order: EngagementOrder::NewestFirst { stop_before: cutoff },
         ..EngagementInvitationQuery::new(ParticipantType::Receiver)
     };
-    let recent: Vec<_> = selling
-        .list_engagement_invitations(query)
-        .try_concat()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .invitations;
+    let recent: Vec<_> =
+        selling.list_engagement_invitations(query).try_concat().await.unwrap_or_else(|e| panic!("{e}")).invitations;
     assert!(recent.iter().all(|i| Some(i.created_at) >= cutoff));
     assert!(
         pc.calls.snapshot().get("ListEngagementInvitations").copied().unwrap_or(0) <= 1,

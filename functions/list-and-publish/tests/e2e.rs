@@ -692,7 +692,10 @@ async fn an_unreadable_invitation_is_skipped_and_named_the_rest_is_published_and
         (eid('b'), "InvitationDate", "<missing>"),
     ] {
         let named = logs.lines().any(|l| {
-            l.contains("cannot read") && l.contains(&id) && l.contains(&format!("\"field\":\"{field}\"")) && l.contains(raw)
+            l.contains("cannot read")
+                && l.contains(&id)
+                && l.contains(&format!("\"field\":\"{field}\""))
+                && l.contains(raw)
         });
         assert!(named, "a warning names {id}, {field} and {raw}:\n{logs}");
     }

@@ -721,8 +721,11 @@ where
     T: std::str::FromStr,
     T::Err: std::fmt::Display,
 {
-    required(member, value)?
-        .parse().map_err(|e: T::Err| Problem { member, raw_value: Some(value.to_owned()), problem: e.to_string() })
+    required(member, value)?.parse().map_err(|e: T::Err| Problem {
+        member,
+        raw_value: Some(value.to_owned()),
+        problem: e.to_string(),
+    })
 }
 
 fn missing(member: &'static str) -> Problem {
