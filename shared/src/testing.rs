@@ -2,6 +2,8 @@
 //! They follow the real services' rules where a handler could notice: filters, paging,
 //! cancel only for PENDING invitations we sent, optimistic versions in the state store.
 
+pub mod fuzz;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
