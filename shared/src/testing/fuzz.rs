@@ -177,7 +177,8 @@ fn apply(doc: &mut Value, m: &Mutation) {
             }
         }
         Mutation::AddMember(n, k, v) => {
-            let objects: Vec<Vec<PathStep>> = all.iter().filter(|p| at(doc, p).is_some_and(Value::is_object)).cloned().collect();
+            let objects: Vec<Vec<PathStep>> =
+                all.iter().filter(|p| at(doc, p).is_some_and(Value::is_object)).cloned().collect();
             if objects.is_empty() {
                 return;
             }
