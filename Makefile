@@ -17,7 +17,7 @@ FUNCTIONS := $(sort $(notdir $(patsubst %/Cargo.toml,%,$(wildcard functions/*/Ca
 # A step that takes a while: say what, then how long it took.
 timed = echo "==> $(1)…"; t0=$$(date +%s); $(2); echo "==> $(1): done in $$(( $$(date +%s) - t0 ))s"
 
-.PHONY: help venv venv-checkov test lint fmt build schemas demo invoke template-check bench chaos clean \
+.PHONY: help venv venv-checkov test lint fmt build schemas demo invoke template-check bench chaos fuzz clean \
 	sam-local sam-local-api sam-local-test emulator-bin
 
 help: ## List the targets
@@ -103,6 +103,12 @@ bench: venv ## Benchmark on a 22,000-invitation account (API calls vs. lower bou
 chaos: venv ## Chaos: 50 runs under faults and SIGKILLs, then 0 lost is checked (replay: make chaos SEED=n)
 	cargo build --release --locked --bins $(FUNCTION_PACKAGES) -p bench
 	$(TARGET_DIR)/release/chaos $(if $(SEED),--seed $(SEED))
+
+# Every property test (`prop_*`: parsers of payloads, policies, environment, Partner Central
+# responses, native events) with FUZZ_CASES cases each instead of make test's 2,000.
+FUZZ_CASES ?= 100000
+fuzz: ## Property tests with many more cases: make fuzz [FUZZ_CASES=100000]
+	PROPTEST_CASES=$(FUZZ_CASES) cargo nextest run --workspace --locked --no-fail-fast -E 'test(/::prop_/)'
 
 fmt: ## Format the code
 	cargo fmt --all

@@ -1,6 +1,8 @@
 //! Domain errors of the Partner Central ports. Adapters turn SDK errors into these; nothing
 //! above the adapters sees an SDK error type.
 
+use crate::domain::UnreadableInvitation;
+
 /// A failed Partner Central call, classified so callers can decide: a `Conflict` or
 /// `NotFound` on cancel is a skip, a `Validation` is a bug or bad input, `Throttled` and
 /// `Service` are what remained after the SDK's retries.
@@ -22,6 +24,20 @@ pub enum PartnerCentralError {
     Transport { operation: &'static str, message: String },
     #[error("{operation}: unexpected response: {message}")]
     UnexpectedResponse { operation: &'static str, message: String },
+    /// The invitation the call returned cannot be represented (see [`UnreadableInvitation`]):
+    /// the caller reports and skips it, it is not a failure of the run.
+    #[error("{operation}: cannot read {invitation}")]
+    Unreadable { operation: &'static str, invitation: UnreadableInvitation },
+}
+
+impl PartnerCentralError {
+    /// The invitation the call returned unreadable, if that is what this error is.
+    pub fn unreadable(&self) -> Option<&UnreadableInvitation> {
+        match self {
+            PartnerCentralError::Unreadable { invitation, .. } => Some(invitation),
+            _ => None,
+        }
+    }
 }
 
 fn fields_suffix(fields: &[String]) -> String {

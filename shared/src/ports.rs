@@ -10,7 +10,7 @@ use futures::stream::BoxStream;
 use crate::domain::engagement_response::{AcceptanceTask, RejectionReason, TaskStatus};
 use crate::domain::{
     CommitOutcome, DeliveryReport, Invitation, InvitationKind, InvitationRecord, InvitationStatus, OutboundEvent,
-    OutboxEntry, ParticipantType, RecordChange, SyncMeta,
+    OutboxEntry, ParticipantType, RecordChange, SyncMeta, UnreadableInvitation,
 };
 use crate::error::{PartnerCentralError, StoreError};
 
@@ -37,8 +37,60 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }
 
-/// A page of invitations, as one API call returned it (after conversion).
-pub type Page = Vec<Invitation>;
+/// A page of a listing, as one API call returned it (after conversion): the invitations the
+/// domain can represent, and the ones it cannot — reported, never dropped silently and never
+/// the end of the listing (see [`UnreadableInvitation`]). Pages concatenate
+/// (`TryStreamExt::try_concat`) into one `Page`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    pub invitations: Vec<Invitation>,
+    pub unreadable: Vec<UnreadableInvitation>,
+}
+
+/// One entry of a [`Page`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageItem {
+    Invitation(Invitation),
+    Unreadable(UnreadableInvitation),
+}
+
+impl From<Vec<Invitation>> for Page {
+    fn from(invitations: Vec<Invitation>) -> Self {
+        Page { invitations, unreadable: Vec::new() }
+    }
+}
+
+impl Extend<PageItem> for Page {
+    fn extend<Items: IntoIterator<Item = PageItem>>(&mut self, items: Items) {
+        for item in items {
+            match item {
+                PageItem::Invitation(i) => self.invitations.push(i),
+                PageItem::Unreadable(u) => self.unreadable.push(u),
+            }
+        }
+    }
+}
+
+impl FromIterator<PageItem> for Page {
+    fn from_iter<Items: IntoIterator<Item = PageItem>>(items: Items) -> Self {
+        let mut page = Page::default();
+        page.extend(items);
+        page
+    }
+}
+
+impl IntoIterator for Page {
+    type Item = PageItem;
+    type IntoIter = std::iter::Chain<
+        std::iter::Map<std::vec::IntoIter<Invitation>, fn(Invitation) -> PageItem>,
+        std::iter::Map<std::vec::IntoIter<UnreadableInvitation>, fn(UnreadableInvitation) -> PageItem>,
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        let invitations: fn(Invitation) -> PageItem = PageItem::Invitation;
+        let unreadable: fn(UnreadableInvitation) -> PageItem = PageItem::Unreadable;
+        self.invitations.into_iter().map(invitations).chain(self.unreadable.into_iter().map(unreadable))
+    }
+}
 
 /// Filters of `ListConnectionInvitations` (every filter the API has).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -16,10 +16,10 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::delivery::{DrainReport, drain_outbox};
-use crate::domain::Catalog;
-use crate::error::StoreError;
+use crate::domain::{Catalog, Invitation, InvitationKind, UnreadableInvitation};
+use crate::error::{PartnerCentralError, StoreError};
 use crate::metrics::RunMetrics;
-use crate::ports::{CallCounts, EventPublisher, StateStore};
+use crate::ports::{CallCounts, EventPublisher, Page, StateStore};
 
 /// The ports of one function, borrowed. A function that does not use a port leaves it `()`
 /// (auto-cancel has no engagement invitations).
@@ -50,6 +50,67 @@ impl<Connections, Engagements, Store, Publisher, Clock, Calls> Clone
 impl<Connections, Engagements, Store, Publisher, Clock, Calls> Copy
     for Ports<'_, Connections, Engagements, Store, Publisher, Clock, Calls>
 {
+}
+
+/// The invitations a run could not read ([`UnreadableInvitation`]). Each is reported once per
+/// run — a structured warning naming the invitation, the member, its raw value and what is
+/// wrong — and counted for the summary (`unreadableInvitations`) and the
+/// `UnreadableInvitations` metric. The function skips it: no event, no record change, no
+/// action (auto-cancel never cancels what it cannot read), so it is published when it reads
+/// again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unreadables {
+    found: BTreeMap<(InvitationKind, String), UnreadableInvitation>,
+}
+
+impl Unreadables {
+    /// Report one (again: reported once).
+    pub fn note(&mut self, unreadable: UnreadableInvitation) {
+        let key = (unreadable.kind, unreadable.id.clone());
+        if self.found.contains_key(&key) {
+            return;
+        }
+        tracing::warn!(
+            kind = %unreadable.kind,
+            invitation_id = %unreadable.id,
+            field = unreadable.member,
+            raw_value = unreadable.raw_value.as_deref().unwrap_or("<missing>"),
+            problem = %unreadable.problem,
+            "skipping an invitation this version cannot read; it is left as it was and published once it reads again"
+        );
+        self.found.insert(key, unreadable);
+    }
+
+    /// Report every unreadable invitation of a page, and return its readable ones.
+    pub fn sort_out(&mut self, page: Page) -> Vec<Invitation> {
+        for u in page.unreadable {
+            self.note(u);
+        }
+        page.invitations
+    }
+
+    /// Report it if the error says the invitation is unreadable; otherwise give the error back.
+    pub fn absorb(&mut self, error: PartnerCentralError) -> Result<(), PartnerCentralError> {
+        match error {
+            PartnerCentralError::Unreadable { invitation, .. } => {
+                self.note(invitation);
+                Ok(())
+            }
+            other => Err(other),
+        }
+    }
+
+    pub fn contains(&self, kind: InvitationKind, id: &str) -> bool {
+        self.found.contains_key(&(kind, id.to_owned()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.found.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.found.is_empty()
+    }
 }
 
 /// What a run's summary is made of besides the function's own findings.

@@ -2,6 +2,8 @@
 //! They follow the real services' rules where a handler could notice: filters, paging,
 //! cancel only for PENDING invitations we sent, optimistic versions in the state store.
 
+pub mod fuzz;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,12 +15,13 @@ use crate::domain::engagement_response::{AcceptanceTask, RejectionReason, TaskRe
 use crate::domain::{
     Catalog, CommitOutcome, Delivery, DeliveryReport, Expected, Invitation, InvitationKind, InvitationRecord,
     InvitationStatus, OtherParty, OutboundEvent, OutboxEntry, ParticipantType, RecordChange, SyncMeta,
+    UnreadableInvitation,
 };
 use crate::error::{PartnerCentralError, StoreError};
 use crate::ports::{
     AcceptanceTaskQuery, ActionBudget, Allowance, CallCounts, Clock, ConnectionInvitationQuery, ConnectionInvitations,
     EngagementInvitationQuery, EngagementInvitations, EngagementOrder, EngagementResponses, EventPublisher, Page,
-    StateStore, Take, TaskOrder,
+    PageItem, StateStore, Take, TaskOrder,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -105,6 +108,8 @@ pub struct FakePartnerCentral {
     page_size: usize,
     /// Acceptance tasks and rejections ([`EngagementResponses`]).
     responses: Mutex<FakeResponses>,
+    /// Invitations served unreadable (as the adapter reports one), by kind and id.
+    unreadable: Mutex<HashMap<(InvitationKind, String), UnreadableInvitation>>,
 }
 
 impl FakePartnerCentral {
@@ -115,6 +120,48 @@ impl FakePartnerCentral {
             failures: Mutex::default(),
             page_size: 100,
             responses: Mutex::default(),
+            unreadable: Mutex::default(),
+        }
+    }
+
+    /// Serve the invitation unreadable from now on — listed among a page's unreadable ones, a
+    /// Get fails with [`PartnerCentralError::Unreadable`] — as if `member` came back as
+    /// `raw_value` (`None`: missing). [`Self::heal`] undoes it.
+    pub fn make_unreadable(&self, kind: InvitationKind, id: &str, member: &'static str, raw_value: Option<&str>) {
+        let problem = match raw_value {
+            Some(v) => format!("unknown value {v:?}"),
+            None => "is missing".to_owned(),
+        };
+        let unreadable =
+            UnreadableInvitation { kind, id: id.to_owned(), member, raw_value: raw_value.map(str::to_owned), problem };
+        lock(&self.unreadable).insert((kind, id.to_owned()), unreadable);
+    }
+
+    /// Serve the invitation readable again.
+    pub fn heal(&self, kind: InvitationKind, id: &str) {
+        lock(&self.unreadable).remove(&(kind, id.to_owned()));
+    }
+
+    fn unreadable(&self, kind: InvitationKind, id: &str) -> Option<UnreadableInvitation> {
+        lock(&self.unreadable).get(&(kind, id.to_owned())).cloned()
+    }
+
+    /// One page as the adapter returns it: unreadable invitations set apart.
+    fn page(&self, items: &[Invitation]) -> Page {
+        items
+            .iter()
+            .map(|i| match self.unreadable(i.kind, &i.id) {
+                Some(u) => PageItem::Unreadable(u),
+                None => PageItem::Invitation(i.clone()),
+            })
+            .collect()
+    }
+
+    /// A Get's answer: the invitation, or that it is unreadable.
+    fn readable(&self, invitation: Invitation, operation: &'static str) -> Result<Invitation, PartnerCentralError> {
+        match self.unreadable(invitation.kind, &invitation.id) {
+            Some(u) => Err(PartnerCentralError::Unreadable { operation, invitation: u }),
+            None => Ok(invitation),
         }
     }
 
@@ -167,9 +214,9 @@ impl FakePartnerCentral {
         operation: &'static str,
         items: Vec<Invitation>,
     ) -> BoxStream<'_, Result<Page, PartnerCentralError>> {
-        let mut pages: Vec<Page> = items.chunks(self.page_size).map(<[Invitation]>::to_vec).collect();
+        let mut pages: Vec<Page> = items.chunks(self.page_size).map(|c| self.page(c)).collect();
         if pages.is_empty() {
-            pages.push(Vec::new());
+            pages.push(Page::default());
         }
         stream::iter(pages)
             .map(move |page| {
@@ -220,7 +267,8 @@ impl ConnectionInvitations for FakePartnerCentral {
         if let Some(e) = self.take_failure(id) {
             return Err(e);
         }
-        self.find(InvitationKind::Connection, id, "GetConnectionInvitation")
+        let found = self.find(InvitationKind::Connection, id, "GetConnectionInvitation")?;
+        self.readable(found, "GetConnectionInvitation")
     }
 
     async fn cancel_connection_invitation(
@@ -287,11 +335,12 @@ impl EngagementInvitations for FakePartnerCentral {
             && let Some(pos) = items.iter().position(|i| i.created_at < t)
         {
             let pages_needed = pos / self.page_size + 1;
-            let mut pages: Vec<Page> =
+            let mut chunks: Vec<Vec<Invitation>> =
                 items.chunks(self.page_size).take(pages_needed).map(<[Invitation]>::to_vec).collect();
-            if let Some(last) = pages.last_mut() {
+            if let Some(last) = chunks.last_mut() {
                 last.retain(|i| i.created_at >= t);
             }
+            let pages: Vec<Page> = chunks.iter().map(|c| self.page(c)).collect();
             return stream::iter(pages)
                 .map(move |p| {
                     self.count("ListEngagementInvitations");
@@ -312,7 +361,7 @@ impl EngagementInvitations for FakePartnerCentral {
             return Err(e);
         }
         let inv = self.find(InvitationKind::Engagement, id, "GetEngagementInvitation")?;
-        Ok(Invitation { participant_type, ..inv })
+        self.readable(Invitation { participant_type, ..inv }, "GetEngagementInvitation")
     }
 }
 

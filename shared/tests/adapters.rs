@@ -23,7 +23,7 @@ use shared::domain::{
 };
 use shared::ports::{
     ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery, EngagementInvitations,
-    EngagementOrder, EventPublisher,
+    EngagementOrder, EventPublisher, Page,
 };
 
 fn json_response(status: u16, body: &str) -> HttpResponse {
@@ -85,11 +85,11 @@ async fn connection_listing_follows_every_page_with_filters_and_max_results_pass
         status: Some(InvitationStatus::Pending),
         other_participant_identifiers: vec!["partner-7".into(), "partner-8".into()],
     };
-    let pages: Vec<Vec<Invitation>> =
+    let pages: Vec<Page> =
         adapter.list_connection_invitations(query).try_collect().await.unwrap_or_else(|e| panic!("{e}"));
 
-    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [100, 100, 30]);
-    let first = &pages[0][0];
+    assert_eq!(pages.iter().map(|p| p.invitations.len()).collect::<Vec<_>>(), [100, 100, 30]);
+    let first = &pages[0].invitations[0];
     assert_eq!(first.kind, InvitationKind::Connection);
     assert_eq!(first.id, "pacinv-0000000000000");
     assert_eq!(first.status, InvitationStatus::Pending);
@@ -298,9 +298,9 @@ async fn engagement_listing_passes_filters_and_stops_fetching_at_the_cutoff() {
         engagement_identifiers: vec!["eng-00000000000001".into()],
         order: EngagementOrder::NewestFirst { stop_before: cutoff },
     };
-    let pages: Vec<Vec<Invitation>> =
+    let pages: Vec<Page> =
         adapter.list_engagement_invitations(query).try_collect().await.unwrap_or_else(|e| panic!("{e}"));
-    let ids: Vec<String> = pages.concat().into_iter().map(|i| i.id).collect();
+    let ids: Vec<String> = pages.iter().flat_map(|p| &p.invitations).map(|i| i.id.clone()).collect();
     assert_eq!(
         ids,
         ["engi-0000000000014", "engi-0000000000013", "engi-0000000000012", "engi-0000000000011", "engi-0000000000010"]
@@ -318,13 +318,148 @@ async fn engagement_listing_passes_filters_and_stops_fetching_at_the_cutoff() {
     let sort = req.sort().map(|s| (s.sort_by().as_str().to_owned(), s.sort_order().as_str().to_owned()));
     assert_eq!(sort, Some(("InvitationDate".into(), "DESCENDING".into())));
 
-    let inv = &pages[0][0];
+    let inv = &pages[0].invitations[0];
     assert_eq!(inv.kind, InvitationKind::Engagement);
     assert_eq!(inv.participant_type, ParticipantType::Receiver, "taken from the query when the summary omits it");
     assert_eq!(inv.other_party.receiver_aws_account_id.as_deref(), Some("210987654321"));
     assert_eq!(inv.other_party.receiver_alias.as_deref(), Some("us"));
     assert_eq!(inv.payload_type.as_deref(), Some("OpportunityInvitation"));
     assert_eq!(inv.engagement_title.as_deref(), Some("Migration"));
+}
+
+// --------------------------------------------------------------------------------------
+// Invitations this version cannot read (issue #16): one is set apart, never the page.
+
+/// An engagement invitation summary as the wire carries it, with `Status` replaced
+/// (`Some(value)`) or removed (`None`).
+fn engagement_summary_json(n: usize, status: Option<&str>, with_date: bool) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "Catalog": "AWS", "Id": format!("engi-{n:013}"),
+        "Arn": format!("arn:aws:partnercentral:us-east-1::catalog/AWS/engagement-invitation/engi-{n:013}"),
+        "PayloadType": "OpportunityInvitation", "EngagementId": "eng-00000000000001",
+        "InvitationDate": "2026-11-19T12:00:00Z", "ExpirationDate": "2026-12-04T12:00:00Z",
+        "SenderAwsAccountId": "123456789012", "SenderCompanyName": "AWS", "ParticipantType": "RECEIVER"
+    });
+    if let Some(status) = status {
+        v["Status"] = serde_json::json!(status);
+    }
+    if !with_date && let Some(o) = v.as_object_mut() {
+        o.remove("InvitationDate");
+    }
+    v
+}
+
+#[tokio::test]
+async fn a_listed_invitation_with_an_unknown_status_or_a_missing_member_is_set_apart_and_the_rest_is_read() {
+    let body = serde_json::json!({"EngagementInvitationSummaries": [
+        engagement_summary_json(1, Some("PENDING"), true),
+        engagement_summary_json(2, Some("WITHDRAWN"), true),
+        engagement_summary_json(3, Some("ACCEPTED"), false),
+        engagement_summary_json(4, None, true),
+        engagement_summary_json(5, Some("ACCEPTED"), true),
+    ]})
+    .to_string();
+    let rule =
+        mock!(selling::Client::list_engagement_invitations).then_http_response(move || json_response(200, &body));
+    let client: selling::Client =
+        mock_client!(selling, RuleMode::MatchAny, [&rule], |c| c.retry_config(partner_central_retry_config(3)));
+    let adapter = PartnerCentralSelling::new(client, Catalog::Aws);
+    let page: Page = adapter
+        .list_engagement_invitations(EngagementInvitationQuery::new(ParticipantType::Receiver))
+        .try_concat()
+        .await
+        .unwrap_or_else(|e| panic!("one unreadable invitation must not fail the listing: {e}"));
+    let read: Vec<(&str, InvitationStatus)> = page.invitations.iter().map(|i| (i.id.as_str(), i.status)).collect();
+    assert_eq!(
+        read,
+        [("engi-0000000000001", InvitationStatus::Pending), ("engi-0000000000005", InvitationStatus::Accepted)]
+    );
+    let unreadable: Vec<(&str, &str, Option<&str>)> =
+        page.unreadable.iter().map(|u| (u.id.as_str(), u.member, u.raw_value.as_deref())).collect();
+    assert_eq!(
+        unreadable,
+        [
+            ("engi-0000000000002", "Status", Some("WITHDRAWN")),
+            ("engi-0000000000003", "InvitationDate", None),
+            ("engi-0000000000004", "Status", None),
+        ]
+    );
+    let shown = page.unreadable[0].to_string();
+    assert!(
+        shown.contains("engagement invitation engi-0000000000002")
+            && shown.contains("Status")
+            && shown.contains("\"WITHDRAWN\""),
+        "the report names the invitation, the member and the raw value: {shown}"
+    );
+}
+
+#[tokio::test]
+async fn a_get_of_an_unreadable_invitation_is_an_unreadable_error_naming_it() {
+    let mut body = engagement_summary_json(7, Some("WITHDRAWN"), true);
+    if let Some(o) = body.as_object_mut() {
+        o.remove("ParticipantType");
+    }
+    let body = body.to_string();
+    let rule = mock!(selling::Client::get_engagement_invitation).then_http_response(move || json_response(200, &body));
+    let client: selling::Client =
+        mock_client!(selling, RuleMode::MatchAny, [&rule], |c| c.retry_config(partner_central_retry_config(3)));
+    let adapter = PartnerCentralSelling::new(client, Catalog::Aws);
+    let err = adapter.get_engagement_invitation("engi-0000000000007", ParticipantType::Receiver).await.err();
+    match &err {
+        Some(PartnerCentralError::Unreadable { operation, invitation }) => {
+            assert_eq!(*operation, "GetEngagementInvitation");
+            assert_eq!(
+                (invitation.kind, invitation.id.as_str(), invitation.member, invitation.raw_value.as_deref()),
+                (InvitationKind::Engagement, "engi-0000000000007", "Status", Some("WITHDRAWN"))
+            );
+        }
+        other => panic!("expected Unreadable, got {other:?}"),
+    }
+    assert_eq!(rule.num_calls(), 1, "not retried: asking again does not make it readable");
+}
+
+#[tokio::test]
+async fn connection_invitations_with_an_unknown_closed_set_value_are_set_apart_and_an_unknown_type_is_carried() {
+    let summary = |n: usize, participant: &str, status: &str, connection_type: &str| {
+        serde_json::json!({
+            "Catalog": "AWS", "Id": format!("pacinv-{n:013}"),
+            "Arn": format!("arn:aws:partnercentral:us-east-1::catalog/AWS/connection-invitation/pacinv-{n:013}"),
+            "ConnectionType": connection_type, "CreatedAt": "2026-11-19T12:00:00Z", "UpdatedAt": "2026-11-19T12:01:00Z",
+            "ExpiresAt": "2026-12-04T12:00:00Z", "OtherParticipantIdentifier": "partner-7",
+            "ParticipantType": participant, "Status": status
+        })
+    };
+    let body = serde_json::json!({"ConnectionInvitationSummaries": [
+        summary(1, "SENDER", "PENDING", "OPPORTUNITY_COLLABORATION"),
+        summary(2, "OBSERVER", "PENDING", "OPPORTUNITY_COLLABORATION"),
+        summary(3, "SENDER", "SUSPENDED", "OPPORTUNITY_COLLABORATION"),
+        summary(4, "RECEIVER", "PENDING", "JOINT_VENTURE"),
+    ]})
+    .to_string();
+    let rule =
+        mock!(account::Client::list_connection_invitations).then_http_response(move || json_response(200, &body));
+    let adapter = PartnerCentralAccount::new(account_client(&[&rule]), Catalog::Aws);
+    let page: Page = adapter
+        .list_connection_invitations(ConnectionInvitationQuery::default())
+        .try_concat()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let read: Vec<(&str, Option<&str>)> =
+        page.invitations.iter().map(|i| (i.id.as_str(), i.connection_type.as_deref())).collect();
+    assert_eq!(
+        read,
+        [("pacinv-0000000000001", Some("OPPORTUNITY_COLLABORATION")), ("pacinv-0000000000004", Some("JOINT_VENTURE"))],
+        "ConnectionType is an open string: a new type is carried as it came"
+    );
+    let unreadable: Vec<(&str, &str, Option<&str>)> =
+        page.unreadable.iter().map(|u| (u.id.as_str(), u.member, u.raw_value.as_deref())).collect();
+    assert_eq!(
+        unreadable,
+        [
+            ("pacinv-0000000000002", "ParticipantType", Some("OBSERVER")),
+            ("pacinv-0000000000003", "Status", Some("SUSPENDED"))
+        ]
+    );
 }
 
 // --------------------------------------------------------------------------------------

@@ -48,21 +48,22 @@ async fn listings_convert_every_generated_invitation_and_count_one_call_per_page
 
     let connections: Vec<_> = account
         .list_connection_invitations(ConnectionInvitationQuery::default())
-        .try_collect::<Vec<_>>()
+        .try_concat()
         .await
         .unwrap_or_else(|e| panic!("{e}"))
-        .concat();
+        .invitations;
     assert_eq!(connections.len(), 60);
     assert!(connections.iter().all(|i| i.kind == InvitationKind::Connection && i.updated_at.is_some()));
 
     let mut engagements = Vec::new();
     for p in ParticipantType::ALL {
-        let pages: Vec<_> = selling
+        let page = selling
             .list_engagement_invitations(EngagementInvitationQuery::new(p))
-            .try_collect()
+            .try_concat()
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        engagements.extend(pages.concat());
+        assert_eq!(page.unreadable, []);
+        engagements.extend(page.invitations);
     }
     assert_eq!(engagements.len(), 250);
     assert!(engagements.iter().all(|i| i.expires_at.is_some() && i.arn.starts_with("arn:aws:partnercentral:")));
@@ -91,12 +92,8 @@ async fn the_cutoff_stops_paging_and_detail_fields_come_from_get() {
         order: EngagementOrder::NewestFirst { stop_before: cutoff },
         ..EngagementInvitationQuery::new(ParticipantType::Receiver)
     };
-    let recent: Vec<_> = selling
-        .list_engagement_invitations(query)
-        .try_collect::<Vec<_>>()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .concat();
+    let recent: Vec<_> =
+        selling.list_engagement_invitations(query).try_concat().await.unwrap_or_else(|e| panic!("{e}")).invitations;
     assert!(recent.iter().all(|i| Some(i.created_at) >= cutoff));
     assert!(
         pc.calls.snapshot().get("ListEngagementInvitations").copied().unwrap_or(0) <= 1,
@@ -106,10 +103,10 @@ async fn the_cutoff_stops_paging_and_detail_fields_come_from_get() {
     let account = PartnerCentralAccount::new(pc.account.clone(), Catalog::Aws);
     let first = account
         .list_connection_invitations(ConnectionInvitationQuery::default())
-        .try_collect::<Vec<_>>()
+        .try_concat()
         .await
         .unwrap_or_else(|e| panic!("{e}"))
-        .concat()
+        .invitations
         .remove(0);
     let detail = account.get_connection_invitation(&first.id).await.unwrap_or_else(|e| panic!("{e}"));
     let details = detail.details.unwrap_or_else(|| panic!("no detail fields"));
@@ -125,10 +122,10 @@ async fn busiest_second(rps: &str) -> u64 {
     let account = PartnerCentralAccount::new(pc.account.clone(), Catalog::Aws);
     let ids: Vec<String> = account
         .list_connection_invitations(ConnectionInvitationQuery::default())
-        .try_collect::<Vec<_>>()
+        .try_concat()
         .await
         .unwrap_or_else(|e| panic!("{e}"))
-        .concat()
+        .invitations
         .into_iter()
         .map(|i| i.id)
         .collect();

@@ -12,6 +12,8 @@
 mod config;
 mod input;
 mod policy;
+#[cfg(test)]
+mod properties;
 mod run;
 mod summary;
 

@@ -169,7 +169,7 @@ where
     }
 
     async fn work(&self, dry_run: bool, firing: Option<&str>, summary: &mut Summary) -> Result<(), RunError> {
-        let candidates = self.list_candidates().await?;
+        let candidates = self.list_candidates(summary).await?;
         // After the listing: the service clock has seen a response `Date` by now.
         let now = self.ports.clock.now();
         summary.candidates = candidates.len();
@@ -211,7 +211,7 @@ where
     }
 
     /// Every PENDING connection invitation we sent, all pages, without repeats.
-    async fn list_candidates(&self) -> Result<Vec<Invitation>, RunError> {
+    async fn list_candidates(&self, summary: &mut Summary) -> Result<Vec<Invitation>, RunError> {
         let query = ConnectionInvitationQuery {
             participant_type: Some(ParticipantType::Sender),
             status: Some(InvitationStatus::Pending),
@@ -222,7 +222,8 @@ where
         let mut candidates = Vec::new();
         let mut ignored = 0usize;
         while let Some(page) = pages.next().await {
-            for invitation in page? {
+            // What it cannot read it never cancels.
+            for invitation in summary.unreadable.sort_out(page?) {
                 // Never touch what we received, whatever the listing returned.
                 let ours = invitation.kind == InvitationKind::Connection
                     && invitation.participant_type == ParticipantType::Sender
@@ -407,7 +408,7 @@ where
         let connections = self.ports.connections;
         let current = match connections.get_connection_invitation(id).await {
             Ok(current) => current,
-            Err(e) => match SkipReason::of_race(&e) {
+            Err(e) => match summary.skip_reason_of(&e) {
                 Some(reason) => return Ok(Attempt::Skipped(reason)),
                 None => return Err(e.into()),
             },
@@ -429,7 +430,7 @@ where
         let canceled = match connections.cancel_connection_invitation(id, &token).await {
             Ok(canceled) => canceled,
             Err(e) => {
-                let Some(mut reason) = SkipReason::of_race(&e) else { return Err(e.into()) };
+                let Some(mut reason) = summary.skip_reason_of(&e) else { return Err(e.into()) };
                 // Accepted, rejected or canceled between the Get and the Cancel: find out
                 // what it became and record that transition.
                 if let SkipReason::Conflict { now, .. } = &mut reason {

@@ -10,7 +10,7 @@ use serde::{Serialize, Serializer};
 use shared::PartnerCentralError;
 use shared::domain::{InvitationStatus, ParticipantType};
 use shared::metrics::RunMetrics;
-use shared::run::{RunEnd, RunSummary};
+use shared::run::{RunEnd, RunSummary, Unreadables};
 
 use crate::policy::Policy;
 
@@ -35,6 +35,10 @@ pub(crate) enum SkipReason {
     CancelAnswered(InvitationStatus),
     /// Others kept changing its state record while we tried to commit.
     RecordKeptChanging,
+    /// The call returned the invitation in a form this version cannot read (an unknown
+    /// value, a missing member): never acted on. After a Cancel, list-and-publish records
+    /// what it became once it reads again.
+    Unreadable { operation: &'static str, member: &'static str },
 }
 
 impl SkipReason {
@@ -68,6 +72,9 @@ impl fmt::Display for SkipReason {
             }
             SkipReason::CancelAnswered(status) => write!(f, "Cancel answered with status {status}"),
             SkipReason::RecordKeptChanging => f.write_str("its state record kept changing; try again on the next run"),
+            SkipReason::Unreadable { operation, member } => {
+                write!(f, "{operation} returned it unreadable ({member}); left alone")
+            }
         }
     }
 }
@@ -127,6 +134,11 @@ pub struct Summary {
     /// Matches beyond `maxCancellationsPerRun`: left for a later run (in a dry run: what a
     /// real run now would leave for later).
     pub(crate) deferred: Vec<String>,
+    /// Invitations this version cannot read (an unknown enum value, a missing member): each
+    /// named in a warning, never canceled.
+    pub(crate) unreadable_invitations: usize,
+    #[serde(skip)]
+    pub(crate) unreadable: Unreadables,
     /// Events committed to the outbox by this run.
     pub(crate) events_queued: usize,
     /// Events delivered by the drain at the end (this run's and any left over).
@@ -163,9 +175,20 @@ impl Summary {
         self.skipped.push(Skip { invitation_id: invitation_id.to_owned(), reason });
     }
 
+    /// The skip an error of a Get or Cancel comes to (a lost race, or an unreadable answer,
+    /// reported); `None` for a failure of the run.
+    pub(crate) fn skip_reason_of(&mut self, error: &PartnerCentralError) -> Option<SkipReason> {
+        if let PartnerCentralError::Unreadable { operation, invitation } = error {
+            self.unreadable.note(invitation.clone());
+            return Some(SkipReason::Unreadable { operation, member: invitation.member });
+        }
+        SkipReason::of_race(error)
+    }
+
     /// What the run envelope adds at the end: the outbox drain, the calls, the duration, the
     /// error.
     pub(crate) fn ended(mut self, end: RunEnd, error: Option<String>) -> Self {
+        self.unreadable_invitations = self.unreadable.len();
         self.events_delivered = end.events.delivered;
         self.events_failed = end.events.failed;
         self.events_stuck = end.events.stuck;
@@ -187,6 +210,7 @@ impl RunSummary for Summary {
             .count("CancellationsPlanned", count(self.planned.len()))
             .count("Skipped", count(self.skipped.len()))
             .count("Deferred", count(self.deferred.len()))
+            .count("UnreadableInvitations", count(self.unreadable_invitations))
             .count("EventsDelivered", count(self.events_delivered))
             .count("EventsFailed", count(self.events_failed))
             .count("EventsStuck", count(self.events_stuck))

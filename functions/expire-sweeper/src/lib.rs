@@ -11,6 +11,8 @@
 
 mod config;
 mod input;
+#[cfg(test)]
+mod properties;
 mod summary;
 mod sweep;
 #[cfg(test)]

@@ -51,6 +51,9 @@ pub struct Summary {
     /// Unknown invitations still PENDING but overdue by more than `RETENTION_DAYS`: not
     /// reported again.
     pub stale_skipped: usize,
+    /// Invitations this version cannot read (an unknown enum value, a missing member): each
+    /// named in a warning, skipped and left as it was until it reads again.
+    pub unreadable_invitations: usize,
     /// Invitations in this run's digest; null when no digest was made.
     pub digest: Option<usize>,
     /// The outbox drain: queued, delivered, failed, stuck, PutEvents calls.
@@ -78,6 +81,7 @@ impl RunSummary for Summary {
             .count("ExpiredPublished", self.expired as f64)
             .count("TransitionsPublished", self.other_transitions as f64)
             .count("StateConflicts", self.conflicts as f64)
+            .count("UnreadableInvitations", self.unreadable_invitations as f64)
             .count("EventsDelivered", self.events.delivered as f64)
             .count("EventsFailed", self.events.failed as f64)
             .count("EventsStuck", self.events.stuck as f64)

@@ -18,7 +18,7 @@ use shared::ports::{
     self, CallCounts, ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery,
     EngagementInvitations, EventPublisher, StateStore, get_invitation,
 };
-use shared::run::{ErrorKind, FunctionError, Ports, RunEnd, RunReport, envelope};
+use shared::run::{ErrorKind, FunctionError, Ports, RunEnd, RunReport, Unreadables, envelope};
 
 use crate::config::SweepSettings;
 use crate::input::{RunOptions, trigger_name};
@@ -148,6 +148,7 @@ struct Run<'s> {
     stale_skipped: usize,
     digest_count: Option<usize>,
     pc_errors: Vec<PartnerCentralError>,
+    unreadable: Unreadables,
 }
 
 impl<'s> Run<'s> {
@@ -167,6 +168,7 @@ impl<'s> Run<'s> {
             stale_skipped: 0,
             digest_count: None,
             pc_errors: Vec::new(),
+            unreadable: Unreadables::default(),
         }
     }
 
@@ -204,6 +206,7 @@ impl<'s> Run<'s> {
             .filter(|r| r.is_followed())
             .filter(|r| complete.contains(&(r.kind, r.participant_type)))
             .filter(|r| !listed_keys.contains(&(r.kind, r.id.clone())))
+            .filter(|r| !self.unreadable.contains(r.kind, &r.id))
             .collect();
         gone.sort_by_key(|r| (r.kind, r.id.clone()));
         let mut retirements = Vec::new();
@@ -217,7 +220,11 @@ impl<'s> Run<'s> {
                     // Rule 6: retired, without an event.
                     retirements.push(RecordChange::update(record.retired(now), Vec::new()));
                 }
-                Err(e) => self.pc_errors.push(e),
+                Err(e) => {
+                    if let Err(e) = self.unreadable.absorb(e) {
+                        self.pc_errors.push(e);
+                    }
+                }
             }
         }
 
@@ -305,7 +312,7 @@ impl<'s> Run<'s> {
         match connections.list_connection_invitations(query).try_concat().await {
             Ok(page) => {
                 complete.extend(types.iter().map(|p| (InvitationKind::Connection, *p)));
-                listed.extend(page);
+                listed.extend(self.unreadable.sort_out(page));
             }
             Err(e) => {
                 tracing::error!(error = %e, "listing PENDING connection invitations failed");
@@ -318,7 +325,7 @@ impl<'s> Run<'s> {
             match engagements.list_engagement_invitations(query).try_concat().await {
                 Ok(page) => {
                     complete.insert((InvitationKind::Engagement, *participant_type));
-                    listed.extend(page);
+                    listed.extend(self.unreadable.sort_out(page));
                 }
                 Err(e) => {
                     tracing::error!(error = %e, %participant_type, "listing PENDING engagement invitations failed");
@@ -442,6 +449,7 @@ impl<'s> Run<'s> {
             unresolved_conflicts: self.unresolved_conflicts,
             not_found: self.not_found,
             stale_skipped: self.stale_skipped,
+            unreadable_invitations: self.unreadable.len(),
             digest: self.digest_count,
             events,
             api_calls,

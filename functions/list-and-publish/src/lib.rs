@@ -19,6 +19,8 @@ mod input;
 mod listing;
 mod listings;
 mod process;
+#[cfg(test)]
+mod properties;
 mod run;
 mod summary;
 

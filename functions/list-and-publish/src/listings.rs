@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use futures::stream::{BoxStream, StreamExt};
 use shared::domain::decision::{Context, Plan, observe};
-use shared::domain::{Invitation, InvitationKind, InvitationRecord, InvitationStatus, ParticipantType};
+use shared::domain::{
+    Invitation, InvitationKind, InvitationRecord, InvitationStatus, ParticipantType, UnreadableInvitation,
+};
 use shared::error::PartnerCentralError;
 use shared::ports::{
     ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery, EngagementInvitations,
@@ -33,12 +35,15 @@ pub(crate) struct Listed {
     pub(crate) seen: usize,
     /// Pages the lower-bound formula allows for these listings.
     pub(crate) bound_pages: u64,
+    /// Invitations listed that this version cannot read: skipped, left as they are.
+    pub(crate) unreadable: Vec<UnreadableInvitation>,
 }
 
 impl Listed {
     fn absorb(&mut self, other: Listed) {
         self.seen += other.seen;
         self.bound_pages += other.bound_pages;
+        self.unreadable.extend(other.unreadable);
         for (id, inv) in other.kept {
             if self.kept.insert(id, inv).is_some() {
                 self.seen -= 1; // listed twice (pending listing and newest-first window)
@@ -130,7 +135,10 @@ async fn collect(
     let mut listed = Listed::default();
     let mut read = 0usize;
     'pages: while let Some(page) = pages.next().await {
-        for invitation in page? {
+        let page = page?;
+        read += page.unreadable.len();
+        listed.unreadable.extend(page.unreadable);
+        for invitation in page.invitations {
             if cutoff.is_some_and(|c| invitation.created_at < c) {
                 break 'pages;
             }

@@ -2,13 +2,14 @@
 //! listings could not show, decide (shared decision, rules in `shared::domain::decision`),
 //! fetch detail fields when they are published, commit with conflict retries.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use futures::stream::{self, StreamExt};
 use shared::commit::commit_with_retries;
 use shared::domain::decision::{Context, Plan, gone, observe, render};
 use shared::domain::{
-    Invitation, InvitationKind, InvitationRecord, OutboundEvent, ParticipantType, RecordChange, redact_contact_details,
+    Invitation, InvitationKind, InvitationRecord, OutboundEvent, ParticipantType, RecordChange, UnreadableInvitation,
+    redact_contact_details,
 };
 use shared::error::PartnerCentralError;
 use shared::ports::{ConnectionInvitations, EngagementInvitations, StateStore, get_invitation};
@@ -31,6 +32,8 @@ pub(crate) struct KindOutcome {
     /// Gets of the lower-bound formula (its listing pages are counted by the listings).
     pub(crate) bound: LowerBound,
     pub(crate) errors: Vec<String>,
+    /// Invitations this version cannot read (listed or read so): skipped, left as they are.
+    pub(crate) unreadable: Vec<UnreadableInvitation>,
 }
 
 /// One invitation to decide about: what the API said (`None`: it answered NotFound) and the
@@ -90,6 +93,8 @@ where
     ) -> Result<KindOutcome, RunError> {
         let mut out = KindOutcome::default();
         let mut kept = listed.kept;
+        let listed_unreadable: HashSet<String> = listed.unreadable.iter().map(|u| u.id.clone()).collect();
+        out.unreadable = listed.unreadable;
 
         // Records the listings did not show that may have news: a PENDING one (left PENDING,
         // or vanished), or one another function made and nobody announced yet (rule 3).
@@ -100,7 +105,7 @@ where
         };
         let absent: Vec<&InvitationRecord> = records
             .values()
-            .filter(|r| followed(r) && !kept.contains_key(&r.id))
+            .filter(|r| followed(r) && !kept.contains_key(&r.id) && !listed_unreadable.contains(&r.id))
             .filter(|r| r.is_followed() || !r.announced)
             .collect();
         out.bound.absent_reads = absent.len() as u64;
@@ -119,6 +124,7 @@ where
                     );
                     items.push(Item { id: record.id.clone(), observed: None, record: Some(record) });
                 }
+                Err(PartnerCentralError::Unreadable { invitation, .. }) => out.unreadable.push(invitation),
                 Err(e) => out.errors.push(format!("reading {kind} invitation {}: {e}", record.id)),
             }
         }
@@ -127,7 +133,7 @@ where
             Item { id, observed: Some(invitation), record }
         }));
 
-        let (plans, details) = self.decide(items, ctx, &mut out.errors).await;
+        let (plans, details) = self.decide(items, ctx, &mut out.errors, &mut out.unreadable).await;
         out.bound.connection_details = details;
         self.apply(kind, plans, ctx, &mut out).await?;
         Ok(out)
@@ -136,7 +142,13 @@ where
     /// Decide about each item; connection events need the detail fields only Get returns,
     /// so those are read and decided again on what the (newer) Get says. Returns the plans
     /// with something to do, and how many Gets for details it made.
-    async fn decide(&self, items: Vec<Item>, ctx: &Context, errors: &mut Vec<String>) -> (Vec<(Item, Plan)>, u64) {
+    async fn decide(
+        &self,
+        items: Vec<Item>,
+        ctx: &Context,
+        errors: &mut Vec<String>,
+        unreadable: &mut Vec<UnreadableInvitation>,
+    ) -> (Vec<(Item, Plan)>, u64) {
         let mut plans: Vec<(Item, Plan)> = Vec::new();
         let mut need_details = Vec::new();
         for item in items {
@@ -157,6 +169,7 @@ where
                         plans.push((item, plan));
                     }
                 }
+                Err(PartnerCentralError::Unreadable { invitation, .. }) => unreadable.push(invitation),
                 Err(e) => errors.push(format!("reading connection invitation {}: {e}", item.id)),
             }
         }
@@ -206,10 +219,10 @@ where
     ) -> Result<(), RunError> {
         let mut backfill: Vec<OutboundEvent> = Vec::new();
         let changes = self.changes(plans, ctx, &mut backfill)?;
-        let errors = &mut out.errors;
+        let (errors, unreadable) = (&mut out.errors, &mut out.unreadable);
         let report = commit_with_retries(self.store, changes, async |conflicted| {
             let items = conflicted.into_iter().map(|(item, record)| Item { record, ..item }).collect();
-            let (plans, _) = self.decide(items, ctx, errors).await;
+            let (plans, _) = self.decide(items, ctx, errors, unreadable).await;
             self.changes(plans, ctx, &mut backfill)
         })
         .await?;

@@ -12,9 +12,9 @@ use shared::error::{PartnerCentralError, StoreError};
 use shared::invocation::{InputError, parse_invocation};
 use shared::ports::{
     self, CallCounts, ConnectionInvitations, EngagementInvitationQuery, EngagementInvitations, EngagementOrder,
-    EventPublisher, StateStore,
+    EventPublisher, Page, StateStore,
 };
-use shared::run::{ErrorKind, FunctionError, Ports, RunEnd, envelope};
+use shared::run::{ErrorKind, FunctionError, Ports, RunEnd, Unreadables, envelope};
 
 use crate::FUNCTION_NAME;
 use crate::config::Config;
@@ -69,6 +69,7 @@ struct Progress {
     conflicts: usize,
     bound: LowerBound,
     errors: Vec<String>,
+    unreadable: Unreadables,
 }
 
 impl Progress {
@@ -82,6 +83,9 @@ impl Progress {
         self.conflicts += other.conflicts;
         self.bound.add(other.bound);
         self.errors.extend(other.errors);
+        for u in other.unreadable {
+            self.unreadable.note(u);
+        }
     }
 }
 
@@ -133,7 +137,7 @@ where
         let first_page = match primer.next().await {
             Some(Ok(page)) => page,
             Some(Err(e)) => return Err(listing_failed("engagement", first_type, &e, progress)),
-            None => Vec::new(),
+            None => Page::default(),
         };
 
         let now = self.ports.clock.now();
@@ -272,6 +276,7 @@ fn summary(p: Progress, end: RunEnd) -> Summary {
         silent_updates: p.silent_updates,
         retired: p.retired,
         conflicts: p.conflicts,
+        unreadable_invitations: p.unreadable.len(),
         events,
         api_calls_total: api_calls.values().sum(),
         api_calls,

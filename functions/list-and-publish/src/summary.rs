@@ -58,6 +58,9 @@ pub struct Summary {
     pub retired: usize,
     /// Commits that found the record changed by someone else and were decided again.
     pub conflicts: usize,
+    /// Invitations this version cannot read (an unknown enum value, a missing member): each
+    /// named in a warning, skipped and left as it was until it reads again.
+    pub unreadable_invitations: usize,
     /// The outbox drain at the end of the run: queued (this run's and left over),
     /// delivered, failed, stuck, PutEvents calls.
     pub events: DrainReport,
@@ -94,6 +97,7 @@ impl RunSummary for Summary {
             .count("EventsStuck", count(self.events.stuck))
             .count("ApiCalls", self.api_calls_total as f64)
             .count("Conflicts", count(self.conflicts))
+            .count("UnreadableInvitations", count(self.unreadable_invitations))
             .count("FullSync", if self.mode == "incremental" { 0.0 } else { 1.0 })
             .millis("DurationMs", self.duration_ms as f64);
         if let Some(bound) = self.lower_bound {

@@ -649,3 +649,87 @@ async fn at_every_log_level_metrics_survive_lambda_filtering_and_no_personal_dat
         assert_eq!(shared::telemetry::lambda_keeps(&finished, level), info_kept, "{level}: {finished}");
     }
 }
+
+/// Serve `member` of invitation `id` as `value` (`null`: left out), past the emulator's model.
+async fn serve_unreadable(stack: &Stack, id: &str, member: &str, value: Value) {
+    ok(stack
+        .emulator_control("POST", "response-overrides", Some(json!({"Id": id, "Member": member, "Value": value})))
+        .await);
+}
+
+#[tokio::test]
+async fn an_unreadable_invitation_is_skipped_and_named_the_rest_is_published_and_once_healed_its_change_goes_out() {
+    let stack = seeded_stack(true).await;
+    let f = start(&stack, &[]);
+    scheduled(&stack, &f).await;
+    assert_eq!(ok(stack.received().await).len(), 8, "baseline");
+
+    // One invitation of each kind with a status the API may add tomorrow, one of each kind
+    // without a member we need; two of them change meanwhile, as do two readable ones.
+    serve_unreadable(&stack, &cid(5), "Status", json!("SUSPENDED")).await;
+    serve_unreadable(&stack, &cid(2), "Status", Value::Null).await;
+    serve_unreadable(&stack, &eid('e'), "Status", json!("WITHDRAWN")).await;
+    serve_unreadable(&stack, &eid('b'), "InvitationDate", Value::Null).await;
+    ok(stack.patch_invitation("connection", &cid(1), json!({"Status": "ACCEPTED"})).await);
+    ok(stack.patch_invitation("connection", &cid(2), json!({"Status": "CANCELED"})).await);
+    ok(stack.patch_invitation("engagement", &eid('a'), json!({"Status": "ACCEPTED"})).await);
+    ok(stack.patch_invitation("engagement", &eid('b'), json!({"Status": "REJECTED"})).await);
+
+    let out = scheduled(&stack, &f).await;
+    assert_eq!(out["unreadableInvitations"], 4, "{out}");
+    assert_eq!(out.get("errors"), None, "unreadable is not a failure: {out}");
+    let events = ok(stack.received().await);
+    assert_eq!(
+        facts(&events),
+        vec![fact("Connection Invitation Accepted", &cid(1)), fact("Engagement Invitation Accepted", &eid('a'))],
+        "the readable changes go out; nothing with invented facts for the unreadable ones"
+    );
+    let logs = f.logs().join("\n");
+    for (id, field, raw) in [
+        (cid(5), "Status", "SUSPENDED"),
+        (cid(2), "Status", "<missing>"),
+        (eid('e'), "Status", "WITHDRAWN"),
+        (eid('b'), "InvitationDate", "<missing>"),
+    ] {
+        let named = logs.lines().any(|l| {
+            l.contains("cannot read")
+                && l.contains(&id)
+                && l.contains(&format!("\"field\":\"{field}\""))
+                && l.contains(raw)
+        });
+        assert!(named, "a warning names {id}, {field} and {raw}:\n{logs}");
+    }
+    // Their records are as they were: still PENDING in the table.
+    for (kind, id) in [("connection", cid(2)), ("engagement", eid('b'))] {
+        let item = stack
+            .dynamodb
+            .get_item()
+            .table_name(TABLE)
+            .key("pk", AttributeValue::S("INV#AWS".into()))
+            .key("sk", AttributeValue::S(format!("{kind}#{id}")))
+            .consistent_read(true)
+            .send()
+            .await;
+        let item = ok(item.map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()));
+        let status = item.item().and_then(|i| i.get("status")).and_then(|v| v.as_s().ok()).cloned();
+        assert_eq!(status.as_deref(), Some("PENDING"), "{id}: {item:?}");
+    }
+
+    // Readable again (a release that knows the value, or the value changed): the missed
+    // transitions are published, once; the unchanged ones publish nothing.
+    ok(stack.emulator_control("DELETE", "response-overrides", None).await);
+    let out = scheduled(&stack, &f).await;
+    assert_eq!(out["unreadableInvitations"], 0, "{out}");
+    let events = ok(stack.received().await);
+    assert_eq!(
+        facts(&events),
+        vec![fact("Connection Invitation Canceled", &cid(2)), fact("Engagement Invitation Rejected", &eid('b'))]
+    );
+    let canceled = find(&events, "Connection Invitation Canceled", &cid(2));
+    assert_eq!(
+        canceled["detail"]["eventId"].as_str(),
+        Some(expected_id(InvitationKind::Connection, &cid(2), "Connection Invitation Canceled", "CANCELED").as_str())
+    );
+    scheduled(&stack, &f).await;
+    assert!(ok(stack.received().await).is_empty(), "published once");
+}

@@ -14,6 +14,8 @@
 mod config;
 mod input;
 mod native;
+#[cfg(test)]
+mod properties;
 mod relay;
 mod summary;
 

@@ -16,17 +16,20 @@ use shared::domain::decision::{BaselineEvents, CLOCK_MARGIN, Context, Mode, Plan
 use shared::domain::{
     Invitation, InvitationKind, InvitationRecord, ParticipantType, RecordChange, redact_contact_details,
 };
-use shared::error::StoreError;
+use shared::error::{PartnerCentralError, StoreError};
 use shared::ports::{
     self, CallCounts, ConnectionInvitations, EngagementInvitations, EventPublisher, StateStore, get_invitation,
 };
-use shared::run::{ErrorKind, FunctionError, Ports, RunEnd, envelope};
+use shared::run::{ErrorKind, FunctionError, Ports, RunEnd, Unreadables, envelope};
 
 use crate::FUNCTION_NAME;
 use crate::config::Config;
 use crate::input::{InputError, Message, Trigger, parse_payload};
 use crate::native::{Malformed, Reading, read};
 use crate::summary::Summary;
+
+/// The ignored-reason of native events whose invitation the Get returned unreadable.
+const UNREADABLE: &str = "unreadable";
 
 /// Gets in flight at once (the shared rate limiter paces them further).
 const GET_CONCURRENCY: usize = 4;
@@ -104,6 +107,7 @@ struct Progress {
     /// The native `time`s of the events that produced one of ours.
     relayed_since: Vec<DateTime<Utc>>,
     errors: Vec<String>,
+    unreadable: Unreadables,
 }
 
 impl Progress {
@@ -206,6 +210,12 @@ where
                         Some(change) => changes.push(((invitation, named), change)),
                         None => progress.unchanged += named.events(),
                     }
+                }
+                // Not delivered again (another read would not help): ignored with a reason,
+                // and the poller publishes what changed once the invitation reads again.
+                Err(PartnerCentralError::Unreadable { invitation, .. }) => {
+                    progress.unreadable.note(invitation);
+                    *progress.ignored.entry(UNREADABLE).or_default() += named.events();
                 }
                 // NotFound right after Created included: SQS delivers it again later, and
                 // after the dead-letter queue the poller still reconciles.
@@ -311,6 +321,7 @@ fn summary(trigger: Trigger, p: Progress, end: RunEnd) -> Summary {
         malformed: p.malformed.len(),
         failed: p.failed.len(),
         conflicts: p.conflicts,
+        unreadable_invitations: p.unreadable.len(),
         events,
         api_calls_total: api_calls.values().sum(),
         api_calls,

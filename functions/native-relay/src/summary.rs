@@ -29,6 +29,10 @@ pub struct Summary {
     /// Native events left for SQS to deliver again (their Get or commit failed).
     pub failed: usize,
     pub conflicts: usize,
+    /// Invitations the Get returned in a form this version cannot read (an unknown enum
+    /// value, a missing member): each named in a warning; their native events are ignored
+    /// (`ignored.unreadable`), the poller publishes once they read again.
+    pub unreadable_invitations: usize,
     /// The outbox drain at the end of the invocation.
     pub events: DrainReport,
     pub api_calls: BTreeMap<String, u64>,
@@ -65,6 +69,7 @@ impl RunSummary for Summary {
             .count("EventsStuck", self.events.stuck as f64)
             .count("ApiCalls", self.api_calls_total as f64)
             .count("Conflicts", self.conflicts as f64)
+            .count("UnreadableInvitations", self.unreadable_invitations as f64)
             .millis("DurationMs", self.duration_ms as f64);
         for (reason, n) in &self.ignored {
             m = m.count(format!("Ignored_{reason}"), *n as f64);

@@ -229,3 +229,34 @@ async fn the_summary_counts_what_happened_to_each_native_event() {
     assert_eq!((summary.received, summary.invitations, summary.unchanged, summary.relayed()), (1, 1, 1, 0));
     assert_eq!(summary.api_calls.get("GetEngagementInvitation"), Some(&1));
 }
+
+#[tokio::test]
+async fn an_unreadable_invitation_is_ignored_with_its_reason_not_retried_and_its_siblings_go_through() {
+    let a = engagement(7, InvitationStatus::Accepted);
+    let b = engagement(8, InvitationStatus::Accepted);
+    let world = World::new(vec![a.clone(), b.clone()]);
+    world.full_sync_done().await;
+    world.recorded(&Invitation { status: InvitationStatus::Pending, ..a.clone() }, true).await;
+    world.recorded(&Invitation { status: InvitationStatus::Pending, ..b.clone() }, true).await;
+    world.partner_central.make_unreadable(InvitationKind::Engagement, &a.id, "Status", Some("WITHDRAWN"));
+    let batch = sqs(&[
+        native("Engagement Invitation Accepted", &a.id, "Receiver"),
+        native("Engagement Invitation Accepted", &b.id, "Receiver"),
+    ]);
+    let response = world.handle(&batch).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(failures(&response), Vec::<String>::new(), "another delivery would not make it readable");
+    assert_eq!(event_ids(&world.publisher.published()).len(), 1);
+    assert_eq!(world.publisher.detail_types(), ["Engagement Invitation Accepted"]);
+    let record = world.store.record(InvitationKind::Engagement, &a.id).unwrap_or_else(|| panic!("kept"));
+    assert_eq!(record.status, InvitationStatus::Pending, "left as it was for the poller");
+
+    // As a direct event, the summary says why.
+    let Response::Summary(summary) = world
+        .handle(&native("Engagement Invitation Accepted", &a.id, "Receiver"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+    else {
+        panic!("summary")
+    };
+    assert_eq!((summary.unreadable_invitations, summary.ignored.get("unreadable")), (1, Some(&1)));
+}

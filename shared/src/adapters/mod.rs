@@ -6,6 +6,8 @@ pub mod call_counter;
 pub mod dynamodb;
 pub mod eventbridge;
 pub mod partner_central;
+#[cfg(test)]
+mod properties;
 pub mod rate_limit;
 mod sdk_error;
 pub mod service_clock;

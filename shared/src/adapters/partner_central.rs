@@ -12,11 +12,12 @@ use super::sdk_error::{ErrorExtras, classify};
 use crate::domain::engagement_response::{AcceptanceTask, RejectionReason, TaskReasonCode, TaskStatus};
 use crate::domain::{
     Catalog, ConnectionDetails, Invitation, InvitationKind, InvitationStatus, OtherParty, ParticipantType,
+    UnreadableInvitation,
 };
 use crate::error::PartnerCentralError;
 use crate::ports::{
     AcceptanceTaskQuery, ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery,
-    EngagementInvitations, EngagementOrder, EngagementResponses, Page, TaskOrder,
+    EngagementInvitations, EngagementOrder, EngagementResponses, Page, PageItem, TaskOrder,
 };
 
 /// Page size of every listing: the APIs' maximum.
@@ -73,11 +74,14 @@ impl ConnectionInvitations for PartnerCentralAccount {
             let mut pages = state?;
             let page = pages.next().await?;
             let converted = match page {
-                Ok(out) => out
+                Ok(out) => Ok(out
                     .connection_invitation_summaries()
                     .iter()
-                    .map(|s| connection_from_summary(OP, s))
-                    .collect::<Result<Vec<_>, _>>(),
+                    .map(|s| match connection_from_summary(s) {
+                        Ok(invitation) => PageItem::Invitation(invitation),
+                        Err(problem) => PageItem::Unreadable(problem.about(InvitationKind::Connection, s.id())),
+                    })
+                    .collect::<Page>()),
                 Err(e) => Err(classify(OP, e, account_extras)),
             };
             // After an error the listing is over: yield it and stop.
@@ -97,7 +101,8 @@ impl ConnectionInvitations for PartnerCentralAccount {
             .send()
             .await
             .map_err(|e| classify(OP, e, account_extras))?;
-        connection_from_detail(OP, connection_fields!(out), connection_details!(out))
+        connection_from_detail(connection_fields!(out), connection_details!(out))
+            .map_err(|problem| problem.unreadable(OP, InvitationKind::Connection, out.id()))
     }
 
     async fn cancel_connection_invitation(
@@ -115,7 +120,8 @@ impl ConnectionInvitations for PartnerCentralAccount {
             .send()
             .await
             .map_err(|e| classify(OP, e, account_extras))?;
-        connection_from_detail(OP, connection_fields!(out), connection_details!(out))
+        connection_from_detail(connection_fields!(out), connection_details!(out))
+            .map_err(|problem| problem.unreadable(OP, InvitationKind::Connection, out.id()))
     }
 }
 
@@ -223,28 +229,24 @@ macro_rules! connection_details {
 }
 use connection_details;
 
-fn connection_from_summary(
-    op: &'static str,
-    s: &account::types::ConnectionInvitationSummary,
-) -> Result<Invitation, PartnerCentralError> {
-    connection_from_detail(op, connection_fields!(s), None)
+fn connection_from_summary(s: &account::types::ConnectionInvitationSummary) -> Result<Invitation, Problem> {
+    connection_from_detail(connection_fields!(s), None)
 }
 
-fn connection_from_detail(
-    op: &'static str,
-    f: ConnectionFields<'_>,
-    details: Option<ConnectionDetails>,
-) -> Result<Invitation, PartnerCentralError> {
+/// Which members are closed sets (an unknown value makes the invitation unreadable) and which
+/// are carried as they come is documented in the README's contract section: `Catalog`,
+/// `Status` and `ParticipantType` are closed; `ConnectionType` is an open string.
+fn connection_from_detail(f: ConnectionFields<'_>, details: Option<ConnectionDetails>) -> Result<Invitation, Problem> {
     Ok(Invitation {
         kind: InvitationKind::Connection,
-        id: f.id.to_owned(),
+        id: required("Id", f.id)?.to_owned(),
         arn: f.arn.to_owned(),
-        catalog: parse(op, "Catalog", f.catalog)?,
-        status: parse(op, "Status", f.status)?,
-        participant_type: parse(op, "ParticipantType", f.participant_type)?,
-        created_at: to_chrono(op, "CreatedAt", f.created_at)?,
-        updated_at: Some(to_chrono(op, "UpdatedAt", f.updated_at)?),
-        expires_at: f.expires_at.map(|t| to_chrono(op, "ExpiresAt", t)).transpose()?,
+        catalog: parse("Catalog", f.catalog)?,
+        status: parse("Status", f.status)?,
+        participant_type: parse("ParticipantType", f.participant_type)?,
+        created_at: to_chrono("CreatedAt", f.created_at)?,
+        updated_at: Some(to_chrono("UpdatedAt", f.updated_at)?),
+        expires_at: f.expires_at.map(|t| to_chrono("ExpiresAt", t)).transpose()?,
         other_party: OtherParty {
             participant_identifier: Some(f.other_participant_identifier.to_owned()),
             ..OtherParty::default()
@@ -307,22 +309,18 @@ impl EngagementInvitations for PartnerCentralSelling {
             let mut reached_cutoff = false;
             let converted = match page {
                 Ok(out) => {
-                    let mut items = Vec::with_capacity(out.engagement_invitation_summaries().len());
-                    let mut result = Ok(());
+                    let mut items = Page::default();
                     for s in out.engagement_invitation_summaries() {
-                        match engagement_from_summary(OP, s, participant_type) {
+                        match engagement_from_summary(s, participant_type) {
                             Ok(inv) if stop_before.is_some_and(|t| inv.created_at < t) => {
                                 reached_cutoff = true;
                                 break;
                             }
-                            Ok(inv) => items.push(inv),
-                            Err(e) => {
-                                result = Err(e);
-                                break;
-                            }
+                            Ok(inv) => items.invitations.push(inv),
+                            Err(problem) => items.unreadable.push(problem.about(InvitationKind::Engagement, s.id())),
                         }
                     }
-                    result.map(|()| items)
+                    Ok(items)
                 }
                 Err(e) => Err(classify(OP, e, |e| selling_extras(selling_validation_list(e)))),
             };
@@ -354,7 +352,6 @@ impl EngagementInvitations for PartnerCentralSelling {
                 })
             })?;
         engagement_from_fields(
-            OP,
             EngagementFields {
                 catalog: out.catalog(),
                 id: out.id(),
@@ -371,6 +368,7 @@ impl EngagementInvitations for PartnerCentralSelling {
             },
             participant_type,
         )
+        .map_err(|problem| problem.unreadable(OP, InvitationKind::Engagement, out.id()))
     }
 }
 
@@ -408,16 +406,14 @@ struct EngagementFields<'a> {
 }
 
 fn engagement_from_summary(
-    op: &'static str,
     s: &selling::types::EngagementInvitationSummary,
     queried_as: ParticipantType,
-) -> Result<Invitation, PartnerCentralError> {
+) -> Result<Invitation, Problem> {
     let participant_type = match s.participant_type() {
-        Some(p) => parse(op, "ParticipantType", p.as_str())?,
+        Some(p) => parse("ParticipantType", p.as_str())?,
         None => queried_as,
     };
     engagement_from_fields(
-        op,
         EngagementFields {
             catalog: s.catalog(),
             id: s.id(),
@@ -436,14 +432,13 @@ fn engagement_from_summary(
     )
 }
 
-fn engagement_from_fields(
-    op: &'static str,
-    f: EngagementFields<'_>,
-    participant_type: ParticipantType,
-) -> Result<Invitation, PartnerCentralError> {
-    let catalog: Catalog = parse(op, "Catalog", f.catalog)?;
-    let status: InvitationStatus = parse(op, "Status", f.status.ok_or_else(|| missing(op, "Status"))?)?;
-    let created_at = to_chrono(op, "InvitationDate", f.invitation_date.ok_or_else(|| missing(op, "InvitationDate"))?)?;
+/// `Catalog`, `Status` and `ParticipantType` are closed sets, `Status` and `InvitationDate`
+/// are needed (an invitation without them is unreadable); `PayloadType` is an open string.
+fn engagement_from_fields(f: EngagementFields<'_>, participant_type: ParticipantType) -> Result<Invitation, Problem> {
+    required("Id", f.id)?;
+    let catalog: Catalog = parse("Catalog", f.catalog)?;
+    let status: InvitationStatus = parse("Status", f.status.ok_or_else(|| missing("Status"))?)?;
+    let created_at = to_chrono("InvitationDate", f.invitation_date.ok_or_else(|| missing("InvitationDate"))?)?;
     let (receiver_aws_account_id, receiver_alias) = match f.receiver {
         Some(selling::types::Receiver::Account(a)) => {
             (Some(a.aws_account_id().to_owned()), a.alias().map(str::to_owned))
@@ -472,7 +467,7 @@ fn engagement_from_fields(
         participant_type,
         created_at,
         updated_at: None,
-        expires_at: f.expiration_date.map(|t| to_chrono(op, "ExpirationDate", t)).transpose()?,
+        expires_at: f.expiration_date.map(|t| to_chrono("ExpirationDate", t)).transpose()?,
         other_party: OtherParty {
             participant_identifier: None,
             sender_aws_account_id: f.sender_aws_account_id.map(str::to_owned),
@@ -672,11 +667,11 @@ use task_fields;
 /// version does not know is kept as it came.
 fn task_from_fields(op: &'static str, f: TaskFields<'_>) -> Result<AcceptanceTask, PartnerCentralError> {
     Ok(AcceptanceTask {
-        task_id: f.task_id.ok_or_else(|| missing(op, "TaskId"))?.to_owned(),
+        task_id: f.task_id.ok_or_else(|| missing("TaskId").in_response(op))?.to_owned(),
         task_arn: f.task_arn.map(str::to_owned),
         invitation_id: f.invitation_id.map(str::to_owned),
-        status: TaskStatus::from_wire(f.status.ok_or_else(|| missing(op, "TaskStatus"))?),
-        started_at: f.start_time.map(|t| to_chrono(op, "StartTime", t)).transpose()?,
+        status: TaskStatus::from_wire(f.status.ok_or_else(|| missing("TaskStatus").in_response(op))?),
+        started_at: f.start_time.map(|t| to_chrono("StartTime", t)).transpose().map_err(|p| p.in_response(op))?,
         opportunity_id: f.opportunity_id.map(str::to_owned),
         resource_snapshot_job_id: f.resource_snapshot_job_id.map(str::to_owned),
         reason_code: f.reason_code.map(TaskReasonCode::new),
@@ -687,27 +682,69 @@ fn task_from_fields(op: &'static str, f: TaskFields<'_>) -> Result<AcceptanceTas
 // ---------------------------------------------------------------------------------------
 // Conversions
 
-fn parse<T>(op: &'static str, member: &str, value: &str) -> Result<T, PartnerCentralError>
+/// A member that cannot be read into the domain.
+#[derive(Debug)]
+struct Problem {
+    member: &'static str,
+    raw_value: Option<String>,
+    problem: String,
+}
+
+impl Problem {
+    /// The invitation `id` of `kind` is unreadable because of this member.
+    fn about(self, kind: InvitationKind, id: &str) -> UnreadableInvitation {
+        UnreadableInvitation {
+            kind,
+            id: id.to_owned(),
+            member: self.member,
+            raw_value: self.raw_value,
+            problem: self.problem,
+        }
+    }
+
+    /// The invitation a call of `operation` returned is unreadable.
+    fn unreadable(self, operation: &'static str, kind: InvitationKind, id: &str) -> PartnerCentralError {
+        PartnerCentralError::Unreadable { operation, invitation: self.about(kind, id) }
+    }
+
+    /// A response (not an invitation) that cannot be read.
+    fn in_response(self, operation: &'static str) -> PartnerCentralError {
+        PartnerCentralError::UnexpectedResponse { operation, message: format!("{}: {}", self.member, self.problem) }
+    }
+}
+
+/// A closed-set member. A required one the response left out reaches us filled in by the SDK
+/// (its error correction: "" for a string, [`SDK_UNSET_ENUM`] for an enum) rather than as a
+/// failure of the whole response: that is a missing member.
+fn parse<T>(member: &'static str, value: &str) -> Result<T, Problem>
 where
     T: std::str::FromStr,
     T::Err: std::fmt::Display,
 {
-    value
-        .parse()
-        .map_err(|e| PartnerCentralError::UnexpectedResponse { operation: op, message: format!("{member}: {e}") })
+    required(member, value)?.parse().map_err(|e: T::Err| Problem {
+        member,
+        raw_value: Some(value.to_owned()),
+        problem: e.to_string(),
+    })
 }
 
-fn missing(op: &'static str, member: &str) -> PartnerCentralError {
-    PartnerCentralError::UnexpectedResponse { operation: op, message: format!("{member} is missing") }
+fn missing(member: &'static str) -> Problem {
+    Problem { member, raw_value: None, problem: "is missing".to_owned() }
 }
 
-fn to_chrono(
-    op: &'static str,
-    member: &str,
-    t: &aws_smithy_types::DateTime,
-) -> Result<DateTime<Utc>, PartnerCentralError> {
-    DateTime::from_timestamp(t.secs(), t.subsec_nanos()).ok_or_else(|| PartnerCentralError::UnexpectedResponse {
-        operation: op,
-        message: format!("{member}: timestamp out of range"),
+/// What the SDK's error correction puts in a required enum member the response left out.
+const SDK_UNSET_ENUM: &str = "no value was set";
+
+/// A required member: the SDK fills a missing one in ("", or [`SDK_UNSET_ENUM`]) rather than
+/// failing the whole response.
+fn required<'a>(member: &'static str, value: &'a str) -> Result<&'a str, Problem> {
+    if value.is_empty() || value == SDK_UNSET_ENUM { Err(missing(member)) } else { Ok(value) }
+}
+
+fn to_chrono(member: &'static str, t: &aws_smithy_types::DateTime) -> Result<DateTime<Utc>, Problem> {
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos()).ok_or_else(|| Problem {
+        member,
+        raw_value: Some(format!("{} seconds since the epoch", t.secs())),
+        problem: "timestamp out of range".to_owned(),
     })
 }

@@ -189,6 +189,27 @@ impl UnknownValue {
     }
 }
 
+/// An invitation Partner Central returned that this version cannot represent: a closed-set
+/// member with a value we do not know (the API may add one tomorrow; the SDK keeps it as it
+/// came), a member we need that is missing, a timestamp out of range. It is reported (which
+/// invitation, which member, the raw value) and skipped: no event is published with invented
+/// facts and its state record stays as it was, so once it reads again (code updated, or the
+/// value changed) the run that reads it publishes what changed. Every other invitation of the
+/// same page and run is processed normally.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} invitation {id}: {member}: {problem}")]
+pub struct UnreadableInvitation {
+    pub kind: InvitationKind,
+    /// The id as the API returned it.
+    pub id: String,
+    /// The API member that could not be read, e.g. `Status`.
+    pub member: &'static str,
+    /// Its value as the API sent it; `None` when the member was missing.
+    pub raw_value: Option<String>,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
 /// Who is on the other side. Connection invitations name the other participant by an
 /// identifier; engagement invitations name the sender account and the receiver account.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

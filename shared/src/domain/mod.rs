@@ -15,6 +15,6 @@ pub use envelope::{Delivery, DeliveryReport, OutboundEvent};
 pub use event::{Cause, CauseType, DetailType, InvitationEvent, InvitationEventDetail, SCHEMA_VERSION};
 pub use invitation::{
     Catalog, ConnectionDetails, Invitation, InvitationKind, InvitationStatus, OtherParty, ParticipantType,
-    redact_contact_details,
+    UnreadableInvitation, redact_contact_details,
 };
 pub use state::{CommitOutcome, Expected, InvitationRecord, OutboxEntry, RecordChange, SyncMeta};

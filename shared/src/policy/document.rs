@@ -33,7 +33,8 @@ pub fn parse<Document: DeserializeOwned>(text: &str, shape: &Shape) -> Result<Do
     require(&value, shape, "")?;
     serde_path_to_error::deserialize(&value).map_err(|e| {
         let path = e.path().to_string();
-        let path = if path == "." { ROOT.to_owned() } else { path };
+        // An unknown member named "" at the top has an empty path: name the document.
+        let path = if path == "." || path.is_empty() { ROOT.to_owned() } else { path };
         PolicyError::Syntax { path, message: e.into_inner().to_string() }
     })
 }

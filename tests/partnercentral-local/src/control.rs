@@ -15,6 +15,7 @@ use crate::data::AcceptanceTask;
 use crate::faults::{FaultPatch, Faults};
 use crate::hold::HoldSpec;
 use crate::model::Violation;
+use crate::overrides::ResponseOverride;
 use crate::seed::{SeedDocument, SeedError, parse_connection_invitation, parse_engagement_invitation};
 use crate::server::{Shared, json_response, lock, read_body};
 use crate::state::State;
@@ -240,6 +241,21 @@ fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Byt
             st.task_delay = Duration::seconds(i64::try_from(seconds).map_err(|_| bad("seconds is too large"))?);
             Ok((200, task_delay_json(&st)))
         }
+        (["response-overrides"], &Method::GET) => Ok((200, overrides_json(shared))),
+        (["response-overrides"], &Method::POST | &Method::PUT) => {
+            let o: ResponseOverride = serde_json::from_slice(body)
+                .map_err(|e| bad(format!("invalid response override (give Id, Member, Value): {e}")))?;
+            lock(&shared.overrides).set(o).map_err(bad)?;
+            Ok((200, overrides_json(shared)))
+        }
+        (["response-overrides"], &Method::DELETE) => {
+            let removed = lock(&shared.overrides).clear(None);
+            Ok((200, json!({"removed": removed})))
+        }
+        (["response-overrides", id], &Method::DELETE) => {
+            let removed = lock(&shared.overrides).clear(Some(id));
+            Ok((200, json!({"removed": removed})))
+        }
         (["connection-invitations", catalog, id], m) => connection_record(shared, m, catalog, id, body),
         (["engagement-invitations", catalog, id], m) => engagement_record(shared, m, catalog, id, body),
         (
@@ -257,7 +273,9 @@ fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Byt
             | ["engagement-invitations"]
             | ["engagement-tasks"]
             | ["engagement-tasks", _, _]
-            | ["task-delay"],
+            | ["task-delay"]
+            | ["response-overrides"]
+            | ["response-overrides", _],
             m,
         ) => Err(method_not_allowed(m)),
         _ => Err(not_found(format!("no control endpoint /_emulator/{}", seg.join("/")))),
@@ -293,6 +311,10 @@ fn query_param(query: &str, name: &str) -> Option<String> {
         let (k, v) = kv.split_once('=')?;
         (k == name).then(|| v.to_owned())
     })
+}
+
+fn overrides_json(shared: &Shared) -> Value {
+    json!({"Overrides": lock(&shared.overrides).list()})
 }
 
 fn task_delay_json(st: &State) -> Value {
@@ -375,6 +397,7 @@ fn reset(shared: &Shared, body: &Value) -> Reply {
     *lock(&shared.stats) = Stats::default();
     *lock(&shared.faults) = Faults::new(start.faults.clone());
     lock(&shared.holds).release();
+    lock(&shared.overrides).clear(None);
     shared.native.rebaseline(&st);
     let (c, e) = st.counts();
     Ok((200, json!({"now": fmt_ts(&st.now()), "connection_invitations": c, "engagement_invitations": e})))

@@ -28,6 +28,7 @@ pub mod hold;
 pub mod model;
 pub mod native;
 pub mod ops;
+pub mod overrides;
 pub mod pagination;
 pub mod rng;
 pub mod seed;

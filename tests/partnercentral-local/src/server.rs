@@ -84,6 +84,8 @@ pub(crate) struct Shared {
     pub validate_responses: bool,
     /// Partner Central's native EventBridge events (off unless configured).
     pub native: Native,
+    /// Members served as given for chosen invitations (`/_emulator/response-overrides`).
+    pub overrides: Mutex<crate::overrides::Overrides>,
     request_ids: AtomicU64,
 }
 
@@ -246,6 +248,7 @@ impl EmulatorBuilder {
             validate_responses: self.validate_responses,
             request_ids: AtomicU64::new(0),
             native,
+            overrides: Mutex::default(),
         });
         let listener =
             TcpListener::bind(self.listen).await.map_err(|source| EmulatorError::Bind { addr: self.listen, source })?;
@@ -510,6 +513,13 @@ async fn process(shared: &Shared, req: Request<Incoming>) -> Outcome {
     };
     hold_point(shared, operation, HoldPhase::After).await;
     out.result = if shared.validate_responses { check_response(shared, api, op, result) } else { result };
+    // After validation: an override serves what the model would not allow, on purpose.
+    if let Ok(v) = &mut out.result {
+        let changed = lock(&shared.overrides).apply(v);
+        if changed > 0 {
+            info!(operation, changed, "response overridden");
+        }
+    }
     out
 }
 

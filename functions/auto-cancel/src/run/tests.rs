@@ -840,3 +840,32 @@ impl ConnectionInvitations for Hooked {
         result
     }
 }
+
+#[tokio::test]
+async fn what_it_cannot_read_it_never_cancels_and_the_rest_goes_on() {
+    let app = app_with(Hooked::new(world()), policy(false, 10));
+    let fake = &app.invitations.fake;
+    // Unreadable in the listing, and readable in the listing but not at the confirming Get.
+    fake.make_unreadable(InvitationKind::Connection, STALE_OLD, "Status", Some("SUSPENDED"));
+    app.invitations.before_get(EXPIRING, |fake| {
+        fake.make_unreadable(InvitationKind::Connection, EXPIRING, "ParticipantType", None);
+    });
+    let s = run_ok(&app, Invocation::scheduled()).await;
+
+    assert_eq!(s.canceled, ids(&[STALE_NEW, BLOCKED]), "the readable matches are canceled");
+    for id in [STALE_OLD, EXPIRING] {
+        assert_eq!(status(fake, id), Some(InvitationStatus::Pending), "{id} must be left alone");
+    }
+    assert_eq!(s.unreadable_invitations, 2);
+    assert_eq!(s.candidates, 6, "the unreadable one is no candidate");
+    let skipped: Vec<(String, String)> =
+        s.skipped.iter().map(|k| (k.invitation_id.clone(), k.reason.to_string())).collect();
+    assert_eq!(
+        skipped,
+        [(
+            EXPIRING.to_owned(),
+            "GetConnectionInvitation returned it unreadable (ParticipantType); left alone".to_owned()
+        )]
+    );
+    assert_eq!(calls(fake, "CancelConnectionInvitation"), 2);
+}

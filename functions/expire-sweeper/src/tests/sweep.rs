@@ -514,3 +514,37 @@ async fn a_failed_listing_still_warns_from_the_other_listings_but_reads_nothing_
     assert_eq!(w.warnings().len(), warned_before);
     assert_eq!(w.of_type("Engagement Invitation Expired"), ["engi-0000000000001"]);
 }
+
+#[tokio::test]
+async fn an_unreadable_invitation_is_neither_warned_nor_failed_and_is_swept_once_it_reads_again() {
+    let w = World::new(vec![engagement(1, 50.0), engagement(2, 10.0), connection(3, 10.0)]);
+    w.run().await;
+    assert_eq!(w.warnings().len(), 3);
+    // engi-1 (recorded PENDING) is accepted and comes back unreadable; engi-2 stays PENDING
+    // but unreadable; the connection invitation passes its next threshold.
+    w.pc.set_status(InvitationKind::Engagement, "engi-0000000000001", InvitationStatus::Accepted);
+    w.pc.make_unreadable(InvitationKind::Engagement, "engi-0000000000001", "Status", Some("WITHDRAWN"));
+    w.pc.make_unreadable(InvitationKind::Engagement, "engi-0000000000002", "ExpirationDate", None);
+    w.advance(7);
+    let s = w.run().await;
+    assert_eq!(s.unreadable_invitations, 2, "{s:?}");
+    assert_eq!(w.of_type("Engagement Invitation Accepted"), Vec::<String>::new(), "nothing invented");
+    assert_eq!(
+        w.warnings().iter().filter(|(id, _, _)| id.starts_with("pacinv")).count(),
+        2,
+        "the readable one goes on"
+    );
+    let emf = s.metrics().to_emf("expire-sweeper", "AWS", 0);
+    assert_eq!(emf["UnreadableInvitations"], 2.0);
+
+    w.pc.heal(InvitationKind::Engagement, "engi-0000000000001");
+    w.pc.heal(InvitationKind::Engagement, "engi-0000000000002");
+    let healed = w.run().await;
+    assert_eq!(healed.unreadable_invitations, 0);
+    assert_eq!(w.of_type("Engagement Invitation Accepted"), ["engi-0000000000001"]);
+    assert_eq!(
+        w.warnings().iter().filter(|(id, _, _)| id == "engi-0000000000002").map(|(_, t, _)| *t).collect::<Vec<_>>(),
+        [24, 4],
+        "the warning it missed while unreadable goes out once it reads again"
+    );
+}
