@@ -26,12 +26,12 @@ use shared::domain::{
     Catalog, Cause, CauseType, CommitOutcome, Invitation, InvitationEvent, InvitationKind, InvitationRecord,
     InvitationStatus, ParticipantType, RecordChange, redact_contact_details,
 };
-use shared::policy::outbound;
+use shared::policy::{outbound, run_policy};
 use shared::ports::{
     ActionBudget, Allowance, CallCounts, ConnectionInvitationQuery, ConnectionInvitations, EventPublisher, StateStore,
     Take,
 };
-use shared::run::{Ports, RunReport, envelope};
+use shared::run::{Ports, RunReport};
 
 use crate::input::{Invocation, parse_input};
 use crate::policy::{Decision, Policy, Rule, client_token};
@@ -92,17 +92,11 @@ where
 
     /// One run. Always reports the summary; the error, if any, after the outbox was drained.
     pub(crate) async fn run(&self, invocation: Invocation) -> RunReport<Summary, RunError> {
-        let (dry_run, note) = self.policy.limits.mode(invocation.dry_run, "cancellations");
-        let mut summary = Summary::new(self.policy, dry_run);
-        summary.notes.push(note);
-        let work = async {
-            let worked = self.work(dry_run, invocation.firing.as_deref(), &mut summary).await;
-            (summary, worked)
-        };
-        envelope(self.ports, FUNCTION_NAME, self.settings.catalog, work, |summary, end, error| {
-            summary.ended(end, error.map(ToString::to_string))
-        })
-        .await
+        let summary = |dry_run| Summary::new(self.policy, dry_run);
+        let work =
+            async |dry_run, firing: Option<&str>, summary: &mut Summary| self.work(dry_run, firing, summary).await;
+        let (catalog, limits) = (self.settings.catalog, &self.policy.limits);
+        run_policy(self.ports, FUNCTION_NAME, catalog, limits, "cancellations", invocation, summary, work).await
     }
 
     async fn work(&self, dry_run: bool, firing: Option<&str>, summary: &mut Summary) -> Result<(), RunError> {

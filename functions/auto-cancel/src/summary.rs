@@ -10,6 +10,7 @@ use serde::{Serialize, Serializer};
 use shared::PartnerCentralError;
 use shared::domain::{InvitationStatus, ParticipantType};
 use shared::metrics::RunMetrics;
+use shared::policy::PolicySummary;
 use shared::run::{EndReport, RunEnd, RunSummary};
 
 use crate::policy::Policy;
@@ -151,10 +152,16 @@ impl Summary {
         tracing::info!(invitation_id, %reason, "skipped");
         self.skipped.push(Skip { invitation_id: invitation_id.to_owned(), reason });
     }
+}
+
+impl PolicySummary for Summary {
+    fn note(&mut self, note: String) {
+        self.notes.push(note);
+    }
 
     /// What the run envelope adds at the end: the outbox drain, the calls, the duration, the
     /// error.
-    pub(crate) fn ended(self, end: RunEnd, error: Option<String>) -> Self {
+    fn ended(self, end: RunEnd, error: Option<String>) -> Self {
         Summary { end: EndReport::new(end, error), ..self }
     }
 }

@@ -11,6 +11,7 @@ use shared::PartnerCentralError;
 use shared::domain::engagement_response::{AcceptanceTask, TaskReasonCode};
 use shared::domain::{InvitationStatus, Response};
 use shared::metrics::RunMetrics;
+use shared::policy::PolicySummary;
 use shared::run::{EndReport, RunEnd, RunSummary};
 
 use crate::policy::Policy;
@@ -202,10 +203,16 @@ impl Summary {
     pub(crate) fn actions(&self) -> usize {
         self.accepting.len() + self.rejected.len()
     }
+}
+
+impl PolicySummary for Summary {
+    fn note(&mut self, note: String) {
+        self.notes.push(note);
+    }
 
     /// What the run envelope adds at the end: the outbox drain, the calls, the duration, the
     /// error.
-    pub(crate) fn ended(self, end: RunEnd, error: Option<String>) -> Self {
+    fn ended(self, end: RunEnd, error: Option<String>) -> Self {
         Summary { end: EndReport::new(end, error), ..self }
     }
 }

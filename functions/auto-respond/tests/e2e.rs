@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use harness::contract::{digest, ids, strings};
 use harness::lambda::FunctionProcess;
 use harness::stack::{Stack, StackOptions, event_file};
 use partnercentral_local::SeedDocument;
@@ -106,30 +107,6 @@ async fn writes(stack: &Stack) -> (u64, u64) {
     let stats = stack.emulator_stats().await.unwrap_or_else(|e| panic!("{e}"));
     let requests = |op: &str| stats["operations"][op]["requests"].as_u64().unwrap_or(0);
     (requests("StartEngagementByAcceptingInvitationTask"), requests("RejectEngagementInvitation"))
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
-}
-
-fn ids(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| (*s).to_owned()).collect()
-}
-
-/// (detail-type, invitation, cause rule) of each event, sorted.
-fn digest(events: &[Value]) -> Vec<(String, String, String)> {
-    let mut d: Vec<(String, String, String)> = events
-        .iter()
-        .map(|e| {
-            (
-                e["detail-type"].as_str().unwrap_or_default().to_owned(),
-                e["detail"]["invitationId"].as_str().unwrap_or_default().to_owned(),
-                e["detail"]["cause"]["rule"].as_str().unwrap_or("-").to_owned(),
-            )
-        })
-        .collect();
-    d.sort();
-    d
 }
 
 fn triple(detail_type: &str, id: &str, rule: &str) -> (String, String, String) {

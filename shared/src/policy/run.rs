@@ -13,11 +13,13 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::config::ConfigError;
+use crate::domain::Catalog;
 use crate::domain::{InvitationEvent, OutboundEvent};
 use crate::error::{PartnerCentralError, StoreError};
 use crate::invocation::{InputError, RunOptions, Trigger, parse_invocation};
 use crate::ports::Allowance;
-use crate::run::{ErrorKind, FunctionError};
+use crate::ports::{CallCounts, EventPublisher, StateStore};
+use crate::run::{ErrorKind, FunctionError, Ports, RunEnd, RunReport, RunSummary, envelope};
 
 use super::{Limits, LoadError};
 
@@ -126,6 +128,44 @@ pub fn parse_policy_invocation(payload: &Value) -> Result<PolicyInvocation, Inpu
     };
     let firing = scheduled_time.map(|t| format!("scheduled/{t}")).or_else(|| event_id.map(|id| format!("event/{id}")));
     Ok(PolicyInvocation { dry_run: invocation.options.dry_run, firing })
+}
+
+/// What a policy-driven function's summary lets [`run_policy`] do with it.
+pub trait PolicySummary: RunSummary {
+    /// Add a note (what decided the mode, ...).
+    fn note(&mut self, note: String);
+    /// The summary with what the run envelope adds at the end.
+    fn ended(self, end: RunEnd, error: Option<String>) -> Self;
+}
+
+/// One policy-driven run in the shared envelope: decide the mode (`actions`: what real
+/// actions would be, for the note), start the summary (`summary(dry_run)`), do the `work`
+/// (with the mode and the firing), drain the outbox and report.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_policy<Connections, Engagements, Store, Publisher, Clock, Calls, Summary>(
+    ports: Ports<'_, Connections, Engagements, Store, Publisher, Clock, Calls>,
+    function: &str,
+    catalog: Catalog,
+    limits: &Limits,
+    actions: &str,
+    invocation: PolicyInvocation,
+    summary: impl FnOnce(bool) -> Summary,
+    work: impl AsyncFnOnce(bool, Option<&str>, &mut Summary) -> Result<(), RunError>,
+) -> RunReport<Summary, RunError>
+where
+    Store: StateStore,
+    Publisher: EventPublisher,
+    Calls: CallCounts,
+    Summary: PolicySummary,
+{
+    let (dry_run, note) = limits.mode(invocation.dry_run, actions);
+    let mut found = summary(dry_run);
+    found.note(note);
+    let work = async {
+        let worked = work(dry_run, invocation.firing.as_deref(), &mut found).await;
+        (found, worked)
+    };
+    envelope(ports, function, catalog, work, |found, end, error| found.ended(end, error.map(ToString::to_string))).await
 }
 
 /// Allowances are forgotten this long after they were last counted (well after their day).
