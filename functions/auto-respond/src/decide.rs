@@ -184,11 +184,6 @@ pub(crate) fn cause(policy: &Policy, rule: &Rule) -> Cause {
     Cause { cause_type: CauseType::Policy, rule: rule.name.clone(), policy_hash: policy.hash().to_owned() }
 }
 
-/// The cause remembered with an acceptance task.
-pub(crate) fn cause_of(acceptance: &AcceptanceRecord) -> Cause {
-    Cause { cause_type: CauseType::Policy, rule: acceptance.rule.clone(), policy_hash: acceptance.policy_hash.clone() }
-}
-
 /// The contract events of `kinds` about `invitation` (`cause`: the policy's, when it acted).
 pub(crate) fn render(
     invitation: &Invitation,

@@ -398,7 +398,7 @@ where
             Err(PartnerCentralError::NotFound { .. }) => shell_of(&record, self.settings.catalog),
             Err(e) => return Err(e.into()),
         };
-        let cause = record.acceptance.as_ref().map(|a| decide::cause_of(a));
+        let cause = record.acceptance.as_ref().map(|a| a.cause());
         let now = self.ports.clock.now();
         let decide = |record| decide::followed(record, task, &current, now);
         let committed = self.commit(&current, cause.as_ref(), Some(record), decide).await?;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::envelope::OutboundEvent;
+use super::event::{Cause, CauseType};
 use super::invitation::{Invitation, InvitationKind, InvitationStatus, ParticipantType};
 
 /// The remembered state of one invitation.
@@ -69,6 +70,12 @@ impl AcceptanceRecord {
     /// Still to be followed: started, its end not yet published.
     pub fn is_followed(&self) -> bool {
         self.ended.is_none()
+    }
+
+    /// The policy that started the task: the `cause` of its events and of the `Accepted`
+    /// transition, whoever records that.
+    pub fn cause(&self) -> Cause {
+        Cause { cause_type: CauseType::Policy, rule: self.rule.clone(), policy_hash: self.policy_hash.clone() }
     }
 }
 
