@@ -33,5 +33,8 @@ async fn run() -> harness::Result<()> {
     if demo.has_function("auto-cancel") {
         harness::demo::auto_cancel::act(&mut demo).await?;
     }
+    if demo.has_function("auto-respond") {
+        harness::demo::auto_respond::act(&mut demo).await?;
+    }
     demo.finish().await
 }

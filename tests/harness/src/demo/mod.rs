@@ -5,6 +5,7 @@
 //! Each function contributes one act (`demo/<function>.rs`), run in order by `bin/demo.rs`.
 
 pub mod auto_cancel;
+pub mod auto_respond;
 pub mod expire_sweeper;
 pub mod list_and_publish;
 
@@ -120,6 +121,18 @@ impl Demo {
             }
             if let Some(rule) = d["cause"]["rule"].as_str() {
                 details.push(format!("policy rule {rule}"));
+            }
+            if let Some(action) = d["response"]["action"].as_str() {
+                details.push(format!("would {action}"));
+            }
+            if let Some(task) = d["task"]["taskId"].as_str() {
+                details.push(format!("task {task}"));
+            }
+            if let Some(opportunity) = d["task"]["opportunityId"].as_str() {
+                details.push(format!("opportunity {opportunity}"));
+            }
+            if let Some(reason) = d["task"]["reasonCode"].as_str() {
+                details.push(format!("failed: {reason}"));
             }
             if let Some(n) = d["count"].as_u64() {
                 details.push(format!("{n} invitations"));
