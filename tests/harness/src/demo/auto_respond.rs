@@ -12,6 +12,12 @@ const FUNCTION: &str = "auto-respond";
 const REFERRAL: &str = "engi-demoreferral1";
 const LEAD: &str = "engi-demolead00001";
 
+/// What the schedule passes (the template has no auto-respond schedule yet, so there is no
+/// sample event of it in `events/`).
+fn scheduled() -> Value {
+    json!({"scheduledTime": "2026-11-20T06:00:00Z"})
+}
+
 /// The demo's policy: accept our referral, reject the lead (both recognised by their title,
 /// so the generated account's other invitations are left alone).
 fn policy(dry_run: bool) -> String {
@@ -43,14 +49,14 @@ pub async fn act(demo: &mut Demo) -> Result<()> {
     demo.stack.put_invitation("engagement", invitation(LEAD, "LeadInvitation", "Demo lead: web shop", now)).await?;
 
     demo.narrate("auto-respond, dry run (the default): \"Response Planned\" per match, nothing answered");
-    let planned = demo.run(FUNCTION, "auto-respond-scheduled.json", &[("RESPOND_POLICY", &policy(true))]).await?;
+    let planned = demo.run_with(FUNCTION, &scheduled(), &[("RESPOND_POLICY", &policy(true))]).await?;
     demo.stop(FUNCTION).await?;
 
     demo.narrate(
         "auto-respond, the same policy with \"dryRun\": false: the referral's acceptance task starts \
          (deterministic ClientToken), the lead is rejected with its reason — same policyHash in the cause",
     );
-    let answered = demo.run(FUNCTION, "auto-respond-scheduled.json", &[("RESPOND_POLICY", &policy(false))]).await?;
+    let answered = demo.run_with(FUNCTION, &scheduled(), &[("RESPOND_POLICY", &policy(false))]).await?;
     println!(
         "  policyHash: {} in the dry run, {} in the real run; accepting {}, rejected {}",
         planned["policyHash"], answered["policyHash"], answered["accepting"], answered["rejected"]
@@ -60,7 +66,7 @@ pub async fn act(demo: &mut Demo) -> Result<()> {
     demo.narrate(
         "a minute later the acceptance task has completed: the next run follows it and publishes the opportunity",
     );
-    let followed = demo.run(FUNCTION, "auto-respond-scheduled.json", &[]).await?;
+    let followed = demo.run_with(FUNCTION, &scheduled(), &[]).await?;
     println!("  completed: {}", followed["acceptancesCompleted"]);
     demo.stop(FUNCTION).await
 }

@@ -60,12 +60,17 @@ impl Demo {
     /// use, with `env` on top of the stack's environment), then print the events that
     /// arrived at the consumer. Returns the function's summary.
     pub async fn run(&mut self, name: &str, event: &str, env: &[(&str, &str)]) -> Result<Value> {
+        let payload = event_file(event)?;
+        self.run_with(name, &payload, env).await
+    }
+
+    /// [`Demo::run`] with an inline payload.
+    pub async fn run_with(&mut self, name: &str, payload: &Value, env: &[(&str, &str)]) -> Result<Value> {
         if !self.functions.contains_key(name) {
             let process = self.stack.start_function(name, &self.bin_dir.join(name), env)?;
             self.functions.insert(name.to_owned(), process);
         }
-        let payload = event_file(event)?;
-        self.invoke(name, &payload).await
+        self.invoke(name, payload).await
     }
 
     /// Invoke an already started function with an inline payload.
