@@ -138,3 +138,76 @@ mod tests {
         assert_eq!((report.conflicts, report.committed.len(), report.unresolved), (CONFLICT_RETRIES + 1, 0, vec![7]));
     }
 }
+
+/// What to commit for one record, decided from what is stored (see [`commit_one`]).
+#[derive(Debug)]
+pub enum Decided<Skip> {
+    Commit(Box<RecordChange>),
+    /// Nothing to write: the record already says it (planned under this policy, or the
+    /// transition recorded by someone else first).
+    AlreadyRecorded,
+    /// Nothing to write, and the invitation is left alone, for this reason.
+    Skip(Skip),
+}
+
+/// What committing one record came to, after retries (see [`commit_one`]).
+#[derive(Debug)]
+pub enum CommittedOne<Skip> {
+    /// Written, with this many events.
+    Written {
+        events: usize,
+    },
+    AlreadyRecorded,
+    Skipped(Skip),
+    /// Others kept changing the record; the next run decides again.
+    KeptChanging,
+}
+
+impl<Skip> CommittedOne<Skip> {
+    /// Events this commit queued.
+    pub fn events(&self) -> usize {
+        match self {
+            CommittedOne::Written { events } => *events,
+            _ => 0,
+        }
+    }
+}
+
+/// Commit what `decide` says for one invitation's record (`record`: as read), reading it
+/// again and deciding again on a conflict (rule 1).
+pub async fn commit_one<Store, Skip, Error>(
+    store: &Store,
+    record: Option<InvitationRecord>,
+    decide: impl Fn(Option<InvitationRecord>) -> Result<Decided<Skip>, Error>,
+) -> Result<CommittedOne<Skip>, Error>
+where
+    Store: StateStore,
+    Error: From<StoreError>,
+{
+    let change = match decide(record)? {
+        Decided::Commit(change) => *change,
+        Decided::AlreadyRecorded => return Ok(CommittedOne::AlreadyRecorded),
+        Decided::Skip(reason) => return Ok(CommittedOne::Skipped(reason)),
+    };
+    // What deciding again on a fresh record said, when it said "nothing to commit".
+    let mut settled = None;
+    let report = commit_with_retries(store, vec![((), change)], async |conflicted| {
+        let mut again = Vec::new();
+        for ((), fresh) in conflicted {
+            match decide(fresh)? {
+                Decided::Commit(change) => again.push(((), *change)),
+                Decided::AlreadyRecorded => settled = Some(CommittedOne::AlreadyRecorded),
+                Decided::Skip(reason) => settled = Some(CommittedOne::Skipped(reason)),
+            }
+        }
+        Ok::<_, Error>(again)
+    })
+    .await?;
+    if let Some(((), change)) = report.committed.first() {
+        return Ok(CommittedOne::Written { events: change.events.len() });
+    }
+    match settled {
+        Some(outcome) if report.unresolved.is_empty() => Ok(outcome),
+        _ => Ok(CommittedOne::KeptChanging),
+    }
+}

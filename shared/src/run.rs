@@ -123,6 +123,52 @@ pub struct RunEnd {
     pub duration_ms: u64,
 }
 
+/// What the run envelope adds to a summary at the end, as the summary's JSON carries it
+/// (flattened): the outbox drain, the Partner Central calls, the duration, the error.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndReport {
+    /// Events delivered by the drain at the end (this run's and any left over).
+    pub events_delivered: usize,
+    /// Events not delivered: they stay queued for the next run.
+    pub events_failed: usize,
+    /// Failed events that have failed at least 5 times.
+    pub events_stuck: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub delivery_failures: Vec<String>,
+    /// Partner Central attempts per operation during the run (retries included).
+    pub api_calls: BTreeMap<String, u64>,
+    pub duration_ms: u64,
+    /// Why the run failed, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl EndReport {
+    pub fn new(end: RunEnd, error: Option<String>) -> Self {
+        EndReport {
+            events_delivered: end.events.delivered,
+            events_failed: end.events.failed,
+            events_stuck: end.events.stuck,
+            delivery_failures: end.events.failure_reasons,
+            api_calls: end.api_calls,
+            duration_ms: end.duration_ms,
+            error,
+        }
+    }
+
+    /// `metrics` with the end's: events delivered, failed and stuck, calls, duration.
+    pub fn metrics(&self, metrics: RunMetrics) -> RunMetrics {
+        let count = |n: usize| n as f64;
+        metrics
+            .count("EventsDelivered", count(self.events_delivered))
+            .count("EventsFailed", count(self.events_failed))
+            .count("EventsStuck", count(self.events_stuck))
+            .count("ApiCalls", self.api_calls.values().sum::<u64>() as f64)
+            .millis("DurationMs", self.duration_ms as f64)
+    }
+}
+
 /// A run's summary: the JSON the function returns, and its EMF metrics.
 pub trait RunSummary: Serialize {
     fn metrics(&self) -> RunMetrics;

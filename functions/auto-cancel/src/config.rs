@@ -1,8 +1,9 @@
 //! auto-cancel's configuration: the common and state settings of every function, plus the
 //! cancellation policy (inline or from a file), validated once at start-up.
 
-use shared::config::{CommonConfig, ConfigError, Env, StateConfig};
-use shared::policy::{LoadError, PolicySource, PolicyVariables};
+use shared::config::{CommonConfig, Env, StateConfig};
+pub use shared::policy::StartupError;
+use shared::policy::{PolicySource, PolicyVariables};
 
 use crate::policy::{self, Policy};
 
@@ -19,15 +20,6 @@ pub struct Config {
     pub policy_source: PolicySource,
     /// Keep `details.inviterEmail` in published events (default false: dropped).
     pub include_contact_details: bool,
-}
-
-/// A start-up configuration error; each names the variable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Policy(#[from] LoadError),
 }
 
 impl Config {

@@ -12,15 +12,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init_logging();
     let config =
         Config::from_env(&Env::process()).inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
-    tracing::info!(
-        policy = %config.policy_source,
-        policy_hash = config.policy.hash(),
-        dry_run = config.policy.limits.dry_run,
-        max_cancellations_per_run = config.policy.limits.max_per_run,
-        max_cancellations_per_day = config.policy.limits.max_per_day,
-        rules = config.policy.rules.len(),
-        "policy loaded"
-    );
+    config.policy.log_loaded(&config.policy_source);
 
     let adapters = AwsAdapters::load(&config.common, &config.state).await;
     let catalog = config.common.catalog;

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use shared::domain::Invitation;
 use shared::policy::evaluation::{expires_within, older_than, one_of};
 use shared::policy::hash::set;
-use shared::policy::{self, Canonical, Condition, Exclusion, Limits, PolicyError, Problems, RuleNames, Shape};
+use shared::policy::{self, Canonical, Caps, Condition, Exclusion, PolicyError, Problems, Shape};
 
 /// A validated cancellation policy.
 pub type Policy = policy::Policy<Conditions, Exclusions>;
@@ -48,7 +48,7 @@ const CLIENT_TOKEN_PREFIX: &str = "ac";
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct PolicyDocument {
     version: i64,
-    #[serde(default = "default_dry_run")]
+    #[serde(default = "policy::default_dry_run")]
     dry_run: bool,
     #[serde(default)]
     max_cancellations_per_run: Option<i64>,
@@ -58,10 +58,6 @@ struct PolicyDocument {
     rules: Vec<RuleDocument>,
     #[serde(default)]
     exclude: ExcludeDocument,
-}
-
-fn default_dry_run() -> bool {
-    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -202,32 +198,24 @@ pub(crate) fn client_token(policy: &Policy, invitation_id: &str) -> String {
     policy.client_token(CLIENT_TOKEN_PREFIX, invitation_id)
 }
 
+/// auto-cancel's caps.
+const CAPS: Caps = Caps {
+    per_run: "maxCancellationsPerRun",
+    per_day: "maxCancellationsPerDay",
+    default_per_run: DEFAULT_MAX_CANCELLATIONS_PER_RUN,
+    max: MAX_CANCELLATIONS_LIMIT,
+    hint: "to cancel nothing, set dryRun to true",
+};
+
 fn validate(doc: PolicyDocument) -> Result<Policy, PolicyError> {
-    const CAP_HINT: &str = "to cancel nothing, set dryRun to true";
     let mut problems = Problems::default();
     problems.version(doc.version, &SUPPORTED_VERSIONS);
-    let max_per_run = problems.cap(
-        "maxCancellationsPerRun",
-        doc.max_cancellations_per_run,
-        DEFAULT_MAX_CANCELLATIONS_PER_RUN,
-        MAX_CANCELLATIONS_LIMIT,
-        CAP_HINT,
+    let limits = problems.limits(&CAPS, doc.dry_run, doc.max_cancellations_per_run, doc.max_cancellations_per_day);
+    let rules = problems.rules(
+        doc.rules,
+        |rule| &rule.name,
+        |i, rule, problems| (validate_conditions(&format!("rules[{i}].match"), rule.conditions, problems), ()),
     );
-    let max_per_day = problems.cap(
-        "maxCancellationsPerDay",
-        doc.max_cancellations_per_day,
-        max_per_run,
-        MAX_CANCELLATIONS_LIMIT,
-        CAP_HINT,
-    );
-
-    let mut names = RuleNames::default();
-    let mut rules = Vec::with_capacity(doc.rules.len());
-    for (i, rule) in doc.rules.into_iter().enumerate() {
-        let name = names.check(i, &rule.name, &mut problems);
-        let conditions = validate_conditions(&format!("rules[{i}].match"), rule.conditions, &mut problems);
-        rules.push(Rule { name, conditions, action: () });
-    }
 
     let exclude = Exclusions {
         other_participant_identifiers: problems.set(
@@ -241,7 +229,6 @@ fn validate(doc: PolicyDocument) -> Result<Policy, PolicyError> {
                 .then(|| format!("{id:?} is not a connection invitation id (pacinv-[A-Za-z0-9]{{13}})"))
         }),
     };
-    let limits = Limits { dry_run: doc.dry_run, max_per_run, max_per_day };
     problems.into_result(|| Policy::new(doc.version, limits, rules, exclude))
 }
 

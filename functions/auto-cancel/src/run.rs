@@ -21,18 +21,17 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
-use shared::commit::commit_with_retries;
+use shared::commit::{CommittedOne, Decided, commit_one};
 use shared::domain::{
     Catalog, Cause, CauseType, CommitOutcome, Invitation, InvitationEvent, InvitationKind, InvitationRecord,
-    InvitationStatus, OutboundEvent, ParticipantType, RecordChange, redact_contact_details,
+    InvitationStatus, ParticipantType, RecordChange, redact_contact_details,
 };
-use shared::invocation::InputError;
+use shared::policy::{outbound, run_policy};
 use shared::ports::{
     ActionBudget, Allowance, CallCounts, ConnectionInvitationQuery, ConnectionInvitations, EventPublisher, StateStore,
     Take,
 };
-use shared::run::{ErrorKind, FunctionError, Ports, RunReport, envelope};
-use shared::{PartnerCentralError, StoreError};
+use shared::run::{Ports, RunReport};
 
 use crate::input::{Invocation, parse_input};
 use crate::policy::{Decision, Policy, Rule, client_token};
@@ -41,29 +40,7 @@ use crate::summary::{Match, SkipReason, Summary};
 /// The function's name in metrics and logs.
 pub(crate) const FUNCTION_NAME: &str = "auto-cancel";
 
-/// A failed run (the summary is still produced, and the outbox drained).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RunError {
-    #[error(transparent)]
-    Input(#[from] InputError),
-    #[error("Partner Central: {0}")]
-    PartnerCentral(#[from] PartnerCentralError),
-    #[error("{0}")]
-    Store(#[from] StoreError),
-    #[error("cannot render the event of {invitation}: {message}")]
-    Event { invitation: String, message: String },
-}
-
-impl FunctionError for RunError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            RunError::Input(_) => ErrorKind::InvalidInput,
-            RunError::PartnerCentral(_) => ErrorKind::PartnerCentral,
-            RunError::Store(_) => ErrorKind::StateStore,
-            RunError::Event { .. } => ErrorKind::Event,
-        }
-    }
-}
+pub use shared::policy::RunError;
 
 /// Settings of the run besides the policy.
 #[derive(Debug, Clone)]
@@ -91,38 +68,8 @@ enum Attempt {
     Skipped(SkipReason),
 }
 
-/// What to commit for one record, decided from what is stored.
-enum Plan {
-    Commit(Box<RecordChange>),
-    /// Nothing to write: the record already says it (planned under this policy, or the
-    /// transition recorded by someone else first).
-    AlreadyRecorded,
-    /// Nothing to write, and the invitation is left alone.
-    Skip(SkipReason),
-}
-
-/// What committing one record came to, after retries.
-enum Committed {
-    /// Written, with this many events.
-    Written {
-        events: usize,
-    },
-    AlreadyRecorded,
-    Skipped(SkipReason),
-}
-
-impl Committed {
-    /// Events this commit queued.
-    fn events(&self) -> usize {
-        match self {
-            Committed::Written { events } => *events,
-            Committed::AlreadyRecorded | Committed::Skipped(_) => 0,
-        }
-    }
-}
-
-/// Allowances are forgotten this long after they were last counted (well after their day).
-const ALLOWANCE_KEPT: chrono::Duration = chrono::Duration::days(3);
+type Plan = Decided<SkipReason>;
+type Committed = CommittedOne<SkipReason>;
 
 impl<Connections, Store, Publisher, Clock, Calls, Budget>
     AutoCancel<'_, Connections, Store, Publisher, Clock, Calls, Budget>
@@ -139,33 +86,17 @@ where
     /// `request_id`: the Lambda request id, the same on Lambda's own retries of an async
     /// invocation; it names the firing when the payload does not.
     pub async fn handle(&self, payload: serde_json::Value, request_id: &str) -> Result<Summary, RunError> {
-        let mut invocation = parse_input(&payload).inspect_err(|e| tracing::error!(error = %e, "rejected"))?;
-        if invocation.firing.is_none() {
-            invocation.firing = Some(format!("invoke/{request_id}"));
-        }
-        self.run(invocation).await.into_result()
+        let invocation = parse_input(&payload).inspect_err(|e| tracing::error!(error = %e, "rejected"))?;
+        self.run(invocation.or_request(request_id)).await.into_result()
     }
 
     /// One run. Always reports the summary; the error, if any, after the outbox was drained.
     pub(crate) async fn run(&self, invocation: Invocation) -> RunReport<Summary, RunError> {
-        let dry_run = self.policy.limits.dry_run || invocation.dry_run == Some(true);
-        let mut summary = Summary::new(self.policy, dry_run);
-        summary.notes.push(match (self.policy.limits.dry_run, invocation.dry_run) {
-            (true, Some(false)) => "dry run: the policy says dryRun; a payload cannot turn that into real \
-                                   cancellations (dryRun: false ignored)"
-                .to_owned(),
-            (true, _) => "dry run: the policy says dryRun".to_owned(),
-            (false, Some(true)) => "dry run: forced by the payload (dryRun: true)".to_owned(),
-            (false, _) => "real run: the policy says dryRun: false".to_owned(),
-        });
-        let work = async {
-            let worked = self.work(dry_run, invocation.firing.as_deref(), &mut summary).await;
-            (summary, worked)
-        };
-        envelope(self.ports, FUNCTION_NAME, self.settings.catalog, work, |summary, end, error| {
-            summary.ended(end, error.map(ToString::to_string))
-        })
-        .await
+        let summary = |dry_run| Summary::new(self.policy, dry_run);
+        let work =
+            async |dry_run, firing: Option<&str>, summary: &mut Summary| self.work(dry_run, firing, summary).await;
+        let (catalog, limits) = (self.settings.catalog, &self.policy.limits);
+        run_policy(self.ports, FUNCTION_NAME, catalog, limits, "cancellations", invocation, summary, work).await
     }
 
     async fn work(&self, dry_run: bool, firing: Option<&str>, summary: &mut Summary) -> Result<(), RunError> {
@@ -206,7 +137,7 @@ where
         if dry_run {
             self.plan(&matches, now, summary).await
         } else {
-            self.cancel(&matches, now, &self.allowances(firing, now), summary).await
+            self.cancel(&matches, now, &self.policy.limits.allowances(FUNCTION_NAME, firing, now), summary).await
         }
     }
 
@@ -338,27 +269,6 @@ where
     // -----------------------------------------------------------------------------------
     // Real run
 
-    /// The allowances one real cancellation is counted against: the scheduled firing's (when
-    /// the invocation names one; `maxCancellationsPerRun`) and the UTC day's
-    /// (`maxCancellationsPerDay`).
-    fn allowances(&self, firing: Option<&str>, now: DateTime<Utc>) -> Vec<Allowance> {
-        let expires_at = now + ALLOWANCE_KEPT;
-        let mut allowances = Vec::with_capacity(2);
-        if let Some(firing) = firing {
-            allowances.push(Allowance {
-                key: format!("{FUNCTION_NAME}/firing/{firing}"),
-                limit: self.policy.limits.max_per_run,
-                expires_at,
-            });
-        }
-        allowances.push(Allowance {
-            key: format!("{FUNCTION_NAME}/day/{}", now.format("%Y-%m-%d")),
-            limit: self.policy.limits.max_per_day,
-            expires_at,
-        });
-        allowances
-    }
-
     async fn cancel(
         &self,
         matches: &[(Invitation, &Rule)],
@@ -463,7 +373,7 @@ where
         let committed = self.commit_with_retries_from(listed, record, decide).await?;
         summary.events_queued += committed.events();
         match committed {
-            Committed::Written { .. } => {}
+            Committed::Written { .. } | Committed::KeptChanging => {}
             // Recorded by someone else first (list-and-publish saw it): nothing more.
             Committed::AlreadyRecorded => {
                 tracing::info!(invitation_id = id, "canceled; the transition was already recorded")
@@ -537,44 +447,21 @@ where
         record: Option<InvitationRecord>,
         decide: impl Fn(Option<InvitationRecord>) -> Result<Plan, RunError>,
     ) -> Result<Committed, RunError> {
-        let change = match decide(record)? {
-            Plan::Commit(change) => *change,
-            Plan::AlreadyRecorded => return Ok(Committed::AlreadyRecorded),
-            Plan::Skip(reason) => return Ok(Committed::Skipped(reason)),
-        };
-        // What deciding again on a fresh record said, when it said "nothing to commit".
-        let mut settled = None;
-        let report = commit_with_retries(self.ports.store, vec![((), change)], async |conflicted| {
-            let mut again = Vec::new();
-            for ((), fresh) in conflicted {
-                match decide(fresh)? {
-                    Plan::Commit(change) => again.push(((), *change)),
-                    Plan::AlreadyRecorded => settled = Some(Committed::AlreadyRecorded),
-                    Plan::Skip(reason) => settled = Some(Committed::Skipped(reason)),
-                }
-            }
-            Ok::<_, RunError>(again)
-        })
-        .await?;
-        if let Some(((), change)) = report.committed.first() {
-            return Ok(Committed::Written { events: change.events.len() });
-        }
-        match settled {
-            Some(outcome) if report.unresolved.is_empty() => Ok(outcome),
-            _ => {
+        match commit_one(self.ports.store, record, decide).await? {
+            Committed::KeptChanging => {
                 tracing::warn!(
                     invitation_id = %invitation.id,
                     "the record kept changing under us; left for the next run (list-and-publish records the transition)"
                 );
                 Ok(Committed::Skipped(SkipReason::RecordKeptChanging))
             }
+            other => Ok(other),
         }
     }
 
-    /// The cancellation cap, in one place (dry runs plan against it too): whether one more
-    /// cancellation is allowed after `done` in this run (`maxCancellationsPerRun`).
+    /// The cancellation cap, in one place (dry runs plan against it too).
     fn within_cap(&self, done: usize) -> bool {
-        done < self.policy.limits.max_per_run as usize
+        self.policy.limits.within_run_cap(done)
     }
 
     fn cause(&self, rule: &Rule) -> Cause {
@@ -585,11 +472,6 @@ where
     fn for_event(&self, invitation: Invitation) -> Invitation {
         redact_contact_details(invitation, self.settings.include_contact_details)
     }
-}
-
-fn outbound(event: &InvitationEvent) -> Result<OutboundEvent, RunError> {
-    OutboundEvent::from_event(event)
-        .map_err(|e| RunError::Event { invitation: event.detail.invitation_id.clone(), message: e.to_string() })
 }
 
 #[cfg(test)]

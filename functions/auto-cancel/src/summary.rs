@@ -10,7 +10,8 @@ use serde::{Serialize, Serializer};
 use shared::PartnerCentralError;
 use shared::domain::{InvitationStatus, ParticipantType};
 use shared::metrics::RunMetrics;
-use shared::run::{RunEnd, RunSummary, Unreadables};
+use shared::policy::PolicySummary;
+use shared::run::{EndReport, RunEnd, RunSummary, Unreadables};
 
 use crate::policy::Policy;
 
@@ -141,20 +142,9 @@ pub struct Summary {
     pub(crate) unreadable: Unreadables,
     /// Events committed to the outbox by this run.
     pub(crate) events_queued: usize,
-    /// Events delivered by the drain at the end (this run's and any left over).
-    pub(crate) events_delivered: usize,
-    /// Events not delivered: they stay queued for the next run.
-    pub(crate) events_failed: usize,
-    /// Failed events that have failed at least 5 times.
-    pub(crate) events_stuck: usize,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) delivery_failures: Vec<String>,
-    /// Partner Central attempts per operation during the run (retries included).
-    pub(crate) api_calls: BTreeMap<String, u64>,
-    pub(crate) duration_ms: u64,
-    /// Why the run failed, when it did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) error: Option<String>,
+    /// The outbox drain, the calls, the duration, the error.
+    #[serde(flatten)]
+    pub(crate) end: EndReport,
 }
 
 impl Summary {
@@ -184,19 +174,17 @@ impl Summary {
         }
         SkipReason::of_race(error)
     }
+}
+
+impl PolicySummary for Summary {
+    fn note(&mut self, note: String) {
+        self.notes.push(note);
+    }
 
     /// What the run envelope adds at the end: the outbox drain, the calls, the duration, the
     /// error.
-    pub(crate) fn ended(mut self, end: RunEnd, error: Option<String>) -> Self {
-        self.unreadable_invitations = self.unreadable.len();
-        self.events_delivered = end.events.delivered;
-        self.events_failed = end.events.failed;
-        self.events_stuck = end.events.stuck;
-        self.delivery_failures = end.events.failure_reasons;
-        self.api_calls = end.api_calls;
-        self.duration_ms = end.duration_ms;
-        self.error = error;
-        self
+    fn ended(self, end: RunEnd, error: Option<String>) -> Self {
+        Summary { unreadable_invitations: self.unreadable.len(), end: EndReport::new(end, error), ..self }
     }
 }
 
@@ -204,18 +192,14 @@ impl RunSummary for Summary {
     /// The EMF metrics of the run.
     fn metrics(&self) -> RunMetrics {
         let count = |n: usize| n as f64;
-        RunMetrics::new()
+        let metrics = RunMetrics::new()
             .count("Candidates", count(self.candidates))
             .count("Cancellations", count(self.canceled.len()))
             .count("CancellationsPlanned", count(self.planned.len()))
             .count("Skipped", count(self.skipped.len()))
             .count("Deferred", count(self.deferred.len()))
-            .count("UnreadableInvitations", count(self.unreadable_invitations))
-            .count("EventsDelivered", count(self.events_delivered))
-            .count("EventsFailed", count(self.events_failed))
-            .count("EventsStuck", count(self.events_stuck))
-            .count("ApiCalls", self.api_calls.values().sum::<u64>() as f64)
-            .millis("DurationMs", self.duration_ms as f64)
+            .count("UnreadableInvitations", count(self.unreadable_invitations));
+        self.end.metrics(metrics)
     }
 }
 

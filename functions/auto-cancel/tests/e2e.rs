@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, TimeZone, Utc};
+use harness::contract::{digest, ids, strings};
 use harness::lambda::FunctionProcess;
 use harness::stack::{Stack, StackOptions, TABLE, event_file};
 use http_body_util::{BodyExt, Full};
@@ -114,30 +115,6 @@ async fn record_status(stack: &Stack, id: &str) -> Option<String> {
         .await
         .unwrap_or_else(|e| panic!("GetItem: {e}"));
     out.item().and_then(|i| i.get("status")).and_then(|s| s.as_s().ok()).cloned()
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
-}
-
-fn ids(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| (*s).to_owned()).collect()
-}
-
-/// (detail-type, invitation, cause rule) of each event, sorted.
-fn digest(events: &[Value]) -> Vec<(String, String, String)> {
-    let mut d: Vec<(String, String, String)> = events
-        .iter()
-        .map(|e| {
-            (
-                e["detail-type"].as_str().unwrap_or_default().to_owned(),
-                e["detail"]["invitationId"].as_str().unwrap_or_default().to_owned(),
-                e["detail"]["cause"]["rule"].as_str().unwrap_or("-").to_owned(),
-            )
-        })
-        .collect();
-    d.sort();
-    d
 }
 
 fn assert_schema_valid(events: &[Value]) {

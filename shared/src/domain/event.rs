@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::engagement_response::{AcceptanceTask, RejectionReason, TaskOutcome};
 use super::invitation::{Catalog, Invitation, InvitationKind, InvitationStatus, ParticipantType};
 
 /// The contract version carried in every detail.
@@ -43,6 +44,18 @@ pub enum DetailType {
     EngagementInvitationExpired,
     #[serde(rename = "Engagement Invitation Expiring Soon")]
     EngagementInvitationExpiringSoon,
+    /// A dry run of auto-respond would answer this invitation (detail `response`, `cause`).
+    #[serde(rename = "Engagement Invitation Response Planned")]
+    EngagementInvitationResponsePlanned,
+    /// Auto-respond started accepting it (detail `task`, `cause`).
+    #[serde(rename = "Engagement Invitation Acceptance Started")]
+    EngagementInvitationAcceptanceStarted,
+    /// The acceptance task completed: the opportunity exists (detail `task.opportunityId`).
+    #[serde(rename = "Engagement Invitation Acceptance Completed")]
+    EngagementInvitationAcceptanceCompleted,
+    /// The acceptance task failed (detail `task.reasonCode`, `task.message`).
+    #[serde(rename = "Engagement Invitation Acceptance Failed")]
+    EngagementInvitationAcceptanceFailed,
     /// Not about one invitation: the expire-sweeper's digest (detail
     /// [`crate::domain::ExpiringDigestDetail`]).
     #[serde(rename = "Invitations Expiring Digest")]
@@ -51,7 +64,7 @@ pub enum DetailType {
 
 impl DetailType {
     /// Every detail-type of the contract.
-    pub const ALL: [DetailType; 13] = [
+    pub const ALL: [DetailType; 17] = [
         DetailType::ConnectionInvitationCreated,
         DetailType::ConnectionInvitationAccepted,
         DetailType::ConnectionInvitationRejected,
@@ -64,6 +77,10 @@ impl DetailType {
         DetailType::EngagementInvitationRejected,
         DetailType::EngagementInvitationExpired,
         DetailType::EngagementInvitationExpiringSoon,
+        DetailType::EngagementInvitationResponsePlanned,
+        DetailType::EngagementInvitationAcceptanceStarted,
+        DetailType::EngagementInvitationAcceptanceCompleted,
+        DetailType::EngagementInvitationAcceptanceFailed,
         DetailType::InvitationsExpiringDigest,
     ];
 
@@ -88,6 +105,10 @@ impl DetailType {
             EngagementInvitationRejected => "Engagement Invitation Rejected",
             EngagementInvitationExpired => "Engagement Invitation Expired",
             EngagementInvitationExpiringSoon => "Engagement Invitation Expiring Soon",
+            EngagementInvitationResponsePlanned => "Engagement Invitation Response Planned",
+            EngagementInvitationAcceptanceStarted => "Engagement Invitation Acceptance Started",
+            EngagementInvitationAcceptanceCompleted => "Engagement Invitation Acceptance Completed",
+            EngagementInvitationAcceptanceFailed => "Engagement Invitation Acceptance Failed",
             InvitationsExpiringDigest => "Invitations Expiring Digest",
         }
     }
@@ -135,7 +156,19 @@ impl fmt::Display for DetailType {
     }
 }
 
-/// Why a function acted on an invitation by itself (auto-cancel).
+/// How a policy answers an engagement invitation we received (auto-respond).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", tag = "action")]
+pub enum Response {
+    /// Accept, through an acceptance task that creates the opportunity in our pipeline.
+    #[serde(rename = "accept")]
+    Accept,
+    /// Reject with this reason.
+    #[serde(rename = "reject", rename_all = "camelCase")]
+    Reject { rejection_reason: RejectionReason },
+}
+
+/// Why a function acted on an invitation by itself (auto-cancel, auto-respond).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Cause {
@@ -184,6 +217,13 @@ pub struct InvitationEventDetail {
     /// Policy actions: which rule of which policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<Cause>,
+    /// Response Planned: the answer the policy would give.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<Response>,
+    /// Acceptance Started / Completed / Failed: the acceptance task as last seen (task id,
+    /// opportunity id, reason code and message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<AcceptanceTask>,
 }
 
 /// A contract-v1 event: detail-type plus detail.
@@ -220,6 +260,8 @@ impl InvitationEvent {
                 threshold_hours: None,
                 hours_remaining: None,
                 cause: None,
+                response: None,
+                task: None,
             },
         }
     }
@@ -280,6 +322,68 @@ impl InvitationEvent {
         let mut event = Self::transition(invitation, previous, observed_at)?;
         event.detail.cause = Some(cause);
         Some(event)
+    }
+}
+
+impl InvitationEvent {
+    /// A dry run of auto-respond would answer this invitation so. One per invitation, policy
+    /// and rule.
+    pub fn response_planned(
+        invitation: &Invitation,
+        response: Response,
+        cause: Cause,
+        observed_at: DateTime<Utc>,
+    ) -> Self {
+        let discriminator = format!("{}:{}", cause.policy_hash, cause.rule);
+        let mut event =
+            Self::new(DetailType::EngagementInvitationResponsePlanned, invitation, None, observed_at, &discriminator);
+        event.detail.cause = Some(cause);
+        event.detail.response = Some(response);
+        event
+    }
+
+    /// Auto-respond started accepting the invitation: one per task.
+    pub fn acceptance_started(
+        invitation: &Invitation,
+        task: &AcceptanceTask,
+        cause: Cause,
+        observed_at: DateTime<Utc>,
+    ) -> Self {
+        let mut event =
+            Self::new(DetailType::EngagementInvitationAcceptanceStarted, invitation, None, observed_at, &task.task_id);
+        event.detail.cause = Some(cause);
+        event.detail.task = Some(task.clone());
+        event
+    }
+
+    /// The acceptance task ended (`COMPLETE`: Completed, `FAILED`: Failed); `None` while it
+    /// has not. One per task.
+    pub fn acceptance_ended(
+        invitation: &Invitation,
+        task: &AcceptanceTask,
+        cause: Option<Cause>,
+        observed_at: DateTime<Utc>,
+    ) -> Option<Self> {
+        let detail_type = match task.outcome() {
+            TaskOutcome::Completed { .. } => DetailType::EngagementInvitationAcceptanceCompleted,
+            TaskOutcome::Failed { .. } => DetailType::EngagementInvitationAcceptanceFailed,
+            TaskOutcome::Running | TaskOutcome::Unrecognized { .. } => return None,
+        };
+        let mut event = Self::new(detail_type, invitation, None, observed_at, &task.task_id);
+        event.detail.cause = cause;
+        event.detail.task = Some(task.clone());
+        Some(event)
+    }
+
+    /// A transition auto-respond brought about (Accepted, Rejected). Same fact, same id as
+    /// the plain transition: the cause is enrichment, not a different fact.
+    pub fn answered_by_policy(
+        invitation: &Invitation,
+        previous: InvitationStatus,
+        cause: Cause,
+        observed_at: DateTime<Utc>,
+    ) -> Option<Self> {
+        Self::canceled_by_policy(invitation, previous, cause, observed_at)
     }
 }
 
@@ -347,10 +451,14 @@ mod tests {
                 "Engagement Invitation Rejected",
                 "Engagement Invitation Expired",
                 "Engagement Invitation Expiring Soon",
+                "Engagement Invitation Response Planned",
+                "Engagement Invitation Acceptance Started",
+                "Engagement Invitation Acceptance Completed",
+                "Engagement Invitation Acceptance Failed",
                 "Invitations Expiring Digest",
             ]
         );
-        assert!(DetailType::invitation_events().eq(DetailType::ALL[..12].iter().copied()), "every type but the digest");
+        assert!(DetailType::invitation_events().eq(DetailType::ALL[..16].iter().copied()), "every type but the digest");
         for d in DetailType::ALL {
             assert_eq!(serde_json::to_value(d).ok(), Some(serde_json::json!(d.as_str())));
             assert_eq!(DetailType::parse(d.as_str()), Some(d));

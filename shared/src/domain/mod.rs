@@ -12,9 +12,9 @@ pub mod state;
 
 pub use digest::{DigestInvitation, ExpiringDigest, ExpiringDigestDetail};
 pub use envelope::{Delivery, DeliveryReport, OutboundEvent};
-pub use event::{Cause, CauseType, DetailType, InvitationEvent, InvitationEventDetail, SCHEMA_VERSION};
+pub use event::{Cause, CauseType, DetailType, InvitationEvent, InvitationEventDetail, Response, SCHEMA_VERSION};
 pub use invitation::{
     Catalog, ConnectionDetails, Invitation, InvitationKind, InvitationStatus, OtherParty, ParticipantType,
     UnreadableInvitation, redact_contact_details,
 };
-pub use state::{CommitOutcome, Expected, InvitationRecord, OutboxEntry, RecordChange, SyncMeta};
+pub use state::{AcceptanceRecord, CommitOutcome, Expected, InvitationRecord, OutboxEntry, RecordChange, SyncMeta};

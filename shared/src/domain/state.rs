@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::envelope::OutboundEvent;
+use super::event::{Cause, CauseType};
 use super::invitation::{Invitation, InvitationKind, InvitationStatus, ParticipantType};
 
 /// The remembered state of one invitation.
@@ -38,6 +39,9 @@ pub struct InvitationRecord {
     /// Hash of the policy whose "Cancellation Planned" event was published for it.
     #[serde(default)]
     pub planned_by_policy: Option<String>,
+    /// The acceptance task auto-respond started for it, followed until it ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<Box<AcceptanceRecord>>,
     /// When a terminal status was recorded; the record is kept for the retention period
     /// after that, then expires (table TTL).
     #[serde(default)]
@@ -45,6 +49,34 @@ pub struct InvitationRecord {
     /// Optimistic-concurrency version, maintained by the store (0 = never stored).
     #[serde(default)]
     pub version: u64,
+}
+
+/// An acceptance task auto-respond started, as remembered to follow it on later runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptanceRecord {
+    pub task_id: String,
+    /// The rule and policy that started it (the `cause` of its events).
+    pub rule: String,
+    pub policy_hash: String,
+    pub started_at: DateTime<Utc>,
+    /// `TaskStatus` when it ended (`COMPLETE` or `FAILED`) and its outcome was published;
+    /// `None` while it is followed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<String>,
+}
+
+impl AcceptanceRecord {
+    /// Still to be followed: started, its end not yet published.
+    pub fn is_followed(&self) -> bool {
+        self.ended.is_none()
+    }
+
+    /// The policy that started the task: the `cause` of its events and of the `Accepted`
+    /// transition, whoever records that.
+    pub fn cause(&self) -> Cause {
+        Cause { cause_type: CauseType::Policy, rule: self.rule.clone(), policy_hash: self.policy_hash.clone() }
+    }
 }
 
 impl InvitationRecord {
@@ -63,6 +95,7 @@ impl InvitationRecord {
             warned_thresholds: Vec::new(),
             warned_expires_at: None,
             planned_by_policy: None,
+            acceptance: None,
             terminal_at: invitation.status.is_terminal().then_some(now),
             version: 0,
         }

@@ -22,6 +22,14 @@ impl Canonical for () {
     }
 }
 
+/// An answer to an engagement invitation (auto-respond's rules): `{"action": "accept"}` or
+/// `{"action": "reject", "rejectionReason": ...}`.
+impl Canonical for crate::domain::Response {
+    fn canonical(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
 /// A set-valued list, canonically: sorted, without repeats.
 pub fn set(values: &BTreeSet<String>) -> Value {
     Value::from(values.iter().cloned().collect::<Vec<_>>())

@@ -18,6 +18,7 @@
 pub mod document;
 pub mod evaluation;
 pub mod hash;
+pub mod run;
 pub mod validation;
 
 use chrono::{DateTime, Utc};
@@ -26,7 +27,8 @@ use serde_json::{Value, json};
 pub use document::{LoadError, PolicySource, PolicyVariables, Shape, parse};
 pub use evaluation::{Condition, Decision, Exclusion, Rule};
 pub use hash::Canonical;
-pub use validation::{PolicyError, Problem, Problems, RuleNames};
+pub use run::{PolicyInvocation, PolicySummary, RunError, StartupError, outbound, parse_policy_invocation, run_policy};
+pub use validation::{Caps, PolicyError, Problem, Problems, RuleNames, default_dry_run};
 
 /// What a policy allows, besides what it selects; not part of its hash, so the policy
 /// reviewed in a dry run keeps its hash once switched to real runs, and changing a cap does
@@ -112,6 +114,19 @@ impl<Conditions, Exclusions, Action> Policy<Conditions, Exclusions, Action> {
     /// retried or repeated run never acts twice.
     pub fn client_token(&self, prefix: &str, id: &str) -> String {
         hash::client_token(prefix, &self.hash, id)
+    }
+
+    /// Log, once at start-up, which policy a function runs with.
+    pub fn log_loaded(&self, source: &PolicySource) {
+        tracing::info!(
+            policy = %source,
+            policy_hash = self.hash(),
+            dry_run = self.limits.dry_run,
+            max_actions_per_run = self.limits.max_per_run,
+            max_actions_per_day = self.limits.max_per_day,
+            rules = self.rules.len(),
+            "policy loaded"
+        );
     }
 
     /// Rule names, in the document's order.

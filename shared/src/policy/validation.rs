@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::RangeInclusive;
 
+use super::{Limits, Rule};
+
 /// Longest accepted rule name (it travels in every policy event's `cause.rule`).
 pub const MAX_RULE_NAME_CHARS: usize = 64;
 
@@ -105,6 +107,55 @@ impl Problems {
             }
         }
         values.into_iter().collect()
+    }
+}
+
+/// How a policy document names and bounds its caps on actions.
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    /// e.g. `maxCancellationsPerRun`.
+    pub per_run: &'static str,
+    /// e.g. `maxCancellationsPerDay` (defaults to the per-run cap).
+    pub per_day: &'static str,
+    /// The per-run cap when the document does not say.
+    pub default_per_run: u32,
+    /// The highest accepted cap.
+    pub max: u32,
+    /// How to act on nothing instead (a cap of 0 is refused), e.g. `to cancel nothing, set
+    /// dryRun to true`.
+    pub hint: &'static str,
+}
+
+/// `dryRun` when a document does not say: plan only.
+pub fn default_dry_run() -> bool {
+    true
+}
+
+impl Problems {
+    /// A document's [`Limits`]: `dry_run`, and its caps as written (`None`: not given).
+    pub fn limits(&mut self, caps: &Caps, dry_run: bool, per_run: Option<i64>, per_day: Option<i64>) -> Limits {
+        let max_per_run = self.cap(caps.per_run, per_run, caps.default_per_run, caps.max, caps.hint);
+        let max_per_day = self.cap(caps.per_day, per_day, max_per_run, caps.max, caps.hint);
+        Limits { dry_run, max_per_run, max_per_day }
+    }
+
+    /// Every rule of a document, in order: its name checked first (`name`: where a rule
+    /// document has it), then `rule` (its conditions and action, problems reported at
+    /// `rules[<index>]…`).
+    pub fn rules<Document, Conditions, Action>(
+        &mut self,
+        documents: Vec<Document>,
+        name: impl Fn(&Document) -> &str,
+        mut rule: impl FnMut(usize, Document, &mut Problems) -> (Conditions, Action),
+    ) -> Vec<Rule<Conditions, Action>> {
+        let mut names = RuleNames::default();
+        let mut rules = Vec::with_capacity(documents.len());
+        for (i, document) in documents.into_iter().enumerate() {
+            let name = names.check(i, name(&document), self);
+            let (conditions, action) = rule(i, document, self);
+            rules.push(Rule { name, conditions, action });
+        }
+        rules
     }
 }
 

@@ -29,3 +29,30 @@ pub fn check_events(events: &[Value]) -> Result<()> {
     }
     Ok(())
 }
+
+/// The strings of a JSON array (e.g. a summary's list of invitation ids); empty otherwise.
+pub fn strings(v: &Value) -> Vec<String> {
+    v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+}
+
+/// Owned copies, to compare with [`strings`].
+pub fn ids(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// (detail-type, invitation, cause rule or `-`) of each event, sorted: what a policy run
+/// published, in a comparable form.
+pub fn digest(events: &[Value]) -> Vec<(String, String, String)> {
+    let mut d: Vec<(String, String, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["detail-type"].as_str().unwrap_or_default().to_owned(),
+                e["detail"]["invitationId"].as_str().unwrap_or_default().to_owned(),
+                e["detail"]["cause"]["rule"].as_str().unwrap_or("-").to_owned(),
+            )
+        })
+        .collect();
+    d.sort();
+    d
+}

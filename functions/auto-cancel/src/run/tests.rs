@@ -7,7 +7,8 @@ use chrono::{Duration, TimeZone};
 use futures::stream::BoxStream;
 use serde_json::json;
 
-use shared::domain::{ConnectionDetails, InvitationEventDetail, OtherParty};
+use shared::PartnerCentralError;
+use shared::domain::{ConnectionDetails, InvitationEventDetail, OtherParty, OutboundEvent};
 use shared::ports::Page;
 use shared::run::RunSummary;
 use shared::testing::{FakePartnerCentral, FixedClock, MemoryStateStore, RecordingPublisher, connection_invitation};
@@ -204,14 +205,14 @@ async fn a_dry_run_plans_every_match_once_and_changes_nothing() {
         ])
     );
     // Nothing touched in Partner Central: no Get, no Cancel.
-    assert_eq!(s.api_calls, api_calls(&[("ListConnectionInvitations", 1)]));
+    assert_eq!(s.end.api_calls, api_calls(&[("ListConnectionInvitations", 1)]));
     for i in world() {
         assert_eq!(status(&app.invitations, &i.id), Some(InvitationStatus::Pending));
     }
 
     let published = app.publisher.published();
     assert_eq!(s.events_queued, 4);
-    assert_eq!(s.events_delivered, 4);
+    assert_eq!(s.end.events_delivered, 4);
     let d = details(&published);
     assert!(published.iter().all(|e| e.detail_type == "Connection Invitation Cancellation Planned"));
     let planned: Vec<(&str, &str)> = d
@@ -243,7 +244,7 @@ async fn a_dry_run_plans_every_match_once_and_changes_nothing() {
     // The same policy again: nothing new.
     let again = run_ok(&app, Invocation::scheduled()).await;
     assert_eq!(again.planned, s.planned);
-    assert_eq!((again.events_queued, again.events_delivered), (0, 0));
+    assert_eq!((again.events_queued, again.end.events_delivered), (0, 0));
     assert_eq!(app.publisher.published().len(), 4);
 }
 
@@ -260,7 +261,7 @@ async fn a_changed_policy_plans_again_under_its_own_hash() {
     let s = run_ok(&second, Invocation::scheduled()).await;
     // STALE_NEW (11.5 days) still matches 11 days; all four are planned again, new ids.
     assert_eq!(s.planned.len(), 4);
-    assert_eq!(s.events_delivered, 4);
+    assert_eq!(s.end.events_delivered, 4);
     let all = second.publisher.published();
     let new_ids: Vec<&String> = all.iter().skip(4).map(|e| &e.event_id).collect();
     assert!(new_ids.iter().all(|id| !first_ids.contains(id)), "a new policy hash is a new fact");
@@ -313,7 +314,7 @@ async fn a_real_run_cancels_matching_sender_invitations_oldest_first_up_to_the_c
         assert_eq!(status(fake, id), Some(InvitationStatus::Pending), "{id} must be left alone");
     }
     assert_eq!(
-        s.api_calls,
+        s.end.api_calls,
         api_calls(&[
             ("ListConnectionInvitations", 1),
             ("GetConnectionInvitation", 3),
@@ -607,9 +608,9 @@ async fn a_partner_central_failure_fails_the_run_after_publishing_what_was_commi
     let RunReport { summary: s, error } = app.run(Invocation::scheduled()).await;
     assert!(matches!(error, Some(RunError::PartnerCentral(PartnerCentralError::Service { .. }))), "{error:?}");
     assert_eq!(s.canceled, ids(&[EXPIRING]), "what came before the failure stands");
-    assert_eq!(s.events_delivered, 1, "and its event is delivered before the run reports the failure");
+    assert_eq!(s.end.events_delivered, 1, "and its event is delivered before the run reports the failure");
     assert_eq!(app.publisher.detail_types(), ["Connection Invitation Canceled"]);
-    assert!(s.error.as_deref().is_some_and(|e| e.contains("InternalServerException")));
+    assert!(s.end.error.as_deref().is_some_and(|e| e.contains("InternalServerException")));
     assert_eq!(status(&app.invitations.fake, STALE_NEW), Some(InvitationStatus::Pending), "stopped there");
 }
 
@@ -618,11 +619,11 @@ async fn undelivered_events_stay_queued_and_the_run_still_succeeds() {
     let app = app(policy(true, 10));
     app.publisher.down.store(true, std::sync::atomic::Ordering::SeqCst);
     let s = run_ok(&app, Invocation::scheduled()).await;
-    assert_eq!((s.events_queued, s.events_delivered, s.events_failed), (4, 0, 4));
+    assert_eq!((s.events_queued, s.end.events_delivered, s.end.events_failed), (4, 0, 4));
     assert_eq!(app.store.outbox_events().len(), 4);
     app.publisher.heal();
     let s = run_ok(&app, Invocation::scheduled()).await;
-    assert_eq!((s.events_queued, s.events_delivered, s.events_failed), (0, 4, 0));
+    assert_eq!((s.events_queued, s.end.events_delivered, s.end.events_failed), (0, 4, 0));
     assert!(app.store.outbox_events().is_empty());
 }
 
@@ -633,7 +634,7 @@ async fn a_state_table_outage_fails_the_run() {
     let RunReport { summary: s, error } = app.run(Invocation::scheduled()).await;
     assert!(matches!(error, Some(RunError::Store(_))), "{error:?}");
     assert!(s.canceled.is_empty(), "no cancellation without a state table to record it in");
-    assert_eq!(s.api_calls, api_calls(&[("ListConnectionInvitations", 1)]), "no Get, no Cancel");
+    assert_eq!(s.end.api_calls, api_calls(&[("ListConnectionInvitations", 1)]), "no Get, no Cancel");
 }
 
 #[tokio::test]
@@ -717,7 +718,7 @@ async fn ties_in_age_are_broken_by_id_so_the_order_is_stable() {
     let s = run_ok(&app, Invocation::scheduled()).await;
     assert_eq!(s.canceled, ids(&["pacinv-A000000000001", "pacinv-B000000000001"]));
     assert_eq!(s.deferred, ids(&["pacinv-C000000000001"]));
-    assert_eq!(s.api_calls["ListConnectionInvitations"], 3, "every page");
+    assert_eq!(s.end.api_calls["ListConnectionInvitations"], 3, "every page");
 }
 
 // -------------------------------------------------------------------------------------

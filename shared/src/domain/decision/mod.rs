@@ -45,7 +45,7 @@ mod sweep;
 
 use chrono::{DateTime, Utc};
 
-use super::{Invitation, InvitationEvent, InvitationRecord, InvitationStatus, OutboundEvent};
+use super::{Cause, Invitation, InvitationEvent, InvitationRecord, InvitationStatus, OutboundEvent};
 
 pub use observe::{BaselineEvents, CLOCK_MARGIN, Context, Mode, observe};
 pub use sweep::{crossed_thresholds, is_stale, sweep};
@@ -115,6 +115,9 @@ pub fn gone(record: &InvitationRecord, now: DateTime<Utc>) -> Plan {
 /// The contract events of `events` about `invitation` (as observed), observed at `now`.
 /// When the plan's `record` is terminal and the observation still says PENDING, the events
 /// show the recorded status (rule 4: the expiry the sweeper recorded, rule 5: overdue).
+/// An `Accepted` transition of an invitation auto-respond started accepting (the record
+/// remembers the task) carries that policy's `cause`, whoever records it first: the same
+/// event, with the same `eventId`, as auto-respond would publish.
 pub fn render(
     invitation: &Invitation,
     record: Option<&InvitationRecord>,
@@ -131,13 +134,22 @@ pub fn render(
         .iter()
         .filter_map(|kind| match *kind {
             EventKind::Created => Some(InvitationEvent::created(&shown, now)),
-            EventKind::Transition { previous } => InvitationEvent::transition(&shown, previous, now),
+            EventKind::Transition { previous } => match accepted_by_policy(&shown, record) {
+                Some(cause) => InvitationEvent::answered_by_policy(&shown, previous, cause, now),
+                None => InvitationEvent::transition(&shown, previous, now),
+            },
             EventKind::ExpiringSoon { threshold_hours } => {
                 Some(InvitationEvent::expiring_soon(&shown, threshold_hours, now))
             }
         })
         .map(|event| OutboundEvent::from_event(&event))
         .collect()
+}
+
+/// The cause of an acceptance a policy started, when `shown` is that acceptance's outcome.
+fn accepted_by_policy(shown: &Invitation, record: Option<&InvitationRecord>) -> Option<Cause> {
+    let acceptance = record?.acceptance.as_deref()?;
+    (shown.status == InvitationStatus::Accepted).then(|| acceptance.cause())
 }
 
 #[cfg(test)]
@@ -163,6 +175,36 @@ mod tests {
         assert_eq!(events[0].detail_type, DetailType::EngagementInvitationExpired.as_str());
         // Without a terminal record, a PENDING observation has no transition to show.
         assert!(render(&pending, None, &[from_pending], t(3)).unwrap_or_else(|e| panic!("{e}")).is_empty());
+    }
+
+    #[test]
+    fn an_acceptance_a_policy_started_is_published_with_its_cause_by_whoever_records_it() {
+        let pending = engagement_invitation("engi-0000000000001", t(1));
+        let accepted = Invitation { status: InvitationStatus::Accepted, ..pending.clone() };
+        let mut record = InvitationRecord::first_sighting(&pending, true, t(2));
+        let from_pending = [EventKind::Transition { previous: InvitationStatus::Pending }];
+        let plain = render(&accepted, Some(&record), &from_pending, t(3)).unwrap_or_else(|e| panic!("{e}"));
+        record.acceptance = Some(Box::new(crate::domain::AcceptanceRecord {
+            task_id: "task-0000000000001".into(),
+            rule: "aws-referrals".into(),
+            policy_hash: "0123456789abcdef".into(),
+            started_at: t(2),
+            ended: None,
+        }));
+        let caused = render(&accepted, Some(&record), &from_pending, t(3)).unwrap_or_else(|e| panic!("{e}"));
+        let detail = |events: &[OutboundEvent]| -> serde_json::Value {
+            serde_json::from_str(&events[0].detail).unwrap_or_default()
+        };
+        assert_eq!(detail(&caused)["eventId"], detail(&plain)["eventId"], "the same fact");
+        assert!(detail(&plain).get("cause").is_none());
+        assert_eq!(
+            detail(&caused)["cause"],
+            serde_json::json!({"type": "policy", "rule": "aws-referrals", "policyHash": "0123456789abcdef"})
+        );
+        // Any other outcome is not the policy's doing.
+        let expired = Invitation { status: InvitationStatus::Expired, ..pending };
+        let other = render(&expired, Some(&record), &from_pending, t(3)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(detail(&other).get("cause").is_none());
     }
 
     #[test]

@@ -36,5 +36,8 @@ async fn run() -> harness::Result<()> {
     if demo.has_function("native-relay") && demo.has_function("list-and-publish") {
         harness::demo::native_relay::act(&mut demo).await?;
     }
+    if demo.has_function("auto-respond") {
+        harness::demo::auto_respond::act(&mut demo).await?;
+    }
     demo.finish().await
 }

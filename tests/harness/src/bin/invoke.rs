@@ -182,15 +182,17 @@ async fn run(args: Args, signals: &mut Signals) -> Result<ExitCode> {
     for item in &args.settings {
         settings.push(setting(item, "argument")?);
     }
-    // auto-cancel refuses to start without a policy: run the samples with the example one.
+    // The policy functions refuse to start without a policy: run the samples with the example one.
     let has = |key: &str| settings.iter().any(|(k, _)| k == key);
-    if args.function == "auto-cancel" && !has("CANCEL_POLICY") && !has("CANCEL_POLICY_FILE") {
-        let example = root.join("events").join("auto-cancel-policy.example.json");
-        step(&format!(
-            "CANCEL_POLICY_FILE={} (the example policy; set CANCEL_POLICY or CANCEL_POLICY_FILE to change it)",
-            example.display()
-        ));
-        settings.push(("CANCEL_POLICY_FILE".to_owned(), example.display().to_string()));
+    let policy = match args.function.as_str() {
+        "auto-cancel" => Some(("CANCEL_POLICY", "CANCEL_POLICY_FILE")),
+        "auto-respond" => Some(("RESPOND_POLICY", "RESPOND_POLICY_FILE")),
+        _ => None,
+    };
+    if let Some((inline, file)) = policy.filter(|(inline, file)| !has(inline) && !has(file)) {
+        let example = root.join("events").join(format!("{}-policy.example.json", args.function));
+        step(&format!("{file}={} (the example policy; set {inline} or {file} to change it)", example.display()));
+        settings.push((file.to_owned(), example.display().to_string()));
     }
 
     let session = match &args.session {

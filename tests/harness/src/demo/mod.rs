@@ -5,6 +5,7 @@
 //! Each function contributes one act (`demo/<function>.rs`), run in order by `bin/demo.rs`.
 
 pub mod auto_cancel;
+pub mod auto_respond;
 pub mod expire_sweeper;
 pub mod list_and_publish;
 pub mod native_relay;
@@ -62,12 +63,17 @@ impl Demo {
     /// use, with `env` on top of the stack's environment), then print the events that
     /// arrived at the consumer. Returns the function's summary.
     pub async fn run(&mut self, name: &str, event: &str, env: &[(&str, &str)]) -> Result<Value> {
+        let payload = event_file(event)?;
+        self.run_with(name, &payload, env).await
+    }
+
+    /// [`Demo::run`] with an inline payload.
+    pub async fn run_with(&mut self, name: &str, payload: &Value, env: &[(&str, &str)]) -> Result<Value> {
         if !self.functions.contains_key(name) {
             let process = self.stack.start_function(name, &self.bin_dir.join(name), env)?;
             self.functions.insert(name.to_owned(), process);
         }
-        let payload = event_file(event)?;
-        self.invoke(name, &payload).await
+        self.invoke(name, payload).await
     }
 
     /// Start `name`'s process if it is not running yet.
@@ -132,6 +138,18 @@ impl Demo {
             }
             if let Some(rule) = d["cause"]["rule"].as_str() {
                 details.push(format!("policy rule {rule}"));
+            }
+            if let Some(action) = d["response"]["action"].as_str() {
+                details.push(format!("would {action}"));
+            }
+            if let Some(task) = d["task"]["taskId"].as_str() {
+                details.push(format!("task {task}"));
+            }
+            if let Some(opportunity) = d["task"]["opportunityId"].as_str() {
+                details.push(format!("opportunity {opportunity}"));
+            }
+            if let Some(reason) = d["task"]["reasonCode"].as_str() {
+                details.push(format!("failed: {reason}"));
             }
             if let Some(n) = d["count"].as_u64() {
                 details.push(format!("{n} invitations"));

@@ -1,0 +1,42 @@
+//! The auto-respond Lambda: configuration and clients once, then one run per invocation.
+
+use auto_respond::{AutoRespond, Config, Settings};
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+use shared::adapters::AwsAdapters;
+use shared::config::Env;
+use shared::run::{Failure, Ports};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::telemetry::init_logging();
+    let config =
+        Config::from_env(&Env::process()).inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    config.policy.log_loaded(&config.policy_source);
+
+    let adapters = AwsAdapters::load(&config.common, &config.state).await;
+    let settings = Settings { catalog: config.common.catalog };
+    let function = AutoRespond {
+        // No connection invitations: auto-respond answers engagement invitations we received.
+        ports: Ports {
+            connections: &(),
+            engagements: &adapters.selling,
+            store: &adapters.store,
+            publisher: &adapters.publisher,
+            clock: &adapters.clock,
+            calls: &adapters.calls,
+        },
+        // Accepting and rejecting go through the same Selling client (its writes paced).
+        responses: &adapters.selling,
+        // The allowances live in the same state table: the same store, one DynamoDB client.
+        budget: &adapters.store,
+        policy: &config.policy,
+        settings: &settings,
+    };
+    let function = &function;
+    // Boxed: the run's future is deep (see auto-cancel).
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        Box::pin(async move { function.handle(event.payload, &event.context.request_id).await.map_err(Failure) })
+    }))
+    .await
+}

@@ -1,0 +1,308 @@
+//! Handler tests over the in-memory fakes of `shared::testing`.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, TimeZone};
+use serde_json::json;
+
+use shared::domain::{InvitationEventDetail, OtherParty};
+use shared::testing::{FakePartnerCentral, FixedClock, MemoryStateStore, RecordingPublisher, engagement_invitation};
+
+use super::*;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).single().unwrap_or_default()
+}
+
+fn received(id: &str, payload: &str, age_hours: i64, sender: &str, company: &str) -> Invitation {
+    Invitation {
+        payload_type: Some(payload.to_owned()),
+        engagement_title: Some("Data lake migration".into()),
+        other_party: OtherParty {
+            sender_aws_account_id: Some(sender.to_owned()),
+            sender_company_name: Some(company.to_owned()),
+            ..OtherParty::default()
+        },
+        ..engagement_invitation(id, now() - Duration::hours(age_hours))
+    }
+}
+
+const REFERRAL_OLD: &str = "engi-referral00001";
+const REFERRAL_NEW: &str = "engi-referral00002";
+const LEAD: &str = "engi-lead000000001";
+const OTHER: &str = "engi-other00000001";
+const KEEP: &str = "engi-keepthisone01";
+const SENT: &str = "engi-sent000000001";
+
+/// RECEIVER PENDING: two AWS referrals (accept), a lead (reject), one from another company
+/// (no rule), one excluded by id. SENDER: a referral matching every rule (never a candidate).
+fn world() -> Vec<Invitation> {
+    vec![
+        received(REFERRAL_OLD, "OpportunityInvitation", 30, "123456789012", "AWS"),
+        received(REFERRAL_NEW, "OpportunityInvitation", 20, "123456789012", "AWS"),
+        received(LEAD, "LeadInvitation", 25, "123456789012", "AWS"),
+        received(OTHER, "OpportunityInvitation", 40, "999988887777", "Acme"),
+        received(KEEP, "OpportunityInvitation", 50, "123456789012", "AWS"),
+        Invitation {
+            participant_type: ParticipantType::Sender,
+            ..received(SENT, "OpportunityInvitation", 60, "123456789012", "AWS")
+        },
+    ]
+}
+
+fn policy(dry_run: bool, per_run: u32, per_day: u32) -> Policy {
+    let doc = json!({
+        "version": 1,
+        "dryRun": dry_run,
+        "maxActionsPerRun": per_run,
+        "maxActionsPerDay": per_day,
+        "rules": [
+            {"name": "aws-referrals", "match": {"payloadTypes": ["OpportunityInvitation"], "senderCompanyNames": ["AWS"]}, "action": "accept"},
+            {"name": "leads", "match": {"payloadTypes": ["LeadInvitation"]}, "action": "reject", "rejectionReason": "Unable to support"}
+        ],
+        "exclude": {"invitationIds": [KEEP]}
+    });
+    crate::policy::parse(&doc.to_string()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+struct App {
+    partner: FakePartnerCentral,
+    store: MemoryStateStore,
+    publisher: RecordingPublisher,
+    clock: FixedClock,
+    policy: Policy,
+    settings: Settings,
+}
+
+fn app(policy: Policy) -> App {
+    App {
+        partner: FakePartnerCentral::new(world()),
+        store: MemoryStateStore::new(),
+        publisher: RecordingPublisher::new(),
+        clock: FixedClock::at(now()),
+        policy,
+        settings: Settings { catalog: Catalog::Aws },
+    }
+}
+
+impl App {
+    fn function(
+        &self,
+    ) -> AutoRespond<
+        '_,
+        FakePartnerCentral,
+        FakePartnerCentral,
+        MemoryStateStore,
+        RecordingPublisher,
+        FixedClock,
+        FakePartnerCentral,
+        MemoryStateStore,
+    > {
+        AutoRespond {
+            ports: Ports {
+                connections: &(),
+                engagements: &self.partner,
+                store: &self.store,
+                publisher: &self.publisher,
+                clock: &self.clock,
+                calls: &self.partner,
+            },
+            responses: &self.partner,
+            budget: &self.store,
+            policy: &self.policy,
+            settings: &self.settings,
+        }
+    }
+
+    async fn run(&self, invocation: PolicyInvocation) -> Summary {
+        let report = self.function().run(invocation).await;
+        assert_eq!(report.error, None, "{:?}", report.summary);
+        report.summary
+    }
+
+    fn published(&self) -> Vec<(String, InvitationEventDetail)> {
+        self.publisher
+            .published()
+            .iter()
+            .map(|e| {
+                let detail = serde_json::from_str(&e.detail).unwrap_or_else(|err| panic!("{err}: {}", e.detail));
+                (e.detail_type.to_string(), detail)
+            })
+            .collect()
+    }
+
+    fn status(&self, id: &str) -> Option<InvitationStatus> {
+        self.partner.get(InvitationKind::Engagement, id).map(|i| i.status)
+    }
+
+    fn calls(&self, op: &str) -> u32 {
+        self.partner.calls().get(op).copied().unwrap_or(0)
+    }
+}
+
+fn ids(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+const START: &str = "StartEngagementByAcceptingInvitationTask";
+const REJECT: &str = "RejectEngagementInvitation";
+
+#[tokio::test]
+async fn a_dry_run_plans_every_match_once_and_changes_nothing() {
+    let app = app(policy(true, 10, 10));
+    let s = app.run(PolicyInvocation::scheduled()).await;
+    assert!(s.dry_run);
+    assert_eq!(s.candidates, 5, "the SENDER invitation is not a candidate");
+    assert_eq!(s.planned, ids(&[REFERRAL_OLD, LEAD, REFERRAL_NEW]), "oldest first");
+    assert_eq!(s.excluded, 1);
+    assert_eq!(s.matched_per_rule, BTreeMap::from([("aws-referrals".into(), 3), ("leads".into(), 1)]));
+    assert_eq!((app.calls(START), app.calls(REJECT)), (0, 0));
+    assert!(app.partner.acceptance_tasks().is_empty());
+    for id in [REFERRAL_OLD, REFERRAL_NEW, LEAD, OTHER, KEEP] {
+        assert_eq!(app.status(id), Some(InvitationStatus::Pending), "{id}");
+    }
+    let events = app.published();
+    assert_eq!(events.len(), 3);
+    for (detail_type, detail) in &events {
+        assert_eq!(detail_type, "Engagement Invitation Response Planned");
+        let cause = detail.cause.as_ref().unwrap_or_else(|| panic!("cause"));
+        assert_eq!(cause.policy_hash, app.policy.hash());
+    }
+    let lead = events.iter().find(|(_, d)| d.invitation_id == LEAD).map(|(_, d)| d.clone());
+    let lead = lead.unwrap_or_else(|| panic!("lead planned"));
+    assert_eq!(lead.cause.map(|c| c.rule), Some("leads".into()));
+    assert_eq!(
+        serde_json::to_value(&lead.response).unwrap_or_default(),
+        json!({"action": "reject", "rejectionReason": "Unable to support"})
+    );
+
+    // Planned once per policy: a second dry run publishes nothing new.
+    let again = app.run(PolicyInvocation::scheduled()).await;
+    assert_eq!(again.events_queued, 0);
+    assert_eq!(app.published().len(), 3);
+}
+
+#[tokio::test]
+async fn a_payload_cannot_turn_a_dry_run_policy_into_real_answers() {
+    let app = app(policy(true, 10, 10));
+    let s = app.run(PolicyInvocation::with_dry_run(false)).await;
+    assert!(s.dry_run && s.notes.iter().any(|n| n.contains("dryRun: false ignored")), "{:?}", s.notes);
+    assert_eq!((app.calls(START), app.calls(REJECT)), (0, 0));
+    let real = self::app(policy(false, 10, 10));
+    let s = real.run(PolicyInvocation::with_dry_run(true)).await;
+    assert!(s.dry_run);
+    assert_eq!((real.calls(START), real.calls(REJECT)), (0, 0));
+}
+
+#[tokio::test]
+async fn a_real_run_accepts_and_rejects_exactly_the_matches_and_follows_the_tasks() {
+    let app = app(policy(false, 10, 10));
+    let s = app.run(PolicyInvocation::scheduled()).await;
+    assert!(!s.dry_run);
+    let accepting: Vec<&str> = s.accepting.iter().map(|a| a.invitation_id.as_str()).collect();
+    assert_eq!(accepting, [REFERRAL_OLD, REFERRAL_NEW]);
+    assert_eq!(s.rejected, ids(&[LEAD]));
+    assert_eq!(app.calls(START), 2);
+    assert_eq!(app.calls(REJECT), 1);
+    assert_eq!(app.calls("GetEngagementInvitation"), 3, "one Get per action");
+    assert_eq!(app.status(LEAD), Some(InvitationStatus::Rejected));
+    assert_eq!(app.partner.rejection_reason(LEAD).map(|r| r.to_string()), Some("Unable to support".into()));
+    for id in [OTHER, KEEP, SENT] {
+        assert_eq!(app.status(id), Some(InvitationStatus::Pending), "{id} untouched");
+    }
+    // Tokens: invitation + policy hash.
+    let tasks = app.partner.acceptance_tasks();
+    assert_eq!(tasks.len(), 2);
+    let types: Vec<String> = app.published().into_iter().map(|(t, _)| t).collect();
+    assert_eq!(types.iter().filter(|t| *t == "Engagement Invitation Acceptance Started").count(), 2, "{types:?}");
+    let rejected: Vec<InvitationEventDetail> =
+        app.published().into_iter().filter(|(t, _)| t == "Engagement Invitation Rejected").map(|(_, d)| d).collect();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].cause.as_ref().map(|c| c.rule.as_str()), Some("leads"));
+    assert_eq!(rejected[0].previous_status, Some(InvitationStatus::Pending));
+    // The within-run follow-up saw them still running.
+    assert_eq!(s.tasks_followed, 2);
+    assert!(s.acceptances_completed.is_empty());
+
+    // A repeated run acts on nothing.
+    let again = app.run(PolicyInvocation::scheduled()).await;
+    assert!(again.accepting.is_empty() && again.rejected.is_empty(), "{again:?}");
+    assert_eq!((app.calls(START), app.calls(REJECT)), (2, 1));
+    assert!(again.skipped.iter().all(|s| s.reason.to_string().starts_with("being accepted by task-")), "{again:?}");
+
+    // The tasks end; the next run publishes the outcome, with the Accepted transition.
+    app.partner.fail_acceptance_of(REFERRAL_NEW, "OpportunityValidationFailed", "Missing customer website");
+    assert_eq!(app.partner.end_acceptance_tasks(), 2);
+    let before = app.published().len();
+    let after = app.run(PolicyInvocation::scheduled()).await;
+    assert_eq!(after.acceptances_completed.len(), 1);
+    assert_eq!(after.acceptances_completed[0].invitation_id, REFERRAL_OLD);
+    assert!(after.acceptances_completed[0].opportunity_id.is_some());
+    assert_eq!(after.acceptances_failed.len(), 1);
+    let failed = &after.acceptances_failed[0];
+    assert_eq!(failed.invitation_id, REFERRAL_NEW);
+    assert_eq!(failed.reason_code.as_ref().map(|r| r.as_str()), Some("OpportunityValidationFailed"));
+    assert_eq!(failed.message.as_deref(), Some("Missing customer website"));
+    let new: Vec<(String, InvitationEventDetail)> = app.published().into_iter().skip(before).collect();
+    let types: Vec<&str> = new.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(types.len(), 3, "{types:?}");
+    assert!(types.contains(&"Engagement Invitation Accepted"));
+    assert!(types.contains(&"Engagement Invitation Acceptance Completed"));
+    assert!(types.contains(&"Engagement Invitation Acceptance Failed"));
+    for (_, d) in &new {
+        assert_eq!(d.cause.as_ref().map(|c| c.policy_hash.as_str()), Some(app.policy.hash()));
+    }
+    let record = app.store.record(InvitationKind::Engagement, REFERRAL_OLD);
+    assert_eq!(record.map(|r| r.status), Some(InvitationStatus::Accepted));
+    // The failed one is not started again under this policy, and nothing is published twice.
+    let last = app.run(PolicyInvocation::scheduled()).await;
+    assert_eq!(app.calls(START), 2);
+    assert_eq!(last.events_queued, 0);
+    assert!(
+        last.skipped.iter().any(|s| s.invitation_id == REFERRAL_NEW && s.reason.to_string().contains("ended FAILED"))
+    );
+}
+
+#[tokio::test]
+async fn the_cap_and_the_daily_budget_hold_under_retries() {
+    let app = app(policy(false, 1, 2));
+    let firing = || PolicyInvocation::scheduled().in_firing("scheduled/2026-11-20T06:00:00Z");
+    let first = app.run(firing()).await;
+    assert_eq!(first.actions(), 1);
+    assert_eq!(first.deferred, ids(&[LEAD, REFERRAL_NEW]));
+    // A retry of the same firing: its allowance is used up.
+    let retry = app.run(firing()).await;
+    assert_eq!(retry.actions(), 0, "{retry:?}");
+    // Another firing the same day: one more, then the day's budget of 2 is used up.
+    let second = app.run(PolicyInvocation::scheduled().in_firing("scheduled/2026-11-20T07:00:00Z")).await;
+    assert_eq!(second.actions(), 1);
+    let third = app.run(PolicyInvocation::scheduled().in_firing("scheduled/2026-11-20T08:00:00Z")).await;
+    assert_eq!(third.actions(), 0);
+    assert!(third.notes.iter().any(|n| n.contains("auto-respond/day/2026-11-20 used up")), "{:?}", third.notes);
+    assert_eq!(app.calls(START) + app.calls(REJECT), 2);
+}
+
+#[tokio::test]
+async fn races_are_skipped_with_a_reason_and_give_the_allowance_back() {
+    let app = app(policy(false, 10, 10));
+    // Refused for its state (answered by someone else after the listing), and gone.
+    app.partner.fail_next(
+        REFERRAL_OLD,
+        PartnerCentralError::Conflict {
+            operation: START,
+            reason: "UNSPECIFIED".into(),
+            message: "no longer pending".into(),
+        },
+    );
+    app.partner.fail_next(
+        LEAD,
+        PartnerCentralError::NotFound { operation: "GetEngagementInvitation", message: "gone".into() },
+    );
+    let s = app.run(PolicyInvocation::scheduled()).await;
+    let reasons: BTreeMap<String, String> =
+        s.skipped.iter().map(|k| (k.invitation_id.clone(), k.reason.to_string())).collect();
+    assert_eq!(reasons.get(LEAD).map(String::as_str), Some("GetEngagementInvitation: not found"), "{reasons:?}");
+    assert!(reasons.get(REFERRAL_OLD).is_some_and(|r| r.starts_with(&format!("{START}: conflict"))), "{reasons:?}");
+    assert_eq!(s.accepting.len(), 1);
+    assert_eq!(app.store.allowance_used("auto-respond/day/2026-11-20"), 1, "skips give their allowance back");
+}
