@@ -49,6 +49,8 @@ pub struct Page {
 
 /// One entry of a [`Page`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Short-lived: moved straight into a page's vectors; boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum PageItem {
     Invitation(Invitation),
     Unreadable(UnreadableInvitation),
