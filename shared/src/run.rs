@@ -63,6 +63,13 @@ pub struct Unreadables {
     found: BTreeMap<(InvitationKind, String), UnreadableInvitation>,
 }
 
+/// In a summary: how many (`unreadableInvitations`); the warnings name them.
+impl Serialize for Unreadables {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(self.found.len() as u64)
+    }
+}
+
 impl Unreadables {
     /// Report one (again: reported once).
     pub fn note(&mut self, unreadable: UnreadableInvitation) {

@@ -135,10 +135,9 @@ pub struct Summary {
     /// Matches beyond `maxCancellationsPerRun`: left for a later run (in a dry run: what a
     /// real run now would leave for later).
     pub(crate) deferred: Vec<String>,
-    /// Invitations this version cannot read (an unknown enum value, a missing member): each
-    /// named in a warning, never canceled.
-    pub(crate) unreadable_invitations: usize,
-    #[serde(skip)]
+    /// Invitations this version cannot read (an unknown enum value, a missing member): how
+    /// many (each named in a warning), never canceled.
+    #[serde(rename = "unreadableInvitations")]
     pub(crate) unreadable: Unreadables,
     /// Events committed to the outbox by this run.
     pub(crate) events_queued: usize,
@@ -184,7 +183,7 @@ impl PolicySummary for Summary {
     /// What the run envelope adds at the end: the outbox drain, the calls, the duration, the
     /// error.
     fn ended(self, end: RunEnd, error: Option<String>) -> Self {
-        Summary { unreadable_invitations: self.unreadable.len(), end: EndReport::new(end, error), ..self }
+        Summary { end: EndReport::new(end, error), ..self }
     }
 }
 
@@ -198,7 +197,7 @@ impl RunSummary for Summary {
             .count("CancellationsPlanned", count(self.planned.len()))
             .count("Skipped", count(self.skipped.len()))
             .count("Deferred", count(self.deferred.len()))
-            .count("UnreadableInvitations", count(self.unreadable_invitations));
+            .count("UnreadableInvitations", count(self.unreadable.len()));
         self.end.metrics(metrics)
     }
 }

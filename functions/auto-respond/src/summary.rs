@@ -182,10 +182,9 @@ pub struct Summary {
     pub(crate) acceptances_failed: Vec<Ended>,
     /// Events committed to the outbox by this run.
     pub(crate) events_queued: usize,
-    /// Invitations this version cannot read (an unknown enum value, a missing member): each
-    /// named in a warning, never answered.
-    pub(crate) unreadable_invitations: usize,
-    #[serde(skip)]
+    /// Invitations this version cannot read (an unknown enum value, a missing member): how
+    /// many (each named in a warning), never answered.
+    #[serde(rename = "unreadableInvitations")]
     pub(crate) unreadable: Unreadables,
     /// The outbox drain, the calls, the duration, the error.
     #[serde(flatten)]
@@ -224,7 +223,7 @@ impl PolicySummary for Summary {
     /// What the run envelope adds at the end: the outbox drain, the calls, the duration, the
     /// error.
     fn ended(self, end: RunEnd, error: Option<String>) -> Self {
-        Summary { unreadable_invitations: self.unreadable.len(), end: EndReport::new(end, error), ..self }
+        Summary { end: EndReport::new(end, error), ..self }
     }
 }
 
@@ -241,7 +240,7 @@ impl RunSummary for Summary {
             .count("AcceptancesFailed", count(self.acceptances_failed.len()))
             .count("Skipped", count(self.skipped.len()))
             .count("Deferred", count(self.deferred.len()))
-            .count("UnreadableInvitations", count(self.unreadable_invitations));
+            .count("UnreadableInvitations", count(self.unreadable.len()));
         self.end.metrics(metrics)
     }
 }

@@ -423,14 +423,19 @@ impl ActionBudget for DynamoStateStore {
                 Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
                     canceled,
                 )) => {
-                    // The allowance whose condition failed (the first one, without reasons).
+                    // The allowance whose condition failed. Canceled for another reason (a
+                    // concurrent transaction on the item): not used up, a failure to retry.
                     let used_up = canceled
                         .cancellation_reasons()
                         .iter()
-                        .position(|r| r.code() == Some("ConditionalCheckFailed"))
-                        .unwrap_or(0);
-                    let key = allowances.get(used_up).map(|a| a.key.clone()).unwrap_or_default();
-                    Ok(Take::UsedUp { key })
+                        .position(|r| r.code() == Some("ConditionalCheckFailed"));
+                    match used_up {
+                        Some(i) => {
+                            let key = allowances.get(i).map(|a| a.key.clone()).unwrap_or_default();
+                            Ok(Take::UsedUp { key })
+                        }
+                        None => Err(unavailable("TransactWriteItems (allowance)", &e)),
+                    }
                 }
                 _ => Err(unavailable("TransactWriteItems (allowance)", &e)),
             },

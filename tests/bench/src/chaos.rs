@@ -4,6 +4,9 @@
 //! Faults, all decided by one seeded PRNG (printed at start, so a failure can be replayed):
 //! - Partner Central: the emulator's `throttle_rate` / `error_rate` (its own PRNG, seeded from ours);
 //! - EventBridge: the harness's fault proxy fails whole PutEvents calls and single entries;
+//! - DynamoDB: the tap in front of moto answers a fraction of the functions' state requests with
+//!   `ProvisionedThroughputExceededException`, `ThrottlingException`, `InternalServerError` or
+//!   (on `TransactWriteItems`) `TransactionCanceledException` instead of forwarding them;
 //! - crashes: the function process is SIGKILLed at a known point — while the emulator holds its
 //!   N-th Partner Central request (before it runs, or after it ran and before the answer: e.g.
 //!   between a cancellation taking effect and its state write), while the proxy holds a
@@ -54,6 +57,9 @@ pub struct ChaosConfig {
     pub error_rate: f64,
     pub put_events_fail_call_rate: f64,
     pub put_events_fail_entry_rate: f64,
+    /// Fraction of the functions' DynamoDB requests answered with a fault (throttling, 5xx,
+    /// a canceled transaction) by the tap in front of moto.
+    pub dynamodb_fault_rate: f64,
     /// Fraction of runs in which the process is killed at a random point.
     pub kill_rate: f64,
     /// Partner Central's native events on, with native-relay in the mix: the fraction the
@@ -83,6 +89,7 @@ impl ChaosConfig {
             error_rate: 0.1,
             put_events_fail_call_rate: 0.2,
             put_events_fail_entry_rate: 0.2,
+            dynamodb_fault_rate: 0.1,
             kill_rate: 0.25,
             native: true,
             native_drop_rate: 0.2,
@@ -440,8 +447,10 @@ async fn mutate(stack: &Stack, rng: &mut XorShift, truth: &Truth) -> Result<Vec<
 }
 
 /// Switch the faults on (with fresh seeds from ours) or off.
-async fn set_faults(stack: &Stack, config: &ChaosConfig, rng: &mut XorShift, on: bool) -> Result<()> {
+async fn set_faults(fleet: &Fleet<'_>, config: &ChaosConfig, rng: &mut XorShift, on: bool) -> Result<()> {
+    let stack = fleet.stack;
     let (throttle, error) = if on { (config.throttle_rate, config.error_rate) } else { (0.0, 0.0) };
+    fleet.dynamodb_tap.set_state_faults(if on { config.dynamodb_fault_rate } else { 0.0 }, rng.fork());
     stack
         .emulator_control(
             "POST",
@@ -673,14 +682,14 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
     truth.observe(&stack, 0, LIST_AND_PUBLISH).await?;
 
     for step in 1..=config.runs {
-        set_faults(&stack, config, &mut rng, false).await?;
+        set_faults(&fleet, config, &mut rng, false).await?;
         let mutations = mutate(&stack, &mut rng, &truth).await?;
         truth.observe(&stack, step, "driver").await?;
         // The native events of these changes reach native-relay within seconds, before the
         // next scheduled run (mostly: a run can land right after a change).
         if config.native && rng.chance(config.relay_step_rate) {
             let kill = rng.chance(config.kill_rate).then(|| choose_kill(&mut rng, NATIVE_RELAY));
-            set_faults(&stack, config, &mut rng, true).await?;
+            set_faults(&fleet, config, &mut rng, true).await?;
             let t = Instant::now();
             let end = chaos_native::relay_step(&mut fleet, kill.clone(), proxy_faults(config, true), &mut native)
                 .await?
@@ -705,7 +714,7 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
             });
             published_by.extend(got.iter().map(|_| NATIVE_RELAY.to_owned()));
             events.extend(got);
-            set_faults(&stack, config, &mut rng, false).await?;
+            set_faults(&fleet, config, &mut rng, false).await?;
         }
         let function = match rng.below(10) {
             0..=4 => LIST_AND_PUBLISH,
@@ -713,7 +722,7 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
             _ => AUTO_CANCEL,
         };
         let kill = rng.chance(config.kill_rate).then(|| choose_kill(&mut rng, function));
-        set_faults(&stack, config, &mut rng, true).await?;
+        set_faults(&fleet, config, &mut rng, true).await?;
         let owed = if function == EXPIRE_SWEEPER {
             warning_duties(&truth, stack.emulator_now().await?, step)
         } else {
@@ -758,7 +767,7 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
 
     // Faults off; drain: every function once more, then list-and-publish again (it finds what
     // the last runs changed, and the outbox empties on every run).
-    set_faults(&stack, config, &mut rng, false).await?;
+    set_faults(&fleet, config, &mut rng, false).await?;
     // The relay takes what is still on its queue (late, redelivered), until it is empty.
     while config.native
         && chaos_native::relay_step(&mut fleet, None, PutEventsFaults::default(), &mut native).await?.is_some()
@@ -801,6 +810,9 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
     }
     faults.insert("put_events_calls_failed".into(), proxy.calls_failed);
     faults.insert("put_events_entries_failed".into(), proxy.entries_failed);
+    for (fault, n) in fleet.dynamodb_tap.state_faults_injected() {
+        faults.insert(format!("dynamodb_{}", fault.name()), n);
+    }
     faults.insert("kills".into(), kills as u64);
     for s in &steps {
         if let RunEnd::Killed(p) = &s.end {

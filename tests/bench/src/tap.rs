@@ -4,7 +4,9 @@
 //! Lambda Runtime API (the instant of the runtime's first `/next` poll = end of init, through
 //! `AWS_LAMBDA_RUNTIME_API`). It forwards every request unchanged and the answer unchanged.
 //! It can also hold one request of a given operation, before or after forwarding it, so the
-//! chaos suite can kill the caller at that exact point.
+//! chaos suite can kill the caller at that exact point, and answer a fraction of DynamoDB
+//! requests with a fault instead of forwarding them ([`StateFault`]: throttling, 5xx, a
+//! canceled transaction) — the state store failing as DynamoDB does.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -51,8 +53,106 @@ pub struct TapHold {
     pub after_forwarding: bool,
 }
 
+/// A DynamoDB failure the tap answers with (the request never reaches moto).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StateFault {
+    /// HTTP 400 `ProvisionedThroughputExceededException` (the SDK retries it).
+    ProvisionedThroughputExceeded,
+    /// HTTP 400 `ThrottlingException` (the SDK retries it).
+    Throttling,
+    /// HTTP 500 `InternalServerError` (the SDK retries it).
+    InternalServerError,
+    /// HTTP 400 `TransactionCanceledException` with a `TransactionConflict` reason, on
+    /// `TransactWriteItems` only (not retried by the SDK: the caller's conflict handling).
+    TransactionCanceled,
+}
+
+impl StateFault {
+    pub fn name(self) -> &'static str {
+        match self {
+            StateFault::ProvisionedThroughputExceeded => "ProvisionedThroughputExceededException",
+            StateFault::Throttling => "ThrottlingException",
+            StateFault::InternalServerError => "InternalServerError",
+            StateFault::TransactionCanceled => "TransactionCanceledException",
+        }
+    }
+
+    /// The answer DynamoDB gives (awsJson1_0); `items`: the transaction's items.
+    fn response(self, items: usize) -> Response<Full<Bytes>> {
+        let shape = format!("com.amazonaws.dynamodb.v20120810#{}", self.name());
+        let (status, body) = match self {
+            StateFault::InternalServerError => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                serde_json::json!({"__type": shape, "message": "Internal server error (injected by the tap)"}),
+            ),
+            StateFault::TransactionCanceled => {
+                let reasons: Vec<serde_json::Value> = (0..items.max(1))
+                    .map(|i| {
+                        if i == 0 {
+                            serde_json::json!({"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"})
+                        } else {
+                            serde_json::json!({"Code": "None"})
+                        }
+                    })
+                    .collect();
+                (
+                    StatusCode::BAD_REQUEST,
+                    serde_json::json!({"__type": shape, "Message": "Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict] (injected by the tap)", "CancellationReasons": reasons}),
+                )
+            }
+            _ => (
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({"__type": shape, "message": "Rate exceeded (injected by the tap)"}),
+            ),
+        };
+        let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+        *r.status_mut() = status;
+        r.headers_mut()
+            .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/x-amz-json-1.0"));
+        r
+    }
+}
+
+/// Fault injection on DynamoDB requests: the fraction answered with a [`StateFault`], from a
+/// seeded, deterministic stream.
+struct Faults {
+    rate: f64,
+    rng: u64,
+    injected: BTreeMap<StateFault, u64>,
+}
+
+impl Faults {
+    fn roll(&mut self) -> f64 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        (self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// The fault for this request, if it gets one.
+    fn decide(&mut self, operation: &str) -> Option<StateFault> {
+        if self.rate <= 0.0 || self.roll() >= self.rate {
+            return None;
+        }
+        let kinds: &[StateFault] = if operation == "TransactWriteItems" {
+            &[
+                StateFault::ProvisionedThroughputExceeded,
+                StateFault::Throttling,
+                StateFault::InternalServerError,
+                StateFault::TransactionCanceled,
+            ]
+        } else {
+            &[StateFault::ProvisionedThroughputExceeded, StateFault::Throttling, StateFault::InternalServerError]
+        };
+        let fault = kinds[((self.roll() * kinds.len() as f64) as usize).min(kinds.len() - 1)];
+        *self.injected.entry(fault).or_default() += 1;
+        Some(fault)
+    }
+}
+
 struct TapState {
     upstream: String,
+    faults: Mutex<Faults>,
     records: Mutex<Vec<TapRecord>>,
     http: Client<HttpConnector, Full<Bytes>>,
     hold: Mutex<Option<TapHold>>,
@@ -108,9 +208,21 @@ async fn forward(state: Arc<TapState>, request: Request<Incoming>) -> Result<Res
         target: parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned),
     };
     let operation = record.operation().map(str::to_owned);
+    let dynamodb = record.target.as_deref().is_some_and(|t| t.starts_with("DynamoDB_"));
     state.records.lock().unwrap_or_else(|e| e.into_inner()).push(record);
     state.hold_point(operation.as_deref(), false).await;
     let body = body.collect().await.map_err(|e| Error::msg(format!("tap: request body: {e}")))?.to_bytes();
+    if dynamodb {
+        let op = operation.as_deref().unwrap_or_default();
+        let fault = state.faults.lock().unwrap_or_else(|e| e.into_inner()).decide(op);
+        if let Some(fault) = fault {
+            let items = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("TransactItems").and_then(serde_json::Value::as_array).map(Vec::len))
+                .unwrap_or(1);
+            return Ok(fault.response(items));
+        }
+    }
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut builder =
         Request::builder().method(parts.method.clone()).uri(format!("{}{path_and_query}", state.upstream));
@@ -141,6 +253,7 @@ impl Tap {
         let addr = listener.local_addr().map_err(|e| Error::msg(e.to_string()))?;
         let state = Arc::new(TapState {
             upstream: upstream.trim_end_matches('/').to_owned(),
+            faults: Mutex::new(Faults { rate: 0.0, rng: 1, injected: BTreeMap::new() }),
             records: Mutex::new(Vec::new()),
             http: Client::builder(TokioExecutor::new()).build_http(),
             hold: Mutex::new(None),
@@ -195,6 +308,19 @@ impl Tap {
             }
         }
         out
+    }
+
+    /// Answer `rate` of the DynamoDB requests from now on with a fault (0: none); `seed`
+    /// reseeds the decisions.
+    pub fn set_state_faults(&self, rate: f64, seed: u64) {
+        let mut f = self.state.faults.lock().unwrap_or_else(|e| e.into_inner());
+        f.rate = rate;
+        f.rng = seed.max(1);
+    }
+
+    /// The faults injected so far, per kind.
+    pub fn state_faults_injected(&self) -> BTreeMap<StateFault, u64> {
+        self.state.faults.lock().unwrap_or_else(|e| e.into_inner()).injected.clone()
     }
 
     /// Hold the next request of `hold.operation` (replacing a hold still armed).

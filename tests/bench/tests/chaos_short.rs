@@ -1,5 +1,6 @@
 //! The short chaos run inside `make test`: 8 runs of the three scheduled (debug) functions, native-relay between them, under
-//! Partner Central faults, PutEvents faults and kills, with Partner Central's native events
+//! Partner Central faults, PutEvents faults, DynamoDB faults (throttling, 5xx, canceled
+//! transactions) and kills, with Partner Central's native events
 //! dropped (20 %), duplicated and reordered on their way to native-relay, then the check that
 //! no transition was lost, duplicates carry the same `eventId`, and nothing was published that
 //! did not happen.
@@ -23,6 +24,8 @@ async fn short_chaos_run_loses_nothing_and_invents_nothing() {
         "Partner Central faults were not injected: {:?}",
         report.faults
     );
+    let state_faults: u64 = report.faults.iter().filter(|(k, _)| k.starts_with("dynamodb_")).map(|(_, n)| n).sum();
+    assert!(state_faults > 0, "no DynamoDB fault was injected: {:?}", report.faults);
     let native = report.native.as_ref().unwrap_or_else(|| panic!("native events were off"));
     assert!(
         native.emulator.get("dropped").copied().unwrap_or(0) > 0,

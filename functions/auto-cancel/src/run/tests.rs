@@ -857,7 +857,7 @@ async fn what_it_cannot_read_it_never_cancels_and_the_rest_goes_on() {
     for id in [STALE_OLD, EXPIRING] {
         assert_eq!(status(fake, id), Some(InvitationStatus::Pending), "{id} must be left alone");
     }
-    assert_eq!(s.unreadable_invitations, 2);
+    assert_eq!(s.unreadable.len(), 2);
     assert_eq!(s.candidates, 6, "the unreadable one is no candidate");
     let skipped: Vec<(String, String)> =
         s.skipped.iter().map(|k| (k.invitation_id.clone(), k.reason.to_string())).collect();

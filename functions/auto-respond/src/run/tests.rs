@@ -306,3 +306,22 @@ async fn races_are_skipped_with_a_reason_and_give_the_allowance_back() {
     assert_eq!(s.accepting.len(), 1);
     assert_eq!(app.store.allowance_used("auto-respond/day/2026-11-20"), 1, "skips give their allowance back");
 }
+
+#[tokio::test]
+async fn what_it_cannot_read_it_never_answers_and_the_rest_goes_on() {
+    let app = app(policy(false, 10, 10));
+    // Unreadable in the listing (a payload type is an open string; a status is not).
+    app.partner.make_unreadable(InvitationKind::Engagement, REFERRAL_OLD, "Status", Some("WITHDRAWN"));
+    let s = app.run(PolicyInvocation::scheduled()).await;
+    assert_eq!(s.unreadable.len(), 1);
+    assert_eq!(s.candidates, 4, "the unreadable one is no candidate");
+    assert_eq!(app.status(REFERRAL_OLD), Some(InvitationStatus::Pending), "never answered");
+    assert_eq!((app.calls(START), app.calls(REJECT)), (1, 1), "REFERRAL_NEW accepted, LEAD rejected");
+    assert_eq!(serde_json::to_value(&s).unwrap_or_default()["unreadableInvitations"], 1);
+
+    // Readable again: answered by the next run.
+    app.partner.heal(InvitationKind::Engagement, REFERRAL_OLD);
+    let s = app.run(PolicyInvocation::scheduled()).await;
+    assert_eq!(s.unreadable.len(), 0);
+    assert_eq!(app.calls(START), 2);
+}
