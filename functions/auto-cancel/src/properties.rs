@@ -4,7 +4,6 @@
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use shared::policy::PolicyError;
 use shared::testing::fuzz;
 
 use crate::config::{Config, StartupError};
@@ -14,53 +13,29 @@ const POLICY: &str = include_str!("../../../events/auto-cancel-policy.example.js
 const SCHEDULED: &str = include_str!("../../../events/auto-cancel-scheduled.json");
 const DRY_RUN: &str = include_str!("../../../events/auto-cancel-dry-run.json");
 
-const VARIABLES: [&str; 9] = [
-    "CATALOG",
-    "EVENT_BUS_NAME",
-    "EVENT_SOURCE",
-    "STATE_TABLE_NAME",
-    "RETENTION_DAYS",
-    "MAX_REQUESTS_PER_SECOND",
-    "MAX_ATTEMPTS",
-    "INCLUDE_CONTACT_DETAILS",
-    "CANCEL_POLICY",
-];
-
-fn sample(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or(Value::Null)
-}
-
-/// Every problem of a refused policy names its path, in the message too.
-fn names_its_paths(e: &PolicyError) -> bool {
-    let shown = e.to_string();
-    match e {
-        PolicyError::Syntax { path, .. } => !path.is_empty() && shown.contains(path.as_str()),
-        PolicyError::Invalid(problems) => {
-            !problems.is_empty() && problems.iter().all(|p| !p.path.is_empty() && shown.contains(p.path.as_str()))
-        }
-    }
-}
+/// The variables only this function reads (the common ones: `fuzz::COMMON_VARIABLES`).
+const VARIABLES: [&str; 1] = ["CANCEL_POLICY"];
 
 proptest! {
     #![proptest_config(fuzz::config())]
 
     #[test]
-    fn prop_policies_load_or_name_the_path_of_each_problem(doc in fuzz::input_like(sample(POLICY))) {
+    fn prop_policies_load_or_name_the_path_of_each_problem(doc in fuzz::input_like(fuzz::sample(POLICY))) {
         if let Err(e) = crate::policy::parse(&doc.to_string()) {
-            prop_assert!(names_its_paths(&e), "{e}");
+            prop_assert!(fuzz::names_its_paths(&e), "{e}");
         }
     }
 
     #[test]
     fn prop_policy_text_that_is_not_json_is_refused_at_the_document(text in fuzz::any_string()) {
         if let Err(e) = crate::policy::parse(&text) {
-            prop_assert!(names_its_paths(&e), "{e}");
+            prop_assert!(fuzz::names_its_paths(&e), "{e}");
         }
     }
 
     #[test]
     fn prop_invocation_payloads_parse_or_name_the_problem(
-        payload in prop_oneof![fuzz::input_like(sample(SCHEDULED)), fuzz::input_like(sample(DRY_RUN))]
+        payload in prop_oneof![fuzz::input_like(fuzz::sample(SCHEDULED)), fuzz::input_like(fuzz::sample(DRY_RUN))]
     ) {
         if let Err(e) = parse_input(&payload) {
             prop_assert!(!e.problem.is_empty() && e.to_string().contains(&e.problem), "{e}");
@@ -71,7 +46,7 @@ proptest! {
     fn prop_configuration_loads_or_names_the_variable(
         doc in fuzz::mutated(json!({
             "CATALOG": "AWS", "EVENT_BUS_NAME": "invitations", "STATE_TABLE_NAME": "state",
-            "CANCEL_POLICY": sample(POLICY).to_string(), "MAX_REQUESTS_PER_SECOND": "1"
+            "CANCEL_POLICY": fuzz::sample(POLICY).to_string(), "MAX_REQUESTS_PER_SECOND": "1"
         }))
     ) {
         match Config::from_env(&fuzz::env_of(&doc)) {

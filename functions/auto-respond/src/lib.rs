@@ -13,6 +13,8 @@
 mod config;
 mod decide;
 mod policy;
+#[cfg(test)]
+mod properties;
 mod run;
 mod summary;
 

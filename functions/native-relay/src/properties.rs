@@ -13,10 +13,6 @@ use crate::native::read;
 const BATCH: &str = include_str!("../../../events/native-relay-sqs-batch.json");
 const EVENT: &str = include_str!("../../../events/native-relay-event.json");
 
-fn sample(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or(Value::Null)
-}
-
 /// The batch with its records' bodies as JSON (so mutations reach inside them), and back.
 fn opened(batch: Value) -> Value {
     let mut batch = batch;
@@ -70,12 +66,12 @@ proptest! {
     #![proptest_config(fuzz::config())]
 
     #[test]
-    fn prop_sqs_batches_are_read_record_by_record(doc in fuzz::input_like(opened(sample(BATCH)))) {
+    fn prop_sqs_batches_are_read_record_by_record(doc in fuzz::input_like(opened(fuzz::sample(BATCH)))) {
         check(&closed(doc))?;
     }
 
     #[test]
-    fn prop_direct_native_events_are_read_or_name_the_field(doc in fuzz::input_like(sample(EVENT))) {
+    fn prop_direct_native_events_are_read_or_name_the_field(doc in fuzz::input_like(fuzz::sample(EVENT))) {
         check(&doc)?;
     }
 }

@@ -9,6 +9,7 @@ use proptest::test_runner::Config;
 use serde_json::{Map, Value};
 
 use crate::config::{ConfigError, Env};
+use crate::policy::PolicyError;
 
 /// Cases per property inside `make test`.
 pub const DEFAULT_CASES: u32 = 2_000;
@@ -70,12 +71,41 @@ pub fn env_of(doc: &Value) -> Env {
     Env::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
-/// Whether the configuration error names one of `variables`, in its text too.
+/// The variables every function reads (`CommonConfig`, `StateConfig`, contact details).
+pub const COMMON_VARIABLES: [&str; 8] = [
+    "CATALOG",
+    "EVENT_BUS_NAME",
+    "EVENT_SOURCE",
+    "STATE_TABLE_NAME",
+    "RETENTION_DAYS",
+    "MAX_REQUESTS_PER_SECOND",
+    "MAX_ATTEMPTS",
+    "INCLUDE_CONTACT_DETAILS",
+];
+
+/// Whether the configuration error names one of [`COMMON_VARIABLES`] or of the function's
+/// own `variables`, in its text too.
 pub fn names_one_of(e: &ConfigError, variables: &[&str]) -> bool {
     let variable = match e {
         ConfigError::Missing { variable, .. } | ConfigError::Invalid { variable, .. } => *variable,
     };
-    variables.contains(&variable) && e.to_string().contains(variable)
+    (COMMON_VARIABLES.contains(&variable) || variables.contains(&variable)) && e.to_string().contains(variable)
+}
+
+/// Whether every problem of a refused policy names its JSON path, in the message too.
+pub fn names_its_paths(e: &PolicyError) -> bool {
+    let shown = e.to_string();
+    match e {
+        PolicyError::Syntax { path, .. } => !path.is_empty() && shown.contains(path.as_str()),
+        PolicyError::Invalid(problems) => {
+            !problems.is_empty() && problems.iter().all(|p| !p.path.is_empty() && shown.contains(p.path.as_str()))
+        }
+    }
+}
+
+/// A sample document (e.g. an `events/` file); not JSON: `null` (then only mutations of null).
+pub fn sample(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
 }
 
 /// One change to a JSON document.
