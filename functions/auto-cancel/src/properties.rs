@@ -3,7 +3,7 @@
 //! path or the variable; never a panic.
 
 use proptest::prelude::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::testing::fuzz;
 
 use crate::config::{Config, StartupError};
