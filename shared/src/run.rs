@@ -96,12 +96,14 @@ impl Unreadables {
         page.invitations
     }
 
-    /// Report it if the error says the invitation is unreadable; otherwise give the error back.
-    pub fn absorb(&mut self, error: PartnerCentralError) -> Result<(), PartnerCentralError> {
+    /// Report it if the error says the invitation is unreadable (and say which call and
+    /// member); otherwise give the error back.
+    pub fn absorb(&mut self, error: PartnerCentralError) -> Result<UnreadableAnswer, PartnerCentralError> {
         match error {
-            PartnerCentralError::Unreadable { invitation, .. } => {
+            PartnerCentralError::Unreadable { operation, invitation } => {
+                let answer = UnreadableAnswer { operation, member: invitation.member };
                 self.note(invitation);
-                Ok(())
+                Ok(answer)
             }
             other => Err(other),
         }
@@ -117,6 +119,21 @@ impl Unreadables {
 
     pub fn is_empty(&self) -> bool {
         self.found.is_empty()
+    }
+}
+
+/// A call that answered with an invitation this version cannot read: the skip reason of a
+/// policy function that never acts on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnreadableAnswer {
+    pub operation: &'static str,
+    /// The member that could not be read.
+    pub member: &'static str,
+}
+
+impl fmt::Display for UnreadableAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} returned it unreadable ({}); left alone", self.operation, self.member)
     }
 }
 

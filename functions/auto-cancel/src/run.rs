@@ -318,10 +318,7 @@ where
         let connections = self.ports.connections;
         let current = match connections.get_connection_invitation(id).await {
             Ok(current) => current,
-            Err(e) => match summary.skip_reason_of(&e) {
-                Some(reason) => return Ok(Attempt::Skipped(reason)),
-                None => return Err(e.into()),
-            },
+            Err(e) => return Ok(Attempt::Skipped(summary.skip_reason_of(e)?)),
         };
         if current.participant_type != ParticipantType::Sender {
             return Ok(Attempt::Skipped(SkipReason::NotSender(current.participant_type)));
@@ -340,7 +337,7 @@ where
         let canceled = match connections.cancel_connection_invitation(id, &token).await {
             Ok(canceled) => canceled,
             Err(e) => {
-                let Some(mut reason) = summary.skip_reason_of(&e) else { return Err(e.into()) };
+                let mut reason = summary.skip_reason_of(e)?;
                 // Accepted, rejected or canceled between the Get and the Cancel: find out
                 // what it became and record that transition.
                 if let SkipReason::Conflict { now, .. } = &mut reason {

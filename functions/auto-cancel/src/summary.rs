@@ -11,7 +11,7 @@ use shared::PartnerCentralError;
 use shared::domain::{InvitationStatus, ParticipantType};
 use shared::metrics::RunMetrics;
 use shared::policy::PolicySummary;
-use shared::run::{EndReport, RunEnd, RunSummary, Unreadables};
+use shared::run::{EndReport, RunEnd, RunSummary, UnreadableAnswer, Unreadables};
 
 use crate::policy::Policy;
 
@@ -39,7 +39,7 @@ pub(crate) enum SkipReason {
     /// The call returned the invitation in a form this version cannot read (an unknown
     /// value, a missing member): never acted on. After a Cancel, list-and-publish records
     /// what it became once it reads again.
-    Unreadable { operation: &'static str, member: &'static str },
+    Unreadable(UnreadableAnswer),
 }
 
 impl SkipReason {
@@ -73,9 +73,7 @@ impl fmt::Display for SkipReason {
             }
             SkipReason::CancelAnswered(status) => write!(f, "Cancel answered with status {status}"),
             SkipReason::RecordKeptChanging => f.write_str("its state record kept changing; try again on the next run"),
-            SkipReason::Unreadable { operation, member } => {
-                write!(f, "{operation} returned it unreadable ({member}); left alone")
-            }
+            SkipReason::Unreadable(answer) => answer.fmt(f),
         }
     }
 }
@@ -164,14 +162,13 @@ impl Summary {
         self.skipped.push(Skip { invitation_id: invitation_id.to_owned(), reason });
     }
 
-    /// The skip an error of a Get or Cancel comes to (a lost race, or an unreadable answer,
-    /// reported); `None` for a failure of the run.
-    pub(crate) fn skip_reason_of(&mut self, error: &PartnerCentralError) -> Option<SkipReason> {
-        if let PartnerCentralError::Unreadable { operation, invitation } = error {
-            self.unreadable.note(invitation.clone());
-            return Some(SkipReason::Unreadable { operation, member: invitation.member });
+    /// The skip an error of a Get or Cancel comes to (an unreadable answer, reported, or a
+    /// lost race); the error back when it is a failure of the run.
+    pub(crate) fn skip_reason_of(&mut self, error: PartnerCentralError) -> Result<SkipReason, PartnerCentralError> {
+        match self.unreadable.absorb(error) {
+            Ok(answer) => Ok(SkipReason::Unreadable(answer)),
+            Err(error) => SkipReason::of_race(&error).ok_or(error),
         }
-        SkipReason::of_race(error)
     }
 }
 

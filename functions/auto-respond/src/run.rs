@@ -398,11 +398,10 @@ where
             Ok(current) => current,
             Err(PartnerCentralError::NotFound { .. }) => shell_of(&record, self.settings.catalog),
             // Still followed: recorded once it reads again.
-            Err(PartnerCentralError::Unreadable { invitation, .. }) => {
-                summary.unreadable.note(invitation);
+            Err(e) => {
+                summary.unreadable.absorb(e)?;
                 return Ok(());
             }
-            Err(e) => return Err(e.into()),
         };
         let cause = record.acceptance.as_ref().map(|a| a.cause());
         let now = self.ports.clock.now();
@@ -455,12 +454,10 @@ where
 
 /// The skip a lost race or an unreadable answer (reported) comes to, or the error.
 fn race(error: PartnerCentralError, summary: &mut Summary) -> Result<SkipReason, RunError> {
-    if let PartnerCentralError::Unreadable { operation, invitation } = error {
-        let member = invitation.member;
-        summary.unreadable.note(invitation);
-        return Ok(SkipReason::Unreadable { operation, member });
+    match summary.unreadable.absorb(error) {
+        Ok(answer) => Ok(SkipReason::Unreadable(answer)),
+        Err(error) => SkipReason::of_race(&error).ok_or(RunError::PartnerCentral(error)),
     }
-    SkipReason::of_race(&error).ok_or(RunError::PartnerCentral(error))
 }
 
 fn rendered(

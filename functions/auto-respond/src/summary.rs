@@ -12,7 +12,7 @@ use shared::domain::engagement_response::{AcceptanceTask, TaskReasonCode};
 use shared::domain::{InvitationStatus, Response};
 use shared::metrics::RunMetrics;
 use shared::policy::PolicySummary;
-use shared::run::{EndReport, RunEnd, RunSummary, Unreadables};
+use shared::run::{EndReport, RunEnd, RunSummary, UnreadableAnswer, Unreadables};
 
 use crate::policy::Policy;
 
@@ -40,7 +40,7 @@ pub(crate) enum SkipReason {
     RecordKeptChanging,
     /// The call returned the invitation in a form this version cannot read (an unknown
     /// value, a missing member): never answered.
-    Unreadable { operation: &'static str, member: &'static str },
+    Unreadable(UnreadableAnswer),
 }
 
 impl SkipReason {
@@ -75,9 +75,7 @@ impl fmt::Display for SkipReason {
                 }
             }
             SkipReason::RecordKeptChanging => f.write_str("its state record kept changing; try again on the next run"),
-            SkipReason::Unreadable { operation, member } => {
-                write!(f, "{operation} returned it unreadable ({member}); left alone")
-            }
+            SkipReason::Unreadable(answer) => answer.fmt(f),
         }
     }
 }
