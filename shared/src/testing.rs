@@ -376,6 +376,8 @@ struct FakeResponses {
     planned_failures: HashMap<String, (TaskReasonCode, String)>,
     /// Invitation id → the reason it was rejected with.
     rejections: BTreeMap<String, RejectionReason>,
+    /// Task ids the listing no longer returns (e.g. past its retention).
+    unlisted: HashSet<String>,
 }
 
 /// Answering engagement invitations, as the Selling API (and the emulator) does: a task starts
@@ -431,6 +433,19 @@ impl FakePartnerCentral {
             }
         }
         ended
+    }
+
+    /// From now on `ListEngagementByAcceptingInvitationTasks` no longer returns the task of
+    /// `invitation_id` (as if past the listing's retention). Returns its task id.
+    pub fn unlist_acceptance_task_of(&self, invitation_id: &str) -> Option<String> {
+        let mut responses = lock(&self.responses);
+        let task_id = responses
+            .tasks
+            .iter()
+            .find(|t| t.invitation_id.as_deref() == Some(invitation_id))
+            .map(|t| t.task_id.clone());
+        responses.unlisted.extend(task_id.clone());
+        task_id
     }
 
     /// Every acceptance task so far, in start order.
@@ -526,14 +541,17 @@ impl EngagementResponses for FakePartnerCentral {
         let matches = |wanted: &[String], id: Option<&str>| {
             wanted.is_empty() || id.is_some_and(|id| wanted.iter().any(|w| w == id || w.ends_with(&format!("/{id}"))))
         };
-        let mut tasks: Vec<AcceptanceTask> = lock(&self.responses)
+        let responses = lock(&self.responses);
+        let mut tasks: Vec<AcceptanceTask> = responses
             .tasks
             .iter()
+            .filter(|t| !responses.unlisted.contains(&t.task_id))
             .filter(|t| query.statuses.is_empty() || query.statuses.contains(&t.status))
             .filter(|t| matches(&query.invitation_ids, t.invitation_id.as_deref()))
             .filter(|t| matches(&query.task_ids, Some(&t.task_id)))
             .cloned()
             .collect();
+        drop(responses);
         if query.order != TaskOrder::OldestFirst {
             tasks.reverse();
         }

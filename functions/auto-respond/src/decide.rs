@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use shared::domain::engagement_response::AcceptanceTask;
+use shared::domain::engagement_response::{AcceptanceTask, TaskStatus};
 use shared::domain::{
     AcceptanceRecord, Cause, CauseType, Invitation, InvitationEvent, InvitationRecord, InvitationStatus, Response,
 };
@@ -177,6 +177,40 @@ pub(crate) fn followed(
     }
     events.push(EventKind::Ended(task.clone()));
     Outcome::Write(Box::new(Write { record, events }))
+}
+
+/// How long a followed acceptance task may go unlisted by
+/// `ListEngagementByAcceptingInvitationTasks` before auto-respond stops following it. A task
+/// takes seconds to minutes; one missing for a day is not late, it is gone (e.g. past the
+/// listing's retention), and following it would cost a listing on every run forever.
+pub(crate) const UNLISTED_TASK_LIMIT_HOURS: i64 = 24;
+
+/// Whether a followed task the listing did not return has been missing long enough (counted
+/// from its start) to stop following it.
+pub(crate) fn give_up_on(acceptance: &AcceptanceRecord, now: DateTime<Utc>) -> bool {
+    now - acceptance.started_at >= chrono::Duration::hours(UNLISTED_TASK_LIMIT_HOURS)
+}
+
+/// The end to record for a task given up on ([`give_up_on`]), from what the invitation
+/// became (`current`, as a Get shows it): ACCEPTED means the acceptance happened — COMPLETE,
+/// without the opportunity id only the task would have named; anything else — FAILED. No
+/// reason code (the API gave none); the message says what happened.
+pub(crate) fn unlisted_task_end(acceptance: &AcceptanceRecord, current: &Invitation) -> AcceptanceTask {
+    let status = if current.status == InvitationStatus::Accepted { TaskStatus::Complete } else { TaskStatus::Failed };
+    AcceptanceTask {
+        task_id: acceptance.task_id.clone(),
+        task_arn: None,
+        invitation_id: Some(current.id.clone()),
+        status,
+        started_at: Some(acceptance.started_at),
+        opportunity_id: None,
+        resource_snapshot_job_id: None,
+        reason_code: None,
+        message: Some(format!(
+            "task {} not listed by ListEngagementByAcceptingInvitationTasks {UNLISTED_TASK_LIMIT_HOURS} h after it started: no longer followed; the invitation is {}",
+            acceptance.task_id, current.status
+        )),
+    }
 }
 
 /// The cause of what `rule` of `policy` did.

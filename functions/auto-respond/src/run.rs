@@ -3,7 +3,9 @@
 //! 1. Follow the acceptance tasks earlier runs started (their records in the state table):
 //!    one `ListEngagementByAcceptingInvitationTasks` for up to ten of them; each that ended
 //!    is recorded with `Acceptance Completed`/`Failed` (and, once COMPLETE, the `Accepted`
-//!    transition with its cause).
+//!    transition with its cause). One the listing has not returned for
+//!    [`decide::UNLISTED_TASK_LIMIT_HOURS`] after its start is no longer followed: its end is
+//!    recorded from what the invitation became, with a message saying so.
 //! 2. List the PENDING engagement invitations we received (RECEIVER, all pages).
 //! 3. Decide for each with the policy (at the service's "now"), oldest first.
 //! 4. Dry run: record `planned_by_policy = policyHash` on each match's record together with a
@@ -368,11 +370,16 @@ where
             AcceptanceTaskQuery { task_ids: by_task.keys().cloned().collect(), ..AcceptanceTaskQuery::default() };
         let mut pages = self.responses.list_acceptance_tasks(query);
         let mut ended = Vec::new();
+        let mut listed = std::collections::HashSet::new();
         while let Some(page) = pages.next().await {
             for task in page? {
                 match by_task.get(&task.task_id) {
-                    Some(record) if task.status.is_finished() => ended.push((record.clone(), task)),
+                    Some(record) if task.status.is_finished() => {
+                        listed.insert(task.task_id.clone());
+                        ended.push((record.clone(), Some(task)));
+                    }
                     Some(_) => {
+                        listed.insert(task.task_id.clone());
                         tracing::info!(task_id = %task.task_id, status = %task.status, "acceptance still running")
                     }
                     None => {}
@@ -380,17 +387,37 @@ where
             }
         }
         drop(pages);
+        let now = self.ports.clock.now();
+        for (task_id, record) in by_task.iter().filter(|(task_id, _)| !listed.contains(*task_id)) {
+            if record.acceptance.as_ref().is_some_and(|a| decide::give_up_on(a, now)) {
+                tracing::warn!(
+                    task_id = %task_id,
+                    invitation_id = %record.id,
+                    limit_hours = decide::UNLISTED_TASK_LIMIT_HOURS,
+                    "acceptance task not listed since its start: no longer followed"
+                );
+                ended.push((record.clone(), None));
+            } else {
+                tracing::warn!(
+                    task_id = %task_id,
+                    invitation_id = %record.id,
+                    limit_hours = decide::UNLISTED_TASK_LIMIT_HOURS,
+                    "acceptance task not listed; still followed until the limit after its start"
+                );
+            }
+        }
         for (record, task) in ended {
-            self.record_ended(record, &task, summary).await?;
+            self.record_ended(record, task, summary).await?;
         }
         Ok(())
     }
 
-    /// A followed task ended: read the invitation back and record the outcome.
+    /// A followed task ended (`task`: as listed), or is given up on (`None`: not listed for
+    /// too long): read the invitation back and record the outcome.
     async fn record_ended(
         &self,
         record: InvitationRecord,
-        task: &AcceptanceTask,
+        task: Option<AcceptanceTask>,
         summary: &mut Summary,
     ) -> Result<(), RunError> {
         let id = record.id.clone();
@@ -403,6 +430,12 @@ where
                 return Ok(());
             }
         };
+        let task = match (task, record.acceptance.as_deref()) {
+            (Some(task), _) => task,
+            (None, Some(acceptance)) => decide::unlisted_task_end(acceptance, &current),
+            (None, None) => return Ok(()),
+        };
+        let task = &task;
         let cause = record.acceptance.as_ref().map(|a| a.cause());
         let now = self.ports.clock.now();
         let decide = |record| decide::followed(record, task, &current, now);

@@ -123,3 +123,40 @@ fn rendering_carries_the_cause_and_the_task_and_shares_the_transition_id() {
     // A plan or a start without a cause renders nothing (never happens in a run).
     assert!(render(&pending(), &[EventKind::Planned(Response::Accept)], None, now()).is_empty());
 }
+
+#[test]
+fn an_unlisted_task_is_given_up_a_day_after_its_start_with_its_end_from_the_invitation() {
+    let acceptance = AcceptanceRecord {
+        task_id: "task-0000000000001".into(),
+        rule: "r".into(),
+        policy_hash: "0123456789abcdef".into(),
+        started_at: now(),
+        ended: None,
+    };
+    let limit = chrono::Duration::hours(UNLISTED_TASK_LIMIT_HOURS);
+    assert!(!give_up_on(&acceptance, now() + limit - chrono::Duration::seconds(1)));
+    assert!(give_up_on(&acceptance, now() + limit));
+
+    let failed = unlisted_task_end(&acceptance, &pending());
+    assert_eq!(failed.status, TaskStatus::Failed);
+    assert_eq!((&failed.reason_code, &failed.opportunity_id), (&None, &None), "nothing the API did not say");
+    assert_eq!(
+        failed.message.as_deref(),
+        Some(
+            "task task-0000000000001 not listed by ListEngagementByAcceptingInvitationTasks 24 h after it started: no longer followed; the invitation is PENDING"
+        )
+    );
+    let accepted = Invitation { status: InvitationStatus::Accepted, ..pending() };
+    let completed = unlisted_task_end(&acceptance, &accepted);
+    assert_eq!(completed.status, TaskStatus::Complete, "the invitation was accepted: the acceptance happened");
+    assert!(completed.message.is_some_and(|m| m.ends_with("the invitation is ACCEPTED")));
+
+    // Recorded like a listed end: the record stops being followed, Acceptance Failed is published.
+    let record = InvitationRecord {
+        acceptance: Some(Box::new(acceptance)),
+        ..InvitationRecord::first_sighting(&pending(), true, now())
+    };
+    let w = write(followed(Some(record), &failed, &pending(), now() + limit));
+    assert_eq!(w.record.acceptance.and_then(|a| a.ended).as_deref(), Some("FAILED"));
+    assert_eq!(w.events, [EventKind::Ended(failed)]);
+}

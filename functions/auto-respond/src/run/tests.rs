@@ -325,3 +325,39 @@ async fn what_it_cannot_read_it_never_answers_and_the_rest_goes_on() {
     assert_eq!(s.unreadable.len(), 0);
     assert_eq!(app.calls(START), 2);
 }
+
+#[tokio::test]
+async fn a_task_the_listing_never_returns_is_followed_for_a_day_then_reported_failed() {
+    let app = app(policy(false, 10, 10));
+    app.run(PolicyInvocation::scheduled()).await;
+    let task_id = app.partner.unlist_acceptance_task_of(REFERRAL_OLD).unwrap_or_else(|| panic!("a task was started"));
+    let before = app.published().len();
+
+    // Within the day: still followed, nothing published about it.
+    app.clock.advance(Duration::hours(23));
+    let s = app.run(PolicyInvocation::scheduled()).await;
+    assert_eq!(s.tasks_followed, 2, "both tasks still followed: {s:?}");
+    assert!(s.acceptances_failed.is_empty() && s.acceptances_completed.is_empty(), "{s:?}");
+    assert_eq!(app.published().len(), before);
+
+    // A day after its start: given up, reported as Acceptance Failed with why.
+    app.clock.advance(Duration::hours(1));
+    let s = app.run(PolicyInvocation::scheduled()).await;
+    assert_eq!(s.acceptances_failed.len(), 1, "{s:?}");
+    let failed = &s.acceptances_failed[0];
+    assert_eq!((failed.invitation_id.as_str(), failed.task_id.as_str()), (REFERRAL_OLD, task_id.as_str()));
+    assert_eq!(failed.reason_code, None);
+    assert!(failed.message.as_deref().is_some_and(|m| m.contains("not listed")), "{failed:?}");
+    let new: Vec<(String, InvitationEventDetail)> = app.published().into_iter().skip(before).collect();
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert_eq!(new[0].0, "Engagement Invitation Acceptance Failed");
+    assert_eq!(new[0].1.cause.as_ref().map(|c| c.rule.as_str()), Some("aws-referrals"));
+    let record = app.store.record(InvitationKind::Engagement, REFERRAL_OLD);
+    assert_eq!(record.and_then(|r| r.acceptance).and_then(|a| a.ended).as_deref(), Some("FAILED"));
+
+    // No longer followed, not started again under this policy.
+    let s = app.run(PolicyInvocation::scheduled()).await;
+    assert_eq!(s.tasks_followed, 1, "only REFERRAL_NEW's task: {s:?}");
+    assert_eq!(app.calls(START), 2);
+    assert!(s.skipped.iter().any(|k| k.invitation_id == REFERRAL_OLD && k.reason.to_string().contains("ended FAILED")));
+}
