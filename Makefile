@@ -11,7 +11,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 # Tests start moto_server from the venv.
 export MOTO_SERVER_BIN := $(CURDIR)/$(VENV)/bin/moto_server
 # The functions, as the benchmark and chaos suite run them.
-FUNCTION_PACKAGES := -p list-and-publish -p expire-sweeper -p auto-cancel -p native-relay
+FUNCTION_PACKAGES := -p list-and-publish -p expire-sweeper -p auto-cancel -p native-relay -p auto-respond
 # The functions `make invoke` runs: the crates under functions/.
 FUNCTIONS := $(sort $(notdir $(patsubst %/Cargo.toml,%,$(wildcard functions/*/Cargo.toml))))
 # A step that takes a while: say what, then how long it took.

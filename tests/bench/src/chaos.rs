@@ -1,5 +1,12 @@
-//! The chaos suite: the three functions interleaved under faults while a driver changes the
-//! account, then a check that nothing was lost and nothing was made up.
+//! The chaos suite: the functions interleaved under faults while a driver changes the
+//! account, then a check that nothing was lost, nothing was made up and nothing was done twice.
+//!
+//! auto-respond runs for real among them (see [`respond_policy`]): it accepts the opportunity
+//! referrals we received and rejects the expiring lead referrals; a share of the invitations
+//! plan a failing acceptance task (the emulator's `EmulatorTaskOutcome`). Its actions are
+//! checked in the emulator ([`ActionCheck`]): at most one acceptance task per invitation,
+//! never a task and a rejection for the same one, one successful rejection per invitation it
+//! rejected.
 //!
 //! Faults, all decided by one seeded PRNG (printed at start, so a failure can be replayed):
 //! - Partner Central: the emulator's `throttle_rate` / `error_rate` (its own PRNG, seeded from ours);
@@ -26,12 +33,12 @@ use harness::lambda::Invocation;
 use harness::proxy::PutEventsFaults;
 use harness::stack::{Stack, StackOptions};
 use partnercentral_local::{CatalogChoice, GenerateConfig};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::account::{Inv, Kind, Transition, Truth, transition_detail_type};
 use crate::chaos_native::{self, NATIVE_RELAY, NativeFigures};
-use crate::functions::{self, AUTO_CANCEL, EXPIRE_SWEEPER, Fleet, LIST_AND_PUBLISH};
+use crate::functions::{self, AUTO_CANCEL, AUTO_RESPOND, EXPIRE_SWEEPER, Fleet, LIST_AND_PUBLISH};
 use crate::measure::Profile;
 use crate::prng::XorShift;
 use crate::results::ChaosFigures;
@@ -71,6 +78,12 @@ pub struct ChaosConfig {
     /// With `native`: the chance that native-relay takes its queue between a step's changes and
     /// its scheduled run (otherwise the events wait for a later step: late, out of order).
     pub relay_step_rate: f64,
+    /// Fraction of the PENDING engagement invitations we received (at start, and new ones)
+    /// whose acceptance task is planned to fail (`EmulatorTaskOutcome`).
+    pub failing_task_rate: f64,
+    /// auto-respond's `maxActionsPerRun` (the short run has fewer auto-respond runs: a higher
+    /// cap lets them reach both rules).
+    pub respond_max_actions_per_run: u32,
     /// Print progress lines.
     pub verbose: bool,
 }
@@ -96,6 +109,8 @@ impl ChaosConfig {
             native_duplicate_rate: 0.2,
             native_delay_ms: 400,
             relay_step_rate: 0.8,
+            failing_task_rate: 0.3,
+            respond_max_actions_per_run: 3,
             verbose: true,
         }
     }
@@ -109,16 +124,39 @@ impl ChaosConfig {
             connections: 60,
             extra_pending: 10,
             kill_rate: 0.35,
+            respond_max_actions_per_run: 8,
             verbose: false,
             ..ChaosConfig::full(seed)
         }
     }
 }
 
+/// The reason auto-respond's policy rejects with in the chaos runs.
+pub const REJECTION_REASON: &str = "Unable to support";
+
+/// The reason code of the acceptance tasks planned to fail.
+pub const FAILING_TASK_REASON: &str = "OpportunityValidationFailed";
+
+/// auto-respond's policy in the chaos runs (real, not a dry run): accept the opportunity
+/// referrals we received once they are an hour old, reject the lead referrals that expire
+/// within ten days; the other leads stay PENDING (until time brings them under). At most
+/// `max_actions_per_run` answers a run.
+pub fn respond_policy(max_actions_per_run: u32) -> Value {
+    json!({
+        "version": 1, "dryRun": false, "maxActionsPerRun": max_actions_per_run, "maxActionsPerDay": 1000,
+        "rules": [
+            {"name": "referrals", "match": {"payloadTypes": ["OpportunityInvitation"], "olderThanHours": 1}, "action": "accept"},
+            {"name": "expiring-leads", "match": {"payloadTypes": ["LeadInvitation"], "expiresWithinHours": 240},
+             "action": "reject", "rejectionReason": REJECTION_REASON}
+        ]
+    })
+}
+
 /// The functions' settings in the chaos runs: auto-cancel really cancels (our invitations to a
 /// blocked partner, and ours that expire within 48 hours; at most 3 a run), so its
-/// cancellations race the driver, the sweeper's expiries and list-and-publish.
-pub fn function_env() -> BTreeMap<String, Vec<(String, String)>> {
+/// cancellations race the driver, the sweeper's expiries and list-and-publish; auto-respond
+/// really answers ([`respond_policy`]), so its acceptances and rejections race them too.
+pub fn function_env(config: &ChaosConfig) -> BTreeMap<String, Vec<(String, String)>> {
     let policy = json!({
         "version": 1, "dryRun": false, "maxCancellationsPerRun": 3, "maxCancellationsPerDay": 1000,
         "rules": [
@@ -131,6 +169,13 @@ pub fn function_env() -> BTreeMap<String, Vec<(String, String)>> {
         (LIST_AND_PUBLISH.to_owned(), pairs(&[("MAX_REQUESTS_PER_SECOND", "50")])),
         (EXPIRE_SWEEPER.to_owned(), pairs(&[("MAX_REQUESTS_PER_SECOND", "50")])),
         (AUTO_CANCEL.to_owned(), pairs(&[("MAX_REQUESTS_PER_SECOND", "50"), ("CANCEL_POLICY", &policy.to_string())])),
+        (
+            AUTO_RESPOND.to_owned(),
+            pairs(&[
+                ("MAX_REQUESTS_PER_SECOND", "50"),
+                ("RESPOND_POLICY", &respond_policy(config.respond_max_actions_per_run).to_string()),
+            ]),
+        ),
         (NATIVE_RELAY.to_owned(), pairs(&[("MAX_REQUESTS_PER_SECOND", "50")])),
     ])
 }
@@ -228,6 +273,8 @@ pub struct Verdict {
     pub spurious_created: Vec<String>,
     /// Events of any other detail-type (e.g. digests, planned cancellations), by type.
     pub other: BTreeMap<String, usize>,
+    /// auto-respond's actions, as the emulator recorded them.
+    pub actions: ActionCheck,
 }
 
 impl Verdict {
@@ -239,6 +286,7 @@ impl Verdict {
             && self.spurious_warnings.is_empty()
             && self.missing_warnings.is_empty()
             && self.spurious_created.is_empty()
+            && self.actions.ok()
     }
 
     /// A readable account of what failed.
@@ -256,6 +304,8 @@ impl Verdict {
             ));
         }
         out.extend(self.spurious_created.iter().map(|s| format!("SPURIOUS CREATED: {s}")));
+        out.extend(self.actions.double_actions.iter().map(|s| format!("DOUBLE ACTION: {s}")));
+        out.extend(self.actions.wrong_outcomes.iter().map(|s| format!("WRONG ACCEPTANCE OUTCOME: {s}")));
         if self.duplicates_with_other_id > 0 || self.warnings_with_other_id > 0 {
             out.push(format!(
                 "DUPLICATES WITH ANOTHER eventId: {} (warnings {})",
@@ -264,6 +314,183 @@ impl Verdict {
         }
         out.join("\n")
     }
+}
+
+/// One acceptance task as the emulator lists it (`GET /_emulator/engagement-tasks`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskSeen {
+    pub task_id: String,
+    pub invitation_id: String,
+    /// `IN_PROGRESS`, `COMPLETE` or `FAILED`.
+    pub status: String,
+    pub reason_code: Option<String>,
+}
+
+impl TaskSeen {
+    pub(crate) fn from_json(v: &Value) -> Result<TaskSeen> {
+        let text =
+            |k: &str| v[k].as_str().map(str::to_owned).ok_or_else(|| Error::msg(format!("task without {k}: {v}")));
+        Ok(TaskSeen {
+            task_id: text("TaskId")?,
+            invitation_id: text("EngagementInvitationId")?,
+            status: text("TaskStatus")?,
+            reason_code: v["ReasonCode"].as_str().map(str::to_owned),
+        })
+    }
+}
+
+/// auto-respond's actions as the emulator recorded them, against what was published.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ActionCheck {
+    /// Acceptance tasks the emulator started (every `StartEngagementByAcceptingInvitationTask`
+    /// that was not an idempotent repeat), and how they ended.
+    pub tasks: usize,
+    pub tasks_completed: usize,
+    pub tasks_failed: usize,
+    /// Invitations that went PENDING → REJECTED during the run with the policy's reason.
+    pub rejected: usize,
+    /// `RejectEngagementInvitation` calls the emulator answered with success.
+    pub reject_calls_ok: u64,
+    /// `StartEngagementByAcceptingInvitationTask` + `RejectEngagementInvitation` requests
+    /// received (retries, idempotent repeats, faults and conflicts included).
+    pub write_requests: u64,
+    /// Ended tasks whose outcome (`Acceptance Completed` / `Failed`) was published.
+    pub outcomes_published: usize,
+    /// Ended tasks whose outcome was never published (reported, not a failure: a run killed
+    /// between starting a task and recording it whose task completes before the next run no
+    /// longer sees the invitation PENDING; its `Accepted` transition is still published).
+    pub outcomes_unpublished: Vec<String>,
+    /// The failures: an invitation with more than one acceptance task, with a task and a
+    /// rejection, or more successful rejections than invitations rejected.
+    pub double_actions: Vec<String>,
+    /// Outcome events that contradict the task: Completed for a task that did not complete,
+    /// Failed with another reason code, an outcome of a task the emulator does not know.
+    pub wrong_outcomes: Vec<String>,
+}
+
+impl ActionCheck {
+    pub fn ok(&self) -> bool {
+        self.double_actions.is_empty() && self.wrong_outcomes.is_empty()
+    }
+
+    /// One line for the summary.
+    pub fn describe(&self) -> String {
+        format!(
+            "auto-respond: {} acceptance tasks ({} completed, {} failed), {} rejected ({} successful Reject calls), {} write requests; double actions {}; outcomes published {} of {} ended ({} unpublished: {:?}), wrong {}",
+            self.tasks,
+            self.tasks_completed,
+            self.tasks_failed,
+            self.rejected,
+            self.reject_calls_ok,
+            self.write_requests,
+            self.double_actions.len(),
+            self.outcomes_published,
+            self.tasks_completed + self.tasks_failed,
+            self.outcomes_unpublished.len(),
+            self.outcomes_unpublished,
+            self.wrong_outcomes.len(),
+        )
+    }
+}
+
+/// Check auto-respond's actions: `tasks` (the emulator's), `rejected` (invitations rejected
+/// with the policy's reason during the run), the successful `RejectEngagementInvitation`
+/// calls, and the events delivered.
+pub fn check_actions(
+    tasks: &[TaskSeen],
+    rejected: &BTreeSet<String>,
+    reject_calls_ok: u64,
+    events: &[Value],
+) -> ActionCheck {
+    let mut c = ActionCheck {
+        tasks: tasks.len(),
+        tasks_completed: tasks.iter().filter(|t| t.status == "COMPLETE").count(),
+        tasks_failed: tasks.iter().filter(|t| t.status == "FAILED").count(),
+        rejected: rejected.len(),
+        reject_calls_ok,
+        ..ActionCheck::default()
+    };
+    let mut per_invitation: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for t in tasks {
+        per_invitation.entry(t.invitation_id.as_str()).or_default().push(t.task_id.as_str());
+    }
+    for (invitation, ids) in &per_invitation {
+        if ids.len() > 1 {
+            c.double_actions.push(format!("{invitation}: {} acceptance tasks ({})", ids.len(), ids.join(", ")));
+        }
+        if rejected.contains(*invitation) {
+            c.double_actions.push(format!("{invitation}: an acceptance task ({}) and a rejection", ids.join(", ")));
+        }
+    }
+    if reject_calls_ok > rejected.len() as u64 {
+        c.double_actions.push(format!(
+            "{reject_calls_ok} successful RejectEngagementInvitation calls for {} invitations rejected by the policy",
+            rejected.len()
+        ));
+    }
+    // Outcome events by task id (copies of one event count once).
+    let mut outcomes: BTreeMap<String, BTreeSet<(String, Option<String>)>> = BTreeMap::new();
+    for e in events {
+        let detail_type = text(&e["detail-type"]);
+        let outcome = match detail_type.as_str() {
+            "Engagement Invitation Acceptance Completed" => "COMPLETE",
+            "Engagement Invitation Acceptance Failed" => "FAILED",
+            _ => continue,
+        };
+        let task = &e["detail"]["task"];
+        outcomes
+            .entry(text(&task["taskId"]))
+            .or_default()
+            .insert((outcome.to_owned(), task["reasonCode"].as_str().map(str::to_owned)));
+    }
+    let by_id: BTreeMap<&str, &TaskSeen> = tasks.iter().map(|t| (t.task_id.as_str(), t)).collect();
+    for (task_id, seen) in &outcomes {
+        let Some(task) = by_id.get(task_id.as_str()) else {
+            c.wrong_outcomes.push(format!("outcome of an unknown task {task_id}: {seen:?}"));
+            continue;
+        };
+        for (status, reason) in seen {
+            let reason_ok = status != "FAILED" || *reason == task.reason_code;
+            if *status != task.status || !reason_ok {
+                c.wrong_outcomes.push(format!(
+                    "{task_id} of {}: published {status} {reason:?}, the task is {} {:?}",
+                    task.invitation_id, task.status, task.reason_code
+                ));
+            }
+        }
+    }
+    for t in tasks.iter().filter(|t| t.status != "IN_PROGRESS") {
+        if outcomes.contains_key(&t.task_id) {
+            c.outcomes_published += 1;
+        } else {
+            c.outcomes_unpublished.push(format!("{} ({} {})", t.invitation_id, t.task_id, t.status));
+        }
+    }
+    c
+}
+
+/// Read auto-respond's actions from the emulator and check them against `events`.
+async fn actions_of(stack: &Stack, truth: &Truth, events: &[Value]) -> Result<ActionCheck> {
+    let listed = stack.emulator_control("GET", "engagement-tasks?catalog=AWS", None).await?;
+    let tasks = listed["Tasks"]
+        .as_array()
+        .ok_or_else(|| Error::msg(format!("engagement-tasks: no Tasks: {listed}")))?
+        .iter()
+        .map(TaskSeen::from_json)
+        .collect::<Result<Vec<_>>>()?;
+    let mut rejected = BTreeSet::new();
+    for t in truth.transitions.iter().filter(|t| t.kind == Kind::Engagement && t.to == "REJECTED") {
+        let now = stack.emulator_control("GET", &format!("engagement-invitations/AWS/{}", t.id), None).await?;
+        if now["RejectionReason"].as_str() == Some(REJECTION_REASON) {
+            rejected.insert(t.id.clone());
+        }
+    }
+    let stats = stack.emulator_stats().await?;
+    let op = |name: &str, field: &str| stats["operations"][name][field].as_u64().unwrap_or(0);
+    let mut check = check_actions(&tasks, &rejected, op("RejectEngagementInvitation", "ok"), events);
+    check.write_requests =
+        op("StartEngagementByAcceptingInvitationTask", "requests") + op("RejectEngagementInvitation", "requests");
+    Ok(check)
 }
 
 /// Everything a chaos run produced.
@@ -304,6 +531,7 @@ impl ChaosReport {
             invocations_failed: self.invocations_failed as u64,
             kills: self.kills as u64,
             native: self.native.clone(),
+            auto_respond: Some(v.actions.clone()),
         }
     }
 
@@ -334,11 +562,12 @@ impl ChaosReport {
             self.kills,
             self.invocations_failed,
             self.events_received,
-        ) + &self.native.as_ref().map(|n| format!("\n  {}", n.describe())).unwrap_or_default()
+        ) + &format!("\n  {}", v.actions.describe())
+            + &self.native.as_ref().map(|n| format!("\n  {}", n.describe())).unwrap_or_default()
     }
 }
 
-fn t0() -> DateTime<Utc> {
+pub(crate) fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(T0).map(|d| d.with_timezone(&Utc)).unwrap_or_else(|_| Utc::now())
 }
 
@@ -388,8 +617,26 @@ pub fn new_invitation(rng: &mut XorShift, kind: Kind, now: DateTime<Utc>, expire
     }
 }
 
+/// The emulator's plan for an acceptance task that fails with [`FAILING_TASK_REASON`].
+fn failing_task() -> Value {
+    json!({"ReasonCode": FAILING_TASK_REASON, "Message": "Customer website is missing (planned by the chaos driver)"})
+}
+
+/// Plan a failing acceptance task on a `rate` share of the PENDING engagement invitations we
+/// received (those auto-respond does not accept keep the plan unused). Returns how many.
+async fn plan_failing_tasks(stack: &Stack, rng: &mut XorShift, truth: &Truth, rate: f64) -> Result<usize> {
+    let mut planned = 0;
+    for inv in truth.pending.values().filter(|i| i.kind == Kind::Engagement && i.participant == "RECEIVER") {
+        if rng.chance(rate) {
+            stack.patch_invitation("engagement", &inv.id, json!({"EmulatorTaskOutcome": failing_task()})).await?;
+            planned += 1;
+        }
+    }
+    Ok(planned)
+}
+
 /// The driver's changes before one run; returns what it did (for the log).
-async fn mutate(stack: &Stack, rng: &mut XorShift, truth: &Truth) -> Result<Vec<String>> {
+async fn mutate(stack: &Stack, rng: &mut XorShift, truth: &Truth, failing_task_rate: f64) -> Result<Vec<String>> {
     let mut done = Vec::new();
     let mut touched: BTreeSet<(Kind, String)> = BTreeSet::new();
     let pending: Vec<&Inv> = truth.pending.values().collect();
@@ -430,10 +677,15 @@ async fn mutate(stack: &Stack, rng: &mut XorShift, truth: &Truth) -> Result<Vec<
                     inv["ParticipantType"] = json!("SENDER");
                     inv["OtherParticipantIdentifier"] = json!(crate::benchmark::BLOCKED_PARTNER);
                 }
+                let mut failing = "";
+                if kind == Kind::Engagement && inv["ParticipantType"] == "RECEIVER" && rng.chance(failing_task_rate) {
+                    inv["EmulatorTaskOutcome"] = failing_task();
+                    failing = ", its acceptance task will fail";
+                }
                 let id = inv["Id"].as_str().unwrap_or_default().to_owned();
                 stack.put_invitation(kind.as_str(), inv).await?;
                 touched.insert((kind, id.clone()));
-                done.push(format!("new {} {id} (expires in {hours} h)", kind.as_str()));
+                done.push(format!("new {} {id} (expires in {hours} h{failing})", kind.as_str()));
             }
             // Time passes: expiries, warning thresholds crossed.
             _ => {
@@ -482,6 +734,13 @@ fn choose_kill(rng: &mut XorShift, function: &str) -> KillPoint {
             operation: Some("CancelConnectionInvitation".into()),
             phase: "after",
         };
+    }
+    // auto-respond likewise: right after an acceptance task started (the retry must find the
+    // same task through the client token, not start a second) or a rejection took effect.
+    if function == AUTO_RESPOND && rng.chance(0.5) {
+        let operation =
+            if rng.chance(0.6) { "StartEngagementByAcceptingInvitationTask" } else { "RejectEngagementInvitation" };
+        return KillPoint::PartnerCentral { nth: rng.range(1, 2), operation: Some(operation.into()), phase: "after" };
     }
     match rng.below(6) {
         0 => KillPoint::PutEvents,
@@ -651,8 +910,9 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
     })
     .await?;
     seed_pending(&stack, &mut rng, config.extra_pending).await?;
-    let mut fleet = Fleet::new(&stack, config.profile, function_env()).await?;
+    let mut fleet = Fleet::new(&stack, config.profile, function_env(config)).await?;
     let mut truth = Truth::start(&stack).await?;
+    let failing = plan_failing_tasks(&stack, &mut rng, &truth, config.failing_task_rate).await?;
     let mut events: Vec<Value> = Vec::new();
     // Which function's step delivered each event (for the fast path's share).
     let mut published_by: Vec<String> = Vec::new();
@@ -666,6 +926,7 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
             eprintln!("{line}");
         }
     };
+    log(format!("{failing} PENDING invitations we received plan a failing acceptance task"));
 
     // Onboarding: the first list-and-publish run (the baseline) without faults.
     let baseline = functions::scheduled_event(LIST_AND_PUBLISH);
@@ -683,7 +944,7 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
 
     for step in 1..=config.runs {
         set_faults(&fleet, config, &mut rng, false).await?;
-        let mutations = mutate(&stack, &mut rng, &truth).await?;
+        let mutations = mutate(&stack, &mut rng, &truth, config.failing_task_rate).await?;
         truth.observe(&stack, step, "driver").await?;
         // The native events of these changes reach native-relay within seconds, before the
         // next scheduled run (mostly: a run can land right after a change).
@@ -716,10 +977,11 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
             events.extend(got);
             set_faults(&fleet, config, &mut rng, false).await?;
         }
-        let function = match rng.below(10) {
+        let function = match rng.below(12) {
             0..=4 => LIST_AND_PUBLISH,
             5..=7 => EXPIRE_SWEEPER,
-            _ => AUTO_CANCEL,
+            8..=9 => AUTO_CANCEL,
+            _ => AUTO_RESPOND,
         };
         let kill = rng.chance(config.kill_rate).then(|| choose_kill(&mut rng, function));
         set_faults(&fleet, config, &mut rng, true).await?;
@@ -768,6 +1030,9 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
     // Faults off; drain: every function once more, then list-and-publish again (it finds what
     // the last runs changed, and the outbox empties on every run).
     set_faults(&fleet, config, &mut rng, false).await?;
+    // A minute passes: the acceptance tasks still running end (a task takes 5 s).
+    stack.advance_clock(1.0 / 60.0).await?;
+    truth.observe(&stack, config.runs + 1, "driver").await?;
     // The relay takes what is still on its queue (late, redelivered), until it is empty.
     while config.native
         && chaos_native::relay_step(&mut fleet, None, PutEventsFaults::default(), &mut native).await?.is_some()
@@ -777,11 +1042,18 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
         events.extend(got);
     }
     truth.observe(&stack, config.runs + 1, NATIVE_RELAY).await?;
-    let drain = [LIST_AND_PUBLISH, EXPIRE_SWEEPER, AUTO_CANCEL, LIST_AND_PUBLISH];
+    let drain = [LIST_AND_PUBLISH, EXPIRE_SWEEPER, AUTO_CANCEL, AUTO_RESPOND, LIST_AND_PUBLISH];
     for (i, function) in drain.iter().enumerate() {
         // The last one is a full reconciliation (what the daily full sync does), so invitations
-        // created and finished between two incremental runs are found too.
-        let payload = if i == drain.len() - 1 { json!({"mode": "full"}) } else { functions::scheduled_event(function) };
+        // created and finished between two incremental runs are found too. auto-respond's is
+        // a dry run: it follows the tasks started before (all ended by now) and starts none.
+        let payload = if i == drain.len() - 1 {
+            json!({"mode": "full"})
+        } else if *function == AUTO_RESPOND {
+            json!({"dryRun": true})
+        } else {
+            functions::scheduled_event(function)
+        };
         let owed = if *function == EXPIRE_SWEEPER {
             warning_duties(&truth, stack.emulator_now().await?, config.runs + 1 + i)
         } else {
@@ -827,7 +1099,8 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
         }
     }
     fleet.stop_all().await?;
-    let verdict = verify(&truth, &duties, &events);
+    let mut verdict = verify(&truth, &duties, &events);
+    verdict.actions = actions_of(&stack, &truth, &events).await?;
     let native = if config.native {
         let status = stack.native_events_status().await?;
         native.emulator = status["counts"]
@@ -1090,5 +1363,78 @@ mod tests {
             "above its threshold, and not a pending invitation: {:?}",
             v.spurious_warnings
         );
+    }
+
+    fn task(id: &str, inv: &str, status: &str, reason: Option<&str>) -> TaskSeen {
+        TaskSeen {
+            task_id: id.into(),
+            invitation_id: inv.into(),
+            status: status.into(),
+            reason_code: reason.map(str::to_owned),
+        }
+    }
+
+    fn outcome(detail_type: &str, inv: &str, task: &str, reason: Option<&str>) -> Value {
+        json!({"detail-type": detail_type, "detail": {
+            "eventId": format!("{detail_type}-{task}"), "kind": "engagement", "invitationId": inv,
+            "status": "PENDING", "previousStatus": null,
+            "task": {"taskId": task, "status": "COMPLETE", "reasonCode": reason},
+        }})
+    }
+
+    const COMPLETED: &str = "Engagement Invitation Acceptance Completed";
+    const FAILED: &str = "Engagement Invitation Acceptance Failed";
+
+    #[test]
+    fn one_task_or_one_rejection_per_invitation_and_outcomes_as_the_tasks_ended() {
+        let tasks = [
+            task("task-1", "engi-a", "COMPLETE", None),
+            task("task-2", "engi-b", "FAILED", Some(FAILING_TASK_REASON)),
+            task("task-3", "engi-c", "COMPLETE", None),
+            task("task-4", "engi-d", "IN_PROGRESS", None),
+        ];
+        let rejected = BTreeSet::from(["engi-r".to_owned()]);
+        let events = [
+            outcome(COMPLETED, "engi-a", "task-1", None),
+            outcome(COMPLETED, "engi-a", "task-1", None),
+            outcome(FAILED, "engi-b", "task-2", Some(FAILING_TASK_REASON)),
+        ];
+        let c = check_actions(&tasks, &rejected, 1, &events);
+        assert!(c.ok(), "{c:?}");
+        assert_eq!((c.tasks, c.tasks_completed, c.tasks_failed, c.rejected), (4, 2, 1, 1));
+        assert_eq!(c.outcomes_published, 2, "a copy of an outcome counts once");
+        assert_eq!(c.outcomes_unpublished, ["engi-c (task-3 COMPLETE)"], "reported, not a failure");
+    }
+
+    #[test]
+    fn a_second_task_a_task_and_a_rejection_or_a_second_rejection_is_a_double_action() {
+        let tasks = [
+            task("task-1", "engi-a", "FAILED", Some(FAILING_TASK_REASON)),
+            task("task-2", "engi-a", "IN_PROGRESS", None),
+            task("task-3", "engi-r", "FAILED", Some("EngagementInvitationConflict")),
+        ];
+        let rejected = BTreeSet::from(["engi-r".to_owned()]);
+        let c = check_actions(&tasks, &rejected, 2, &[]);
+        assert!(!c.ok());
+        assert_eq!(c.double_actions.len(), 3, "{:?}", c.double_actions);
+        assert!(c.double_actions[0].starts_with("engi-a: 2 acceptance tasks"), "{:?}", c.double_actions);
+        assert!(c.double_actions[1].starts_with("engi-r: an acceptance task"), "{:?}", c.double_actions);
+        assert!(c.double_actions[2].starts_with("2 successful RejectEngagementInvitation calls for 1"));
+    }
+
+    #[test]
+    fn an_outcome_contradicting_its_task_is_wrong() {
+        let tasks = [
+            task("task-1", "engi-a", "FAILED", Some(FAILING_TASK_REASON)),
+            task("task-2", "engi-b", "FAILED", Some(FAILING_TASK_REASON)),
+        ];
+        let events = [
+            outcome(COMPLETED, "engi-a", "task-1", None),
+            outcome(FAILED, "engi-b", "task-2", Some("InternalError")),
+            outcome(COMPLETED, "engi-z", "task-9", None),
+        ];
+        let c = check_actions(&tasks, &BTreeSet::new(), 0, &events);
+        assert_eq!(c.wrong_outcomes.len(), 3, "{:?}", c.wrong_outcomes);
+        assert!(!c.ok());
     }
 }

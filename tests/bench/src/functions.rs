@@ -1,4 +1,4 @@
-//! The three functions as the suite runs them: their binaries, environment and payloads, and
+//! The functions as the suite runs them: their binaries, environment and payloads, and
 //! a [`Fleet`] of warm function processes on one [`Stack`] — with a tap in front of the
 //! Lambda Runtime API (init = spawn → first `/next` poll) and one in front of DynamoDB
 //! (state I/O calls per operation).
@@ -18,6 +18,7 @@ use crate::{Error, Result};
 pub const LIST_AND_PUBLISH: &str = "list-and-publish";
 pub const EXPIRE_SWEEPER: &str = "expire-sweeper";
 pub const AUTO_CANCEL: &str = "auto-cancel";
+pub const AUTO_RESPOND: &str = "auto-respond";
 /// In the order they are run in a round.
 pub const ALL: [&str; 3] = [LIST_AND_PUBLISH, EXPIRE_SWEEPER, AUTO_CANCEL];
 

@@ -4,11 +4,12 @@
 //!   real quota, 20 ms per call); each function's first (full) run and ten steady-state runs;
 //!   API calls per operation against the run's lower bound and a naive poller, peak RSS,
 //!   init time, binary sizes; `bench/results.{md,json}` and a chart.
-//! - `chaos` (`make chaos`, and an 8-run version in `make test`): the three functions
-//!   interleaved under Partner Central faults, EventBridge PutEvents faults and SIGKILLs at
-//!   known points, while a driver changes the account; then a check that every true
-//!   transition reached the consumer at least once, duplicates only with the same `eventId`,
-//!   and nothing was published that did not happen. Deterministic from one seed.
+//! - `chaos` (`make chaos`, and an 8-run version in `make test`): the functions (auto-respond
+//!   with a real policy among them) interleaved under Partner Central faults, EventBridge
+//!   PutEvents faults and SIGKILLs at known points, while a driver changes the account; then
+//!   a check that every true transition reached the consumer at least once, duplicates only
+//!   with the same `eventId`, nothing was published that did not happen, and no invitation
+//!   was answered twice. Deterministic from one seed.
 //!
 //! Everything runs the real binaries through `harness` (emulator, moto, the EventBridge fault
 //! proxy, the Lambda Runtime API emulator).

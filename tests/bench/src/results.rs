@@ -124,6 +124,9 @@ pub struct ChaosFigures {
     /// With native-relay in the mix: its native events and the fast path's share.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub native: Option<crate::chaos_native::NativeFigures>,
+    /// With auto-respond in the mix: its actions as the emulator recorded them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_respond: Option<crate::chaos::ActionCheck>,
 }
 
 /// The whole file.
@@ -338,6 +341,31 @@ fn chaos_table(c: &ChaosFigures) -> String {
         c.invocations_failed
     );
     let _ = writeln!(md, "\nFaults injected: {}.", ops(&c.faults));
+    if let Some(a) = &c.auto_respond {
+        let _ = writeln!(
+            md,
+            "\nauto-respond (a real policy: accept the opportunity referrals we received, reject the lead referrals expiring within 10 days; some acceptance tasks planned to fail with `{}`): {} acceptance tasks started ({} completed, {} failed), {} invitations rejected ({} successful `RejectEngagementInvitation` calls), {} write requests in all (retries, idempotent repeats, faults and conflicts included). **Double actions: {}** (an invitation with a second task, a task and a rejection, or a second successful rejection). Acceptance outcomes published: {} of {} ended tasks{}; contradicting the task: {}.",
+            crate::chaos::FAILING_TASK_REASON,
+            a.tasks,
+            a.tasks_completed,
+            a.tasks_failed,
+            a.rejected,
+            a.reject_calls_ok,
+            a.write_requests,
+            a.double_actions.len(),
+            a.outcomes_published,
+            a.tasks_completed + a.tasks_failed,
+            if a.outcomes_unpublished.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (not published: {} — a run killed between starting the task and recording it, the task ended before the next run; the `Accepted` transition itself was published)",
+                    a.outcomes_unpublished.join(", ")
+                )
+            },
+            a.wrong_outcomes.len()
+        );
+    }
     if let Some(n) = &c.native {
         md.push_str(&crate::chaos_native::markdown(n));
     }

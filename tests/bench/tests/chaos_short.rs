@@ -1,9 +1,11 @@
-//! The short chaos run inside `make test`: 8 runs of the three scheduled (debug) functions, native-relay between them, under
+//! The short chaos run inside `make test`: 8 runs of the four scheduled (debug) functions (auto-respond with a
+//! real policy, some of its acceptance tasks planned to fail), native-relay between them, under
 //! Partner Central faults, PutEvents faults, DynamoDB faults (throttling, 5xx, canceled
 //! transactions) and kills, with Partner Central's native events
 //! dropped (20 %), duplicated and reordered on their way to native-relay, then the check that
 //! no transition was lost, duplicates carry the same `eventId`, and nothing was published that
-//! did not happen.
+//! did not happen, and that auto-respond never acted twice on one invitation (one acceptance task
+//! or one rejection, counted in the emulator).
 //! Fixed seed (override with `CHAOS_SEED`), printed, so a failure can be replayed with
 //! `cargo run -p bench --bin chaos -- --profile debug --runs 8 --seed <seed>`... or this test.
 
@@ -33,6 +35,8 @@ async fn short_chaos_run_loses_nothing_and_invents_nothing() {
         native.emulator
     );
     assert!(native.invocations > 0, "native-relay was never invoked");
+    let actions = &report.verdict.actions;
+    assert!(actions.tasks > 0 && actions.rejected > 0, "auto-respond neither accepted nor rejected: {actions:?}");
     assert!(report.verdict.ok(), "seed {seed}:\n{}", report.verdict.problems());
     assert_eq!(report.verdict.delivered, report.verdict.transitions);
 }

@@ -1,4 +1,4 @@
-//! `make chaos`: the full chaos run (50 runs of the three functions under faults and kills),
+//! `make chaos`: the full chaos run (50 runs of the scheduled functions and native-relay under faults and kills),
 //! then the check. Exit status 1 when anything was lost or made up. Replay with `--seed`.
 
 use std::process::ExitCode;
