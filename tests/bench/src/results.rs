@@ -140,6 +140,9 @@ pub struct Results {
     /// The fast path (native-relay), measured by `make bench`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fast_path: Option<crate::fast_path::FastPathFigures>,
+    /// auto-respond's calls per run and write rate, measured by `make bench`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_respond: Option<crate::auto_respond::RespondFigures>,
     /// The scenario the functions' figures come from.
     #[serde(default)]
     pub scenario: Value,
@@ -183,6 +186,9 @@ impl Results {
                 md.push_str(&runs_table(name, &self.functions[name]));
             }
             md.push_str("\nChart: [`calls-per-run.png`](calls-per-run.png).\n");
+        }
+        if let Some(f) = &self.auto_respond {
+            md.push_str(&crate::auto_respond::markdown(f));
         }
         if let Some(f) = &self.fast_path {
             md.push_str(&crate::fast_path::markdown(f));

@@ -4,6 +4,7 @@
 
 use std::process::ExitCode;
 
+use bench::auto_respond::{self, RespondBenchConfig};
 use bench::benchmark::{self, BenchConfig};
 use bench::chart::{self, Panel};
 use bench::fast_path::{self, FastPathConfig};
@@ -38,8 +39,14 @@ struct Cli {
     #[arg(long)]
     render_only: bool,
     /// Measure only the fast path (native-relay; keeps the other figures in results.json).
-    #[arg(long, conflicts_with = "skip_fast_path")]
+    #[arg(long, conflicts_with_all = ["skip_fast_path", "auto_respond_only"])]
     fast_path_only: bool,
+    /// Measure only auto-respond (its calls per run and write rate; keeps the other figures).
+    #[arg(long, conflicts_with = "skip_auto_respond")]
+    auto_respond_only: bool,
+    /// Do not measure auto-respond (keeps its figures in results.json).
+    #[arg(long)]
+    skip_auto_respond: bool,
     /// Do not measure the fast path (keeps its figures in results.json).
     #[arg(long)]
     skip_fast_path: bool,
@@ -85,7 +92,8 @@ async fn run(cli: Cli) -> bench::Result<()> {
     };
     let dir = cli.out.unwrap_or_else(results_dir);
     let mut results = Results::load(&dir);
-    if !cli.render_only && !cli.fast_path_only {
+    let only = cli.fast_path_only || cli.auto_respond_only;
+    if !cli.render_only && !only {
         eprintln!("bench: {}", config.description());
         let outcome = benchmark::run(&config, &|line| eprintln!("{line}")).await?;
         results.date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
@@ -93,7 +101,18 @@ async fn run(cli: Cli) -> bench::Result<()> {
         results.functions = outcome.functions;
         results.scenario = outcome.scenario;
     }
-    if !cli.render_only && !cli.skip_fast_path {
+    if !cli.render_only && !cli.skip_auto_respond && !cli.fast_path_only {
+        let respond = RespondBenchConfig {
+            engagements: cli.engagements,
+            connections: cli.connections,
+            profile: config.profile,
+            ..RespondBenchConfig::default()
+        };
+        let mut figures = auto_respond::run(&respond, &|line| eprintln!("{line}")).await?;
+        figures.description = format!("{} Machine: {}.", figures.description, machine_description());
+        results.auto_respond = Some(figures);
+    }
+    if !cli.render_only && !cli.skip_fast_path && !cli.auto_respond_only {
         let fast = FastPathConfig {
             changes_per_kind: cli.changes_per_kind,
             change_interval: std::time::Duration::from_millis(cli.change_interval_ms),
