@@ -972,6 +972,20 @@ pub async fn run(config: &FastPathConfig, log: &dyn Fn(String)) -> Result<FastPa
     Ok(figures)
 }
 
+/// Only the whole account's rate (every function at once, the split read from `template.yaml`),
+/// into `figures` (the other fast-path figures are kept as they were measured).
+pub async fn account_rate_only(
+    config: &FastPathConfig,
+    mut figures: FastPathFigures,
+    log: &dyn Fn(String),
+) -> Result<FastPathFigures> {
+    let facts = TemplateFacts::read()?;
+    let budget = config.budget.unwrap_or(facts.default_budget);
+    let mut rng = XorShift::new(config.seed);
+    figures.account_rate = account_rate(config, &facts, budget, &mut rng, log).await?;
+    Ok(figures)
+}
+
 /// Runs of a schedule are minutes apart, so a run never finds the previous run's calls in its
 /// limiter's window: let the window (1.1 s, `shared::rate_limit`) pass between measured runs.
 async fn past_the_window() {

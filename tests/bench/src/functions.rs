@@ -26,12 +26,23 @@ pub const ALL: [&str; 3] = [LIST_AND_PUBLISH, EXPIRE_SWEEPER, AUTO_CANCEL];
 static FIRINGS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// The payload of a scheduled invocation: `events/<name>-scheduled.json` when the function
-/// ships one, else an EventBridge scheduled-rule event; with a fresh event `id` each time, as
-/// every firing of a rule has (auto-cancel caps its cancellations per firing).
+/// ships one, else an EventBridge scheduled-rule event; as a new firing each time (the policy
+/// functions cap their actions per firing): a fresh event `id` for a rule's event, a fresh
+/// `scheduledTime` (a minute after the previous one) for EventBridge Scheduler's payload.
 pub fn scheduled_event(name: &str) -> Value {
     let mut event = sample_scheduled_event(name);
     let n = FIRINGS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    event["id"] = json!(format!("00000000-0000-0000-0000-{n:012}"));
+    let scheduled_time = event["scheduledTime"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc));
+    match scheduled_time {
+        Some(t) => {
+            let firing = t + chrono::Duration::minutes(i64::try_from(n).unwrap_or(i64::MAX / 60_000));
+            event["scheduledTime"] = json!(firing.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        }
+        None => event["id"] = json!(format!("00000000-0000-0000-0000-{n:012}")),
+    }
     event
 }
 
@@ -166,5 +177,21 @@ impl<'a> Fleet<'a> {
             self.kill(&n).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scheduled_payload_is_a_new_firing() {
+        // auto-respond ships EventBridge Scheduler's payload, list-and-publish a rule's event.
+        let (a, b) = (scheduled_event("auto-respond"), scheduled_event("auto-respond"));
+        assert!(a["scheduledTime"].is_string() && a.get("id").is_none(), "{a}");
+        assert_ne!(a["scheduledTime"], b["scheduledTime"]);
+        let (c, d) = (scheduled_event("list-and-publish"), scheduled_event("list-and-publish"));
+        assert_ne!(c["id"], d["id"]);
+        assert_eq!(c["source"], "aws.events");
     }
 }

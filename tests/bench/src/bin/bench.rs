@@ -50,6 +50,10 @@ struct Cli {
     /// Do not measure the fast path (keeps its figures in results.json).
     #[arg(long)]
     skip_fast_path: bool,
+    /// Measure only the whole account's rate (every function at once, the split from
+    /// template.yaml); keeps every other figure in results.json.
+    #[arg(long, conflicts_with_all = ["skip_fast_path", "fast_path_only", "auto_respond_only"])]
+    account_rate_only: bool,
     /// Fast path: timed changes of each of the six kinds.
     #[arg(long, default_value_t = 200)]
     changes_per_kind: usize,
@@ -92,7 +96,7 @@ async fn run(cli: Cli) -> bench::Result<()> {
     };
     let dir = cli.out.unwrap_or_else(results_dir);
     let mut results = Results::load(&dir);
-    let only = cli.fast_path_only || cli.auto_respond_only;
+    let only = cli.fast_path_only || cli.auto_respond_only || cli.account_rate_only;
     if !cli.render_only && !only {
         eprintln!("bench: {}", config.description());
         let outcome = benchmark::run(&config, &|line| eprintln!("{line}")).await?;
@@ -101,7 +105,7 @@ async fn run(cli: Cli) -> bench::Result<()> {
         results.functions = outcome.functions;
         results.scenario = outcome.scenario;
     }
-    if !cli.render_only && !cli.skip_auto_respond && !cli.fast_path_only {
+    if !cli.render_only && !cli.skip_auto_respond && !cli.fast_path_only && !cli.account_rate_only {
         let respond = RespondBenchConfig {
             engagements: cli.engagements,
             connections: cli.connections,
@@ -112,7 +116,12 @@ async fn run(cli: Cli) -> bench::Result<()> {
         figures.description = format!("{} Machine: {}.", figures.description, machine_description());
         results.auto_respond = Some(figures);
     }
-    if !cli.render_only && !cli.skip_fast_path && !cli.auto_respond_only {
+    if cli.account_rate_only {
+        let fast = FastPathConfig { profile: config.profile, ..FastPathConfig::default() };
+        let previous = results.fast_path.take().unwrap_or_default();
+        results.fast_path = Some(fast_path::account_rate_only(&fast, previous, &|line| eprintln!("{line}")).await?);
+    }
+    if !cli.render_only && !cli.skip_fast_path && !cli.auto_respond_only && !cli.account_rate_only {
         let fast = FastPathConfig {
             changes_per_kind: cli.changes_per_kind,
             change_interval: std::time::Duration::from_millis(cli.change_interval_ms),
