@@ -983,6 +983,13 @@ pub async fn account_rate_only(
     let budget = config.budget.unwrap_or(facts.default_budget);
     let mut rng = XorShift::new(config.seed);
     figures.account_rate = account_rate(config, &facts, budget, &mut rng, log).await?;
+    let remeasured = " The whole account's rate re-measured alone";
+    let kept = figures.description.split(remeasured).next().unwrap_or_default().to_owned();
+    figures.description = format!(
+        "{kept}{remeasured} on {} (`bench --account-rate-only`: {}).",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        facts.functions.keys().cloned().collect::<Vec<_>>().join(", ")
+    );
     Ok(figures)
 }
 
