@@ -52,10 +52,11 @@ test: venv lint ## Lint, then every test tier (unit, adapter, emulator, end-to-e
 # Offline: dummy credentials, no AWS call is made.
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline
 
-template-check: venv venv-checkov ## cfn-lint, sam validate --lint, checkov, IAM-vs-code test, sam build
-	cfn-lint template.yaml
+template-check: venv venv-checkov ## cfn-lint, sam validate --lint, checkov (our stack and the example consumer stack), template tests, sam build
+	cfn-lint template.yaml examples/consumer/template.yaml
 	$(SAM_ENV) sam validate --lint
-	.venv-checkov/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(SAM_ENV) sam validate --lint -t examples/consumer/template.yaml
+	.venv-checkov/bin/checkov -f template.yaml -f examples/consumer/template.yaml --framework cloudformation --compact --quiet --skip-download
 	python -m unittest discover -s tests/template
 	rustup target add aarch64-unknown-linux-gnu >/dev/null
 	@$(call timed,sam build (cargo lambda build --release --arm64 per function; minutes the first time),$(SAM_ENV) sam build)
