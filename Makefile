@@ -46,6 +46,8 @@ test: venv lint ## Lint, then every test tier (unit, adapter, emulator, end-to-e
 	cargo build --workspace --bins --locked
 	cargo nextest run --workspace --locked --no-fail-fast
 	EMULATOR_BIN=$(TARGET_DIR)/debug/partnercentral-local python -m unittest discover -s tests/boto3
+	# Every published event pattern against every sample (match table), cross-account via moto.
+	python -m unittest discover -s tests/events
 	$(MAKE) --no-print-directory template-check
 	$(MAKE) --no-print-directory sam-local-test
 
