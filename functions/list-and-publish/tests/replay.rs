@@ -44,13 +44,14 @@ fn seed() -> SeedDocument {
             "Catalog": "AWS", "Id": format!("pacinv-R{n:012}"), "ConnectionType": "OPPORTUNITY_COLLABORATION",
             "CreatedAt": ts(t - Duration::days(1)), "UpdatedAt": ts(t - Duration::days(1)),
             "ExpiresAt": ts(t + Duration::days(14)), "OtherParticipantIdentifier": "444455556666",
-            "ParticipantType": "RECEIVER", "Status": "PENDING"
+            "ParticipantType": "RECEIVER", "Status": "PENDING", "InvitationMessage": "Let's work together",
+            "InviterName": "Ana Silva", "InviterEmail": "ana@example.com"
         })
     };
     let engagement = |c: char| {
         json!({
-            "Catalog": "AWS", "Id": format!("engi-00000000000R{c}"), "PayloadType": "OpportunityInvitation",
-            "EngagementId": format!("eng-000000000000R{c}"), "EngagementTitle": format!("Replay {c}"),
+            "Catalog": "AWS", "Id": format!("engi-00000000000r{c}"), "PayloadType": "OpportunityInvitation",
+            "EngagementId": format!("eng-000000000000r{c}"), "EngagementTitle": format!("Replay {c}"),
             "SenderAwsAccountId": "444455556666", "SenderCompanyName": "Example Corp",
             "InvitationDate": ts(t - Duration::days(1)), "ExpirationDate": ts(t + Duration::days(14)),
             "ParticipantType": "RECEIVER", "Status": "PENDING"
@@ -74,7 +75,12 @@ fn scheduled_payload() -> Value {
 fn by_event_id(events: &[Value]) -> BTreeMap<String, Value> {
     events
         .iter()
-        .map(|e| (e["detail"]["eventId"].as_str().unwrap_or_else(|| panic!("no detail.eventId: {e}")).to_owned(), e["detail"].clone()))
+        .map(|e| {
+            (
+                e["detail"]["eventId"].as_str().unwrap_or_else(|| panic!("no detail.eventId: {e}")).to_owned(),
+                e["detail"].clone(),
+            )
+        })
         .collect()
 }
 
