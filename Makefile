@@ -116,8 +116,9 @@ fuzz: ## Property tests with many more cases: make fuzz [FUZZ_CASES=100000]
 fmt: ## Format the code
 	cargo fmt --all
 
-schemas: ## Regenerate the event contract's JSON Schemas under schemas/
+schemas: ## Regenerate the event contract's JSON Schemas under schemas/ and its samples under schemas/samples/
 	UPDATE_SCHEMAS=1 cargo test -p shared --lib schema -- --quiet
+	UPDATE_SCHEMAS=1 cargo test -p shared --lib samples:: -- --quiet
 
 build: venv ## Release build of every function for Lambda (arm64, provided.al2023)
 	rustup target add aarch64-unknown-linux-gnu >/dev/null

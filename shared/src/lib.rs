@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod policy;
 pub mod ports;
 pub mod run;
+pub mod samples;
 pub mod schema;
 pub mod telemetry;
 #[cfg(any(test, feature = "test-support"))]
