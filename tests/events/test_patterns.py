@@ -21,19 +21,18 @@ import published
 CONNECTION = "Connection Invitation"
 ENGAGEMENT = "Engagement Invitation"
 
-# Cases derived from a sample by changing detail fields a pattern looks at: the values other
-# deployments or other runs produce (a 24 h threshold, a cancellation by the policy).
+# Cases derived from a sample by changing detail fields a pattern looks at: values other runs
+# or deployments produce. (The samples: warnings at the 24 h threshold with 23.8 / 23.6 h left,
+# a cancellation by the auto-cancel policy.)
 VARIANTS = {
-    "Connection Invitation Expiring Soon, 24 h threshold, 23.5 h left": (
-        f"{CONNECTION} Expiring Soon", {"thresholdHours": 24, "hoursRemaining": 23.5}),
-    "Engagement Invitation Expiring Soon, 24 h threshold, 23.5 h left": (
-        f"{ENGAGEMENT} Expiring Soon", {"thresholdHours": 24, "hoursRemaining": 23.5}),
+    "Engagement Invitation Expiring Soon, 72 h threshold, 71.9 h left": (
+        f"{ENGAGEMENT} Expiring Soon", {"thresholdHours": 72, "hoursRemaining": 71.9}),
     "Engagement Invitation Expiring Soon, 72 h threshold, 24.0 h left": (
         f"{ENGAGEMENT} Expiring Soon", {"thresholdHours": 72, "hoursRemaining": 24.0}),
-    "Engagement Invitation Expiring Soon, 72 h threshold, 24.1 h left": (
-        f"{ENGAGEMENT} Expiring Soon", {"thresholdHours": 72, "hoursRemaining": 24.1}),
-    "Connection Invitation Canceled by the auto-cancel policy": (
-        f"{CONNECTION} Canceled", {"cause": {"type": "policy", "rule": "stale-invitations", "policyHash": "0" * 64}}),
+    "Connection Invitation Expiring Soon, 72 h threshold, 24.1 h left": (
+        f"{CONNECTION} Expiring Soon", {"thresholdHours": 72, "hoursRemaining": 24.1}),
+    "Connection Invitation Canceled, seen by list-and-publish (no cause)": (
+        f"{CONNECTION} Canceled", {"cause": None}),
 }
 
 DETAIL_TYPES = {
@@ -50,12 +49,10 @@ DRY_RUN_PLANS = {f"{CONNECTION} Cancellation Planned", f"{ENGAGEMENT} Response P
 
 # pattern -> the cases it must match; it must match no other case.
 EXPECTED = {
-    "README: every engagement invitation that will expire within 24 hours": {
-        "Engagement Invitation Expiring Soon, 24 h threshold, 23.5 h left",
-    },
+    "README: every engagement invitation that will expire within 24 hours": {f"{ENGAGEMENT} Expiring Soon"},
     "README: every accepted invitation, of either kind": ACCEPTED,
     "README: cancellations made (or planned) by the auto-cancel policy": {
-        "Connection Invitation Canceled by the auto-cancel policy",
+        f"{CONNECTION} Canceled",
         f"{CONNECTION} Cancellation Planned",
     },
     "README: everything but the policies' dry-run plans": EVERY_CASE - DRY_RUN_PLANS,
@@ -65,8 +62,8 @@ EXPECTED = {
     "examples/consumer: FeedRule": EVERY_CASE,
     "examples/consumer: CrmRule": ACCEPTED | CREATED,
     "examples/consumer: ExpiringSoonRule": {
-        "Connection Invitation Expiring Soon, 24 h threshold, 23.5 h left",
-        "Engagement Invitation Expiring Soon, 24 h threshold, 23.5 h left",
+        f"{CONNECTION} Expiring Soon",
+        f"{ENGAGEMENT} Expiring Soon",
         "Engagement Invitation Expiring Soon, 72 h threshold, 24.0 h left",
     },
 }
