@@ -10,7 +10,7 @@ from cfnlint.api import ManualArgs, lint, lint_file
 
 ROOT = Path(__file__).resolve().parents[2]
 GUARD = str(ROOT / "tests/template/guard")
-GUARD_IDS = {"E9101", "E9102", "E9103", "E9104", "E9105", "E9106", "E9107", "E9108", "E9109", "E9110"}
+GUARD_IDS = {"E9101", "E9102", "E9103", "E9104", "E9105", "E9106", "E9107", "E9108", "E9109", "E9110", "E9111"}
 
 # What every snippet needs so that only the rule under test can fire.
 REGION_RULE = """
@@ -343,6 +343,51 @@ Resources:
         fixed = template(encrypted_target("!Ref Key", events_may_use))
         self.assert_fires("E9110", template(encrypted_target("alias/aws/sqs")), fixed)
         self.assert_fires("E9110", template(encrypted_target("!Ref Key")), fixed)
+
+    def test_e9111_a_rule_on_another_accounts_bus_targets_only_a_bus_through_a_role(self):
+        def template(target):
+            return REGION_RULE + f"""
+Parameters:
+  ProducerEventBusArn:
+    Type: String
+Resources:
+  Bus:
+    Type: AWS::Events::EventBus
+    Properties: {{ Name: mine }}
+  Queue:
+    Type: AWS::SQS::Queue
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: Events
+            Effect: Allow
+            Principal: {{ Service: events.amazonaws.com }}
+            Action: sts:AssumeRole
+  Rule:
+    Type: AWS::Events::Rule
+    Properties:
+      EventBusName: !Ref ProducerEventBusArn
+      EventPattern: {{ source: [partnercentral.invitations] }}
+      Targets:
+        - Id: t
+          RetryPolicy: {{ MaximumRetryAttempts: 3 }}
+          DeadLetterConfig: {{ Arn: !GetAtt Queue.Arn }}
+{target}
+"""
+
+        fixed = template("          Arn: !GetAtt Bus.Arn\n          RoleArn: !GetAtt Role.Arn")
+        self.assert_fires("E9111", template("          Arn: !GetAtt Queue.Arn"), fixed)
+        self.assert_fires("E9111", template("          Arn: !GetAtt Bus.Arn"), fixed)
+
+    def test_the_consumer_template_passes_every_guard_rule_but_the_region_one(self):
+        """examples/consumer calls no Partner Central API: it ignores E9106 (its Metadata says why)."""
+        path = ROOT / "examples/consumer/template.yaml"
+        self.assertIn("- E9106", path.read_text())
+        matches = lint_file(path, config=ManualArgs(append_rules=[GUARD], regions=["us-east-1"]))
+        self.assertEqual([f"{m.rule.id} {m.message}" for m in matches if m.rule.id in GUARD_IDS], [])
 
     def test_the_project_template_passes_every_guard_rule(self):
         matches = lint_file(ROOT / "template.yaml", config=ManualArgs(append_rules=[GUARD], regions=["us-east-1"]))
