@@ -10,7 +10,7 @@ from cfnlint.api import ManualArgs, lint, lint_file
 
 ROOT = Path(__file__).resolve().parents[2]
 GUARD = str(ROOT / "tests/template/guard")
-GUARD_IDS = {"E9101", "E9102", "E9103", "E9104", "E9105", "E9106", "E9107", "E9108", "E9109", "E9110", "E9111"}
+GUARD_IDS = {"E9101", "E9102", "E9103", "E9104", "E9105", "E9106", "E9107", "E9108", "E9109", "E9110", "E9112"}
 
 # What every snippet needs so that only the rule under test can fire.
 REGION_RULE = """
@@ -344,7 +344,7 @@ Resources:
         self.assert_fires("E9110", template(encrypted_target("alias/aws/sqs")), fixed)
         self.assert_fires("E9110", template(encrypted_target("!Ref Key")), fixed)
 
-    def test_e9111_a_rule_on_another_accounts_bus_targets_only_a_bus_through_a_role(self):
+    def test_e9112_a_rule_on_another_accounts_bus_targets_only_a_bus_through_a_role(self):
         def template(target):
             return REGION_RULE + f"""
 Parameters:
@@ -379,8 +379,8 @@ Resources:
 """
 
         fixed = template("          Arn: !GetAtt Bus.Arn\n          RoleArn: !GetAtt Role.Arn")
-        self.assert_fires("E9111", template("          Arn: !GetAtt Queue.Arn"), fixed)
-        self.assert_fires("E9111", template("          Arn: !GetAtt Bus.Arn"), fixed)
+        self.assert_fires("E9112", template("          Arn: !GetAtt Queue.Arn"), fixed)
+        self.assert_fires("E9112", template("          Arn: !GetAtt Bus.Arn"), fixed)
 
     def test_the_consumer_template_passes_every_guard_rule_but_the_region_one(self):
         """examples/consumer calls no Partner Central API: it ignores E9106 (its Metadata says why)."""

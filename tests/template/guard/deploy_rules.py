@@ -12,7 +12,7 @@ values), through `Fn::If` branches and `Ref`/`GetAtt`; that is a few lines of Py
 resolved template, runs inside the cfn-lint call `make test` already makes, and needs no
 extra toolchain on a fresh machine (cfn-guard would be one more Rust build in CI).
 
-Rule ids E9101-E9111; each has a test with a template snippet that has the defect
+Rule ids E9101-E9112; each has a test with a template snippet that has the defect
 (tests/template/test_guard_rules.py).
 """
 
@@ -479,7 +479,7 @@ class EncryptedQueuesEventBridgeCanWrite(CloudFormationLintRule):
 
 
 class ForeignBusRulesTargetOnlyBuses(CloudFormationLintRule):
-    id = "E9111"
+    id = "E9112"
     shortdesc = "A rule on another account's event bus may only target an event bus, through a role"
     description = (
         "EventBridge supports PutTargets from an account other than the bus owner's only for event "
