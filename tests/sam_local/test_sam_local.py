@@ -414,6 +414,119 @@ def auto_cancel_scheduled(t: SamLocalCase, function: samlocal.Function, sample: 
     t.assertEqual(t.outbox(), [])
 
 
+# auto-respond: functions/auto-respond/tests/e2e.rs's account and policy.
+AR_T0 = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+REFERRAL, DOOMED, LEAD = "engi-referral00001", "engi-referral00002", "engi-lead000000001"
+OTHER, KEEP, SENT = "engi-other00000001", "engi-keepthisone01", "engi-sent000000001"
+AR_EVERYONE = (REFERRAL, DOOMED, LEAD, OTHER, KEEP, SENT)
+
+
+def ar_engagement(id_: str, side: str, payload: str, age_hours: int, company: str) -> dict:
+    invited = AR_T0 - timedelta(hours=age_hours)
+    return {
+        "Catalog": "AWS", "Id": id_, "PayloadType": payload, "EngagementId": f"eng-0{id_[5:]}",
+        "EngagementTitle": "Data lake migration", "SenderAwsAccountId": "123456789012", "SenderCompanyName": company,
+        "InvitationDate": ts(invited), "ExpirationDate": ts(invited + timedelta(days=15)),
+        "ParticipantType": side, "Status": "PENDING",
+    }
+
+
+def ar_seed() -> dict:
+    doomed = ar_engagement(DOOMED, "RECEIVER", "OpportunityInvitation", 20, "AWS")
+    doomed["EmulatorTaskOutcome"] = {"ReasonCode": "OpportunityValidationFailed", "Message": "Customer website is missing"}
+    return {"EngagementInvitations": [
+        ar_engagement(REFERRAL, "RECEIVER", "OpportunityInvitation", 30, "AWS"),
+        doomed,
+        ar_engagement(LEAD, "RECEIVER", "LeadInvitation", 25, "AWS"),
+        ar_engagement(OTHER, "RECEIVER", "OpportunityInvitation", 40, "Acme"),
+        ar_engagement(KEEP, "RECEIVER", "OpportunityInvitation", 50, "AWS"),
+        # We sent this one; it matches every rule and must never be touched.
+        ar_engagement(SENT, "SENDER", "OpportunityInvitation", 60, "AWS"),
+    ]}
+
+
+def ar_policy() -> str:
+    return json.dumps({
+        "version": 1, "dryRun": False, "maxActionsPerRun": 10, "maxActionsPerDay": 10,
+        "rules": [
+            {"name": "aws-referrals", "match": {"payloadTypes": ["OpportunityInvitation"], "senderCompanyNames": ["AWS"]},
+             "action": "accept"},
+            {"name": "leads", "match": {"payloadTypes": ["LeadInvitation"]}, "action": "reject",
+             "rejectionReason": "Unable to support"},
+        ],
+        "exclude": {"invitationIds": [KEEP]},
+    })
+
+
+def ar_writes(t: SamLocalCase) -> tuple[int, int]:
+    return (t.emulator_requests("StartEngagementByAcceptingInvitationTask"),
+            t.emulator_requests("RejectEngagementInvitation"))
+
+
+def auto_respond_dry_run(t: SamLocalCase, function: samlocal.Function, sample: Path) -> None:
+    """e2e: a_dry_run_plans_then_a_real_run_answers_exactly_the_matches_and_follows_the_tasks (1):
+    the payload forces a dry run over a policy that says otherwise."""
+    t.start_world(ar_seed(), AR_T0)
+    s = t.invoke(function, sample, {"RESPOND_POLICY": ar_policy()})
+    t.assertEqual(s["dryRun"], True, s)
+    t.assertEqual(s["candidates"], 5, s)
+    t.assertEqual(s["planned"], [REFERRAL, LEAD, DOOMED], "oldest first")
+    t.assertEqual(ar_writes(t), (0, 0))
+    for id_ in AR_EVERYONE:
+        t.assertEqual(t.emulator_status("engagement", id_), "PENDING", id_)
+    events = t.received()
+    t.assertEqual(by_rule(events), sorted([
+        ("Engagement Invitation Response Planned", REFERRAL, "aws-referrals"),
+        ("Engagement Invitation Response Planned", DOOMED, "aws-referrals"),
+        ("Engagement Invitation Response Planned", LEAD, "leads"),
+    ]))
+    for e in events:
+        t.assertEqual(e["detail"]["cause"]["policyHash"], s["policyHash"])
+    lead = next(e for e in events if e["detail"]["invitationId"] == LEAD)
+    t.assertEqual(lead["detail"]["response"], {"action": "reject", "rejectionReason": "Unable to support"})
+    t.assertEqual(t.outbox(), [])
+
+
+def auto_respond_scheduled(t: SamLocalCase, function: samlocal.Function, sample: Path) -> None:
+    """e2e: a_dry_run_plans_then_a_real_run_answers_exactly_the_matches_and_follows_the_tasks
+    (2, 4): the scheduled run answers; once the tasks end, the next run publishes the outcomes."""
+    t.start_world(ar_seed(), AR_T0)
+    env = {"RESPOND_POLICY": ar_policy()}
+    s = t.invoke(function, sample, env)
+    t.assertEqual(s["dryRun"], False, s)
+    t.assertEqual([a["invitationId"] for a in s["accepting"]], [REFERRAL, DOOMED], s)
+    t.assertEqual(s["rejected"], [LEAD], s)
+    t.assertEqual(ar_writes(t), (2, 1))
+    t.assertEqual(s["apiCalls"]["GetEngagementInvitation"], 3, "one Get per action")
+    t.assertEqual(t.emulator_status("engagement", LEAD), "REJECTED")
+    for id_ in (OTHER, KEEP, SENT):
+        t.assertEqual(t.emulator_status("engagement", id_), "PENDING", f"{id_} must be left alone")
+    answered = t.received()
+    t.assertEqual(by_rule(answered), sorted([
+        ("Engagement Invitation Acceptance Started", REFERRAL, "aws-referrals"),
+        ("Engagement Invitation Acceptance Started", DOOMED, "aws-referrals"),
+        ("Engagement Invitation Rejected", LEAD, "leads"),
+    ]))
+    for e in answered:
+        t.assertEqual(e["detail"]["cause"], {"type": "policy", "rule": e["detail"]["cause"]["rule"],
+                                             "policyHash": s["policyHash"]})
+    t.assertEqual(t.records()[f"engagement#{LEAD}"]["status"]["S"], "REJECTED")
+    # The tasks end an hour later (the emulator's clock): the next run publishes both outcomes.
+    t.world.emulator_control("POST", "clock/advance", {"seconds": 3600})
+    s = t.invoke(function, sample, env)
+    t.assertEqual(ar_writes(t), (2, 1), "no second task, no second rejection")
+    t.assertEqual(s["acceptancesCompleted"][0]["invitationId"], REFERRAL, s)
+    t.assertEqual(s["acceptancesFailed"][0]["reasonCode"], "OpportunityValidationFailed", s)
+    t.assertEqual(t.emulator_status("engagement", REFERRAL), "ACCEPTED")
+    t.assertEqual(by_rule(t.received()), sorted([
+        ("Engagement Invitation Acceptance Completed", REFERRAL, "aws-referrals"),
+        ("Engagement Invitation Acceptance Failed", DOOMED, "aws-referrals"),
+        ("Engagement Invitation Accepted", REFERRAL, "aws-referrals"),
+    ]))
+    t.assertEqual(t.records()[f"engagement#{REFERRAL}"]["status"]["S"], "ACCEPTED")
+    t.assertEqual(t.outbox(), [])
+
+
 def native_relay_sqs_batch(t: SamLocalCase, function: samlocal.Function, sample: Path) -> None:
     """relay tests: an accepted invitation arrives through the native events' queue, published
     once with the poller's event id; the poller then publishes nothing new for it."""
@@ -460,6 +573,8 @@ SCENARIOS = {
     "expire-sweeper-digest.json": expire_sweeper_digest,
     "auto-cancel-dry-run.json": auto_cancel_dry_run,
     "auto-cancel-scheduled.json": auto_cancel_scheduled,
+    "auto-respond-dry-run.json": auto_respond_dry_run,
+    "auto-respond-scheduled.json": auto_respond_scheduled,
     "native-relay-sqs-batch.json": native_relay_sqs_batch,
     "native-relay-event.json": native_relay_event,
 }

@@ -10,7 +10,7 @@ from cfnlint.api import ManualArgs, lint, lint_file
 
 ROOT = Path(__file__).resolve().parents[2]
 GUARD = str(ROOT / "tests/template/guard")
-GUARD_IDS = {"E9101", "E9102", "E9103", "E9104", "E9105", "E9106", "E9107", "E9108", "E9109", "E9110", "E9112"}
+GUARD_IDS = {"E9101", "E9102", "E9103", "E9104", "E9105", "E9106", "E9107", "E9108", "E9109", "E9110", "E9111", "E9112"}
 
 # What every snippet needs so that only the rule under test can fire.
 REGION_RULE = """
@@ -201,6 +201,21 @@ class GuardRulesTest(unittest.TestCase):
             template(role_statement("")),
             template(role_statement("                Condition: { StringEquals: { partnercentral:Catalog: AWS } }")),
         )
+
+    def test_e9111_acceptance_tasks_need_their_dependent_actions(self):
+        catalog = "                Condition: { StringEquals: { partnercentral:Catalog: AWS } }"
+        start_only = role_statement(catalog).replace(
+            "[partnercentral:ListConnectionInvitations]", "[partnercentral:StartEngagementByAcceptingInvitationTask]"
+        )
+        with_dependents = role_statement(catalog).replace(
+            "[partnercentral:ListConnectionInvitations]",
+            "[partnercentral:StartEngagementByAcceptingInvitationTask, partnercentral:AcceptEngagementInvitation,"
+            " partnercentral:CreateOpportunity, partnercentral:CreateResourceSnapshot,"
+            " partnercentral:CreateResourceSnapshotJob, partnercentral:GetEngagementInvitation,"
+            " partnercentral:GetOpportunity, partnercentral:StartResourceSnapshotJob,"
+            " partnercentral:SubmitOpportunity, partnercentral:TagResource]",
+        )
+        self.assert_fires("E9111", template(start_only), template(with_dependents))
 
     def test_e9106_the_region_is_asserted(self):
         queue = "\n  Queue:\n    Type: AWS::SQS::Queue\n"

@@ -6,6 +6,7 @@ Run: python -m unittest discover -s tests/template (the venv's python: it has cf
 decoder understands the CloudFormation YAML tags)."""
 
 import re
+import sys
 import unittest
 from pathlib import Path
 
@@ -13,21 +14,70 @@ from cfnlint.decode import decode
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The port traits whose methods are Partner Central operations (adapters call the SDK operation
-# of the same name: `get_connection_invitation` -> GetConnectionInvitation).
-PORT_TRAITS = ("ConnectionInvitations", "EngagementInvitations")
+# The port traits whose methods are Partner Central operations. Which operation a method is
+# comes from its adapter (shared/src/adapters/partner_central.rs): the SDK operations the
+# method's body calls (`self.client.start_engagement_by_accepting_invitation_task()` ->
+# StartEngagementByAcceptingInvitationTask), with the operation names read from the service
+# models. A trait's default methods need what the methods they call need.
+PORT_TRAITS = ("ConnectionInvitations", "EngagementInvitations", "EngagementResponses")
+ADAPTERS = ROOT / "shared/src/adapters/partner_central.rs"
+MODELS = ROOT / "tests/partnercentral-local/models"
+
+# Operations that AWS authorizes with more than their own action (AcceptEngagementInvitation,
+# CreateOpportunity, ... for StartEngagementByAcceptingInvitationTask): one table, the guard
+# rule E9111's.
+sys.path.insert(0, str(ROOT / "tests/template/guard"))
+from deploy_rules import DEPENDENT_ACTIONS  # noqa: E402
+
+
+def snake(name):
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def sdk_operations():
+    """snake_case SDK method -> IAM action, for every operation of both service models."""
+    import json
+
+    ops = {}
+    for model in MODELS.glob("*.service.json"):
+        for name in json.loads(model.read_text())["operations"]:
+            ops[snake(name)] = "partnercentral:" + name
+    assert ops, f"no service models in {MODELS}"
+    return ops
+
+
+def fn_bodies(block):
+    """name -> body of each `fn` in an impl or trait block (up to the next fn)."""
+    parts = re.split(r"\n    (?:async )?fn (\w+)", block)
+    return dict(zip(parts[1::2], parts[2::2]))
 
 
 def port_operations():
-    """snake_case method name -> IAM action, read from shared/src/ports.rs."""
-    source = (ROOT / "shared/src/ports.rs").read_text()
+    """snake_case port method name -> the IAM actions it needs."""
+    sdk = sdk_operations()
+    adapters = strip_comments(ADAPTERS.read_text())
+    ports = strip_comments((ROOT / "shared/src/ports.rs").read_text())
     ops = {}
     for trait in PORT_TRAITS:
-        body = re.search(r"pub trait %s\b[^{]*\{(.*?)\n\}" % trait, source, re.S)
+        impl = re.search(r"\nimpl %s for \w+ \{(.*?)\n\}" % trait, adapters, re.S)
+        assert impl, f"no adapter implements {trait} in {ADAPTERS}"
+        for name, body in fn_bodies(impl.group(1)).items():
+            called = {sdk[m] for m in re.findall(r"\.(\w+)\(\)", body) if m in sdk}
+            assert called, f"{trait}::{name}: its adapter calls no Partner Central operation"
+            ops[name] = called
+        body = re.search(r"pub trait %s\b[^{]*\{(.*?)\n\}" % trait, ports, re.S)
         assert body, f"trait {trait} not found in shared/src/ports.rs"
-        for name in re.findall(r"\bfn (\w+)\s*\(", body.group(1)):
-            ops[name] = "partnercentral:" + "".join(p.capitalize() for p in name.split("_"))
+        for name, default in fn_bodies(body.group(1)).items():
+            if name not in ops:
+                calls = {m for m in re.findall(r"self\.(\w+)\s*\(", default) if m in ops}
+                assert calls, f"{trait}::{name}: neither implemented by the adapter nor calling a port method"
+                ops[name] = set().union(*(ops[m] for m in calls))
     return ops
+
+
+def needed(actions):
+    """The actions themselves and the ones AWS requires with them."""
+    return set(actions).union(*(DEPENDENT_ACTIONS.get(a, set()) for a in actions))
 
 
 def port_helpers(ops):
@@ -36,7 +86,7 @@ def port_helpers(ops):
     source = strip_comments((ROOT / "shared/src/ports.rs").read_text())
     helpers = {}
     for name, body in re.findall(r"\npub (?:async )?fn (\w+)\s*\(.*?\)[^{]*\{(.*?)\n\}", source, re.S):
-        actions = {action for op, action in ops.items() if re.search(r"\.%s\s*\(" % op, body)}
+        actions = set().union(*(a for op, a in ops.items() if re.search(r"\.%s\s*\(" % op, body)))
         if actions:
             helpers[name] = actions
     return helpers
@@ -57,9 +107,9 @@ def operations_called(crate: Path, ops):
         code = strip_comments(path.read_text())
         # Unit tests live in `#[cfg(test)] mod tests { ... }` at the end of a file.
         code = code.split("#[cfg(test)]")[0]
-        for name, action in ops.items():
+        for name, actions in ops.items():
             if re.search(r"\.%s\s*\(" % name, code):
-                called.add(action)
+                called |= actions
         for name, actions in port_helpers(ops).items():
             if re.search(r"\b%s\s*\(" % name, code):
                 called |= actions
@@ -94,7 +144,7 @@ class TemplateTest(unittest.TestCase):
         }
 
     def test_partner_central_permissions_equal_the_operations_the_code_calls(self):
-        self.assertEqual(len(self.functions), 4)
+        self.assertEqual(len(self.functions), len(list((ROOT / "functions").glob("*/Cargo.toml"))))
         for name, fn in self.functions.items():
             binary = fn["Metadata"]["BuildProperties"]["Binary"]
             crate = ROOT / "functions" / binary
@@ -102,7 +152,7 @@ class TemplateTest(unittest.TestCase):
             granted = {
                 a for s in statements(fn) for a in actions_of(s) if a.startswith("partnercentral:")
             }
-            called = operations_called(crate, self.ops)
+            called = needed(operations_called(crate, self.ops))
             self.assertTrue(called, f"{binary}: no Partner Central call found")
             self.assertEqual(
                 granted,
@@ -185,6 +235,44 @@ class TemplateTest(unittest.TestCase):
                 operations_called(Path(d), self.ops),
                 {"partnercentral:GetConnectionInvitation", "partnercentral:GetEngagementInvitation"},
             )
+
+    def test_each_port_method_is_the_operation_its_adapter_calls(self):
+        self.assertEqual(
+            self.ops["start_accepting_engagement_invitation"],
+            {"partnercentral:StartEngagementByAcceptingInvitationTask"},
+        )
+        self.assertEqual(self.ops["reject_engagement_invitation"], {"partnercentral:RejectEngagementInvitation"})
+        # Default methods of the trait need what they call.
+        for helper in ("acceptance_task", "acceptance_tasks_of", "list_acceptance_tasks"):
+            self.assertEqual(self.ops[helper], {"partnercentral:ListEngagementByAcceptingInvitationTasks"}, helper)
+        self.assertEqual(self.ops["get_connection_invitation"], {"partnercentral:GetConnectionInvitation"})
+
+    def test_an_operation_that_acts_as_the_caller_needs_its_dependent_actions(self):
+        """StartEngagementByAcceptingInvitationTask alone is denied at run time: the task
+        accepts and creates the opportunity with the caller's permissions."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            src = Path(d) / "src"
+            src.mkdir()
+            (src / "lib.rs").write_text("async fn f() { c.start_accepting_engagement_invitation(id, token).await; }\n")
+            required = needed(operations_called(Path(d), self.ops))
+        self.assertIn("partnercentral:AcceptEngagementInvitation", required)
+        self.assertIn("partnercentral:CreateOpportunity", required)
+        self.assertEqual(len(required), 10)
+        respond = self.functions["AutoRespondFunction"]
+        granted = {a for s in statements(respond) for a in actions_of(s) if a.startswith("partnercentral:")}
+        self.assertLessEqual(required, granted)
+
+    def test_the_scheduled_functions_are_all_invoked_by_the_scheduler_role(self):
+        role = self.tpl["Resources"]["SchedulerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        invokable = {r["Fn::GetAtt"][0] for s in role if s["Action"] == "lambda:InvokeFunction" for r in s["Resource"]}
+        scheduled = {
+            name
+            for name, fn in self.functions.items()
+            if any(e["Type"] == "ScheduleV2" for e in fn["Properties"].get("Events", {}).values())
+        }
+        self.assertEqual(invokable, scheduled)
 
 
 if __name__ == "__main__":

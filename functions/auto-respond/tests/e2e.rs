@@ -122,10 +122,10 @@ fn sorted(mut v: Vec<(String, String, String)>) -> Vec<(String, String, String)>
 async fn a_dry_run_plans_then_a_real_run_answers_exactly_the_matches_and_follows_the_tasks() {
     let stack = stack().await;
     let _f = start(&stack, &policy(false, 10, 10));
-    // Inline payloads: the template has no auto-respond yet, so events/ has no samples of it
-    // (the sam local tier requires every sample to belong to a function of the template).
-    let dry_run = json!({"dryRun": true});
-    let scheduled = json!({"scheduledTime": "2026-11-20T06:00:00Z"});
+    // The sample events (the sam local tier invokes the built function with the same two).
+    let sample = |name: &str| harness::stack::event_file(name).unwrap_or_else(|e| panic!("{e}"));
+    let dry_run = sample("auto-respond-dry-run.json");
+    let scheduled = sample("auto-respond-scheduled.json");
     let everyone = [REFERRAL, DOOMED, LEAD, OTHER, KEEP, SENT];
 
     // 1. Dry run: plans the three matches, answers nothing.

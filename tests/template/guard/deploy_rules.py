@@ -321,6 +321,56 @@ class PartnerCentralStatementsNameTheCatalog(CloudFormationLintRule):
         return matches
 
 
+# Operations that AWS authorizes with more than their own action: the Service Authorization
+# Reference for AWS Partner Central ("Operations and the permissions they need") lists, per
+# operation, the dependent actions the caller must also be allowed. Without them the call is
+# denied at run time.
+DEPENDENT_ACTIONS = {
+    # The acceptance task accepts the invitation and creates the opportunity (and a snapshot of
+    # the engagement) as the caller.
+    "partnercentral:StartEngagementByAcceptingInvitationTask": frozenset({
+        "partnercentral:AcceptEngagementInvitation",
+        "partnercentral:CreateOpportunity",
+        "partnercentral:CreateResourceSnapshot",
+        "partnercentral:CreateResourceSnapshotJob",
+        "partnercentral:GetEngagementInvitation",
+        "partnercentral:GetOpportunity",
+        "partnercentral:StartResourceSnapshotJob",
+        "partnercentral:SubmitOpportunity",
+        "partnercentral:TagResource",
+    }),
+}
+
+
+class PartnerCentralDependentActions(CloudFormationLintRule):
+    id = "E9111"
+    shortdesc = "A Partner Central operation that acts as the caller is allowed its dependent actions"
+    description = (
+        "StartEngagementByAcceptingInvitationTask accepts the invitation and creates the opportunity "
+        "with the caller's permissions: a role allowed the operation but not its dependent actions "
+        "deploys, and every acceptance task is then denied"
+    )
+    source_url = "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awspartnercentral.html"
+    tags = ["guard", "iam"]
+
+    def match(self, cfn):
+        matches = []
+        allowed = {}
+        for path, statement in iam_statements(cfn):
+            if statement.get("Effect") == "Allow":
+                actions = {a for a in as_list(statement.get("Action") or []) if isinstance(a, str)}
+                allowed.setdefault(path[1], (path, set()))[1].update(actions)
+        for name, (path, actions) in allowed.items():
+            if "*" in actions or "partnercentral:*" in actions:
+                continue
+            for operation, dependents in DEPENDENT_ACTIONS.items():
+                missing = sorted(dependents - actions) if operation in actions else []
+                if missing:
+                    matches.append(RuleMatch(path[:4], f"{name}: allows {operation} but not its dependent "
+                                                       f"actions {missing}: every call would be denied"))
+        return matches
+
+
 class DeploymentRegionIsAsserted(CloudFormationLintRule):
     id = "E9106"
     shortdesc = "The template asserts the Partner Central region"
