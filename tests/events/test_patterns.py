@@ -162,8 +162,9 @@ class ReadmePatternParsingTest(unittest.TestCase):
 
 class MatcherConformanceTest(unittest.TestCase):
     """moto's matcher against EventBridge's documented content filtering, for the operators our
-    patterns use (exact values, lists, nested fields, numeric ranges, anything-but): each case
-    is what the EventBridge user guide ("Content filtering in event patterns") specifies."""
+    patterns use (exact values, lists, nested fields, numeric ranges, anything-but) and the
+    prefix and exists filters: each case is what the EventBridge user guide ("Content filtering
+    in event patterns") specifies."""
 
     BASE = {"source": "t", "detail-type": "d", "resources": []}
 
@@ -184,6 +185,15 @@ class MatcherConformanceTest(unittest.TestCase):
         ({"k": [{"anything-but": ["a", "b"]}]}, {"k": "c"}, True),
         ({"k": [{"anything-but": ["a", "b"]}]}, {"k": "a"}, False),
         ({"k": [{"anything-but": ["a"]}]}, {}, False),  # anything-but needs the field
+        ({"n": [{"numeric": [">", 0, "<=", 24]}]}, {"n": 12}, True),  # a range: both bounds
+        ({"n": [{"numeric": [">", 0, "<=", 24]}]}, {"n": 0}, False),
+        # Not in our patterns, but what consumers reach for first:
+        ({"k": [{"prefix": "Engagement "}]}, {"k": "Engagement Invitation Accepted"}, True),
+        ({"k": [{"prefix": "Engagement "}]}, {"k": "Connection Invitation Accepted"}, False),
+        ({"k": [{"exists": True}]}, {"k": "x"}, True),
+        ({"k": [{"exists": True}]}, {}, False),
+        ({"k": [{"exists": False}]}, {}, True),
+        ({"k": [{"exists": False}]}, {"k": "x"}, False),
     ]
 
     @mock_aws
