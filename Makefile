@@ -45,6 +45,8 @@ test: venv lint ## Lint, then every test tier (unit, adapter, emulator, end-to-e
 	# nextest builds each package's own binaries only; the e2e and chaos tests run their siblings'.
 	cargo build --workspace --bins --locked
 	cargo nextest run --workspace --locked --no-fail-fast
+	# nextest runs no doc tests: the contract crate's examples are what a consumer copies.
+	cargo test --doc --locked -p invitation-events
 	EMULATOR_BIN=$(TARGET_DIR)/debug/partnercentral-local python -m unittest discover -s tests/boto3
 	# Every published event pattern against every sample (match table), cross-account via moto.
 	python -m unittest discover -s tests/events
@@ -116,9 +118,9 @@ fuzz: ## Property tests with many more cases: make fuzz [FUZZ_CASES=100000]
 fmt: ## Format the code
 	cargo fmt --all
 
-schemas: ## Regenerate the event contract's JSON Schemas under schemas/ and its samples under schemas/samples/
-	UPDATE_SCHEMAS=1 cargo test -p shared --lib schema -- --quiet
+schemas: ## Regenerate the event contract's files: JSON Schemas (schemas/, schemas/registry/), samples (schemas/samples/), the template's registry block
 	UPDATE_SCHEMAS=1 cargo test -p shared --lib samples:: -- --quiet
+	UPDATE_SCHEMAS=1 cargo test -p invitation-events --test checked_in checked_in_files_are_current -- --quiet
 
 build: venv ## Release build of every function for Lambda (arm64, provided.al2023)
 	rustup target add aarch64-unknown-linux-gnu >/dev/null

@@ -28,7 +28,7 @@ pub const SAMPLE_REGION: &str = "us-east-1";
 /// The file name of a detail-type's sample: `Engagement Invitation Accepted` →
 /// `engagement-invitation-accepted.json`.
 pub fn file_name(detail_type: DetailType) -> String {
-    format!("{}.json", detail_type.as_str().to_lowercase().replace(' ', "-"))
+    format!("{}.json", detail_type.slug())
 }
 
 fn at(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
