@@ -10,7 +10,7 @@ from cfnlint.api import ManualArgs, lint, lint_file
 
 ROOT = Path(__file__).resolve().parents[2]
 GUARD = str(ROOT / "tests/template/guard")
-GUARD_IDS = {"E9101", "E9102", "E9103", "E9104", "E9105", "E9106", "E9107", "E9108", "E9109", "E9110", "E9111", "E9112"}
+GUARD_IDS = {"E9101", "E9102", "E9103", "E9104", "E9105", "E9106", "E9107", "E9108", "E9109", "E9110", "E9111", "E9112", "E9121"}
 
 # What every snippet needs so that only the rule under test can fire.
 REGION_RULE = """
@@ -410,6 +410,30 @@ Resources:
 
     def test_plain_cfn_lint_loads_the_guard_rules(self):
         self.assertIn("tests/template/guard", (ROOT / ".cfnlintrc").read_text())
+
+    def test_e9121_schema_registry_resources_stay_within_the_api_limits(self):
+        draft04 = '{"$schema": "http://json-schema.org/draft-04/schema#", "type": "object"}'
+
+        def schema(content: str, kind: str = "JSONSchemaDraft4", description: str = "An event") -> str:
+            return template(f"""
+  Registry:
+    Type: AWS::EventSchemas::Registry
+    Properties: {{ RegistryName: r, Description: {description} }}
+  Schema:
+    Type: AWS::EventSchemas::Schema
+    Properties:
+      RegistryName: !GetAtt Registry.RegistryName
+      Type: {kind}
+      Description: {description}
+      Content: '{content}'
+""")
+
+        ok = schema(draft04)
+        self.assert_fires("E9121", schema('{"type": "object", "description": "' + "x" * 100_000 + '"}'), ok)
+        self.assert_fires("E9121", schema("{not json"), ok)
+        self.assert_fires("E9121", schema(draft04, kind="JSONSchemaDraft7"), ok)
+        self.assert_fires("E9121", schema(draft04.replace("draft-04", "draft-07")), ok)
+        self.assert_fires("E9121", schema(draft04, description="d" * 257), ok)
 
 
 if __name__ == "__main__":
