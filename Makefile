@@ -45,17 +45,22 @@ test: venv lint ## Lint, then every test tier (unit, adapter, emulator, end-to-e
 	# nextest builds each package's own binaries only; the e2e and chaos tests run their siblings'.
 	cargo build --workspace --bins --locked
 	cargo nextest run --workspace --locked --no-fail-fast
+	# nextest runs no doc tests: the contract crate's examples are what a consumer copies.
+	cargo test --doc --locked -p invitation-events
 	EMULATOR_BIN=$(TARGET_DIR)/debug/partnercentral-local python -m unittest discover -s tests/boto3
+	# Every published event pattern against every sample (match table), cross-account via moto.
+	python -m unittest discover -s tests/events
 	$(MAKE) --no-print-directory template-check
 	$(MAKE) --no-print-directory sam-local-test
 
 # Offline: dummy credentials, no AWS call is made.
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline
 
-template-check: venv venv-checkov ## cfn-lint, sam validate --lint, checkov, IAM-vs-code test, sam build
-	cfn-lint template.yaml
+template-check: venv venv-checkov ## cfn-lint, sam validate --lint, checkov (our stack and the example consumer stack), template tests, sam build
+	cfn-lint template.yaml examples/consumer/template.yaml
 	$(SAM_ENV) sam validate --lint
-	.venv-checkov/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(SAM_ENV) sam validate --lint -t examples/consumer/template.yaml
+	.venv-checkov/bin/checkov -f template.yaml -f examples/consumer/template.yaml --framework cloudformation --compact --quiet --skip-download
 	python -m unittest discover -s tests/template
 	rustup target add aarch64-unknown-linux-gnu >/dev/null
 	@$(call timed,sam build (cargo lambda build --release --arm64 per function; minutes the first time),$(SAM_ENV) sam build)
@@ -113,8 +118,9 @@ fuzz: ## Property tests with many more cases: make fuzz [FUZZ_CASES=100000]
 fmt: ## Format the code
 	cargo fmt --all
 
-schemas: ## Regenerate the event contract's JSON Schemas under schemas/
-	UPDATE_SCHEMAS=1 cargo test -p shared --lib schema -- --quiet
+schemas: ## Regenerate the event contract's files: JSON Schemas (schemas/, schemas/registry/), samples (schemas/samples/), the template's registry block
+	UPDATE_SCHEMAS=1 cargo test -p shared --lib samples:: -- --quiet
+	UPDATE_SCHEMAS=1 cargo test -p invitation-events --test checked_in checked_in_files_are_current -- --quiet
 
 build: venv ## Release build of every function for Lambda (arm64, provided.al2023)
 	rustup target add aarch64-unknown-linux-gnu >/dev/null

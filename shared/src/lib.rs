@@ -1,7 +1,8 @@
 //! Shared library of the Partner Central invitation functions.
 //!
 //! Layers, from the inside out:
-//! - [`domain`]: invitations, the event contract v1, delivery outcomes — no SDK types;
+//! - [`domain`]: invitations, the event contract v1 (its types from the contract crate,
+//!   [`invitation_events`], re-exported), delivery outcomes — no SDK types;
 //! - [`ports`]: the narrow traits the functions are written against;
 //! - [`adapters`]: those traits on the real AWS SDK clients (Partner Central, EventBridge).
 //!
@@ -22,9 +23,12 @@ pub mod metrics;
 pub mod policy;
 pub mod ports;
 pub mod run;
+pub mod samples;
 pub mod schema;
 pub mod telemetry;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 
 pub use error::{PartnerCentralError, StoreError};
+/// The event contract crate, whole (its types are also under [`domain`]).
+pub use invitation_events;

@@ -10,7 +10,7 @@ from cfnlint.api import ManualArgs, lint, lint_file
 
 ROOT = Path(__file__).resolve().parents[2]
 GUARD = str(ROOT / "tests/template/guard")
-GUARD_IDS = {"E9101", "E9102", "E9103", "E9104", "E9105", "E9106", "E9107", "E9108", "E9109", "E9110", "E9111"}
+GUARD_IDS = {"E9101", "E9102", "E9103", "E9104", "E9105", "E9106", "E9107", "E9108", "E9109", "E9110", "E9111", "E9112", "E9121"}
 
 # What every snippet needs so that only the rule under test can fire.
 REGION_RULE = """
@@ -359,12 +359,81 @@ Resources:
         self.assert_fires("E9110", template(encrypted_target("alias/aws/sqs")), fixed)
         self.assert_fires("E9110", template(encrypted_target("!Ref Key")), fixed)
 
+    def test_e9112_a_rule_on_another_accounts_bus_targets_only_a_bus_through_a_role(self):
+        def template(target):
+            return REGION_RULE + f"""
+Parameters:
+  ProducerEventBusArn:
+    Type: String
+Resources:
+  Bus:
+    Type: AWS::Events::EventBus
+    Properties: {{ Name: mine }}
+  Queue:
+    Type: AWS::SQS::Queue
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: Events
+            Effect: Allow
+            Principal: {{ Service: events.amazonaws.com }}
+            Action: sts:AssumeRole
+  Rule:
+    Type: AWS::Events::Rule
+    Properties:
+      EventBusName: !Ref ProducerEventBusArn
+      EventPattern: {{ source: [partnercentral.invitations] }}
+      Targets:
+        - Id: t
+          RetryPolicy: {{ MaximumRetryAttempts: 3 }}
+          DeadLetterConfig: {{ Arn: !GetAtt Queue.Arn }}
+{target}
+"""
+
+        fixed = template("          Arn: !GetAtt Bus.Arn\n          RoleArn: !GetAtt Role.Arn")
+        self.assert_fires("E9112", template("          Arn: !GetAtt Queue.Arn"), fixed)
+        self.assert_fires("E9112", template("          Arn: !GetAtt Bus.Arn"), fixed)
+
+    def test_the_consumer_template_passes_every_guard_rule_but_the_region_one(self):
+        """examples/consumer calls no Partner Central API: it ignores E9106 (its Metadata says why)."""
+        path = ROOT / "examples/consumer/template.yaml"
+        self.assertIn("- E9106", path.read_text())
+        matches = lint_file(path, config=ManualArgs(append_rules=[GUARD], regions=["us-east-1"]))
+        self.assertEqual([f"{m.rule.id} {m.message}" for m in matches if m.rule.id in GUARD_IDS], [])
+
     def test_the_project_template_passes_every_guard_rule(self):
         matches = lint_file(ROOT / "template.yaml", config=ManualArgs(append_rules=[GUARD], regions=["us-east-1"]))
         self.assertEqual([f"{m.rule.id} {m.message}" for m in matches if m.rule.id in GUARD_IDS], [])
 
     def test_plain_cfn_lint_loads_the_guard_rules(self):
         self.assertIn("tests/template/guard", (ROOT / ".cfnlintrc").read_text())
+
+    def test_e9121_schema_registry_resources_stay_within_the_api_limits(self):
+        draft04 = '{"$schema": "http://json-schema.org/draft-04/schema#", "type": "object"}'
+
+        def schema(content: str, kind: str = "JSONSchemaDraft4", description: str = "An event") -> str:
+            return template(f"""
+  Registry:
+    Type: AWS::EventSchemas::Registry
+    Properties: {{ RegistryName: r, Description: {description} }}
+  Schema:
+    Type: AWS::EventSchemas::Schema
+    Properties:
+      RegistryName: !GetAtt Registry.RegistryName
+      Type: {kind}
+      Description: {description}
+      Content: '{content}'
+""")
+
+        ok = schema(draft04)
+        self.assert_fires("E9121", schema('{"type": "object", "description": "' + "x" * 100_000 + '"}'), ok)
+        self.assert_fires("E9121", schema("{not json"), ok)
+        self.assert_fires("E9121", schema(draft04, kind="JSONSchemaDraft7"), ok)
+        self.assert_fires("E9121", schema(draft04.replace("draft-04", "draft-07")), ok)
+        self.assert_fires("E9121", schema(draft04, description="d" * 257), ok)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """Checks of template.yaml that cfn-lint, sam validate and checkov cannot make: each
-function's Partner Central permissions are exactly the operations its code calls, and every
-IAM statement is named.
+function's Partner Central permissions are exactly the operations its code calls, every
+IAM statement is named, and the schema registry holds exactly the checked-in registry
+documents, under names the Schemas API accepts.
 
 Run: python -m unittest discover -s tests/template (the venv's python: it has cfn-lint, whose
 decoder understands the CloudFormation YAML tags)."""
 
+import json
 import re
 import sys
 import unittest
@@ -273,6 +275,80 @@ class TemplateTest(unittest.TestCase):
             if any(e["Type"] == "ScheduleV2" for e in fn["Properties"].get("Events", {}).values())
         }
         self.assertEqual(invokable, scheduled)
+
+
+# CloudFormation's limit on a template body uploaded to S3 (sam deploy uploads it).
+MAX_TEMPLATE_BYTES = 1_000_000
+
+
+def resolve_schema_name(value, event_source):
+    """The SchemaName the template computes for `event_source`: Fn::Sub over a variable map
+    whose only variable is the source with "/" joined as "." (Fn::Join over Fn::Split)."""
+    text, variables = value["Fn::Sub"]
+    (var, expr), = variables.items()
+    separator, (split_on, ref) = expr["Fn::Join"][0], expr["Fn::Join"][1]["Fn::Split"]
+    assert ref == {"Ref": "EventSource"}, ref
+    return text.replace("${%s}" % var, separator.join(event_source.split(split_on)))
+
+
+class SchemaRegistryTest(unittest.TestCase):
+    def setUp(self):
+        self.tpl = template()
+        self.schemas = {
+            name: r for name, r in self.tpl["Resources"].items() if r["Type"] == "AWS::EventSchemas::Schema"
+        }
+        self.documents = {
+            path.name: json.loads(path.read_text()) for path in sorted((ROOT / "schemas/registry").glob("*.json"))
+        }
+
+    def test_the_parameter_turns_registry_schemas_and_output_off_together(self):
+        param = self.tpl["Parameters"]["SchemaRegistryEnabled"]
+        self.assertEqual((param["Default"], param["AllowedValues"]), ("true", ["true", "false"]))
+        self.assertEqual(self.tpl["Conditions"]["SchemaRegistryOn"], {"Fn::Equals": [{"Ref": "SchemaRegistryEnabled"}, "true"]})
+        registry = self.tpl["Resources"]["SchemaRegistry"]
+        self.assertEqual(registry["Type"], "AWS::EventSchemas::Registry")
+        self.assertEqual(registry["Properties"]["RegistryName"], {"Fn::Sub": "${AWS::StackName}-invitation-events"})
+        conditional = [registry] + list(self.schemas.values()) + [self.tpl["Outputs"]["SchemaRegistryName"]]
+        for resource in conditional:
+            self.assertEqual(resource.get("Condition"), "SchemaRegistryOn", resource)
+        # Nothing else refers to the registry or its schemas (it would fail with the registry off).
+        others = {k: v for k, v in self.tpl["Resources"].items() if k != "SchemaRegistry" and k not in self.schemas}
+        self.assertNotIn("SchemaRegistry", json.dumps(others))
+
+    def test_one_schema_per_registry_document_with_that_document_as_content(self):
+        self.assertEqual(len(self.documents), 17)
+        by_title = {}
+        for name, schema in self.schemas.items():
+            props = schema["Properties"]
+            self.assertEqual(props["Type"], "JSONSchemaDraft4", name)
+            self.assertEqual(props["RegistryName"], {"Fn::GetAtt": ["SchemaRegistry", "RegistryName"]}, name)
+            content = json.loads(props["Content"])
+            by_title[content["title"]] = (name, content)
+        files_by_title = {doc["title"]: (file, doc) for file, doc in self.documents.items()}
+        self.assertEqual(sorted(by_title), sorted(files_by_title), "a schema resource per schemas/registry/ file")
+        for title, (name, content) in by_title.items():
+            file, doc = files_by_title[title]
+            self.assertEqual(content, doc, f"{name}: Content differs from schemas/registry/{file} (run make schemas)")
+            self.assertEqual(name, f"{title}Schema")
+
+    def test_schema_names_are_source_at_type_and_valid_for_every_allowed_source(self):
+        pattern = re.compile(self.tpl["Parameters"]["EventSource"]["AllowedPattern"])
+        sources = ["partnercentral.invitations", "acme/partner-central.invitations", "a" * 256]
+        for source in sources:
+            self.assertRegex(source, pattern)
+            names = set()
+            for name, schema in self.schemas.items():
+                title = json.loads(schema["Properties"]["Content"])["title"]
+                resolved = resolve_schema_name(schema["Properties"]["SchemaName"], source)
+                self.assertEqual(resolved, source.replace("/", ".") + "@" + title)
+                # A schema name is a path segment of the Schemas API (no "/"); ours use only these.
+                self.assertRegex(resolved, r"^[A-Za-z0-9._@-]{1,385}$", name)
+                names.add(resolved)
+            self.assertEqual(len(names), len(self.schemas), "schema names are distinct")
+
+    def test_the_template_stays_under_cloudformations_size_limit(self):
+        size = (ROOT / "template.yaml").stat().st_size
+        self.assertLess(size, MAX_TEMPLATE_BYTES * 0.5, f"template.yaml is {size} bytes; CloudFormation takes 1,000,000")
 
 
 if __name__ == "__main__":

@@ -11,10 +11,11 @@ use harness::process::workspace_root;
 
 const LIST: &str = "readme-commands.txt";
 
-/// The READMEs: the root one, one per function, the test tooling's and the benchmark's.
+/// The READMEs: the root one, one per function, the test tooling's, the examples', the
+/// benchmark's and the contract crate's.
 fn readmes(root: &Path) -> Vec<PathBuf> {
-    let mut files = vec![root.join("README.md"), root.join("bench/README.md")];
-    for dir in ["functions", "tests"] {
+    let mut files = vec![root.join("README.md"), root.join("bench/README.md"), root.join("contract/README.md")];
+    for dir in ["functions", "tests", "examples"] {
         for entry in std::fs::read_dir(root.join(dir)).into_iter().flatten().flatten() {
             let readme = entry.path().join("README.md");
             if readme.is_file() {

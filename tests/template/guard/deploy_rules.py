@@ -12,7 +12,7 @@ values), through `Fn::If` branches and `Ref`/`GetAtt`; that is a few lines of Py
 resolved template, runs inside the cfn-lint call `make test` already makes, and needs no
 extra toolchain on a fresh machine (cfn-guard would be one more Rust build in CI).
 
-Rule ids E9101-E9111; each has a test with a template snippet that has the defect
+Rule ids E9101-E9112 and E9121; each has a test with a template snippet that has the defect
 (tests/template/test_guard_rules.py).
 """
 
@@ -525,4 +525,109 @@ class EncryptedQueuesEventBridgeCanWrite(CloudFormationLintRule):
                     elif not key_grants(key, "events.amazonaws.com", self.NEEDED):
                         matches.append(RuleMatch(path, f"{name}: the policy of key {key_name} (queue {queue_name}) does not "
                                                        "let events.amazonaws.com use kms:Decrypt and kms:GenerateDataKey*"))
+        return matches
+
+
+class ForeignBusRulesTargetOnlyBuses(CloudFormationLintRule):
+    id = "E9112"
+    shortdesc = "A rule on another account's event bus may only target an event bus, through a role"
+    description = (
+        "EventBridge supports PutTargets from an account other than the bus owner's only for event "
+        "bus targets, and a cross-account bus target needs RoleArn: a rule this template creates on "
+        "a bus given by ARN (a parameter or a literal, not this template's bus) with a queue, topic or "
+        "function target fails at deploy"
+    )
+    source_url = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-cross-account.html"
+    tags = ["guard", "events", "cross-account"]
+
+    @staticmethod
+    def names_a_bus_arn(value, parameters):
+        """Whether EventBusName is a bus ARN that may be another account's: a literal or Fn::Sub
+        ARN not in ${AWS::AccountId}, or a Ref to a parameter taking an ARN."""
+        if isinstance(value, dict) and isinstance(value.get("Ref"), str):
+            param = parameters.get(value["Ref"])
+            if not isinstance(param, dict):
+                return False
+            return value["Ref"].endswith("Arn") or ":event-bus/" in str(param.get("AllowedPattern", ""))
+        text = value.get("Fn::Sub") if isinstance(value, dict) else value
+        text = text[0] if isinstance(text, list) and text else text
+        return isinstance(text, str) and ":event-bus/" in text and "${AWS::AccountId}" not in text
+
+    @staticmethod
+    def is_bus(arn, all_resources):
+        target = all_resources.get(referenced_resource(arn))
+        if target is not None:
+            return target.get("Type") == "AWS::Events::EventBus"
+        text = arn.get("Fn::Sub") if isinstance(arn, dict) else arn
+        text = text[0] if isinstance(text, list) and text else text
+        return isinstance(text, str) and ":event-bus/" in text
+
+    def match(self, cfn):
+        matches = []
+        all_resources = dict(resources(cfn))
+        parameters = cfn.template.get("Parameters") or {}
+        for name, rule in resources(cfn, "AWS::Events::Rule"):
+            if not self.names_a_bus_arn(properties(rule).get("EventBusName"), parameters):
+                continue
+            for i, target in enumerate(items(properties(rule).get("Targets"))):
+                if not isinstance(target, dict):
+                    continue
+                path = ["Resources", name, "Properties", "Targets", i]
+                if not self.is_bus(target.get("Arn"), all_resources):
+                    matches.append(RuleMatch(path, f"{name}: on a bus given by ARN, target {target.get('Id', i)} "
+                                                   "must be an event bus (no other cross-account target)"))
+                elif "RoleArn" not in target:
+                    matches.append(RuleMatch(path, f"{name}: target {target.get('Id', i)} on a bus given by ARN needs RoleArn"))
+        return matches
+
+
+class EventSchemasWithinApiLimits(CloudFormationLintRule):
+    id = "E9121"
+    shortdesc = "Schema registry resources stay within the Schemas API's limits"
+    description = (
+        "The EventBridge Schemas API refuses a schema whose Content is empty, longer than "
+        "100,000 characters or not JSON, whose Type is not OpenApi3 or JSONSchemaDraft4 (a "
+        "JSONSchemaDraft4 document naming another draft is not one), and a registry or schema "
+        "Description over 256 characters; cfn-lint's resource schemas check none of these"
+    )
+    # The limits are the Schemas API model's (CreateSchema: Content 1-100000, Description 0-256).
+    source_url = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-eventschemas-schema.html"
+    tags = ["guard", "eventschemas"]
+
+    TYPES = ("OpenApi3", "JSONSchemaDraft4")
+    DRAFT04 = "http://json-schema.org/draft-04/schema#"
+    MAX_CONTENT = 100_000
+    MAX_DESCRIPTION = 256
+
+    def match(self, cfn):
+        import json
+
+        matches = []
+        for kind in ("AWS::EventSchemas::Registry", "AWS::EventSchemas::Schema"):
+            for name, resource in resources(cfn, kind):
+                for description in branches(properties(resource).get("Description")):
+                    if isinstance(description, str) and len(description) > self.MAX_DESCRIPTION:
+                        matches.append(RuleMatch(["Resources", name, "Properties", "Description"],
+                                                 f"{name}: Description has {len(description)} characters "
+                                                 f"(at most {self.MAX_DESCRIPTION})"))
+        for name, resource in resources(cfn, "AWS::EventSchemas::Schema"):
+            props = properties(resource)
+            path = ["Resources", name, "Properties"]
+            kind = props.get("Type")
+            if isinstance(kind, str) and kind not in self.TYPES:
+                matches.append(RuleMatch(path + ["Type"], f"{name}: Type {kind!r} is not one of {', '.join(self.TYPES)}"))
+            content = props.get("Content")
+            if not isinstance(content, str):
+                continue
+            if not 1 <= len(content) <= self.MAX_CONTENT:
+                matches.append(RuleMatch(path + ["Content"], f"{name}: Content has {len(content)} characters "
+                                                             f"(1 to {self.MAX_CONTENT})"))
+            try:
+                document = json.loads(content)
+            except ValueError as e:
+                matches.append(RuleMatch(path + ["Content"], f"{name}: Content is not JSON: {e}"))
+                continue
+            declared = document.get("$schema") if isinstance(document, dict) else None
+            if kind == "JSONSchemaDraft4" and declared is not None and declared.rstrip("#") != self.DRAFT04.rstrip("#"):
+                matches.append(RuleMatch(path + ["Content"], f"{name}: a JSONSchemaDraft4 schema whose $schema is {declared!r}"))
         return matches
