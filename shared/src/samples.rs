@@ -35,10 +35,10 @@ fn at(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, day, hour, minute, 0).single().unwrap_or_default()
 }
 
-/// A PENDING connection invitation we sent to another partner.
-fn connection() -> Invitation {
-    let id = "pacinv-7QX2M4K9PZ3LB";
-    let created = at(6, 14, 30);
+/// A PENDING connection invitation we sent to partner `444455556666`, created at `created`,
+/// expiring 15 days later: the base of the connection sample and of the tests' fixtures
+/// (`testing::connection_invitation`).
+pub(crate) fn connection_we_sent(id: &str, created: DateTime<Utc>) -> Invitation {
     Invitation {
         kind: InvitationKind::Connection,
         id: id.to_owned(),
@@ -59,10 +59,10 @@ fn connection() -> Invitation {
     }
 }
 
-/// A PENDING engagement invitation AWS sent us: an opportunity to take into our pipeline.
-fn engagement() -> Invitation {
-    let id = "engi-5zq8w3n1r7y2k";
-    let created = at(8, 9, 0);
+/// A PENDING engagement invitation we received, dated `created`, expiring 15 days later, with
+/// nothing about its sender or payload: the base of the engagement sample and of the tests'
+/// fixtures (`testing::engagement_invitation`).
+pub(crate) fn engagement_we_received(id: &str, created: DateTime<Utc>) -> Invitation {
     Invitation {
         kind: InvitationKind::Engagement,
         id: id.to_owned(),
@@ -73,18 +73,34 @@ fn engagement() -> Invitation {
         created_at: created,
         updated_at: None,
         expires_at: Some(created + Duration::days(15)),
+        other_party: OtherParty::default(),
+        connection_type: None,
+        connection_id: None,
+        payload_type: None,
+        engagement_id: None,
+        engagement_title: None,
+        details: None,
+    }
+}
+
+/// A PENDING connection invitation we sent to another partner.
+fn connection() -> Invitation {
+    connection_we_sent("pacinv-7QX2M4K9PZ3LB", at(6, 14, 30))
+}
+
+/// A PENDING engagement invitation AWS sent us: an opportunity to take into our pipeline.
+fn engagement() -> Invitation {
+    Invitation {
         other_party: OtherParty {
             sender_aws_account_id: Some("AWS".into()),
             sender_company_name: Some("Amazon Web Services".into()),
             receiver_aws_account_id: Some(SAMPLE_ACCOUNT.into()),
             ..OtherParty::default()
         },
-        connection_type: None,
-        connection_id: None,
         payload_type: Some("OpportunityInvitation".into()),
         engagement_id: Some("eng-3rx9t0qj6wbn2c".into()),
         engagement_title: Some("Data platform migration to AWS".into()),
-        details: None,
+        ..engagement_we_received("engi-5zq8w3n1r7y2k", at(8, 9, 0))
     }
 }
 

@@ -8,14 +8,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt};
 
 use crate::domain::engagement_response::{AcceptanceTask, RejectionReason, TaskReasonCode, TaskStatus};
 use crate::domain::{
-    Catalog, CommitOutcome, Delivery, DeliveryReport, Expected, Invitation, InvitationKind, InvitationRecord,
-    InvitationStatus, OtherParty, OutboundEvent, OutboxEntry, ParticipantType, RecordChange, SyncMeta,
-    UnreadableInvitation,
+    CommitOutcome, Delivery, DeliveryReport, Expected, Invitation, InvitationKind, InvitationRecord, InvitationStatus,
+    OutboundEvent, OutboxEntry, ParticipantType, RecordChange, SyncMeta, UnreadableInvitation,
 };
 use crate::error::{PartnerCentralError, StoreError};
 use crate::ports::{
@@ -31,46 +30,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// A PENDING connection invitation we sent to partner `444455556666`, created at `created`,
 /// expiring 15 days later. Tests change what matters to them with struct update syntax.
 pub fn connection_invitation(id: &str, created: DateTime<Utc>) -> Invitation {
-    Invitation {
-        kind: InvitationKind::Connection,
-        id: id.to_owned(),
-        arn: format!("arn:aws:partnercentral:us-east-1::catalog/AWS/connection-invitation/{id}"),
-        catalog: Catalog::Aws,
-        status: InvitationStatus::Pending,
-        participant_type: ParticipantType::Sender,
-        created_at: created,
-        updated_at: Some(created),
-        expires_at: Some(created + Duration::days(15)),
-        other_party: OtherParty { participant_identifier: Some("444455556666".into()), ..OtherParty::default() },
-        connection_type: Some("OPPORTUNITY_COLLABORATION".into()),
-        connection_id: None,
-        payload_type: None,
-        engagement_id: None,
-        engagement_title: None,
-        details: None,
-    }
+    crate::samples::connection_we_sent(id, created)
 }
 
 /// A PENDING engagement invitation we received, dated `created`, expiring 15 days later.
 pub fn engagement_invitation(id: &str, created: DateTime<Utc>) -> Invitation {
-    Invitation {
-        kind: InvitationKind::Engagement,
-        id: id.to_owned(),
-        arn: format!("arn:aws:partnercentral:us-east-1::catalog/AWS/engagement-invitation/{id}"),
-        catalog: Catalog::Aws,
-        status: InvitationStatus::Pending,
-        participant_type: ParticipantType::Receiver,
-        created_at: created,
-        updated_at: None,
-        expires_at: Some(created + Duration::days(15)),
-        other_party: OtherParty::default(),
-        connection_type: None,
-        connection_id: None,
-        payload_type: None,
-        engagement_id: None,
-        engagement_title: None,
-        details: None,
-    }
+    crate::samples::engagement_we_received(id, created)
 }
 
 /// A clock that moves only when told.

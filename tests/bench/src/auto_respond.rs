@@ -17,8 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use harness::lambda::Invocation;
-use harness::stack::{Stack, StackOptions};
-use partnercentral_local::{CatalogChoice, FaultConfig, GenerateConfig};
+use harness::stack::Stack;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -206,21 +205,14 @@ fn round2(x: f64) -> f64 {
 pub async fn run(config: &RespondBenchConfig, log: &dyn Fn(String)) -> Result<RespondFigures> {
     let mut rng = XorShift::new(config.seed);
     log(format!("auto-respond: starting the stack: {} + {} invitations …", config.engagements, config.connections));
-    let stack = Stack::start(StackOptions {
-        clock: Some(crate::chaos::t0()),
-        generate: Some(GenerateConfig {
-            seed: config.seed,
-            engagements: config.engagements,
-            connections: config.connections,
-            catalogs: CatalogChoice::Aws,
-        }),
-        emulator_faults: FaultConfig {
-            latency_ms: config.latency_ms,
-            rate_limit: Some(config.rate_limit),
-            ..FaultConfig::default()
-        },
-        ..StackOptions::default()
-    })
+    let stack = crate::benchmark::generated_account(
+        crate::chaos::t0(),
+        config.seed,
+        config.engagements,
+        config.connections,
+        config.latency_ms,
+        config.rate_limit,
+    )
     .await?;
     let received = |invs: Vec<account::Inv>| -> Vec<account::Inv> {
         invs.into_iter().filter(|i| i.participant == "RECEIVER").collect()

@@ -23,7 +23,7 @@ use partnercentral_local::{CatalogChoice, FaultConfig, GenerateConfig};
 use serde_json::{Value, json};
 
 use crate::account::{self, Kind, Listings, Truth, pages};
-use crate::chaos::new_invitation;
+use crate::chaos::{new_invitation, t0};
 use crate::functions::{self, ALL, AUTO_CANCEL, EXPIRE_SWEEPER, Fleet, LIST_AND_PUBLISH};
 use crate::measure::{self, Profile};
 use crate::prng::XorShift;
@@ -248,10 +248,6 @@ pub struct BenchOutcome {
     pub scenario: Value,
 }
 
-fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(crate::chaos::T0).map(|d| d.with_timezone(&Utc)).unwrap_or_else(|_| Utc::now())
-}
-
 /// The driver's handful of changes before a steady-state round.
 async fn mutate(stack: &Stack, rng: &mut XorShift, truth: &Truth) -> Result<Vec<String>> {
     let mut done = Vec::new();
@@ -295,25 +291,39 @@ fn ops_of(stats: &Value) -> BTreeMap<String, u64> {
         .unwrap_or_default()
 }
 
+/// The stand-ins with a generated account of the AWS catalog (`engagements` + `connections`
+/// invitations from `seed`) on the emulator's clock at `clock`, every call delayed by
+/// `latency_ms` and the emulator enforcing `rate_limit` requests per second: the benchmarks'
+/// world.
+pub(crate) async fn generated_account(
+    clock: DateTime<Utc>,
+    seed: u64,
+    engagements: usize,
+    connections: usize,
+    latency_ms: u64,
+    rate_limit: u32,
+) -> Result<Stack> {
+    Stack::start(StackOptions {
+        clock: Some(clock),
+        generate: Some(GenerateConfig { seed, engagements, connections, catalogs: CatalogChoice::Aws }),
+        emulator_faults: FaultConfig { latency_ms, rate_limit: Some(rate_limit), ..FaultConfig::default() },
+        ..StackOptions::default()
+    })
+    .await
+}
+
 /// Run the scenario; `log` gets one line per run.
 pub async fn run(config: &BenchConfig, log: &dyn Fn(String)) -> Result<BenchOutcome> {
     let mut rng = XorShift::new(config.seed);
     log(format!("starting the stack: {} + {} invitations …", config.engagements, config.connections));
-    let stack = Stack::start(StackOptions {
-        clock: Some(t0()),
-        generate: Some(GenerateConfig {
-            seed: config.seed,
-            engagements: config.engagements,
-            connections: config.connections,
-            catalogs: CatalogChoice::Aws,
-        }),
-        emulator_faults: FaultConfig {
-            latency_ms: config.latency_ms,
-            rate_limit: Some(config.rate_limit),
-            ..FaultConfig::default()
-        },
-        ..StackOptions::default()
-    })
+    let stack = generated_account(
+        t0(),
+        config.seed,
+        config.engagements,
+        config.connections,
+        config.latency_ms,
+        config.rate_limit,
+    )
     .await?;
     let mut everything = account::list(&stack, Kind::Connection, None).await?;
     everything.extend(account::list(&stack, Kind::Engagement, None).await?);
