@@ -629,6 +629,20 @@ def write_local_template(built: Path = BUILT_TEMPLATE) -> Path:
 # SAM
 
 
+# How many times `sam local invoke` is tried when the event never reached the container.
+INVOKE_ATTEMPTS = 3
+SAM_SHIM = Path(__file__).resolve().parent / "sam_shim"
+
+
+def never_reached_the_container(output: str) -> bool:
+    """Whether `sam local invoke` gave up before the function got the event: SAM POSTs the
+    event as soon as the container's published port accepts a connection (Docker's userland
+    proxy) and retries only briefly while the runtime interface emulator inside the
+    (qemu-emulated) arm64 container starts (see sam_shim/sitecustomize.py). The emulator never
+    saw the request, so the function did not run, and invoking again is not a second run."""
+    return "START RequestId" not in output and "No response from invoke container" in output
+
+
 @dataclass
 class InvokeResult:
     returncode: int
@@ -682,6 +696,8 @@ class Sam:
             "AWS_REGION": REGION,
             # Every `sam local invoke` asks STS who the caller is.
             "AWS_ENDPOINT_URL_STS": self.world.moto_url,
+            # SAM's function-timeout timer as a daemon thread (see sam_shim/sitecustomize.py).
+            "PYTHONPATH": str(SAM_SHIM),
             **self.docker.env(),
         }
 
@@ -704,7 +720,15 @@ class Sam:
         env_vars = self.env_vars_file({function.logical_id: env} if env else None)
         cmd = [str(SAM_BIN), "local", "invoke", function.logical_id, "--event", str(event), *self._common(env_vars)]
         started = time.monotonic()
-        result = subprocess.run(cmd, capture_output=True, text=True, env=self.env(), timeout=timeout, cwd=ROOT)
+        for attempt in range(1, INVOKE_ATTEMPTS + 1):
+            result = subprocess.run(cmd, capture_output=True, text=True, env=self.env(), timeout=timeout, cwd=ROOT)
+            output = result.stdout + result.stderr
+            # The event never reached the container (see never_reached_the_container): the
+            # function did not run, so invoking again is not a second invocation.
+            if not never_reached_the_container(output) or attempt == INVOKE_ATTEMPTS:
+                break
+            print(f"[sam-local] {function.logical_id}: the container's runtime was not listening yet "
+                  f"(attempt {attempt}); invoking again", file=sys.stderr)
         return InvokeResult(result.returncode, result.stdout, result.stderr, time.monotonic() - started)
 
     def start_lambda(self, port: int | None = None, env: dict[str, dict[str, str]] | None = None,
