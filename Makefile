@@ -14,11 +14,15 @@ export MOTO_SERVER_BIN := $(CURDIR)/$(VENV)/bin/moto_server
 FUNCTION_PACKAGES := -p list-and-publish -p expire-sweeper -p auto-cancel -p native-relay -p auto-respond
 # The functions `make invoke` runs: the crates under functions/.
 FUNCTIONS := $(sort $(notdir $(patsubst %/Cargo.toml,%,$(wildcard functions/*/Cargo.toml))))
+# Every binary and test target in one invocation: the tests, `make demo` and `make invoke` share
+# its artifacts (a `--bins` build alone resolves features without the dev-dependencies and
+# compiles tokio and the SDK crates again).
+BUILD_FOR_TESTS := cargo build --workspace --bins --tests --locked
 # A step that takes a while: say what, then how long it took.
 timed = echo "==> $(1)…"; t0=$$(date +%s); $(2); echo "==> $(1): done in $$(( $$(date +%s) - t0 ))s"
 
-.PHONY: help venv venv-checkov test lint fmt build schemas demo invoke template-check bench chaos fuzz clean \
-	sam-local sam-local-api sam-local-test emulator-bin
+.PHONY: help venv venv-checkov test test-fast lint fmt build schemas demo invoke template-check bench chaos fuzz clean \
+	sam-build sam-local sam-local-api sam-local-test emulator-bin
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -41,54 +45,88 @@ lint: ## rustfmt check and clippy with warnings as errors
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
-test: venv lint ## Lint, then every test tier (unit, adapter, emulator, end-to-end, short chaos), the template checks, sam local
-	# nextest builds each package's own binaries only; the e2e and chaos tests run their siblings'.
-	cargo build --workspace --bins --locked
-	cargo nextest run --workspace --locked --no-fail-fast
-	# nextest runs no doc tests: the contract crate's examples are what a consumer copies.
+# The tiers of `make test`, in order. Each is `make tier-<name>`; tests/tiers.sh times them and
+# prints a table of wall times at the end (pass or fail), so a slow tier shows in every CI log.
+TEST_TIERS := setup lint build nextest doc boto3 events template sam-build sam-local
+.PHONY: $(addprefix tier-,$(TEST_TIERS))
+
+test: ## The venvs, lint, then every test tier (unit, adapter, emulator, end-to-end, short chaos), the template checks, sam build, sam local; a table of tier times at the end
+	tests/tiers.sh $(TEST_TIERS)
+
+test-fast: venv ## Quick loop: fmt, clippy, build, then only the tests of the crates and tiers your change touches (BASE=<rev>, default: uncommitted changes)
+	NEXTEST_PACKAGES="$$(python tests/affected.py --base '$(or $(BASE),HEAD)' --packages)" \
+	  tests/tiers.sh lint build $$(python tests/affected.py --base '$(or $(BASE),HEAD)' --tiers)
+
+# The Python venvs (first run: pip installs) and the arm64 standard library for sam build.
+tier-setup: venv venv-checkov
+	rustup target add aarch64-unknown-linux-gnu >/dev/null
+
+tier-lint: lint
+
+# One build of everything the tests run: the bins and the test targets in one invocation, so every
+# dependency is compiled once, with the features the tests unify (a separate `--bins` build compiled
+# tokio and every SDK crate a second time, without their test-util features). nextest then only
+# runs; the e2e and chaos tests also start their siblings' binaries, which this builds too.
+tier-build:
+	$(BUILD_FOR_TESTS)
+
+# NEXTEST_PACKAGES (`-p a -p b`): only those crates' tests (make test-fast sets it).
+tier-nextest:
+	cargo nextest run --locked --no-fail-fast $(or $(NEXTEST_PACKAGES),--workspace)
+
+# nextest runs no doc tests: the contract crate's examples are what a consumer copies.
+tier-doc:
 	cargo test --doc --locked -p invitation-events
+
+tier-boto3:
 	EMULATOR_BIN=$(TARGET_DIR)/debug/partnercentral-local python -m unittest discover -s tests/boto3
-	# Every published event pattern against every sample (match table), cross-account via moto.
+
+# Every published event pattern against every sample (match table), cross-account via moto.
+tier-events:
 	python -m unittest discover -s tests/events
-	$(MAKE) --no-print-directory template-check
-	$(MAKE) --no-print-directory sam-local-test
 
-# Offline: dummy credentials, no AWS call is made.
-SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline
-
-template-check: venv venv-checkov ## cfn-lint, sam validate --lint, checkov (our stack and the example consumer stack), template tests, sam build
+tier-template: venv-checkov
 	cfn-lint template.yaml examples/consumer/template.yaml
 	$(SAM_ENV) sam validate --lint
 	$(SAM_ENV) sam validate --lint -t examples/consumer/template.yaml
 	.venv-checkov/bin/checkov -f template.yaml -f examples/consumer/template.yaml --framework cloudformation --compact --quiet --skip-download
 	python -m unittest discover -s tests/template
-	rustup target add aarch64-unknown-linux-gnu >/dev/null
-	@$(call timed,sam build (cargo lambda build --release --arm64 per function; minutes the first time),$(SAM_ENV) sam build)
+
+tier-sam-build: sam-build
+
+tier-sam-local: emulator-bin
+	python -m unittest discover -v -s tests/sam_local
+
+# Offline: dummy credentials, no AWS call is made.
+SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline
+
+template-check: venv tier-template sam-build ## cfn-lint, sam validate --lint, checkov (our stack and the example consumer stack), template tests, sam build
+
+# lambda/Makefile (BuildMethod: makefile) runs one `cargo lambda build --release --arm64` for the
+# whole workspace and copies each function's bootstrap: no cache to hash, cargo knows what is stale.
+sam-build: venv ## sam build: the arm64 release build of every function (cargo lambda), as sam deploy uploads it
+	@$(call timed,sam build (one cargo lambda build --release --arm64 for the workspace; minutes the first time),$(SAM_ENV) sam build)
 
 # `sam local` in Docker (tests/sam_local/): uses the Docker daemon that answers; only where none
 # does and we are root on Linux, starts a private one under .aws-sam/sam-local/ (installing the Debian
-# packages it needs), offline, and stops it again. `sam build` runs only when a source changed.
-SAM_BUILD_INPUTS := template.yaml Cargo.toml Cargo.lock $(shell find functions shared -type f \( -name '*.rs' -o -name Cargo.toml \) 2>/dev/null)
+# packages it needs), offline, and stops it again. `sam build` first: seconds when nothing changed.
 
-.aws-sam/build/template.yaml: $(SAM_BUILD_INPUTS) | venv
-	rustup target add aarch64-unknown-linux-gnu >/dev/null
-	$(SAM_ENV) sam build
-
+# The emulator the sam local tier starts; built with everything else (a `-p` build alone resolves
+# other features, rebuilds dependencies and overwrites the tests' binary).
 emulator-bin: venv
-	cargo build --quiet --locked -p partnercentral-local --bin partnercentral-local
+	$(BUILD_FOR_TESTS) --quiet
 
-sam-local: venv .aws-sam/build/template.yaml emulator-bin ## sam local invoke in Docker: make sam-local FN=list-and-publish EVENT=events/list-and-publish-scheduled.json
+sam-local: venv sam-build emulator-bin ## sam local invoke in Docker: make sam-local FN=list-and-publish EVENT=events/list-and-publish-scheduled.json
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make sam-local FN=<function> EVENT=events/<file>.json [ENV='K=V ...']"; exit 2; }
 	python tests/sam_local/cli.py invoke $(FN) $(EVENT) $(ENV)
 
-sam-local-api: venv .aws-sam/build/template.yaml emulator-bin ## sam local start-lambda on 127.0.0.1:3001 (PORT=...) against the local stand-ins
+sam-local-api: venv sam-build emulator-bin ## sam local start-lambda on 127.0.0.1:3001 (PORT=...) against the local stand-ins
 	python tests/sam_local/cli.py api --port $(or $(PORT),3001)
 
-sam-local-test: venv .aws-sam/build/template.yaml emulator-bin ## The sam local tier of make test: every function with every sample event, in its container
-	python -m unittest discover -v -s tests/sam_local
+sam-local-test: venv sam-build tier-sam-local ## The sam local tier of make test: every function with every sample event, in its container
 
 demo: venv ## See it work: local Partner Central, moto and every function, end to end
-	cargo build --workspace --bins
+	$(BUILD_FOR_TESTS)
 	$(TARGET_DIR)/debug/demo
 
 invoke: ## Run one function once locally: make invoke FN=<function> EVENT=events/<file>.json [ENV=K=V,…] [ENV_FILE=f] [STATE=<session>]
@@ -96,7 +134,7 @@ invoke: ## Run one function once locally: make invoke FN=<function> EVENT=events
 	  echo "usage: make invoke FN=<$(subst $(eval) ,|,$(FUNCTIONS))> EVENT=events/<file>.json [ENV=KEY=VALUE,…] [ENV_FILE=file] [STATE=<session>]" >&2; \
 	  test -z "$(FN)" -o -n "$(filter $(FN),$(FUNCTIONS))" || echo "unknown FN=$(FN)" >&2; exit 2; }
 	@$(MAKE) --no-print-directory venv
-	cargo build --workspace --bins
+	$(BUILD_FOR_TESTS)
 	$(TARGET_DIR)/debug/invoke $(FN) $(EVENT) $(if $(ENV),--env-vars '$(ENV)') $(if $(ENV_FILE),--env-file '$(ENV_FILE)') $(if $(STATE),--session '$(STATE)')
 
 bench: venv ## Benchmark on a 22,000-invitation account (API calls vs. lower bound and naive, RSS, init, sizes) and the fast path (latency, burst, the whole account's rate, daily calls) -> bench/results.md
