@@ -182,7 +182,7 @@ class ConsumerTemplateTest(unittest.TestCase):
     def test_every_dead_letter_queue_is_watched_by_an_alarm_that_notifies_someone(self):
         """A message in a dead-letter queue is an event nobody received: each queue that is a
         redrive or EventBridge dead-letter target is in an alarm's metrics (visible messages),
-        and that alarm notifies the alert and chat topics."""
+        and that alarm notifies the alert topic."""
         dead_letter_queues = set()
         for queue in self.of_type("AWS::SQS::Queue").values():
             redrive = queue["Properties"].get("RedrivePolicy")
@@ -203,7 +203,7 @@ class ConsumerTemplateTest(unittest.TestCase):
         for queue in dead_letter_queues:
             with self.subTest(queue=queue):
                 self.assertIn(queue, watched, f"{queue}: no alarm on its visible messages")
-                self.assertEqual(watched[queue], [{"Ref": "AlertTopic"}, {"Ref": "ChatTopic"}])
+                self.assertEqual(watched[queue], [{"Ref": "AlertTopic"}])
         self.assertIn("FeedDeadLetterQueueUrl", self.tpl["Outputs"])
 
     def test_the_feed_role_is_assumed_only_by_the_feed_rule_and_only_puts_on_this_bus(self):
