@@ -168,16 +168,28 @@ class ConsumerTemplateTest(unittest.TestCase):
             props = queue["Properties"]
             self.assertTrue(props.get("KmsMasterKeyId") or props.get("SqsManagedSseEnabled"), f"{name} unencrypted")
         for name, topic in self.of_type("AWS::SNS::Topic").items():
-            self.assertEqual(topic["Properties"].get("KmsMasterKeyId"), {"Ref": "ConsumerKey"}, name)
+            self.assertEqual(topic["Properties"].get("KmsMasterKeyId"), {"Ref": "AlertTopicKey"}, name)
         redrive = self.res["CrmQueue"]["Properties"]["RedrivePolicy"]
         self.assertEqual(redrive["deadLetterTargetArn"], {"Fn::GetAtt": ["CrmDeadLetterQueue", "Arn"]})
-        key = self.res["ConsumerKey"]["Properties"]["KeyPolicy"]["Statement"]
-        services = [s for s in key if "Service" in s.get("Principal", {})]
-        # This account's EventBridge rules deliver, and its alarms publish to the alert topic.
-        self.assertEqual(sorted(s["Principal"]["Service"] for s in services), ["cloudwatch.amazonaws.com", "events.amazonaws.com"])
-        for service in services:
-            self.assertEqual(as_set(service["Action"]), {"kms:Decrypt", "kms:GenerateDataKey*"})
-            self.assertEqual(service["Condition"], {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}})
+        this_account = {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+        def services(key):
+            statements = self.res[key]["Properties"]["KeyPolicy"]["Statement"]
+            out = {s["Principal"]["Service"]: s for s in statements if "Service" in s.get("Principal", {})}
+            for s in out.values():
+                self.assertEqual(as_set(s["Action"]), {"kms:Decrypt", "kms:GenerateDataKey*"})
+            return out
+
+        # The queues' key: this account's EventBridge rules only.
+        queues = services("ConsumerKey")
+        self.assertEqual(set(queues), {"events.amazonaws.com"})
+        self.assertEqual(queues["events.amazonaws.com"]["Condition"], this_account)
+        # The topic's key: EventBridge without a source condition (not supported for delivery to
+        # an encrypted topic; the topic policy names the rule), this account's alarms.
+        topic = services("AlertTopicKey")
+        self.assertEqual(set(topic), {"events.amazonaws.com", "cloudwatch.amazonaws.com"})
+        self.assertNotIn("Condition", topic["events.amazonaws.com"])
+        self.assertEqual(topic["cloudwatch.amazonaws.com"]["Condition"], this_account)
 
     def test_every_dead_letter_queue_is_watched_by_an_alarm_that_notifies_someone(self):
         """A message in a dead-letter queue is an event nobody received: each queue that is a
