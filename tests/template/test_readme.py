@@ -257,6 +257,50 @@ class ReadmeConfigurationsDeploy(unittest.TestCase):
         for values in envs:
             self.assertIsNone(docs_rules.refused(self.template, {**base, **values}))
 
+    def test_every_sam_deploy_command_passes_parameters_its_template_accepts(self):
+        """The README's `sam deploy` command lines, split as the shell splits them and their
+        `--parameter-overrides` parsed by the SAM CLI: parameters of the template they deploy
+        (the consumer's with `-t examples/consumer/template.yaml`), accepted values, and for our
+        stack nothing the template's Rules would refuse."""
+        import shlex
+
+        consumer = load("examples/consumer/template.yaml")
+        values = {
+            "<EventBusArn>": "arn:aws:events:us-east-1:123456789012:event-bus/pc-invitations-invitations",
+            "<our account>": "123456789012",
+            "<stack>": "pc-invitations",
+        }
+        text = README.read_text()
+        commands = []
+        for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+            for line in block.replace("\\\n", " ").splitlines():
+                if line.strip().startswith("sam deploy"):
+                    commands.append(line.strip())
+        self.assertGreaterEqual(len(commands), 3, "the Quickstart's consumer, Consume's, and the policy example")
+        for command in commands:
+            for placeholder, value in values.items():
+                command = command.replace(placeholder, value)
+            with self.subTest(command=command[:80]):
+                self.assertNotRegex(command, r"<[^>]+>", "a placeholder without a test value")
+                tokens = shlex.split(command)
+                start = tokens.index("--parameter-overrides") + 1
+                end = next((i for i in range(start, len(tokens)) if tokens[i].startswith("--")), len(tokens))
+                overrides = self.parse(tuple(tokens[start:end]))
+                is_consumer = "examples/consumer/template.yaml" in tokens
+                template = consumer if is_consumer else self.template
+                if is_consumer:
+                    self.assertEqual(tokens[tokens.index("--region") + 1], "us-east-1")
+                for name, value in overrides.items():
+                    spec = template["Parameters"][name]
+                    if "AllowedValues" in spec:
+                        self.assertIn(value, [str(v) for v in spec["AllowedValues"]])
+                    if "AllowedPattern" in spec:
+                        self.assertRegex(value, spec["AllowedPattern"])
+                    if name.endswith("Policy"):
+                        self.assertEqual(json.loads(value)["dryRun"], True)
+                if not is_consumer:
+                    self.assertIsNone(docs_rules.refused(self.template, {**docs_rules.defaults(self.template), **overrides}))
+
     def test_the_consumer_stack_has_its_own_samconfig_in_us_east_1(self):
         """`sam deploy -t examples/consumer/template.yaml` reads the samconfig.toml next to the
         template (the SAM CLI sets its config directory to the template's)."""
