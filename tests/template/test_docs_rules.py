@@ -1,6 +1,6 @@
 """The guard rules of tests/template/guard/docs_rules.py: each fails on a template snippet with
-the defect it exists for and passes once it is fixed; template.yaml passes, and its alarm
-destination rule refuses exactly the deploys it should.
+the defect it exists for and passes once it is fixed; both templates pass, and template.yaml's
+alarm destination rule refuses exactly the deploys it should.
 
 Run: python -m unittest discover -s tests/template (the venv's python, which has cfn-lint)."""
 
@@ -13,7 +13,7 @@ from cfnlint.decode import decode
 
 ROOT = Path(__file__).resolve().parents[2]
 GUARD = str(ROOT / "tests/template/guard")
-DOCS_IDS = {"E9151"}
+DOCS_IDS = {"E9151", "E9152"}
 
 sys.path.insert(0, GUARD)
 import docs_rules  # noqa: E402
@@ -85,6 +85,51 @@ class DocsRulesTest(unittest.TestCase):
         # An assertion that holds with the defaults refuses nothing.
         holds = REFUSE_WITHOUT_EMAIL.replace('!Not [!Equals [!Ref Email, ""]]', '!Equals [!Ref Email, ""]')
         self.assert_fires("E9151", stack(rules=holds), stack(rules=REFUSE_WITHOUT_EMAIL))
+
+    def test_e9152_an_encrypted_topic_eventbridge_delivers_to_has_a_key_statement_without_source_conditions(self):
+        def topic_stack(condition="", key="!Ref Key"):
+            return f"""AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      KeyPolicy:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: Admin
+            Effect: Allow
+            Principal: {{ AWS: !Sub "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:root" }}
+            Action: kms:*
+            Resource: "*"
+          - Sid: EventBridge
+            Effect: Allow
+            Principal: {{ Service: events.amazonaws.com }}
+            Action: [kms:Decrypt, kms:GenerateDataKey*]
+            Resource: "*"
+{condition}
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      KmsMasterKeyId: {key}
+  Rule:
+    Type: AWS::Events::Rule
+    Properties:
+      EventPattern: {{ source: [x] }}
+      Targets:
+        - Id: topic
+          Arn: !Ref Topic
+"""
+
+        fixed = topic_stack()
+        source_account = """            Condition:
+              StringEquals:
+                aws:SourceAccount: !Ref AWS::AccountId"""
+        source_arn = """            Condition:
+              ArnEquals:
+                aws:SourceArn: !Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/r"""
+        self.assert_fires("E9152", topic_stack(source_account), fixed)
+        self.assert_fires("E9152", topic_stack(source_arn), fixed)
+        self.assert_fires("E9152", topic_stack(key="alias/aws/sns"), fixed)
 
     def test_the_project_templates_pass(self):
         for path in ("template.yaml", "examples/consumer/template.yaml"):

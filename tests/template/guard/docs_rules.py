@@ -7,6 +7,12 @@ accepts that, and so does every linter; the deployer finds out when the first in
 unnoticed. So: with every parameter at its default, each alarm has an action, or the template has
 a `Rules` assertion that refuses exactly that deploy (before anything is created).
 
+E9152: an encrypted SNS topic an EventBridge rule delivers to can be written by EventBridge: its
+key's policy lets events.amazonaws.com use it in a statement without aws:SourceAccount or
+aws:SourceArn conditions (shared/reference/CHAT.md, from the SNS Developer Guide's key management
+page). The example consumer stack's alert topic failed it, so the expiry e-mails the README
+promises would never have been sent.
+
 Each rule has a test with a template snippet that has the defect
 (tests/template/test_docs_rules.py).
 """
@@ -150,3 +156,78 @@ class AlarmsNotSilentByDefault(CloudFormationLintRule):
                       "an explicit choice")
             for name in silent
         ]
+
+
+class EventBridgeTopicKeysWithoutSourceConditions(CloudFormationLintRule):
+    id = "E9152"
+    shortdesc = "An encrypted topic an EventBridge rule delivers to needs a key statement without source conditions"
+    description = (
+        "EventBridge delivers to an SNS topic encrypted with a customer managed key only if the key "
+        "policy lets events.amazonaws.com use kms:Decrypt and kms:GenerateDataKey* in a statement "
+        "without aws:SourceAccount or aws:SourceArn conditions (not supported for that delivery; "
+        "the topic policy restricts the publisher instead); with the AWS managed aws/sns key it "
+        "cannot deliver at all. Every delivery fails and the events go to the target's dead-letter queue"
+    )
+    source_url = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"
+    tags = ["guard", "eventbridge", "sns", "kms", "docs"]
+
+    NEEDED = ("kms:Decrypt", "kms:GenerateDataKey*")
+    SOURCE_KEYS = ("aws:sourceaccount", "aws:sourcearn")
+
+    @classmethod
+    def usable(cls, key):
+        policy = (key.get("Properties") or {}).get("KeyPolicy")
+        statements = policy.get("Statement") if isinstance(policy, dict) else None
+        granted = set()
+        for statement in statements if isinstance(statements, list) else [statements]:
+            if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+                continue
+            principal = statement.get("Principal")
+            services = principal.get("Service") if isinstance(principal, dict) else None
+            if "events.amazonaws.com" not in (services if isinstance(services, list) else [services]):
+                continue
+            condition = statement.get("Condition") or {}
+            keys = {k.lower() for block in condition.values() if isinstance(block, dict) for k in block}
+            if keys & set(cls.SOURCE_KEYS):
+                continue
+            for action in statement.get("Action") if isinstance(statement.get("Action"), list) else [statement.get("Action")]:
+                if action in ("kms:*", "*"):
+                    granted.update(cls.NEEDED)
+                elif action in cls.NEEDED:
+                    granted.add(action)
+        return all(n in granted for n in cls.NEEDED)
+
+    def match(self, cfn):
+        resources = cfn.template.get("Resources") or {}
+        matches = []
+        for name, rule in resources.items():
+            if not isinstance(rule, dict) or rule.get("Type") != "AWS::Events::Rule":
+                continue
+            targets = (rule.get("Properties") or {}).get("Targets") or []
+            for i, target in enumerate(targets if isinstance(targets, list) else []):
+                if not isinstance(target, dict):
+                    continue
+                arn = target.get("Arn")
+                topic_name = arn.get("Ref") if isinstance(arn, dict) else None
+                topic = resources.get(topic_name) if isinstance(topic_name, str) else None
+                if not isinstance(topic, dict) or topic.get("Type") != "AWS::SNS::Topic":
+                    continue
+                key_ref = (topic.get("Properties") or {}).get("KmsMasterKeyId")
+                if key_ref is None:
+                    continue
+                path = ["Resources", topic_name, "Properties", "KmsMasterKeyId"]
+                if isinstance(key_ref, str) and key_ref.endswith("aws/sns"):
+                    matches.append(RuleMatch(path, f"{topic_name} (a target of {name}) is encrypted with the AWS "
+                                                   "managed aws/sns key, which EventBridge cannot use"))
+                    continue
+                key_name = key_ref.get("Ref") if isinstance(key_ref, dict) else None
+                if not isinstance(key_name, str) and isinstance(key_ref, dict):
+                    get_att = key_ref.get("Fn::GetAtt")
+                    key_name = get_att[0] if isinstance(get_att, list) and get_att else None
+                key = resources.get(key_name) if isinstance(key_name, str) else None
+                if isinstance(key, dict) and key.get("Type") == "AWS::KMS::Key" and not self.usable(key):
+                    matches.append(RuleMatch(path, f"{topic_name} (a target of {name}): the policy of key {key_name} has "
+                                                   "no statement letting events.amazonaws.com use kms:Decrypt and "
+                                                   "kms:GenerateDataKey* without aws:SourceAccount/aws:SourceArn "
+                                                   "conditions; EventBridge's deliveries to the topic would fail"))
+        return matches
