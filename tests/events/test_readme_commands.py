@@ -1,12 +1,17 @@
-"""The commands of the README's section "Consume the events from another account".
+"""The `aws` commands of the README's deployer sections: "Quickstart", "Consume the events from
+another account", "Turn on auto-cancel and auto-respond safely", "Operate", "Upgrade and
+uninstall".
 
 `make`/`cargo` commands are checked by readme-commands.txt (tests/harness). Here, every `aws`
-command of the section's ```sh blocks is translated into the AWS SDK call it makes (options to
-request members, shorthand `K=V,...` structures, `file://`), validated against the service's API
-model, and — where moto can run it — run against moto, with its effect checked:
-`start-replay` brings the missed events back to the consumer's queue with the same eventIds.
-Where moto cannot, the reason is named in SKIP. Other commands of the section (`sam deploy`) are
-listed in NOT_AWS with what checks them instead.
+command of those sections' ```sh blocks is translated into the AWS SDK call it makes (options to
+request members, shorthand `K=V,...` structures, `file://`, boolean `--x`/`--no-x` flags; the
+CLI's own `--region`, `--query`, `--output`, `--cli-binary-format` and `lambda invoke`'s outfile
+set aside), validated against the service's API model, and — where moto can run it — run against
+moto, with its effect checked: each `start-replay` brings the missed events back to the
+consumer's queue with the same eventIds; the uninstall's `dynamodb` commands delete a
+deletion-protected table that a plain delete cannot. Where moto cannot, the reason is named in
+SKIP. Other commands of the sections (`sam`, `make`, the shell's) are listed in NOT_AWS with what
+checks them instead.
 """
 
 import json
@@ -24,11 +29,34 @@ SKIP = {
     "aws events put-rule": "a rule created by the consumer account on our bus: moto looks the bus ARN up in the "
     "caller's own account (test_cross_account.test_moto_cannot_create_a_rule_on_another_accounts_bus)",
     "aws events put-targets": "the target of that rule: same reason",
+    "aws lambda invoke": "invokes a deployed function: moto runs Lambda functions only in Docker; locally "
+    "`make invoke` runs the same payload (readme-commands.txt), in AWS `make smoke` invokes every function",
+    "aws sqs start-message-move-task": "moto 5.2.5 has no StartMessageMoveTask",
+    "aws cloudformation describe-stacks": "reads a deployed stack's outputs; tests/template/test_readme.py checks "
+    "that every output the README names is one of the template's",
 }
 NOT_AWS = {
-    "sam deploy": "deploys to AWS; make template-check lints, validates and scans examples/consumer/template.yaml",
+    "sam deploy": "deploys to AWS; make template-check lints, validates and scans both templates, and "
+    "tests/template/test_readme.py reads the consumer stack's samconfig.toml as the SAM CLI does",
+    "sam delete": "deletes a stack in AWS; the table it retains is what the dynamodb commands delete, run here on moto",
+    "make venv": "readme-commands.txt (tests/harness) runs it",
+    "make preflight": "readme-commands.txt lists it (needs AWS credentials: skipped there)",
+    "make deploy": "readme-commands.txt lists it (deploys: skipped there)",
+    "make smoke": "readme-commands.txt lists it (invokes the deployed functions: skipped there)",
+    'export PATH="$PWD/.venv/bin:$PATH"': "the shell: what the Makefile does for its own targets",
+    "rustup target": "the Makefile's build and template-check targets run the same command",
 }
-RUN = {"aws events start-replay", "aws events describe-replay"}
+RUN = {"aws events start-replay", "aws events describe-replay", "aws dynamodb update-table", "aws dynamodb delete-table"}
+
+SECTIONS = (
+    "## Quickstart",
+    "## Consume the events from another account",
+    "## Turn on auto-cancel and auto-respond safely",
+    "## Operate",
+    "## Upgrade and uninstall",
+)
+# The AWS CLI's own options, not members of the request.
+CLI_OPTIONS = {"--region", "--query", "--output", "--cli-binary-format"}
 
 STACK = "invitations"
 BUS = f"{STACK}-invitations"
@@ -39,18 +67,37 @@ PLACEHOLDERS = {
     "<stack>": STACK,
     "<archive name>": ARCHIVE,
     "<role allowing events:PutEvents there>": f"arn:aws:iam::{published.CONSUMER}:role/put-events-on-default",
+    "<EventBusArn>": f"arn:aws:events:us-east-1:{published.PRODUCER}:event-bus/{BUS}",
+    "<EventArchiveArn>": f"arn:aws:events:us-east-1:{published.PRODUCER}:archive/{ARCHIVE}",
+    "<deploy time>": "2026-11-20T08:00:00Z",
+    "<now>": "2026-11-20T14:00:00Z",
 }
 
 
+def readme_sections(text=None):
+    """The text of each section of SECTIONS (a heading that starts with the name)."""
+    text = published.README.read_text() if text is None else text
+    out = {}
+    for name in SECTIONS:
+        start = text.find("\n" + name)
+        if start < 0:
+            raise published.SourceError(f"{published.README}: no section {name!r}")
+        end = text.find("\n## ", start + 1)
+        out[name] = text[start : end if end >= 0 else len(text)]
+    return out
+
+
 def section_commands(section=None):
-    """Every command of the section's ```sh blocks, continuation lines joined."""
-    section = published.readme_section() if section is None else section
+    """Every command of the sections' ```sh blocks (or of one section's text), continuation
+    lines joined."""
+    sections = readme_sections().values() if section is None else [section]
     commands = []
-    for block in re.findall(r"```sh\n(.*?)```", section, re.S):
-        for line in block.replace("\\\n", " ").splitlines():
-            line = line.split("  # ")[0].strip()
-            if line:
-                commands.append(" ".join(line.split()))
+    for text in sections:
+        for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+            for line in block.replace("\\\n", " ").splitlines():
+                line = line.split("  # ")[0].strip()
+                if line:
+                    commands.append(" ".join(line.split()))
     return commands
 
 
@@ -95,11 +142,20 @@ def to_call(command, files=None):
     params, i = {}, 3
     while i < len(tokens):
         option = tokens[i]
-        if not option.startswith("--") or i + 1 >= len(tokens):
+        if ops[op_cli] == "Invoke" and i == len(tokens) - 1 and not option.startswith("--"):
+            break  # `aws lambda invoke`'s outfile
+        if not option.startswith("--"):
+            raise AssertionError(f"{command}: cannot read {option!r}")
+        flag = option[2:].removeprefix("no-")
+        if flag in members and operation.input_shape.members[members[flag]].type_name == "boolean":
+            params[members[flag]] = not option.startswith("--no-")
+            i += 1
+            continue
+        if i + 1 >= len(tokens):
             raise AssertionError(f"{command}: cannot read {option!r}")
         value = tokens[i + 1]
         i += 2
-        if option == "--region":
+        if option in CLI_OPTIONS:
             continue
         name = members.get(option[2:])
         if name is None:
@@ -113,6 +169,8 @@ def to_call(command, files=None):
             params[name] = [shorthand(value, shape.member)]
         elif shape.type_name == "integer":
             params[name] = int(value)
+        elif shape.type_name == "blob":
+            params[name] = value.encode()
         else:
             params[name] = value
     report = ParamValidator().validate(params, operation.input_shape)
@@ -125,6 +183,10 @@ def snake(name):
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def rule_arn_values(rule_arn):
+    return {"<rule ARN>": rule_arn, "<FeedRuleArn>": rule_arn}
+
+
 class ReadmeAwsCommandsTest(unittest.TestCase):
     def test_every_command_is_run_or_skipped_for_a_reason(self):
         keys = {key(c) for c in section_commands()}
@@ -135,7 +197,7 @@ class ReadmeAwsCommandsTest(unittest.TestCase):
         for command in section_commands():
             if command.startswith("aws "):
                 with self.subTest(command=command):
-                    to_call(fill(command, {"<rule ARN>": "arn:aws:events:us-east-1:123456789012:rule/b/r"}),
+                    to_call(fill(command, rule_arn_values("arn:aws:events:us-east-1:123456789012:rule/b/r")),
                             {"pattern.json": pattern})
 
     def test_a_bad_command_is_refused_naming_what_is_wrong(self):
@@ -146,9 +208,24 @@ class ReadmeAwsCommandsTest(unittest.TestCase):
                     "--event-end-time 2026-01-02T00:00:00Z --destination Arn=b,Filters=c")
         with self.assertRaisesRegex(AssertionError, "placeholder"):
             fill("aws events describe-replay --replay-name <nope>")
+        with self.assertRaisesRegex(AssertionError, "no option --no-protection"):
+            to_call("aws dynamodb update-table --no-protection --table-name t")
+        with self.assertRaisesRegex(AssertionError, "cannot read 'out.json'"):
+            to_call("aws events describe-replay --replay-name r out.json")
 
-    @mock_aws
-    def test_the_replay_commands_bring_the_missed_events_back_with_the_same_event_ids(self):
+    def test_every_section_is_found(self):
+        with self.assertRaisesRegex(published.SourceError, "no section '## Operate'"):
+            readme_sections("".join(f"\n{name}\n" for name in SECTIONS if name != "## Operate"))
+
+    def test_each_replay_command_brings_the_missed_events_back_with_the_same_event_ids(self):
+        replays = [c for c in section_commands() if key(c) == "aws events start-replay"]
+        self.assertEqual(len(replays), 2, "the Quickstart's baseline replay and Operate's")
+        for command in replays:
+            name = re.search(r"--replay-name (\S+)", command).group(1)
+            with self.subTest(replay=name), mock_aws():
+                self.replay_scenario(name)
+
+    def replay_scenario(self, name):
         eb, sqs = published.client("events"), published.client("sqs")
         bus_arn = eb.create_event_bus(Name=BUS)["EventBusArn"]
         archive = published.template_patterns()["template.yaml: EventArchive"]
@@ -161,17 +238,42 @@ class ReadmeAwsCommandsTest(unittest.TestCase):
         missed = {e["detail"]["eventId"] for e in published.drain(sqs, queue)}
         self.assertEqual(missed, {e["detail"]["eventId"] for e in samples.values()})
 
+        ran = 0
         for command in section_commands():
-            if key(command) in RUN:
-                service, operation, params = to_call(fill(command, {"<rule ARN>": rule_arn}))
+            if key(command) in {"aws events start-replay", "aws events describe-replay"} and f"--replay-name {name}" in command:
+                service, operation, params = to_call(fill(command, rule_arn_values(rule_arn)))
                 getattr(published.client(service), snake(operation))(**params)
+                ran += 1
+        self.assertGreaterEqual(ran, 1)
 
-        replay = eb.describe_replay(ReplayName="crm-missed-2026-11-20")
+        replay = eb.describe_replay(ReplayName=name)
         self.assertEqual(replay["State"], "COMPLETED")
         self.assertEqual(replay["Destination"]["FilterArns"], [rule_arn])
         again = published.drain(sqs, queue)
         self.assertEqual(sorted(e["detail"]["eventId"] for e in again), sorted(missed))
-        self.assertTrue(all(e["replay-name"] == "crm-missed-2026-11-20" for e in again))
+        self.assertTrue(all(e["replay-name"] == name for e in again))
+
+    @mock_aws
+    def test_the_uninstall_commands_delete_the_retained_deletion_protected_table(self):
+        """`sam delete` leaves `<stack>-state` (DeletionPolicy Retain) with its deletion
+        protection on; the README's two commands, in order, delete it, which a plain
+        delete-table cannot."""
+        ddb = published.client("dynamodb")
+        table = f"{STACK}-state"
+        ddb.create_table(
+            TableName=table, BillingMode="PAY_PER_REQUEST", DeletionProtectionEnabled=True,
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        )
+        with self.assertRaises(ddb.exceptions.ClientError):
+            ddb.delete_table(TableName=table)
+        commands = [c for c in section_commands() if key(c).startswith("aws dynamodb")]
+        self.assertEqual([key(c) for c in commands], ["aws dynamodb update-table", "aws dynamodb delete-table"])
+        for command in commands:
+            service, operation, params = to_call(fill(command))
+            self.assertEqual(params["TableName"], table)
+            getattr(published.client(service), snake(operation))(**params)
+        self.assertNotIn(table, ddb.list_tables()["TableNames"])
 
 
 if __name__ == "__main__":

@@ -128,8 +128,18 @@ class ConsumerTemplateTest(unittest.TestCase):
                         out.setdefault(ref_of(arn), set()).add(name)
         return out
 
+    def alarming(self):
+        """topic logical id -> the alarms of this stack that notify it."""
+        out = {}
+        for name, alarm in self.of_type("AWS::CloudWatch::Alarm").items():
+            for action in alarm["Properties"].get("AlarmActions", []):
+                out.setdefault(ref_of(action), set()).add(name)
+        return out
+
     def test_each_queue_and_topic_admits_only_eventbridge_from_the_rules_that_deliver_to_it(self):
+        """...and a topic an alarm notifies, CloudWatch from exactly those alarms."""
         delivering = self.delivering_rules()
+        alarming = self.alarming()
         policies = {**self.of_type("AWS::SQS::QueuePolicy"), **self.of_type("AWS::SNS::TopicPolicy")}
         covered = set()
         for name, policy in policies.items():
@@ -138,6 +148,12 @@ class ConsumerTemplateTest(unittest.TestCase):
             for s in props["PolicyDocument"]["Statement"]:
                 with self.subTest(policy=name, sid=s["Sid"]):
                     self.assertEqual(s["Effect"], "Allow")
+                    if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}:
+                        self.assertEqual(as_set(s["Action"]), {"sns:Publish"})
+                        alarms = {ref_of(a) for a in as_set_list(s["Condition"]["ArnEquals"]["aws:SourceArn"])}
+                        for target in targets:
+                            self.assertEqual(alarms, alarming.get(target), f"{target}: admitted vs notifying alarms")
+                        continue
                     self.assertEqual(s["Principal"], {"Service": "events.amazonaws.com"})
                     self.assertIn(as_set(s["Action"]), ({"sqs:SendMessage"}, {"sns:Publish"}))
                     self.assertEqual({ref_of(r) for r in as_set_list(s["Resource"])}, set(targets))
@@ -152,14 +168,55 @@ class ConsumerTemplateTest(unittest.TestCase):
             props = queue["Properties"]
             self.assertTrue(props.get("KmsMasterKeyId") or props.get("SqsManagedSseEnabled"), f"{name} unencrypted")
         for name, topic in self.of_type("AWS::SNS::Topic").items():
-            self.assertEqual(topic["Properties"].get("KmsMasterKeyId"), {"Ref": "ConsumerKey"}, name)
+            self.assertEqual(topic["Properties"].get("KmsMasterKeyId"), {"Ref": "AlertTopicKey"}, name)
         redrive = self.res["CrmQueue"]["Properties"]["RedrivePolicy"]
         self.assertEqual(redrive["deadLetterTargetArn"], {"Fn::GetAtt": ["CrmDeadLetterQueue", "Arn"]})
-        key = self.res["ConsumerKey"]["Properties"]["KeyPolicy"]["Statement"]
-        service = [s for s in key if s.get("Principal") == {"Service": "events.amazonaws.com"}]
-        self.assertEqual(len(service), 1)
-        self.assertEqual(as_set(service[0]["Action"]), {"kms:Decrypt", "kms:GenerateDataKey*"})
-        self.assertEqual(service[0]["Condition"], {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}})
+        this_account = {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+        def services(key):
+            statements = self.res[key]["Properties"]["KeyPolicy"]["Statement"]
+            out = {s["Principal"]["Service"]: s for s in statements if "Service" in s.get("Principal", {})}
+            for s in out.values():
+                self.assertEqual(as_set(s["Action"]), {"kms:Decrypt", "kms:GenerateDataKey*"})
+            return out
+
+        # The queues' key: this account's EventBridge rules only.
+        queues = services("ConsumerKey")
+        self.assertEqual(set(queues), {"events.amazonaws.com"})
+        self.assertEqual(queues["events.amazonaws.com"]["Condition"], this_account)
+        # The topic's key: EventBridge without a source condition (not supported for delivery to
+        # an encrypted topic; the topic policy names the rule), this account's alarms.
+        topic = services("AlertTopicKey")
+        self.assertEqual(set(topic), {"events.amazonaws.com", "cloudwatch.amazonaws.com"})
+        self.assertNotIn("Condition", topic["events.amazonaws.com"])
+        self.assertEqual(topic["cloudwatch.amazonaws.com"]["Condition"], this_account)
+
+    def test_every_dead_letter_queue_is_watched_by_an_alarm_that_notifies_someone(self):
+        """A message in a dead-letter queue is an event nobody received: each queue that is a
+        redrive or EventBridge dead-letter target is in an alarm's metrics (visible messages),
+        and that alarm notifies the alert topic."""
+        dead_letter_queues = set()
+        for queue in self.of_type("AWS::SQS::Queue").values():
+            redrive = queue["Properties"].get("RedrivePolicy")
+            if redrive:
+                dead_letter_queues.add(ref_of(redrive["deadLetterTargetArn"]))
+        for rule in self.of_type("AWS::Events::Rule").values():
+            for target in rule["Properties"]["Targets"]:
+                dead_letter_queues.add(ref_of(target["DeadLetterConfig"]["Arn"]))
+        self.assertEqual(dead_letter_queues, {"CrmDeadLetterQueue", "DeliveryFailureQueue", "FeedDeadLetterQueue"})
+        watched = {}
+        for name, alarm in self.of_type("AWS::CloudWatch::Alarm").items():
+            for query in alarm["Properties"].get("Metrics", []):
+                query = query["Fn::If"][1] if "Fn::If" in query else query
+                metric = query.get("MetricStat", {}).get("Metric")
+                if metric and metric["MetricName"] == "ApproximateNumberOfMessagesVisible":
+                    for dimension in metric["Dimensions"]:
+                        watched[ref_of(dimension["Value"])] = alarm["Properties"]["AlarmActions"]
+        for queue in dead_letter_queues:
+            with self.subTest(queue=queue):
+                self.assertIn(queue, watched, f"{queue}: no alarm on its visible messages")
+                self.assertEqual(watched[queue], [{"Ref": "AlertTopic"}])
+        self.assertIn("FeedDeadLetterQueueUrl", self.tpl["Outputs"])
 
     def test_the_feed_role_is_assumed_only_by_the_feed_rule_and_only_puts_on_this_bus(self):
         role = self.res["FeedRole"]["Properties"]
