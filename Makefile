@@ -47,8 +47,15 @@ lint: ## rustfmt check and clippy with warnings as errors
 
 # The tiers of `make test`, in order. Each is `make tier-<name>`; tests/tiers.sh times them and
 # prints a table of wall times at the end (pass or fail), so a slow tier shows in every CI log.
-TEST_TIERS := setup lint build nextest doc boto3 events template sam-build sam-local
-.PHONY: $(addprefix tier-,$(TEST_TIERS))
+# Two run in the background (bg:) until joined (join:): the venvs' pip installs next to lint
+# (which needs no venv), and sam-build's release build from then on, next to the debug build and
+# the tests. Cargo's critical path leaves a core idle for stretches (one large SDK crate at a
+# time, links), and the tests mostly wait on the processes they start (nextest: ~100 CPU-seconds
+# in ~110 s on two cores); the two builds use separate target subfolders and do not block each
+# other. Everything still runs, and sam-local runs what sam-build built.
+TIERS := setup lint build nextest doc boto3 events template sam-build sam-local
+TEST_TIERS := bg:setup lint join:setup bg:sam-build build nextest doc boto3 events template join:sam-build sam-local
+.PHONY: $(addprefix tier-,$(TIERS))
 
 test: ## The venvs, lint, then every test tier (unit, adapter, emulator, end-to-end, short chaos), the template checks, sam build, sam local; a table of tier times at the end
 	tests/tiers.sh $(TEST_TIERS)
@@ -74,9 +81,11 @@ tier-build:
 tier-nextest:
 	cargo nextest run --locked --no-fail-fast $(or $(NEXTEST_PACKAGES),--workspace)
 
-# nextest runs no doc tests: the contract crate's examples are what a consumer copies.
+# nextest runs no doc tests: the contract crate's examples are what a consumer copies. The whole
+# workspace, so that features resolve as in the build above and nothing is compiled again
+# (`-p invitation-events` alone rebuilt its dependencies with other features).
 tier-doc:
-	cargo test --doc --locked -p invitation-events
+	cargo test --doc --workspace --locked
 
 tier-boto3:
 	EMULATOR_BIN=$(TARGET_DIR)/debug/partnercentral-local python -m unittest discover -s tests/boto3
