@@ -69,7 +69,17 @@ where
         }
         let mut fresh = Vec::with_capacity(conflicted.len());
         for (subject, change) in conflicted {
-            let record = store.load_record(change.record.kind, &change.record.id).await?;
+            let record = match store.load_record(change.record.kind, &change.record.id).await {
+                Ok(record) => record,
+                // The stored record cannot be read (so the run did not see it): nothing can be
+                // decided against it. Set aside for a person, the other changes go on.
+                Err(e @ StoreError::Corrupt { .. }) => {
+                    tracing::warn!(kind = %change.record.kind, invitation_id = %change.record.id, error = %e, "stored record unreadable; invitation set aside");
+                    report.unresolved.push(subject);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             tracing::info!(kind = %change.record.kind, invitation_id = %change.record.id, round, "record changed by another writer; deciding again");
             fresh.push((subject, record));
         }

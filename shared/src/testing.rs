@@ -5,6 +5,7 @@
 pub mod fuzz;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Bound;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -19,8 +20,8 @@ use crate::domain::{
 use crate::error::{PartnerCentralError, StoreError};
 use crate::ports::{
     AcceptanceTaskQuery, ActionBudget, Allowance, CallCounts, Clock, ConnectionInvitationQuery, ConnectionInvitations,
-    EngagementInvitationQuery, EngagementInvitations, EngagementOrder, EngagementResponses, EventPublisher, Page,
-    PageItem, StateStore, Take, TaskOrder,
+    EngagementInvitationQuery, EngagementInvitations, EngagementOrder, EngagementResponses, EventPublisher,
+    OUTBOX_PAGE, OutboxPage, Page, PageItem, StateStore, Take, TaskOrder,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -670,11 +671,24 @@ impl StateStore for MemoryStateStore {
         Ok(())
     }
 
-    async fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+    async fn outbox_page(&self, after: Option<String>) -> Result<OutboxPage, StoreError> {
         self.check("Query")?;
-        let mut entries: Vec<OutboxEntry> = lock(&self.outbox).values().cloned().collect();
+        let outbox = lock(&self.outbox);
+        let start = after.as_ref().map_or(Bound::Unbounded, Bound::Excluded);
+        let mut entries: Vec<OutboxEntry> = outbox
+            .range::<String, _>((start, Bound::Unbounded))
+            .take(OUTBOX_PAGE + 1)
+            .map(|(_, e)| e.clone())
+            .collect();
+        let next = match entries.len() > OUTBOX_PAGE {
+            true => {
+                entries.truncate(OUTBOX_PAGE);
+                entries.last().map(|e| e.event.event_id.clone())
+            }
+            false => None,
+        };
         entries.sort_by_key(|e| (e.enqueued_at, e.event.time));
-        Ok(entries)
+        Ok(OutboxPage { entries, next })
     }
 
     async fn remove_from_outbox(&self, event_ids: &[String]) -> Result<(), StoreError> {
@@ -807,8 +821,8 @@ impl StateStore for RacingStateStore {
     async fn enqueue(&self, events: Vec<OutboundEvent>) -> Result<(), StoreError> {
         self.inner.enqueue(events).await
     }
-    async fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.inner.outbox().await
+    async fn outbox_page(&self, after: Option<String>) -> Result<OutboxPage, StoreError> {
+        self.inner.outbox_page(after).await
     }
     async fn remove_from_outbox(&self, event_ids: &[String]) -> Result<(), StoreError> {
         self.inner.remove_from_outbox(event_ids).await
