@@ -17,31 +17,47 @@ FUNCTIONS := $(sort $(notdir $(patsubst %/Cargo.toml,%,$(wildcard functions/*/Ca
 # A step that takes a while: say what, then how long it took.
 timed = echo "==> $(1)…"; t0=$$(date +%s); $(2); echo "==> $(1): done in $$(( $$(date +%s) - t0 ))s"
 
-.PHONY: help venv venv-checkov test lint fmt build schemas demo invoke template-check bench chaos fuzz clean \
+.PHONY: help venv venv-checkov lock deny test lint fmt build schemas demo invoke template-check bench chaos fuzz clean \
 	sam-local sam-local-api sam-local-test emulator-bin
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
+# The Python tools come from lock files: every package (cargo-lambda and zig, which build what
+# we ship, included) at one version with its hashes, installed with --require-hashes (pip
+# refuses anything else). The pins we choose are in requirements-*.in; `make lock` re-locks.
+PIP_INSTALL = bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
-	@$(call timed,pip install -r requirements-dev.txt into $(VENV)/ (a minute or two the first time),$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt)
+	@$(call timed,pip install -r requirements-dev.txt into $(VENV)/ (a minute or two the first time),$(VENV)/$(PIP_INSTALL) -r requirements-dev.txt)
 	touch $@
 
 venv: $(VENV)/.installed ## Create the Python venv (cargo-lambda, zig, moto, SAM CLI, cfn-lint)
 
 .venv-checkov/.installed: requirements-checkov.txt
 	python3 -m venv .venv-checkov
-	@$(call timed,pip install -r requirements-checkov.txt into .venv-checkov/ (a minute or two the first time),.venv-checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt)
+	@$(call timed,pip install -r requirements-checkov.txt into .venv-checkov/ (a minute or two the first time),.venv-checkov/$(PIP_INSTALL) -r requirements-checkov.txt)
 	touch $@
 
 venv-checkov: .venv-checkov/.installed ## Create the checkov venv (its own: its boto3 pin clashes with SAM's)
+
+# uv resolves for every platform and Python >= 3.11 at once (--universal) and writes every
+# file's hash; it runs from a throwaway venv, only when a pin in requirements-*.in changes.
+UV_VERSION := 0.9.30
+lock: ## Re-lock the Python tools: requirements-*.txt (all packages, hashed) from the pins in requirements-*.in
+	python3 -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	for f in dev checkov; do \
+	  .venv-lock/bin/uv pip compile requirements-$$f.in --universal --generate-hashes --python-version 3.11 \
+	    --custom-compile-command "make lock" -o requirements-$$f.txt; \
+	done
 
 lint: ## rustfmt check and clippy with warnings as errors
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 test: venv lint ## Lint, then every test tier (unit, adapter, emulator, end-to-end, short chaos), the template checks, sam local
+	$(MAKE) --no-print-directory deny
 	# nextest builds each package's own binaries only; the e2e and chaos tests run their siblings'.
 	cargo build --workspace --bins --locked
 	cargo nextest run --workspace --locked --no-fail-fast
@@ -52,6 +68,20 @@ test: venv lint ## Lint, then every test tier (unit, adapter, emulator, end-to-e
 	python -m unittest discover -s tests/events
 	$(MAKE) --no-print-directory template-check
 	$(MAKE) --no-print-directory sam-local-test
+
+# The RustSec advisory database, as shipped in supply-chain/ (the database is a git repository
+# our machines cannot reach): unpacked under target/ as the git repository cargo-deny expects
+# (one commit dated as the snapshot, so its staleness is the snapshot's), then checked offline.
+ADVISORY_DB_COMMIT := bf5c0d245a92671908518d7e765914d437954ed6
+ADVISORY_DB_DATE := 2026-08-21T08:28:40+02:00
+# cargo-deny's directory name for the default database (pinned with the cargo-deny version).
+ADVISORY_DB := target/advisory-dbs/advisory-db-3157b0e258782691
+deny: venv ## cargo deny: advisories (shipped RustSec snapshot, offline), licenses, sources, bans (deny.toml)
+	@rm -rf target/advisory-dbs && mkdir -p $(ADVISORY_DB)
+	@tar -xzf supply-chain/rustsec-advisory-db.tar.gz -C $(ADVISORY_DB)
+	@cd $(ADVISORY_DB) && git init -q && git add -A && GIT_AUTHOR_DATE=$(ADVISORY_DB_DATE) GIT_COMMITTER_DATE=$(ADVISORY_DB_DATE) \
+	  git -c user.name=advisory-db -c user.email=advisory-db@localhost -c commit.gpgsign=false commit -q -m "RustSec advisory-db $(ADVISORY_DB_COMMIT)"
+	@$(call timed,cargo deny (advisories as of $(ADVISORY_DB_DATE); licenses; sources; bans),cargo deny --offline check --hide-inclusion-graph)
 
 # Offline: dummy credentials, no AWS call is made.
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline
