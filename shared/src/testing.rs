@@ -562,11 +562,21 @@ pub struct MemoryStateStore {
     allowances: Mutex<BTreeMap<String, u32>>,
     /// Fail every call (e.g. DynamoDB unavailable).
     pub unavailable: AtomicBool,
+    /// Records stored but unreadable (as an item DynamoDB returns that no longer decodes):
+    /// `load_records` sets them aside, `load_record` answers `Corrupt`.
+    corrupt: Mutex<HashSet<(InvitationKind, String)>>,
+    set_aside: std::sync::atomic::AtomicU64,
 }
 
 impl MemoryStateStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Make the stored record of an invitation unreadable (it stays stored: commits expecting
+    /// its absence conflict).
+    pub fn corrupt(&self, kind: InvitationKind, id: &str) {
+        lock(&self.corrupt).insert((kind, id.to_owned()));
     }
 
     fn check(&self, operation: &'static str) -> Result<(), StoreError> {
@@ -626,12 +636,23 @@ impl ActionBudget for MemoryStateStore {
 impl StateStore for MemoryStateStore {
     async fn load_records(&self) -> Result<Vec<InvitationRecord>, StoreError> {
         self.check("Query")?;
-        Ok(self.records())
+        let corrupt = lock(&self.corrupt).clone();
+        let (unreadable, readable): (Vec<_>, Vec<_>) =
+            self.records().into_iter().partition(|r| corrupt.contains(&(r.kind, r.id.clone())));
+        self.set_aside.fetch_add(unreadable.len() as u64, Ordering::SeqCst);
+        Ok(readable)
     }
 
     async fn load_record(&self, kind: InvitationKind, id: &str) -> Result<Option<InvitationRecord>, StoreError> {
         self.check("GetItem")?;
+        if lock(&self.corrupt).contains(&(kind, id.to_owned())) {
+            return Err(StoreError::Corrupt { key: format!("{kind}#{id}"), message: "injected".into() });
+        }
         Ok(self.record(kind, id))
+    }
+
+    fn items_set_aside(&self) -> u64 {
+        self.set_aside.load(Ordering::SeqCst)
     }
 
     async fn commit(&self, changes: Vec<RecordChange>) -> Result<Vec<CommitOutcome>, StoreError> {
