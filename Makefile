@@ -21,25 +21,40 @@ BUILD_FOR_TESTS := cargo build --workspace --bins --tests --locked
 # A step that takes a while: say what, then how long it took.
 timed = echo "==> $(1)…"; t0=$$(date +%s); $(2); echo "==> $(1): done in $$(( $$(date +%s) - t0 ))s"
 
-.PHONY: help venv venv-checkov test test-fast lint fmt build schemas demo invoke template-check bench chaos fuzz clean \
+.PHONY: help venv venv-checkov lock deny test test-fast lint fmt build schemas demo invoke template-check bench chaos fuzz clean \
 	sam-build sam-local sam-local-api sam-local-test emulator-bin
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
+# The Python tools come from lock files: every package (cargo-lambda and zig, which build what
+# we ship, included) at one version with its hashes, installed with --require-hashes (pip
+# refuses anything else). The pins we choose are in requirements-*.in; `make lock` re-locks.
+PIP_INSTALL = bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
-	@$(call timed,pip install -r requirements-dev.txt into $(VENV)/ (a minute or two the first time),$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt)
+	@$(call timed,pip install -r requirements-dev.txt into $(VENV)/ (a minute or two the first time),$(VENV)/$(PIP_INSTALL) -r requirements-dev.txt)
 	touch $@
 
 venv: $(VENV)/.installed ## Create the Python venv (cargo-lambda, zig, moto, SAM CLI, cfn-lint)
 
 .venv-checkov/.installed: requirements-checkov.txt
 	python3 -m venv .venv-checkov
-	@$(call timed,pip install -r requirements-checkov.txt into .venv-checkov/ (a minute or two the first time),.venv-checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt)
+	@$(call timed,pip install -r requirements-checkov.txt into .venv-checkov/ (a minute or two the first time),.venv-checkov/$(PIP_INSTALL) -r requirements-checkov.txt)
 	touch $@
 
 venv-checkov: .venv-checkov/.installed ## Create the checkov venv (its own: its boto3 pin clashes with SAM's)
+
+# uv resolves for every platform and Python >= 3.11 at once (--universal) and writes every
+# file's hash; it runs from a throwaway venv, only when a pin in requirements-*.in changes.
+UV_VERSION := 0.9.30
+lock: ## Re-lock the Python tools: requirements-*.txt (all packages, hashed) from the pins in requirements-*.in
+	python3 -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	for f in dev checkov; do \
+	  .venv-lock/bin/uv pip compile requirements-$$f.in --universal --generate-hashes --python-version 3.11 \
+	    --custom-compile-command "make lock" -o requirements-$$f.txt; \
+	done
 
 lint: ## rustfmt check and clippy with warnings as errors
 	cargo fmt --all -- --check
@@ -53,8 +68,8 @@ lint: ## rustfmt check and clippy with warnings as errors
 # time, links), and the tests mostly wait on the processes they start (nextest: ~100 CPU-seconds
 # in ~110 s on two cores); the two builds use separate target subfolders and do not block each
 # other. Everything still runs, and sam-local runs what sam-build built.
-TIERS := setup lint build nextest doc boto3 events template sam-build sam-local
-TEST_TIERS := bg:setup lint join:setup bg:sam-build build nextest doc boto3 events template join:sam-build sam-local
+TIERS := setup lint deny build nextest doc boto3 events template sam-build sam-local
+TEST_TIERS := bg:setup lint join:setup deny bg:sam-build build nextest doc boto3 events template join:sam-build sam-local
 .PHONY: $(addprefix tier-,$(TIERS))
 
 test: ## The venvs, lint, then every test tier (unit, adapter, emulator, end-to-end, short chaos), the template checks, sam build, sam local; a table of tier times at the end
@@ -69,6 +84,9 @@ tier-setup: venv venv-checkov
 	rustup target add aarch64-unknown-linux-gnu >/dev/null
 
 tier-lint: lint
+
+# cargo deny over the dependency graph (deny.toml): seconds, from the venv's prebuilt binary.
+tier-deny: deny
 
 # One build of everything the tests run: the bins and the test targets in one invocation, so every
 # dependency is compiled once, with the features the tests unify (a separate `--bins` build compiled
@@ -93,6 +111,20 @@ tier-boto3:
 # Every published event pattern against every sample (match table), cross-account via moto.
 tier-events:
 	python -m unittest discover -s tests/events
+
+# The RustSec advisory database, as shipped in supply-chain/ (the database is a git repository
+# our machines cannot reach): unpacked under target/ as the git repository cargo-deny expects
+# (one commit dated as the snapshot, so its staleness is the snapshot's), then checked offline.
+ADVISORY_DB_COMMIT := bf5c0d245a92671908518d7e765914d437954ed6
+ADVISORY_DB_DATE := 2026-08-21T08:28:40+02:00
+# cargo-deny's directory name for the default database (pinned with the cargo-deny version).
+ADVISORY_DB := target/advisory-dbs/advisory-db-3157b0e258782691
+deny: venv ## cargo deny: advisories (shipped RustSec snapshot, offline), licenses, sources, bans (deny.toml)
+	@rm -rf target/advisory-dbs && mkdir -p $(ADVISORY_DB)
+	@tar -xzf supply-chain/rustsec-advisory-db.tar.gz -C $(ADVISORY_DB)
+	@cd $(ADVISORY_DB) && git init -q && git add -A && GIT_AUTHOR_DATE=$(ADVISORY_DB_DATE) GIT_COMMITTER_DATE=$(ADVISORY_DB_DATE) \
+	  git -c user.name=advisory-db -c user.email=advisory-db@localhost -c commit.gpgsign=false commit -q -m "RustSec advisory-db $(ADVISORY_DB_COMMIT)"
+	@$(call timed,cargo deny (advisories as of $(ADVISORY_DB_DATE); licenses; sources; bans),cargo deny --offline check --hide-inclusion-graph)
 
 tier-template: venv-checkov
 	cfn-lint template.yaml examples/consumer/template.yaml

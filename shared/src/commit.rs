@@ -69,7 +69,17 @@ where
         }
         let mut fresh = Vec::with_capacity(conflicted.len());
         for (subject, change) in conflicted {
-            let record = store.load_record(change.record.kind, &change.record.id).await?;
+            let record = match store.load_record(change.record.kind, &change.record.id).await {
+                Ok(record) => record,
+                // The stored record cannot be read (so the run did not see it): nothing can be
+                // decided against it. Set aside for a person, the other changes go on.
+                Err(e @ StoreError::Corrupt { .. }) => {
+                    tracing::warn!(kind = %change.record.kind, invitation_id = %change.record.id, error = %e, "stored record unreadable; invitation set aside");
+                    report.unresolved.push(subject);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             tracing::info!(kind = %change.record.kind, invitation_id = %change.record.id, round, "record changed by another writer; deciding again");
             fresh.push((subject, record));
         }
@@ -136,6 +146,28 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(rounds, CONFLICT_RETRIES);
         assert_eq!((report.conflicts, report.committed.len(), report.unresolved), (CONFLICT_RETRIES + 1, 0, vec![7]));
+    }
+
+    #[tokio::test]
+    async fn a_conflict_with_an_unreadable_record_sets_that_change_aside_and_commits_the_others() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).single().unwrap_or_default();
+        let store = MemoryStateStore::new();
+        let bad = engagement_invitation("engi-0000000000001", now);
+        let good = engagement_invitation("engi-0000000000002", now);
+        let first = |i| RecordChange::update(InvitationRecord::first_sighting(i, true, now), vec![]);
+        // Stored, but unreadable: the run did not see it, so it decided a first sighting.
+        store.commit(vec![first(&bad)]).await.unwrap_or_else(|e| panic!("{e}"));
+        store.corrupt(bad.kind, &bad.id);
+        let mut asked = 0;
+        let report = commit_with_retries(&store, vec![("bad", first(&bad)), ("good", first(&good))], async |c| {
+            asked += c.len();
+            Ok::<_, StoreError>(Vec::new())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("the run goes on: {e}"));
+        assert_eq!(asked, 0, "nothing to decide against an unreadable record");
+        assert_eq!(report.unresolved, ["bad"]);
+        assert_eq!(report.committed.iter().map(|(s, _)| *s).collect::<Vec<_>>(), ["good"]);
     }
 }
 

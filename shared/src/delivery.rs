@@ -2,8 +2,11 @@
 //! failed attempt on the others (they stay queued for the next run). Every function ends
 //! its run with this, so events left by a crashed or failed run go out on the next one.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
+use crate::domain::OutboxEntry;
 use crate::error::StoreError;
 use crate::ports::{EventPublisher, StateStore};
 
@@ -28,38 +31,53 @@ pub struct DrainReport {
     pub failure_reasons: Vec<String>,
 }
 
-/// Publish everything in the outbox once.
+/// Publish everything in the outbox once, a page at a time ([`crate::ports::OUTBOX_PAGE`]
+/// events): a backlog of any size is delivered in bounded memory, and each page's delivered
+/// events are deleted before the next page is read.
 pub async fn drain_outbox(store: &impl StateStore, publisher: &impl EventPublisher) -> Result<DrainReport, StoreError> {
-    let entries = store.outbox().await?;
-    if entries.is_empty() {
-        return Ok(DrainReport::default());
+    let mut report = DrainReport::default();
+    let mut after = None;
+    loop {
+        let page = store.outbox_page(after).await?;
+        if !page.entries.is_empty() {
+            drain_page(store, publisher, page.entries, &mut report).await?;
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(report),
+        }
     }
-    let prior_attempts: std::collections::HashMap<String, u32> =
-        entries.iter().map(|e| (e.event.event_id.clone(), e.attempts)).collect();
-    let queued = entries.len();
-    let report = publisher.publish(entries.into_iter().map(|e| e.event).collect()).await;
+}
 
-    let delivered: Vec<String> = report.delivered_ids().map(str::to_owned).collect();
+async fn drain_page(
+    store: &impl StateStore,
+    publisher: &impl EventPublisher,
+    entries: Vec<OutboxEntry>,
+    report: &mut DrainReport,
+) -> Result<(), StoreError> {
+    let prior_attempts: HashMap<String, u32> = entries.iter().map(|e| (e.event.event_id.clone(), e.attempts)).collect();
+    report.queued += entries.len();
+    let published = publisher.publish(entries.into_iter().map(|e| e.event).collect()).await;
+
+    let delivered: Vec<String> = published.delivered_ids().map(str::to_owned).collect();
     store.remove_from_outbox(&delivered).await?;
 
     let failures: Vec<(String, String)> =
-        report.failed().map(|(id, reason)| (id.to_owned(), reason.to_owned())).collect();
+        published.failed().map(|(id, reason)| (id.to_owned(), reason.to_owned())).collect();
     if !failures.is_empty() {
         store.note_delivery_failures(&failures).await?;
     }
-    let stuck = failures
+    report.stuck += failures
         .iter()
         .filter(|(id, _)| prior_attempts.get(id).copied().unwrap_or(0) + 1 >= STUCK_AFTER_ATTEMPTS)
         .count();
     for (id, reason) in &failures {
         tracing::warn!(event_id = %id, %reason, "event not delivered; it stays queued for the next run");
     }
-    Ok(DrainReport {
-        queued,
-        delivered: delivered.len(),
-        failed: failures.len(),
-        stuck,
-        put_events_calls: report.calls,
-        failure_reasons: failures.iter().take(10).map(|(id, r)| format!("{id}: {r}")).collect(),
-    })
+    report.delivered += delivered.len();
+    report.failed += failures.len();
+    report.put_events_calls += published.calls;
+    let room = 10usize.saturating_sub(report.failure_reasons.len());
+    report.failure_reasons.extend(failures.iter().take(room).map(|(id, r)| format!("{id}: {r}")));
+    Ok(())
 }

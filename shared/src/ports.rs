@@ -298,6 +298,18 @@ pub trait EventPublisher: Send + Sync {
     fn publish(&self, events: Vec<OutboundEvent>) -> impl Future<Output = DeliveryReport> + Send;
 }
 
+/// Outbox events read per page (one DynamoDB Query each): what the drain holds in memory at
+/// once, whatever the backlog.
+pub const OUTBOX_PAGE: usize = 100;
+
+/// One page of the outbox ([`StateStore::outbox_page`]).
+#[derive(Debug, Clone, Default)]
+pub struct OutboxPage {
+    pub entries: Vec<OutboxEntry>,
+    /// Where the next page starts; `None` after the last page.
+    pub next: Option<String>,
+}
+
 /// The shared state table of one catalog: invitation records, the outbox, sync bookkeeping.
 pub trait StateStore: Send + Sync {
     /// Every record of the catalog (pending invitations and recently finished ones).
@@ -318,8 +330,36 @@ pub trait StateStore: Send + Sync {
     /// Queue events that change no record (e.g. a digest).
     fn enqueue(&self, events: Vec<OutboundEvent>) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Every event not yet delivered, oldest first.
-    fn outbox(&self) -> impl Future<Output = Result<Vec<OutboxEntry>, StoreError>> + Send;
+    /// One page of the events not yet delivered: at most [`OUTBOX_PAGE`], starting after
+    /// `after` (the `next` of the page before; `None`: the first page), oldest first within
+    /// the page. An item that cannot be read is set aside (a warning naming its key, counted
+    /// in [`StateStore::items_set_aside`]), never the whole page.
+    fn outbox_page(&self, after: Option<String>) -> impl Future<Output = Result<OutboxPage, StoreError>> + Send;
+
+    /// Every event not yet delivered, oldest first: all pages at once, for tests and tools
+    /// (the drain goes page by page, so its memory does not grow with a backlog).
+    fn outbox(&self) -> impl Future<Output = Result<Vec<OutboxEntry>, StoreError>> + Send {
+        async move {
+            let mut entries = Vec::new();
+            let mut after = None;
+            loop {
+                let page = self.outbox_page(after).await?;
+                entries.extend(page.entries);
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            entries.sort_by_key(|e: &OutboxEntry| (e.enqueued_at, e.event.time));
+            Ok(entries)
+        }
+    }
+
+    /// State items (records, outbox events) this store found unreadable and set aside so far,
+    /// in this process (the run envelope reports the difference as `StateItemsSetAside`).
+    fn items_set_aside(&self) -> u64 {
+        0
+    }
 
     /// Remove delivered events from the outbox.
     fn remove_from_outbox(&self, event_ids: &[String]) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -287,6 +287,10 @@ impl<Summary, Error> RunReport<Summary, Error> {
 /// function, is published before returning, also when the work failed — then `summarize`,
 /// the EMF metrics and one log line. Reports the summary and the run's error (the work's
 /// first, else the drain's).
+/// The metric of the state items a run found unreadable and set aside (see
+/// [`StateStore::items_set_aside`]).
+pub const STATE_ITEMS_SET_ASIDE: &str = "StateItemsSetAside";
+
 pub async fn envelope<Connections, Engagements, Store, Publisher, Clock, Calls, Found, Summary, Error>(
     ports: Ports<'_, Connections, Engagements, Store, Publisher, Clock, Calls>,
     function: &str,
@@ -303,6 +307,7 @@ where
 {
     let started = Instant::now();
     let calls_before = ports.calls.snapshot();
+    let set_aside_before = ports.store.items_set_aside();
     let (found, worked) = work.await;
     let mut error = worked.err();
     if let Some(e) = &error {
@@ -322,7 +327,10 @@ where
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
     let summary = summarize(found, end, error.as_ref());
-    summary.metrics().emit(function, catalog.as_str());
+    // Unreadable state items skipped during the run (each named in a warning): every function
+    // reports them the same way, so one alarm covers them all.
+    let set_aside = ports.store.items_set_aside().saturating_sub(set_aside_before);
+    summary.metrics().count(STATE_ITEMS_SET_ASIDE, set_aside as f64).emit(function, catalog.as_str());
     let rendered = serde_json::to_string(&summary).unwrap_or_default();
     match &error {
         None => tracing::info!(summary = %rendered, "run finished"),

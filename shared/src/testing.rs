@@ -5,6 +5,7 @@
 pub mod fuzz;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Bound;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -19,8 +20,8 @@ use crate::domain::{
 use crate::error::{PartnerCentralError, StoreError};
 use crate::ports::{
     AcceptanceTaskQuery, ActionBudget, Allowance, CallCounts, Clock, ConnectionInvitationQuery, ConnectionInvitations,
-    EngagementInvitationQuery, EngagementInvitations, EngagementOrder, EngagementResponses, EventPublisher, Page,
-    PageItem, StateStore, Take, TaskOrder,
+    EngagementInvitationQuery, EngagementInvitations, EngagementOrder, EngagementResponses, EventPublisher,
+    OUTBOX_PAGE, OutboxPage, Page, PageItem, StateStore, Take, TaskOrder,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -561,11 +562,21 @@ pub struct MemoryStateStore {
     allowances: Mutex<BTreeMap<String, u32>>,
     /// Fail every call (e.g. DynamoDB unavailable).
     pub unavailable: AtomicBool,
+    /// Records stored but unreadable (as an item DynamoDB returns that no longer decodes):
+    /// `load_records` sets them aside, `load_record` answers `Corrupt`.
+    corrupt: Mutex<HashSet<(InvitationKind, String)>>,
+    set_aside: std::sync::atomic::AtomicU64,
 }
 
 impl MemoryStateStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Make the stored record of an invitation unreadable (it stays stored: commits expecting
+    /// its absence conflict).
+    pub fn corrupt(&self, kind: InvitationKind, id: &str) {
+        lock(&self.corrupt).insert((kind, id.to_owned()));
     }
 
     fn check(&self, operation: &'static str) -> Result<(), StoreError> {
@@ -625,12 +636,23 @@ impl ActionBudget for MemoryStateStore {
 impl StateStore for MemoryStateStore {
     async fn load_records(&self) -> Result<Vec<InvitationRecord>, StoreError> {
         self.check("Query")?;
-        Ok(self.records())
+        let corrupt = lock(&self.corrupt).clone();
+        let (unreadable, readable): (Vec<_>, Vec<_>) =
+            self.records().into_iter().partition(|r| corrupt.contains(&(r.kind, r.id.clone())));
+        self.set_aside.fetch_add(unreadable.len() as u64, Ordering::SeqCst);
+        Ok(readable)
     }
 
     async fn load_record(&self, kind: InvitationKind, id: &str) -> Result<Option<InvitationRecord>, StoreError> {
         self.check("GetItem")?;
+        if lock(&self.corrupt).contains(&(kind, id.to_owned())) {
+            return Err(StoreError::Corrupt { key: format!("{kind}#{id}"), message: "injected".into() });
+        }
         Ok(self.record(kind, id))
+    }
+
+    fn items_set_aside(&self) -> u64 {
+        self.set_aside.load(Ordering::SeqCst)
     }
 
     async fn commit(&self, changes: Vec<RecordChange>) -> Result<Vec<CommitOutcome>, StoreError> {
@@ -670,11 +692,24 @@ impl StateStore for MemoryStateStore {
         Ok(())
     }
 
-    async fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+    async fn outbox_page(&self, after: Option<String>) -> Result<OutboxPage, StoreError> {
         self.check("Query")?;
-        let mut entries: Vec<OutboxEntry> = lock(&self.outbox).values().cloned().collect();
+        let outbox = lock(&self.outbox);
+        let start = after.as_ref().map_or(Bound::Unbounded, Bound::Excluded);
+        let mut entries: Vec<OutboxEntry> = outbox
+            .range::<String, _>((start, Bound::Unbounded))
+            .take(OUTBOX_PAGE + 1)
+            .map(|(_, e)| e.clone())
+            .collect();
+        let next = match entries.len() > OUTBOX_PAGE {
+            true => {
+                entries.truncate(OUTBOX_PAGE);
+                entries.last().map(|e| e.event.event_id.clone())
+            }
+            false => None,
+        };
         entries.sort_by_key(|e| (e.enqueued_at, e.event.time));
-        Ok(entries)
+        Ok(OutboxPage { entries, next })
     }
 
     async fn remove_from_outbox(&self, event_ids: &[String]) -> Result<(), StoreError> {
@@ -807,8 +842,8 @@ impl StateStore for RacingStateStore {
     async fn enqueue(&self, events: Vec<OutboundEvent>) -> Result<(), StoreError> {
         self.inner.enqueue(events).await
     }
-    async fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.inner.outbox().await
+    async fn outbox_page(&self, after: Option<String>) -> Result<OutboxPage, StoreError> {
+        self.inner.outbox_page(after).await
     }
     async fn remove_from_outbox(&self, event_ids: &[String]) -> Result<(), StoreError> {
         self.inner.remove_from_outbox(event_ids).await

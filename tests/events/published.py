@@ -109,14 +109,17 @@ def load_template(path):
 
 
 def parameter_values(tpl, overrides=None):
+    """Parameters' defaults (or the given values), and the pseudo parameter AWS::AccountId as
+    the account moto puts our events from (the producer's)."""
     values = {name: p.get("Default") for name, p in tpl.get("Parameters", {}).items()}
+    values["AWS::AccountId"] = PRODUCER
     values.update(overrides or {})
     return values
 
 
 def resolve(node, params, where):
-    """`Ref`/`Fn::Sub` of parameters resolved; anything else that is not plain data fails,
-    naming where it was."""
+    """`Ref`/`Fn::Sub` of parameters and `Fn::Select` of an `Fn::Split` resolved; anything else
+    that is not plain data fails, naming where it was."""
     if isinstance(node, dict):
         if set(node) == {"Ref"}:
             name = node["Ref"]
@@ -134,6 +137,12 @@ def resolve(node, params, where):
                 return str(params[m.group(1)])
 
             return re.sub(r"\$\{([A-Za-z0-9:]+)\}", sub, template)
+        if set(node) == {"Fn::Split"}:
+            delimiter, text = node["Fn::Split"]
+            return resolve(text, params, where).split(delimiter)
+        if set(node) == {"Fn::Select"}:
+            index, listed = node["Fn::Select"]
+            return resolve(listed, params, where)[int(index)]
         if any(k.startswith("Fn::") for k in node):
             raise SourceError(f"{where}: cannot resolve {sorted(node)}")
         return {k: resolve(v, params, f"{where}.{k}") for k, v in node.items()}
@@ -155,10 +164,14 @@ def template_patterns(overrides=None):
     return out
 
 
+# The producer's bus as the consumer stack is given it (its ProducerEventBusArn has no default).
+PRODUCER_BUS_ARN = f"arn:aws:events:{REGION}:{PRODUCER}:event-bus/invitations-invitations"
+
+
 def consumer_rules(overrides=None):
     """The example consumer stack's rules: logical id -> resolved pattern."""
     tpl = load_template(CONSUMER_TEMPLATE)
-    params = parameter_values(tpl, overrides)
+    params = parameter_values(tpl, {"ProducerEventBusArn": PRODUCER_BUS_ARN, **(overrides or {})})
     return {
         name: resolve(r["Properties"]["EventPattern"], params, f"{CONSUMER_TEMPLATE.name}: Resources.{name}")
         for name, r in tpl["Resources"].items()

@@ -13,7 +13,13 @@ What moto 5.2.5 cannot exercise here (so it is checked elsewhere or not at all):
 - SNS as a rule target: moto's EventBridge delivers to SQS, logs, buses and archives only, so
   the expiry-alert rule's topic is stood in for by a queue (its pattern is what is tested);
 - the forwarded envelope: moto re-puts only source, detail-type and detail on the target bus
-  (new id, no resources, new time); EventBridge forwards the whole event.
+  (new id, no resources, new time); EventBridge forwards the whole event;
+- the forwarded event's `account`: moto stamps the consumer's (it re-puts the event in the
+  target account), EventBridge keeps the sender's, which is why the consumer's rules match
+  `account` on ours (PutPermission's API reference: "Rules with an account field do not match
+  any events sent from other accounts"). Here the consumer's rules are given the account moto
+  stamps (test_moto_stamps_the_receivers_account_on_forwarded_events pins that); the account
+  filter itself is checked in test_patterns (ours matches, another account's does not).
 """
 
 import json
@@ -47,6 +53,9 @@ class CrossAccountForwardingTest(unittest.TestCase):
                       "RoleArn": f"arn:aws:iam::{published.PRODUCER}:role/forwarding"}],
         )
         rules = published.consumer_rules({"ProducerEventBusArn": our_bus_arn, "FeedMode": "forwarding-target"})
+        for rule in rules.values():
+            self.assertEqual(rule["account"], [published.PRODUCER], "the consumer's rules match our account")
+            rule["account"] = [published.CONSUMER]  # what moto stamps on forwarded events (see above)
         queues = {
             name: published.rule_to_queue(theirs, their_sqs, CONSUMER_BUS, name, rules[name])
             for name in ("CrmRule", "ExpiringSoonRule")
@@ -84,6 +93,20 @@ class CrossAccountForwardingTest(unittest.TestCase):
         )
         published.put(ours, OUR_BUS, published.samples()["Engagement Invitation Accepted"])
         self.assertEqual(len(published.drain(their_sqs, queues["CrmRule"])), 1)
+
+    @mock_aws
+    def test_moto_stamps_the_receivers_account_on_forwarded_events(self):
+        """Why world() gives the consumer's rules the consumer's account (if this starts failing,
+        moto keeps the sender's account as EventBridge does: drop that substitution). moto's
+        delivered body carries no `account`, so the matching shows it."""
+        ours, theirs, their_sqs, _ = self.world()
+        source = "partnercentral.invitations"
+        as_sender = published.rule_to_queue(
+            theirs, their_sqs, CONSUMER_BUS, "sender", {"source": [source], "account": [published.PRODUCER]})
+        as_receiver = published.rule_to_queue(
+            theirs, their_sqs, CONSUMER_BUS, "receiver", {"source": [source], "account": [published.CONSUMER]})
+        published.put(ours, OUR_BUS, published.samples()["Engagement Invitation Accepted"])
+        self.assertEqual((len(published.drain(their_sqs, as_sender)), len(published.drain(their_sqs, as_receiver))), (0, 1))
 
     @mock_aws
     def test_moto_cannot_create_a_rule_on_another_accounts_bus(self):

@@ -80,10 +80,10 @@ def cases():
     return out
 
 
-def routed(patterns, events, bus="patterns"):
+def routed(patterns, events, bus="patterns", account=published.PRODUCER):
     """case -> the set of pattern names whose rule delivered it, through moto's rule routing
-    (one rule per pattern on a new bus `bus`)."""
-    eb, sqs = published.client("events"), published.client("sqs")
+    (one rule per pattern on a new bus `bus`, every event put by `account`)."""
+    eb, sqs = published.client("events", account), published.client("sqs", account)
     eb.create_event_bus(Name=bus)
     queues = {
         name: published.rule_to_queue(eb, sqs, bus, f"{bus}-{i}", p) for i, (name, p) in enumerate(patterns.items())
@@ -142,6 +142,20 @@ class MatchTableTest(unittest.TestCase):
             {"template.yaml: output ConsumerEventPattern", "template.yaml: ForwardingRule",
              "template.yaml: EventArchive", "examples/consumer: FeedRule", "examples/consumer: CrmRule"},
         )
+
+
+class AccountTest(unittest.TestCase):
+    @mock_aws
+    def test_our_source_put_from_another_account_reaches_no_consumer(self):
+        """Anyone may put events with our source on a bus of their own account (a consumer's
+        bus, where our forwarded events arrive): every published consumer pattern also matches
+        our account, so none of those reaches a consumer. Only the archive (on our bus, where
+        only our functions may put our source) does not look at the account."""
+        patterns = published.all_patterns()
+        got = routed(patterns, cases(), bus="spoofed", account=published.CONSUMER)
+        for case, names in got.items():
+            with self.subTest(case=case):
+                self.assertEqual(names, {"template.yaml: EventArchive"})
 
 
 class ReadmePatternParsingTest(unittest.TestCase):

@@ -502,6 +502,9 @@ class World:
             "CATALOG": "AWS",
             "EVENT_BUS_NAME": BUS,
             "STATE_TABLE_NAME": TABLE,
+            # The account the stand-in Partner Central and the sample events are of (SAM's
+            # own AWS::AccountId would be 123456789012); only native-relay declares it.
+            "OWN_ACCOUNT_ID": "111122223333",
         }
 
     def received(self) -> list[dict]:

@@ -78,7 +78,18 @@ class ProducerTemplateTest(unittest.TestCase):
         role = self.res["ForwardingRole"]["Properties"]
         (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
         self.assertEqual(trust["Principal"], {"Service": "events.amazonaws.com"})
-        self.assertEqual(trust["Condition"], {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}})
+        # Only the forwarding rule may use it (rules consumers create on our bus live in our
+        # account too): its ARN, built from the rule's name on our bus.
+        rule = self.res["ForwardingRule"]["Properties"]
+        self.assertEqual(rule["EventBusName"], {"Ref": "EventBus"})
+        name = rule["Name"]["Fn::Sub"]
+        self.assertEqual(
+            trust["Condition"],
+            {"StringEquals": {
+                "aws:SourceAccount": {"Ref": "AWS::AccountId"},
+                "aws:SourceArn": {"Fn::Sub": f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/${{EventBus}}/{name}"},
+            }},
+        )
         statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
         self.assertEqual(len(statements), 1)
         self.assertEqual(as_set(statements[0]["Action"]), {"events:PutEvents"})

@@ -8,7 +8,7 @@ use shared::domain::{Catalog, ParticipantType};
 use shared::testing::fuzz;
 
 use crate::input::parse_payload;
-use crate::native::read;
+use crate::native::{Scope, read};
 
 const BATCH: &str = include_str!("../../../events/native-relay-sqs-batch.json");
 const EVENT: &str = include_str!("../../../events/native-relay-event.json");
@@ -54,7 +54,8 @@ fn check(payload: &Value) -> Result<(), TestCaseError> {
             }
         };
         for catalog in [Catalog::Aws, Catalog::Sandbox] {
-            if let Err(m) = read(&event, catalog, &ParticipantType::ALL) {
+            let scope = Scope { catalog, followed: &ParticipantType::ALL, account: "111122223333" };
+            if let Err(m) = read(&event, scope) {
                 prop_assert!(!m.field.is_empty() && !m.problem.is_empty(), "{m:?}");
             }
         }

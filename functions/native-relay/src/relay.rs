@@ -25,11 +25,13 @@ use shared::run::{ErrorKind, FunctionError, Ports, RunEnd, Unreadables, envelope
 use crate::FUNCTION_NAME;
 use crate::config::Config;
 use crate::input::{InputError, Message, Trigger, parse_payload};
-use crate::native::{Malformed, Reading, read};
+use crate::native::{Ignored, Malformed, Reading, our_side_in, read};
 use crate::summary::Summary;
 
 /// The ignored-reason of native events whose invitation the Get returned unreadable.
 const UNREADABLE: &str = "unreadable";
+/// The ignored-reason of native events whose invitation's stored record is unreadable.
+const UNREADABLE_RECORD: &str = "unreadableRecord";
 
 /// Gets in flight at once (the shared rate limiter paces them further).
 const GET_CONCURRENCY: usize = 4;
@@ -131,12 +133,6 @@ where
     pub async fn handle(&self, payload: &Value) -> Result<Response, RelayError> {
         let (trigger, messages) =
             parse_payload(payload).inspect_err(|e| tracing::error!(error = %e, "rejected the invocation"))?;
-        let direct_malformed = match (trigger, messages.first()) {
-            (Trigger::Event, Some(Message { event: Ok(event), .. })) => {
-                read(event, self.config.common.catalog, &self.config.engagement_participant_types).err()
-            }
-            _ => None,
-        };
         let summary = self.relay(trigger, messages).await?;
         match trigger {
             Trigger::Sqs => {
@@ -152,7 +148,7 @@ where
                     .collect();
                 Ok(Response::Batch(response))
             }
-            Trigger::Event => match (direct_malformed, summary.errors.first()) {
+            Trigger::Event => match (summary.first_malformed.clone(), summary.errors.first()) {
                 (Some(malformed), _) => Err(malformed.into()),
                 (None, Some(error)) => Err(RelayError::PartnerCentral(error.clone())),
                 (None, None) => Ok(Response::Summary(Box::new(summary))),
@@ -202,9 +198,35 @@ where
         };
         let mut changes = Vec::new();
         for ((kind, id), named, result) in reads {
+            let result = result.map(|invitation| match kind {
+                InvitationKind::Connection => Some(invitation),
+                // GetEngagementInvitation returns no side: ours is read from its accounts,
+                // never taken from the native event.
+                InvitationKind::Engagement => our_side_in(&invitation, &self.config.own_account_id)
+                    .map(|participant_type| Invitation { participant_type, ..invitation }),
+            });
             match result {
-                Ok(invitation) => {
-                    let record = self.ports.store.load_record(kind, &id).await?;
+                Ok(None) => {
+                    tracing::warn!(invitation = %id, "the Get names neither side of this engagement invitation as our account; ignored");
+                    *progress.ignored.entry(Ignored::OtherAccount.as_str()).or_default() += named.events();
+                }
+                Ok(Some(invitation))
+                    if !self.config.engagement_participant_types.contains(&invitation.participant_type) =>
+                {
+                    *progress.ignored.entry(Ignored::SideNotFollowed.as_str()).or_default() += named.events();
+                }
+                Ok(Some(invitation)) => {
+                    let record = match self.ports.store.load_record(kind, &id).await {
+                        Ok(record) => record,
+                        // Our record of it cannot be read: nothing can be decided against it, and
+                        // another delivery would not help. Set aside, the others go on.
+                        Err(e @ StoreError::Corrupt { .. }) => {
+                            tracing::warn!(invitation = %id, error = %e, "stored record unreadable; native event ignored");
+                            *progress.ignored.entry(UNREADABLE_RECORD).or_default() += named.events();
+                            continue;
+                        }
+                        Err(e) => return Err(e.into()),
+                    };
                     let invitation = redact_contact_details(invitation, self.config.include_contact_details);
                     match change(&ctx, &invitation, record)? {
                         Some(change) => changes.push(((invitation, named), change)),
@@ -216,6 +238,19 @@ where
                 Err(PartnerCentralError::Unreadable { invitation, .. }) => {
                     progress.unreadable.note(invitation);
                     *progress.ignored.entry(UNREADABLE).or_default() += named.events();
+                }
+                // Partner Central rejected the Get as invalid (an id of the wrong form, another
+                // catalog's): asking again cannot help. Malformed, not retried.
+                Err(e @ PartnerCentralError::Validation { .. }) => {
+                    let member = match kind {
+                        InvitationKind::Engagement => "engagementInvitation",
+                        InvitationKind::Connection => "connectionInvitation",
+                    };
+                    tracing::error!(invitation = %id, error = %e, "the Get rejected the invitation the native event names; not retried");
+                    progress.malformed.extend(std::iter::repeat_n(
+                        Malformed { field: format!("detail.{member}.id"), problem: e.to_string() },
+                        named.events(),
+                    ));
                 }
                 // NotFound right after Created included: SQS delivers it again later, and
                 // after the dead-letter queue the poller still reconciles.
@@ -258,9 +293,7 @@ where
     fn read_all(&self, messages: Vec<Message>, progress: &mut Progress) -> BTreeMap<Key, Named> {
         let mut named: BTreeMap<Key, Named> = BTreeMap::new();
         for message in messages {
-            let reading = message
-                .event
-                .and_then(|event| read(&event, self.config.common.catalog, &self.config.engagement_participant_types));
+            let reading = message.event.and_then(|event| read(&event, self.config.scope()));
             match reading {
                 Ok(Reading::Sighting(s)) => {
                     let entry = named.entry((s.kind, s.id)).or_insert_with(|| Named {
@@ -274,7 +307,12 @@ where
                         (a, b) => a.or(b),
                     };
                 }
-                Ok(Reading::Ignored(reason)) => *progress.ignored.entry(reason.as_str()).or_default() += 1,
+                Ok(Reading::Ignored(reason)) => {
+                    if reason == Ignored::OtherAccount {
+                        tracing::warn!(message_id = ?message.message_id, "native event of another AWS account ignored");
+                    }
+                    *progress.ignored.entry(reason.as_str()).or_default() += 1;
+                }
                 Err(e) => {
                     // Redelivering cannot make it readable: reported, not retried.
                     tracing::error!(message_id = ?message.message_id, error = %e, "unreadable native event skipped; the poller reconciles");
@@ -327,6 +365,7 @@ fn summary(trigger: Trigger, p: Progress, end: RunEnd) -> Summary {
         api_calls,
         latency_ms_max,
         errors: errors.into_iter().take(10).collect(),
+        first_malformed: p.malformed.first().cloned(),
         failed_message_ids: p.failed.into_iter().flatten().collect(),
         duration_ms,
     }

@@ -43,6 +43,9 @@ pub struct Summary {
     pub latency_ms_max: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    /// The first native event that could not be read (what a direct invocation fails with).
+    #[serde(skip)]
+    pub first_malformed: Option<crate::native::Malformed>,
     /// The SQS messages to report in `batchItemFailures`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failed_message_ids: Vec<String>,

@@ -14,12 +14,19 @@ use shared::ports::StateStore;
 use shared::run::{FunctionError, Ports};
 use shared::testing::{FakePartnerCentral, FixedClock, MemoryStateStore, RecordingPublisher, engagement_invitation};
 
+/// The account the stack is deployed in (`OWN_ACCOUNT_ID`); the native events' `account`.
+const US: &str = "111122223333";
+/// Another Partner Central account whose events reach our default bus (an organisation
+/// forwarding its accounts' events).
+const THEM: &str = "999988887777";
+
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).single().unwrap_or_default()
 }
 
 fn config() -> Config {
-    let pairs = [("CATALOG", "AWS"), ("EVENT_BUS_NAME", "invitations"), ("STATE_TABLE_NAME", "state")];
+    let pairs =
+        [("CATALOG", "AWS"), ("EVENT_BUS_NAME", "invitations"), ("STATE_TABLE_NAME", "state"), ("OWN_ACCOUNT_ID", US)];
     Config::from_env(&Env::from_pairs(pairs)).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -30,7 +37,7 @@ fn engagement(n: u32, status: InvitationStatus) -> Invitation {
 /// A native engagement event as the default-bus rule delivers it.
 fn native(detail_type: &str, id: &str, side: &str) -> Value {
     json!({"version": "0", "id": format!("native-{id}-{detail_type}"), "detail-type": detail_type,
-           "source": "aws.partnercentral-selling", "account": "111122223333", "time": "2026-11-20T11:59:59Z",
+           "source": "aws.partnercentral-selling", "account": US, "time": "2026-11-20T11:59:59Z",
            "region": "us-east-1", "resources": [],
            "detail": {"catalog": "AWS", "engagementInvitation": {"id": id, "participantType": side}}})
 }
@@ -84,10 +91,35 @@ impl World {
         self.store.commit(vec![change]).await.unwrap_or_else(|e| panic!("{e}"));
     }
 
+    /// The summary a directly invoked native event answers with.
+    async fn summary_of(&self, event: &Value) -> Summary {
+        match self.handle(event).await {
+            Ok(Response::Summary(summary)) => *summary,
+            other => panic!("expected a summary, got {other:?}"),
+        }
+    }
+
+    /// The `detail` of every event published so far.
+    fn published_details(&self) -> Vec<Value> {
+        self.publisher.published().iter().map(|e| serde_json::from_str(&e.detail).unwrap_or_default()).collect()
+    }
+
     async fn full_sync_done(&self) {
         let meta = SyncMeta { last_run_at: Some(t0()), last_full_sync_at: Some(t0() - Duration::hours(1)), version: 0 };
         assert!(self.store.save_meta(&meta).await.unwrap_or_else(|e| panic!("{e}")));
     }
+}
+
+/// Two invitations (`n`, `n + 1`) recorded PENDING after a full sync, `status` in Partner
+/// Central now.
+async fn two_recorded_pending(n: u32, status: InvitationStatus) -> (World, Invitation, Invitation) {
+    let (a, b) = (engagement(n, status), engagement(n + 1, status));
+    let world = World::new(vec![a.clone(), b.clone()]);
+    world.full_sync_done().await;
+    for invitation in [&a, &b] {
+        world.recorded(&Invitation { status: InvitationStatus::Pending, ..invitation.clone() }, true).await;
+    }
+    (world, a, b)
 }
 
 fn failures(response: &Response) -> Vec<String> {
@@ -152,12 +184,7 @@ async fn a_new_invitation_is_announced_and_recorded_as_the_poller_would() {
 
 #[tokio::test]
 async fn a_failed_get_is_left_to_sqs_and_does_not_hold_back_its_siblings() {
-    let a = engagement(3, InvitationStatus::Rejected);
-    let b = engagement(4, InvitationStatus::Rejected);
-    let world = World::new(vec![a.clone(), b.clone()]);
-    world.full_sync_done().await;
-    world.recorded(&Invitation { status: InvitationStatus::Pending, ..a.clone() }, true).await;
-    world.recorded(&Invitation { status: InvitationStatus::Pending, ..b.clone() }, true).await;
+    let (world, a, b) = two_recorded_pending(3, InvitationStatus::Rejected).await;
     world.partner_central.fail_next(
         &a.id,
         PartnerCentralError::Throttled { operation: "GetEngagementInvitation", message: "slow down".into() },
@@ -222,22 +249,14 @@ async fn the_summary_counts_what_happened_to_each_native_event() {
     world.recorded(&pending, true).await;
     // A late Created for an invitation we already announced: unchanged.
     let direct = native("Engagement Invitation Created", &pending.id, "Receiver");
-    let Response::Summary(summary) = world.handle(&direct).await.unwrap_or_else(|e| panic!("{e}")) else {
-        panic!("summary")
-    };
-    let summary: Summary = *summary;
+    let summary = world.summary_of(&direct).await;
     assert_eq!((summary.received, summary.invitations, summary.unchanged, summary.relayed()), (1, 1, 1, 0));
     assert_eq!(summary.api_calls.get("GetEngagementInvitation"), Some(&1));
 }
 
 #[tokio::test]
 async fn an_unreadable_invitation_is_ignored_with_its_reason_not_retried_and_its_siblings_go_through() {
-    let a = engagement(7, InvitationStatus::Accepted);
-    let b = engagement(8, InvitationStatus::Accepted);
-    let world = World::new(vec![a.clone(), b.clone()]);
-    world.full_sync_done().await;
-    world.recorded(&Invitation { status: InvitationStatus::Pending, ..a.clone() }, true).await;
-    world.recorded(&Invitation { status: InvitationStatus::Pending, ..b.clone() }, true).await;
+    let (world, a, b) = two_recorded_pending(7, InvitationStatus::Accepted).await;
     world.partner_central.make_unreadable(InvitationKind::Engagement, &a.id, "Status", Some("WITHDRAWN"));
     let batch = sqs(&[
         native("Engagement Invitation Accepted", &a.id, "Receiver"),
@@ -251,12 +270,119 @@ async fn an_unreadable_invitation_is_ignored_with_its_reason_not_retried_and_its
     assert_eq!(record.status, InvitationStatus::Pending, "left as it was for the poller");
 
     // As a direct event, the summary says why.
-    let Response::Summary(summary) = world
-        .handle(&native("Engagement Invitation Accepted", &a.id, "Receiver"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-    else {
-        panic!("summary")
-    };
+    let summary = world.summary_of(&native("Engagement Invitation Accepted", &a.id, "Receiver")).await;
     assert_eq!((summary.unreadable_invitations, summary.ignored.get("unreadable")), (1, Some(&1)));
+}
+
+#[tokio::test]
+async fn another_accounts_event_is_counted_and_dropped_never_read_retried_or_published() {
+    let ours = engagement(10, InvitationStatus::Accepted);
+    let world = World::new(vec![ours.clone()]);
+    world.full_sync_done().await;
+    world.recorded(&Invitation { status: InvitationStatus::Pending, ..ours.clone() }, true).await;
+    // The other account's invitation, as its own native event says it: its sender (so a
+    // relay that believed the payload would publish it as one we sent).
+    let mut theirs = native("Engagement Invitation Accepted", "engi-0000000000099", "Sender");
+    theirs["account"] = json!(THEM);
+    theirs["detail"]["engagementInvitation"]["senderAccountId"] = json!(THEM);
+    let batch = sqs(&[theirs.clone(), native("Engagement Invitation Accepted", &ours.id, "Receiver")]);
+    let Response::Batch(_) = world.handle(&batch).await.unwrap_or_else(|e| panic!("{e}")) else { panic!("batch") };
+    let response = world.handle(&sqs(&[theirs.clone()])).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(failures(&response), Vec::<String>::new(), "not delivered again, not dead-lettered");
+    assert_eq!(world.partner_central.calls().get("GetEngagementInvitation").copied(), Some(1), "only ours was read");
+    assert_eq!(event_ids(&world.publisher.published()).len(), 1);
+    assert_eq!(world.publisher.detail_types(), ["Engagement Invitation Accepted"]);
+    assert!(world.store.record(InvitationKind::Engagement, "engi-0000000000099").is_none());
+    // Invoked directly, the summary counts it.
+    let summary = world.summary_of(&theirs).await;
+    assert_eq!(summary.ignored.get("otherAccount"), Some(&1), "{summary:?}");
+    assert_eq!((summary.failed, summary.malformed), (0, 0));
+}
+
+#[tokio::test]
+async fn our_side_is_read_from_the_get_not_from_the_native_event() {
+    // We sent it (the Get says so), the event claims we received it.
+    let sent = Invitation {
+        other_party: shared::domain::OtherParty {
+            sender_aws_account_id: Some(US.into()),
+            receiver_aws_account_id: Some("444455556666".into()),
+            ..Default::default()
+        },
+        ..engagement(11, InvitationStatus::Pending)
+    };
+    // Neither side of this one is us: not ours, whatever the event says.
+    let foreign = Invitation {
+        other_party: shared::domain::OtherParty {
+            sender_aws_account_id: Some("444455556666".into()),
+            receiver_aws_account_id: Some(THEM.into()),
+            ..Default::default()
+        },
+        ..engagement(12, InvitationStatus::Pending)
+    };
+    let world = World::new(vec![sent.clone(), foreign.clone()]);
+    world.full_sync_done().await;
+    let batch = sqs(&[
+        native("Engagement Invitation Created", &sent.id, "Receiver"),
+        native("Engagement Invitation Created", &foreign.id, "Receiver"),
+    ]);
+    let response = world.handle(&batch).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(failures(&response), Vec::<String>::new());
+    let record = world.store.record(InvitationKind::Engagement, &sent.id).unwrap_or_else(|| panic!("recorded"));
+    assert_eq!(record.participant_type, shared::domain::ParticipantType::Sender);
+    let published = world.published_details();
+    assert_eq!(published.len(), 1, "{published:?}");
+    assert_eq!(published[0]["invitation"]["participantType"], json!("SENDER"), "{}", published[0]);
+    assert!(world.store.record(InvitationKind::Engagement, &foreign.id).is_none());
+}
+
+#[tokio::test]
+async fn a_get_rejected_as_invalid_is_malformed_not_retried() {
+    let pending = engagement(13, InvitationStatus::Pending);
+    let world = World::new(vec![pending.clone()]);
+    world.full_sync_done().await;
+    world.partner_central.fail_next(
+        &pending.id,
+        PartnerCentralError::Validation {
+            operation: "GetEngagementInvitation",
+            message: "Identifier is invalid".into(),
+            fields: vec!["Identifier".into()],
+        },
+    );
+    let batch = sqs(&[native("Engagement Invitation Created", &pending.id, "Receiver")]);
+    let response = world.handle(&batch).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(failures(&response), Vec::<String>::new(), "another delivery would be rejected again");
+    assert!(world.publisher.published().is_empty());
+    world.partner_central.fail_next(
+        &pending.id,
+        PartnerCentralError::Validation { operation: "GetEngagementInvitation", message: "bad".into(), fields: vec![] },
+    );
+    let error = world
+        .handle(&native("Engagement Invitation Created", &pending.id, "Receiver"))
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a direct event the Get rejects is an error"));
+    assert_eq!(error.kind().error_type(), "InvalidInput");
+    assert!(
+        error.to_string().starts_with(
+            "native event detail.engagementInvitation.id: GetEngagementInvitation: request rejected as invalid"
+        ),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_stored_record_sets_its_invitation_aside_and_the_others_go_through() {
+    let (world, a, b) = two_recorded_pending(14, InvitationStatus::Accepted).await;
+    world.store.corrupt(InvitationKind::Engagement, &a.id);
+    let batch = sqs(&[
+        native("Engagement Invitation Accepted", &a.id, "Receiver"),
+        native("Engagement Invitation Accepted", &b.id, "Receiver"),
+    ]);
+    let response = world.handle(&batch).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(failures(&response), Vec::<String>::new(), "another delivery would not make it readable");
+    assert_eq!(world.publisher.detail_types(), ["Engagement Invitation Accepted"]);
+    let published = world.published_details();
+    assert_eq!(published[0]["invitationId"], json!(b.id));
+    let summary = world.summary_of(&native("Engagement Invitation Accepted", &a.id, "Receiver")).await;
+    assert_eq!(summary.ignored.get("unreadableRecord"), Some(&1), "{summary:?}");
 }

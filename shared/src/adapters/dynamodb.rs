@@ -20,6 +20,8 @@
 //! `EventsStuck` metric alarms long before that.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -35,7 +37,7 @@ use crate::domain::{
     SyncMeta,
 };
 use crate::error::StoreError;
-use crate::ports::{ActionBudget, Allowance, StateStore, Take};
+use crate::ports::{ActionBudget, Allowance, OUTBOX_PAGE, OutboxPage, StateStore, Take};
 
 /// Name of the table's TTL attribute (epoch seconds).
 pub const TTL_ATTRIBUTE: &str = "ttl";
@@ -43,6 +45,9 @@ pub const TTL_ATTRIBUTE: &str = "ttl";
 const MAX_TRANSACTION_ITEMS: usize = 100;
 /// `BatchWriteItem` takes at most this many requests.
 const MAX_BATCH_WRITE: usize = 25;
+/// Records read per Query page: each page is decoded (and its raw items dropped) before the
+/// next is read, so only the decoded records grow with the table, never its raw items.
+const RECORD_PAGE: i32 = 200;
 
 /// The state table of one catalog.
 #[derive(Debug, Clone)]
@@ -51,12 +56,14 @@ pub struct DynamoStateStore {
     table: String,
     catalog: Catalog,
     retention: chrono::Duration,
+    /// Unreadable items set aside so far ([`StateStore::items_set_aside`]).
+    set_aside: Arc<AtomicU64>,
 }
 
 impl DynamoStateStore {
     /// `retention`: how long a finished invitation's record is kept (its TTL).
     pub fn new(client: Client, table: impl Into<String>, catalog: Catalog, retention: chrono::Duration) -> Self {
-        DynamoStateStore { client, table: table.into(), catalog, retention }
+        DynamoStateStore { client, table: table.into(), catalog, retention, set_aside: Arc::default() }
     }
 
     fn record_pk(&self) -> String {
@@ -172,20 +179,48 @@ impl DynamoStateStore {
         Ok(())
     }
 
-    async fn query_all(&self, pk: String) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
-        self.client
+    /// One consistent Query page of the partition `pk`: its items and where the next starts.
+    async fn query_page(
+        &self,
+        pk: String,
+        start: Option<HashMap<String, AttributeValue>>,
+        limit: i32,
+    ) -> Result<(Vec<HashMap<String, AttributeValue>>, Option<HashMap<String, AttributeValue>>), StoreError> {
+        let out = self
+            .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk")
             .expression_attribute_values(":pk", AttributeValue::S(pk))
             .consistent_read(true)
-            .into_paginator()
-            .items()
+            .limit(limit)
+            .set_exclusive_start_key(start)
             .send()
-            .try_collect()
             .await
-            .map_err(|e| unavailable("Query", &e))
+            .map_err(|e| unavailable("Query", &e))?;
+        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
     }
+
+    /// An item that cannot be read: reported (its key and why) and counted, then skipped, so
+    /// that one bad item never stops the others. It stays in the table for a person to look
+    /// at (an outbox item still expires with its `ttl`).
+    fn set_aside(&self, error: &StoreError) {
+        self.set_aside.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(error = %error, "state table item set aside: unreadable; the other items go on");
+    }
+}
+
+/// One outbox item as the drain needs it.
+fn outbox_entry(item: &HashMap<String, AttributeValue>) -> Result<OutboxEntry, StoreError> {
+    let key = string_attr(item, "sk").unwrap_or("?").to_owned();
+    let event: OutboundEvent = serde_json::from_str(string_attr(item, "event").unwrap_or_default())
+        .map_err(|e| StoreError::Corrupt { key: format!("OUTBOX {key}"), message: e.to_string() })?;
+    let enqueued_at = string_attr(item, "enqueuedAt")
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or(event.time);
+    let attempts = item.get("attempts").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    Ok(OutboxEntry { event, enqueued_at, attempts })
 }
 
 fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
@@ -233,14 +268,22 @@ fn transaction_chunks(changes: &[(usize, Vec<TransactWriteItem>, Vec<String>)]) 
 
 impl StateStore for DynamoStateStore {
     async fn load_records(&self) -> Result<Vec<InvitationRecord>, StoreError> {
-        self.query_all(self.record_pk())
-            .await?
-            .into_iter()
-            .map(|item| {
+        let mut records = Vec::new();
+        let mut start = None;
+        loop {
+            let (items, next) = self.query_page(self.record_pk(), start, RECORD_PAGE).await?;
+            for item in items {
                 let key = string_attr(&item, "sk").unwrap_or("?").to_owned();
-                serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt { key, message: e.to_string() })
-            })
-            .collect()
+                match serde_dynamo::from_item(item) {
+                    Ok(record) => records.push(record),
+                    Err(e) => self.set_aside(&StoreError::Corrupt { key, message: e.to_string() }),
+                }
+            }
+            match next {
+                Some(next) => start = Some(next),
+                None => return Ok(records),
+            }
+        }
     }
 
     async fn load_record(&self, kind: InvitationKind, id: &str) -> Result<Option<InvitationRecord>, StoreError> {
@@ -299,27 +342,24 @@ impl StateStore for DynamoStateStore {
         self.batch_write("BatchWriteItem (enqueue)", requests).await
     }
 
-    async fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
-        let mut entries = self
-            .query_all(self.outbox_pk())
-            .await?
-            .into_iter()
-            .map(|item| {
-                let key = string_attr(&item, "sk").unwrap_or("?").to_owned();
-                let corrupt = |message: String| StoreError::Corrupt { key: key.clone(), message };
-                let event: OutboundEvent = serde_json::from_str(string_attr(&item, "event").unwrap_or_default())
-                    .map_err(|e| corrupt(e.to_string()))?;
-                let enqueued_at = string_attr(&item, "enqueuedAt")
-                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                    .map(|d| d.with_timezone(&Utc))
-                    .unwrap_or(event.time);
-                let attempts =
-                    item.get("attempts").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
-                Ok(OutboxEntry { event, enqueued_at, attempts })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+    async fn outbox_page(&self, after: Option<String>) -> Result<OutboxPage, StoreError> {
+        let start = after.map(|sk| key(self.outbox_pk(), sk));
+        let limit = i32::try_from(OUTBOX_PAGE).unwrap_or(i32::MAX);
+        let (items, next) = self.query_page(self.outbox_pk(), start, limit).await?;
+        let mut entries = Vec::with_capacity(items.len());
+        for item in &items {
+            match outbox_entry(item) {
+                Ok(entry) => entries.push(entry),
+                Err(e) => self.set_aside(&e),
+            }
+        }
         entries.sort_by_key(|e| (e.enqueued_at, e.event.time));
-        Ok(entries)
+        let next = next.and_then(|k| k.get("sk").and_then(|v| v.as_s().ok()).cloned());
+        Ok(OutboxPage { entries, next })
+    }
+
+    fn items_set_aside(&self) -> u64 {
+        self.set_aside.load(Ordering::Relaxed)
     }
 
     async fn remove_from_outbox(&self, event_ids: &[String]) -> Result<(), StoreError> {

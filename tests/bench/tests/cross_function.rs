@@ -128,4 +128,21 @@ async fn the_fast_path_publishes_a_change_once_with_the_pollers_event_and_the_po
     let summary = run(&stack, "list-and-publish").await;
     assert_eq!(summary["changes"], json!({}), "{summary}");
     assert!(ok(stack.received().await).is_empty());
+
+    // Another account's native event about the other invitation (accepted meanwhile), as an
+    // organisation forwarding its accounts' events would put it on our default bus: dropped,
+    // not retried, nothing published. (moto's rule delivery drops `account`, so the event is
+    // made here as EventBridge delivers it.)
+    ok(stack.patch_invitation("engagement", "engi-fast000000002", json!({"Status": "ACCEPTED"})).await);
+    let mut theirs: Value =
+        ok(serde_json::from_str(&native[0].to_string().replace("engi-fast000000001", "engi-fast000000002")));
+    theirs["account"] = json!("999988887777");
+    let answer = ok(ok(stack.invoke("native-relay", &sqs_batch(&[theirs.clone()])).await).output());
+    assert_eq!(answer, json!({"batchItemFailures": []}), "not delivered again");
+    assert!(ok(stack.received().await).is_empty(), "nothing of another account is published");
+    // The same event from our own account is relayed: the account is what held it back.
+    theirs["account"] = json!(partnercentral_local::generate::OWN_ACCOUNT_ID);
+    let answer = ok(ok(stack.invoke("native-relay", &sqs_batch(&[theirs])).await).output());
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    assert_eq!(of_type(&ok(stack.received().await), "Engagement Invitation Accepted"), ["engi-fast000000002"]);
 }

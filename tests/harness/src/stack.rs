@@ -158,6 +158,9 @@ impl Stack {
             ("CATALOG", "AWS".to_owned()),
             ("EVENT_BUS_NAME", BUS.to_owned()),
             ("STATE_TABLE_NAME", TABLE.to_owned()),
+            // The account the emulator's invitations and native events are of (the template
+            // sets AWS::AccountId; native-relay ignores other accounts' events).
+            ("OWN_ACCOUNT_ID", partnercentral_local::generate::OWN_ACCOUNT_ID.to_owned()),
             ("AWS_LAMBDA_LOG_LEVEL", "INFO".to_owned()),
         ]
         .into_iter()
