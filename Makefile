@@ -18,7 +18,7 @@ FUNCTIONS := $(sort $(notdir $(patsubst %/Cargo.toml,%,$(wildcard functions/*/Ca
 timed = echo "==> $(1)…"; t0=$$(date +%s); $(2); echo "==> $(1): done in $$(( $$(date +%s) - t0 ))s"
 
 .PHONY: help venv venv-checkov test lint fmt build schemas demo invoke template-check bench chaos fuzz clean \
-	sam-local sam-local-api sam-local-test emulator-bin
+	sam-local sam-local-api sam-local-test emulator-bin preflight deploy smoke
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -50,6 +50,8 @@ test: venv lint ## Lint, then every test tier (unit, adapter, emulator, end-to-e
 	EMULATOR_BIN=$(TARGET_DIR)/debug/partnercentral-local python -m unittest discover -s tests/boto3
 	# Every published event pattern against every sample (match table), cross-account via moto.
 	python -m unittest discover -s tests/events
+	# make preflight: every check refuses its broken prerequisite (moto, the emulator).
+	EMULATOR_BIN=$(TARGET_DIR)/debug/partnercentral-local python -m unittest discover -s tests/deploy
 	$(MAKE) --no-print-directory template-check
 	$(MAKE) --no-print-directory sam-local-test
 
@@ -86,6 +88,21 @@ sam-local-api: venv .aws-sam/build/template.yaml emulator-bin ## sam local start
 
 sam-local-test: venv .aws-sam/build/template.yaml emulator-bin ## The sam local tier of make test: every function with every sample event, in its container
 	python -m unittest discover -v -s tests/sam_local
+
+# Deploying into a partner account. CONFIG_ENV: the samconfig.toml environment (default
+# `default`); STACK: a stack name other than samconfig's.
+CONFIG_ENV ?= default
+
+preflight: venv ## Check a deploy's prerequisites, create nothing: make preflight [CONFIG_ENV=<samconfig env>] [STACK=<name>]
+	python deploy/preflight.py --config-env $(CONFIG_ENV) $(if $(STACK),--stack $(STACK))
+
+deploy: preflight ## Preflight, sam build, sam deploy: make deploy [CONFIG_ENV=<samconfig env>] [STACK=<name>]
+	rustup target add aarch64-unknown-linux-gnu >/dev/null
+	sam build
+	sam deploy --config-env $(CONFIG_ENV) $(if $(STACK),--stack-name $(STACK))
+
+smoke: venv ## Prove a deployed stack: every function's health check, as a table: make smoke [STACK=<stack name>] [CONFIG_ENV=…] [LOCAL=http://127.0.0.1:3001]
+	python deploy/smoke.py --config-env $(CONFIG_ENV) $(if $(STACK),--stack $(STACK)) $(if $(LOCAL),--local $(LOCAL))
 
 demo: venv ## See it work: local Partner Central, moto and every function, end to end
 	cargo build --workspace --bins
