@@ -175,7 +175,7 @@ where
 {
     match call {
         Err(e) if not_found(&e) => {
-            Check::ok(check, action, format!("allowed (a {kind} invitation that does not exist: not found)"))
+            Check::ok(check, action, format!("allowed (no such {kind} invitation: not found, as expected)"))
         }
         Ok(()) => Check::ok(check, action, "allowed"),
         Err(e) => from_error(check, action, e),
