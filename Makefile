@@ -22,7 +22,7 @@ BUILD_FOR_TESTS := cargo build --workspace --bins --tests --locked
 timed = echo "==> $(1)…"; t0=$$(date +%s); $(2); echo "==> $(1): done in $$(( $$(date +%s) - t0 ))s"
 
 .PHONY: help venv venv-checkov lock deny test test-fast lint fmt build schemas demo invoke template-check bench chaos fuzz clean \
-	sam-build sam-local sam-local-api sam-local-test emulator-bin
+	sam-build sam-local sam-local-api sam-local-test emulator-bin preflight deploy smoke
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -68,8 +68,8 @@ lint: ## rustfmt check and clippy with warnings as errors
 # time, links), and the tests mostly wait on the processes they start (nextest: ~100 CPU-seconds
 # in ~110 s on two cores); the two builds use separate target subfolders and do not block each
 # other. Everything still runs, and sam-local runs what sam-build built.
-TIERS := setup lint deny build nextest doc boto3 events template sam-build sam-local
-TEST_TIERS := bg:setup lint join:setup deny bg:sam-build build nextest doc boto3 events template join:sam-build sam-local
+TIERS := setup lint deny build nextest doc boto3 deploy events template sam-build sam-local
+TEST_TIERS := bg:setup lint join:setup deny bg:sam-build build nextest doc boto3 deploy events template join:sam-build sam-local
 .PHONY: $(addprefix tier-,$(TIERS))
 
 test: ## The venvs, lint, then every test tier (unit, adapter, emulator, end-to-end, short chaos), the template checks, sam build, sam local; a table of tier times at the end
@@ -107,6 +107,10 @@ tier-doc:
 
 tier-boto3:
 	EMULATOR_BIN=$(TARGET_DIR)/debug/partnercentral-local python -m unittest discover -s tests/boto3
+
+# make preflight: every check refuses its broken prerequisite (moto, the emulator).
+tier-deploy:
+	EMULATOR_BIN=$(TARGET_DIR)/debug/partnercentral-local python -m unittest discover -s tests/deploy
 
 # Every published event pattern against every sample (match table), cross-account via moto.
 tier-events:
@@ -165,6 +169,21 @@ sam-local-api: venv sam-build emulator-bin ## sam local start-lambda on 127.0.0.
 	python tests/sam_local/cli.py api --port $(or $(PORT),3001)
 
 sam-local-test: venv sam-build tier-sam-local ## The sam local tier of make test: every function with every sample event, in its container
+
+# Deploying into a partner account. CONFIG_ENV: the samconfig.toml environment (default
+# `default`); STACK: a stack name other than samconfig's.
+CONFIG_ENV ?= default
+
+preflight: venv ## Check a deploy's prerequisites, create nothing: make preflight [CONFIG_ENV=<samconfig env>] [STACK=<name>]
+	python deploy/preflight.py --config-env $(CONFIG_ENV) $(if $(STACK),--stack $(STACK))
+
+deploy: preflight ## Preflight, sam build, sam deploy: make deploy [CONFIG_ENV=<samconfig env>] [STACK=<name>]
+	rustup target add aarch64-unknown-linux-gnu >/dev/null
+	sam build
+	sam deploy --config-env $(CONFIG_ENV) $(if $(STACK),--stack-name $(STACK))
+
+smoke: venv ## Prove a deployed stack: every function's health check, as a table: make smoke [STACK=<stack name>] [CONFIG_ENV=…] [LOCAL=http://127.0.0.1:3001]
+	python deploy/smoke.py --config-env $(CONFIG_ENV) $(if $(STACK),--stack $(STACK)) $(if $(LOCAL),--local $(LOCAL))
 
 demo: venv ## See it work: local Partner Central, moto and every function, end to end
 	$(BUILD_FOR_TESTS)

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TIER_RULES: list[tuple[str, tuple[str, ...]]] = [
     ("doc", ("contract/",)),
     ("boto3", ("tests/boto3/", "tests/partnercentral-local/")),
+    ("deploy", ("deploy/", "tests/deploy/", "template.yaml", "samconfig.toml")),
     ("events", ("tests/events/", "schemas/", "README.md", "examples/", "contract/", "template.yaml")),
     ("template", ("template.yaml", "examples/", "tests/template/", ".cfnlintrc", "requirements-checkov.txt",
                   "schemas/registry/")),
@@ -35,7 +36,7 @@ TIER_RULES: list[tuple[str, tuple[str, ...]]] = [
     ("sam-local", ("tests/sam_local/", "events/", "lambda/", "template.yaml")),
 ]
 # The order `make test` runs them in.
-ORDER = ["nextest", "doc", "boto3", "events", "template", "sam-build", "sam-local"]
+ORDER = ["nextest", "doc", "boto3", "deploy", "events", "template", "sam-build", "sam-local"]
 
 
 def changed_files(base: str) -> list[str]:

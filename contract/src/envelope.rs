@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest::ExpiringDigestDetail;
 use crate::event::{DetailType, InvitationEventDetail};
+use crate::health::HealthCheckDetail;
 
 /// Anything our source puts on the bus: an invitation event or the expiring digest, told
 /// apart by `detail-type` (each variant pins its own detail-types).
@@ -16,11 +17,12 @@ use crate::event::{DetailType, InvitationEventDetail};
 #[serde(untagged)]
 #[schemars(
     title = "InvitationEvent",
-    description = "An event as delivered by EventBridge (event contract v1): an invitation event, or the Invitations Expiring Digest"
+    description = "An event as delivered by EventBridge (event contract v1): an invitation event, the Invitations Expiring Digest, or a Health Check"
 )]
 pub enum ReceivedEvent {
     Invitation(Box<ReceivedInvitationEvent>),
     Digest(Box<ReceivedDigestEvent>),
+    Health(Box<ReceivedHealthCheckEvent>),
 }
 
 impl ReceivedEvent {
@@ -29,6 +31,7 @@ impl ReceivedEvent {
         match self {
             ReceivedEvent::Invitation(e) => e.detail_type,
             ReceivedEvent::Digest(e) => e.detail_type,
+            ReceivedEvent::Health(e) => e.detail_type,
         }
     }
 
@@ -38,6 +41,7 @@ impl ReceivedEvent {
         match self {
             ReceivedEvent::Invitation(e) => &e.detail.event_id,
             ReceivedEvent::Digest(e) => &e.detail.event_id,
+            ReceivedEvent::Health(e) => &e.detail.event_id,
         }
     }
 }
@@ -90,6 +94,36 @@ pub struct ReceivedDigestEvent {
     /// Empty: every listed invitation carries its ARN in the detail.
     pub resources: Vec<String>,
     pub detail: ExpiringDigestDetail,
+}
+
+/// A `Health Check` as a consumer's rule would receive it (the documented patterns leave it
+/// out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(title = "HealthCheckEvent", description = "A Health Check as delivered by EventBridge (event contract v1)")]
+pub struct ReceivedHealthCheckEvent {
+    pub version: String,
+    /// EventBridge's own id of this delivery.
+    pub id: String,
+    /// Always `Health Check`.
+    #[serde(rename = "detail-type")]
+    #[schemars(schema_with = "health_detail_type")]
+    pub detail_type: DetailType,
+    /// The configured `EVENT_SOURCE` (default `partnercentral.invitations`).
+    pub source: String,
+    pub account: String,
+    /// When the check ran.
+    pub time: DateTime<Utc>,
+    pub region: String,
+    /// Empty: about no resource.
+    pub resources: Vec<String>,
+    pub detail: HealthCheckDetail,
+}
+
+fn health_detail_type(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "string",
+        "const": DetailType::HealthCheck.as_str(),
+    })
 }
 
 /// The detail-types of invitation events (every one but the digest).

@@ -60,11 +60,16 @@ pub enum DetailType {
     /// [`crate::ExpiringDigestDetail`]).
     #[serde(rename = "Invitations Expiring Digest")]
     InvitationsExpiringDigest,
+    /// Not about an invitation: a function invoked with the check payload (`make smoke`)
+    /// proving it can publish (detail [`crate::HealthCheckDetail`]). Consumers' patterns
+    /// leave it out.
+    #[serde(rename = "Health Check")]
+    HealthCheck,
 }
 
 impl DetailType {
     /// Every detail-type of the contract.
-    pub const ALL: [DetailType; 17] = [
+    pub const ALL: [DetailType; 18] = [
         DetailType::ConnectionInvitationCreated,
         DetailType::ConnectionInvitationAccepted,
         DetailType::ConnectionInvitationRejected,
@@ -82,11 +87,15 @@ impl DetailType {
         DetailType::EngagementInvitationAcceptanceCompleted,
         DetailType::EngagementInvitationAcceptanceFailed,
         DetailType::InvitationsExpiringDigest,
+        DetailType::HealthCheck,
     ];
 
-    /// The detail-types whose detail is an [`InvitationEventDetail`] (all but the digest).
+    /// The detail-types whose detail is an [`InvitationEventDetail`] (all but the digest and
+    /// the health check).
     pub fn invitation_events() -> impl Iterator<Item = DetailType> {
-        DetailType::ALL.into_iter().filter(|d| *d != DetailType::InvitationsExpiringDigest)
+        DetailType::ALL
+            .into_iter()
+            .filter(|d| !matches!(d, DetailType::InvitationsExpiringDigest | DetailType::HealthCheck))
     }
 
     /// The exact string EventBridge carries.
@@ -110,6 +119,7 @@ impl DetailType {
             EngagementInvitationAcceptanceCompleted => "Engagement Invitation Acceptance Completed",
             EngagementInvitationAcceptanceFailed => "Engagement Invitation Acceptance Failed",
             InvitationsExpiringDigest => "Invitations Expiring Digest",
+            HealthCheck => "Health Check",
         }
     }
 
@@ -266,9 +276,13 @@ mod tests {
                 "Engagement Invitation Acceptance Completed",
                 "Engagement Invitation Acceptance Failed",
                 "Invitations Expiring Digest",
+                "Health Check",
             ]
         );
-        assert!(DetailType::invitation_events().eq(DetailType::ALL[..16].iter().copied()), "every type but the digest");
+        assert!(
+            DetailType::invitation_events().eq(DetailType::ALL[..16].iter().copied()),
+            "every type but the digest and the health check"
+        );
         for d in DetailType::ALL {
             assert_eq!(serde_json::to_value(d).ok(), Some(serde_json::json!(d.as_str())));
             assert_eq!(DetailType::parse(d.as_str()), Some(d));

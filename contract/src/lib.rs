@@ -7,7 +7,9 @@
 //! - [`InvitationEventDetail`]: the `detail` of every invitation event (all detail-types but
 //!   `Invitations Expiring Digest`), with the [`Invitation`] it is about;
 //! - [`ExpiringDigestDetail`]: the `detail` of the `Invitations Expiring Digest`;
-//! - [`Detail`]: either, chosen by the detail-type ([`Detail::parse`]);
+//! - [`HealthCheckDetail`]: the `detail` of a `Health Check` (`make smoke`; about no
+//!   invitation, the documented consumer patterns leave it out);
+//! - [`Detail`]: any of them, chosen by the detail-type ([`Detail::parse`]);
 //! - [`ReceivedEvent`] (and its two variants): the whole envelope as EventBridge delivers it;
 //! - [`schema`]: the JSON Schemas (draft 2020-12, and draft-04 for EventBridge's schema
 //!   registry, one per detail-type).
@@ -47,7 +49,7 @@
 //! let event: EventBridgeEvent<serde_json::Value> = serde_json::from_str(delivered)?;
 //! match Detail::parse(&event.detail_type, event.detail)? {
 //!     Detail::Digest(digest) => assert_eq!(digest.count, digest.invitations.len() + digest.omitted),
-//!     Detail::Invitation(_) => unreachable!("the sample is the digest"),
+//!     Detail::Invitation(_) | Detail::Health(_) => unreachable!("the sample is the digest"),
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -56,6 +58,7 @@ pub mod digest;
 pub mod engagement_response;
 pub mod envelope;
 pub mod event;
+pub mod health;
 pub mod invitation;
 pub mod schema;
 
@@ -65,8 +68,9 @@ pub use digest::{DigestInvitation, ExpiringDigestDetail};
 pub use engagement_response::{
     AcceptanceTask, InvalidRejectionReason, RejectionReason, TaskOutcome, TaskReasonCode, TaskStatus,
 };
-pub use envelope::{ReceivedDigestEvent, ReceivedEvent, ReceivedInvitationEvent};
+pub use envelope::{ReceivedDigestEvent, ReceivedEvent, ReceivedHealthCheckEvent, ReceivedInvitationEvent};
 pub use event::{Cause, CauseType, DetailType, InvitationEventDetail, Response, SCHEMA_VERSION};
+pub use health::HealthCheckDetail;
 pub use invitation::{
     Catalog, ConnectionDetails, Invitation, InvitationKind, InvitationStatus, OtherParty, ParticipantType, UnknownValue,
 };
@@ -78,6 +82,8 @@ pub enum Detail {
     Invitation(Box<InvitationEventDetail>),
     /// `Invitations Expiring Digest`.
     Digest(Box<ExpiringDigestDetail>),
+    /// `Health Check`.
+    Health(Box<HealthCheckDetail>),
 }
 
 impl Detail {
@@ -89,6 +95,7 @@ impl Detail {
         let invalid = |source| DetailError::Invalid { detail_type: known, source };
         Ok(match known {
             DetailType::InvitationsExpiringDigest => Detail::Digest(serde_json::from_value(detail).map_err(invalid)?),
+            DetailType::HealthCheck => Detail::Health(serde_json::from_value(detail).map_err(invalid)?),
             _ => Detail::Invitation(serde_json::from_value(detail).map_err(invalid)?),
         })
     }

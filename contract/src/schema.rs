@@ -14,8 +14,9 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
 use crate::digest::ExpiringDigestDetail;
-use crate::envelope::{ReceivedDigestEvent, ReceivedEvent, ReceivedInvitationEvent};
+use crate::envelope::{ReceivedDigestEvent, ReceivedEvent, ReceivedHealthCheckEvent, ReceivedInvitationEvent};
 use crate::event::{DetailType, InvitationEventDetail};
+use crate::health::HealthCheckDetail;
 
 /// `$schema` of a draft-04 document.
 pub const DRAFT04: &str = "http://json-schema.org/draft-04/schema#";
@@ -69,6 +70,7 @@ pub fn all() -> Vec<(&'static str, Value)> {
     vec![
         ("invitation-event-detail.v1.json", to_value(schemars::schema_for!(InvitationEventDetail))),
         ("invitations-expiring-digest-detail.v1.json", to_value(schemars::schema_for!(ExpiringDigestDetail))),
+        ("health-check-detail.v1.json", to_value(schemars::schema_for!(HealthCheckDetail))),
         // Every event on the bus, either kind.
         ("invitation-event.v1.json", to_value(schemars::schema_for!(ReceivedEvent))),
     ]
@@ -102,10 +104,10 @@ pub fn registry_document(detail_type: DetailType) -> Value {
     let mut settings = SchemaSettings::draft07();
     settings.meta_schema = Some(DRAFT04.into());
     let generator = settings.into_generator();
-    let root = if detail_type == DetailType::InvitationsExpiringDigest {
-        generator.into_root_schema_for::<ReceivedDigestEvent>()
-    } else {
-        generator.into_root_schema_for::<ReceivedInvitationEvent>()
+    let root = match detail_type {
+        DetailType::InvitationsExpiringDigest => generator.into_root_schema_for::<ReceivedDigestEvent>(),
+        DetailType::HealthCheck => generator.into_root_schema_for::<ReceivedHealthCheckEvent>(),
+        _ => generator.into_root_schema_for::<ReceivedInvitationEvent>(),
     };
     let mut doc = to_value(root);
     to_draft04(&mut doc);

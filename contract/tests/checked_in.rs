@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use invitation_events::schema::{self, DRAFT04};
-use invitation_events::{Detail, DetailType, ExpiringDigestDetail, InvitationEventDetail, ReceivedEvent};
+use invitation_events::{
+    Detail, DetailType, ExpiringDigestDetail, HealthCheckDetail, InvitationEventDetail, ReceivedEvent,
+};
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -201,6 +203,11 @@ fn every_sample_deserializes_as_a_consumer_would_and_loses_nothing() {
                 serde_json::from_str(&text).unwrap_or_else(|e| panic!("{d}: {e}"));
             assert_eq!(event.detail_type, d.as_str());
             serde_json::to_value(&event.detail)
+        } else if d == DetailType::HealthCheck {
+            let event: EventBridgeEvent<HealthCheckDetail> =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{d}: {e}"));
+            assert_eq!(event.detail_type, d.as_str());
+            serde_json::to_value(&event.detail)
         } else {
             let event: EventBridgeEvent<InvitationEventDetail> =
                 serde_json::from_str(&text).unwrap_or_else(|e| panic!("{d}: {e}"));
@@ -217,6 +224,7 @@ fn every_sample_deserializes_as_a_consumer_would_and_loses_nothing() {
 
         let parsed = Detail::parse(d.as_str(), detail_json).unwrap_or_else(|e| panic!("{d}: {e}"));
         assert_eq!(matches!(parsed, Detail::Digest(_)), d == DetailType::InvitationsExpiringDigest);
+        assert_eq!(matches!(parsed, Detail::Health(_)), d == DetailType::HealthCheck);
     }
 }
 

@@ -244,6 +244,9 @@ fn outbound(detail_type: DetailType) -> Option<OutboundEvent> {
             ))
             .ok();
         }
+        HealthCheck => {
+            return crate::health::health_check_event("list-and-publish", Catalog::Aws, "sample", at(20, 7, 30)).ok();
+        }
     };
     if event.detail_type != detail_type {
         return None;

@@ -41,8 +41,11 @@ DETAIL_TYPES = {
     f"{ENGAGEMENT} Created", f"{ENGAGEMENT} Accepted", f"{ENGAGEMENT} Rejected", f"{ENGAGEMENT} Expired",
     f"{ENGAGEMENT} Expiring Soon", f"{ENGAGEMENT} Response Planned", f"{ENGAGEMENT} Acceptance Started",
     f"{ENGAGEMENT} Acceptance Completed", f"{ENGAGEMENT} Acceptance Failed", "Invitations Expiring Digest",
+    "Health Check",
 }
 EVERY_CASE = DETAIL_TYPES | set(VARIANTS)
+# `make smoke`'s event: no documented consumer pattern, archive or forwarding matches it.
+HEALTH_CHECK = {"Health Check"}
 ACCEPTED = {f"{CONNECTION} Accepted", f"{ENGAGEMENT} Accepted"}
 CREATED = {f"{CONNECTION} Created", f"{ENGAGEMENT} Created"}
 DRY_RUN_PLANS = {f"{CONNECTION} Cancellation Planned", f"{ENGAGEMENT} Response Planned"}
@@ -55,11 +58,11 @@ EXPECTED = {
         f"{CONNECTION} Canceled",
         f"{CONNECTION} Cancellation Planned",
     },
-    "README: everything but the policies' dry-run plans": EVERY_CASE - DRY_RUN_PLANS,
-    "template.yaml: output ConsumerEventPattern": EVERY_CASE,
-    "template.yaml: ForwardingRule": EVERY_CASE,
-    "template.yaml: EventArchive": EVERY_CASE,
-    "examples/consumer: FeedRule": EVERY_CASE,
+    "README: everything but the policies' dry-run plans": EVERY_CASE - DRY_RUN_PLANS - HEALTH_CHECK,
+    "template.yaml: output ConsumerEventPattern": EVERY_CASE - HEALTH_CHECK,
+    "template.yaml: ForwardingRule": EVERY_CASE - HEALTH_CHECK,
+    "template.yaml: EventArchive": EVERY_CASE - HEALTH_CHECK,
+    "examples/consumer: FeedRule": EVERY_CASE - HEALTH_CHECK,
     "examples/consumer: CrmRule": ACCEPTED | CREATED,
     "examples/consumer: ExpiringSoonRule": {
         f"{CONNECTION} Expiring Soon",

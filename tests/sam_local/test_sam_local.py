@@ -17,6 +17,8 @@ it starts its own, offline). Run: `make sam-local-test` (part of `make test`).
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import time
 import unittest
@@ -653,6 +655,37 @@ class StartLambda(SamLocalCase):
             outcomes.append((body["mode"], len(self.received())))
         # A baseline with the eight pending invitations, then a run that finds the state it wrote.
         self.assertEqual(outcomes, [("baseline", 8), ("incremental", 0)])
+
+
+class Smoke(SamLocalCase):
+    """`make smoke` against `sam local start-lambda` and the stand-ins: every function's health
+    check, every check ok, one Health Check event per function, nothing else changed."""
+
+    def test_make_smoke_prints_every_check_ok_for_every_function(self):
+        self.start_world(lp_seed(), LP_T0)
+        api = self.sam.start_lambda()
+        self.addCleanup(api.close)
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": samlocal.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": samlocal.SECRET_KEY,
+               "AWS_DEFAULT_REGION": samlocal.REGION, "AWS_CONFIG_FILE": "/nonexistent",
+               "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
+        started = time.monotonic()
+        run = subprocess.run([sys.executable, str(samlocal.ROOT / "deploy" / "smoke.py"), "--local", api.endpoint],
+                             capture_output=True, text=True, env=env, timeout=900)
+        TIMINGS.append(("make smoke via start-lambda (5 functions)", time.monotonic() - started))
+        print(f"\n{run.stdout}", file=sys.stderr)
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        rows = [line.split() for line in run.stdout.splitlines()[2:] if line and not line.startswith("smoke:")]
+        functions = sorted(f.logical_id for f in FUNCTIONS)
+        self.assertEqual(sorted({r[0] for r in rows}), functions)
+        self.assertTrue(all(" ok " in f" {line} " for line in run.stdout.splitlines()[2:-1]), run.stdout)
+        # 5 checks for the functions that read both APIs or one (auto-cancel, auto-respond: 4).
+        self.assertEqual(len(rows), 5 + 5 + 4 + 4 + 5, run.stdout)
+        events = self.received()
+        self.assertEqual(sorted(e["detail"]["function"] for e in events),
+                         sorted(["list-and-publish", "expire-sweeper", "auto-cancel", "auto-respond", "native-relay"]))
+        self.assertTrue(all(e["detail-type"] == "Health Check" for e in events))
+        self.assertEqual(self.records(), {}, "no invitation record written")
+        self.assertEqual(self.outbox(), [], "nothing queued")
 
 
 if __name__ == "__main__":

@@ -1,20 +1,26 @@
 //! The auto-cancel Lambda: configuration and clients once, then one run per invocation.
 
 use auto_cancel::{AutoCancel, Config, Settings};
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::LambdaEvent;
 use serde_json::Value;
-use shared::adapters::AwsAdapters;
+use shared::adapters::{AwsAdapters, HealthProbes, Reads};
 use shared::config::Env;
 use shared::run::{Failure, Ports};
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
+async fn main() {
     shared::telemetry::init_logging();
-    let config =
-        Config::from_env(&Env::process()).inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let config = shared::entry::or_exit(Config::from_env(&Env::process()), "invalid configuration");
     config.policy.log_loaded(&config.policy_source);
 
     let adapters = AwsAdapters::load(&config.common, &config.state).await;
+    let health = HealthProbes {
+        function: "auto-cancel",
+        account: Some((&adapters.account, Reads::List)),
+        selling: None,
+        store: &adapters.store,
+        publisher: &adapters.publisher,
+    };
     let catalog = config.common.catalog;
     let settings = Settings { include_contact_details: config.include_contact_details, catalog };
     let function = AutoCancel {
@@ -35,8 +41,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let function = &function;
     // Boxed: the run's future is deep, and its layout would otherwise be computed inline in
     // the runtime's (past the compiler's default recursion limit).
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+    shared::entry::serve(health, move |event: LambdaEvent<Value>| {
         Box::pin(async move { function.handle(event.payload, &event.context.request_id).await.map_err(Failure) })
-    }))
+    })
     .await
 }

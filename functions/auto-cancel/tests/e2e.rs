@@ -385,6 +385,13 @@ async fn a_bad_policy_stops_the_function_at_start_up_with_the_path_of_the_proble
         ),
         "{logs}"
     );
+    // One JSON line, nothing else: in Lambda's JSON log format a Rust debug dump after it
+    // (`Error: Policy(Invalid { … })`) would be a stray non-JSON line.
+    let lines = f.logs();
+    assert_eq!(lines.len(), 1, "{logs}");
+    let line: serde_json::Value = serde_json::from_str(&lines[0]).unwrap_or_else(|e| panic!("not JSON ({e}): {logs}"));
+    assert_eq!(line["level"], "ERROR", "{logs}");
+    assert_eq!(exit.code(), Some(1));
 
     let mut f = start(&stack, &[("CANCEL_POLICY", bad), ("CANCEL_POLICY_FILE", "/etc/policy.json")]);
     assert!(!f.wait_exit(Duration::from_secs(20)).await.unwrap_or_else(|e| panic!("{e}")).success());

@@ -733,3 +733,45 @@ async fn an_unreadable_invitation_is_skipped_and_named_the_rest_is_published_and
     scheduled(&stack, &f).await;
     assert!(ok(stack.received().await).is_empty(), "published once");
 }
+
+/// The check payload (`make smoke`): every check ok against the stand-ins, one Health Check
+/// event on the bus, and nothing a user cares about changed (no record, no invitation event,
+/// the state table as it was).
+#[tokio::test]
+async fn the_health_check_proves_every_call_and_changes_nothing() {
+    let stack = ok(Stack::start(StackOptions { clock: Some(t0()), seed: Some(seed()), ..Default::default() }).await);
+    let _f = start(&stack, &[]);
+    let out = ok(ok(stack.invoke(NAME, &json!({"healthCheck": true})).await).output());
+    assert_eq!(out["healthy"], true, "{out:#}");
+    let checks: Vec<(&str, &str, &str)> = out["checks"]
+        .as_array()
+        .map(|c| {
+            c.iter()
+                .map(|c| {
+                    (
+                        c["check"].as_str().unwrap_or_default(),
+                        c["action"].as_str().unwrap_or_default(),
+                        c["result"].as_str().unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        checks,
+        [
+            ("Partner Central Account API", "partnercentral:ListConnectionInvitations", "ok"),
+            ("Partner Central Selling API", "partnercentral:ListEngagementInvitations", "ok"),
+            ("state table write", "dynamodb:UpdateItem", "ok"),
+            ("state table read", "dynamodb:GetItem", "ok"),
+            ("event bus", "events:PutEvents", "ok"),
+        ]
+    );
+    let received = ok(stack.received().await);
+    let types: Vec<&str> = received.iter().filter_map(|e| e["detail-type"].as_str()).collect();
+    assert_eq!(types, ["Health Check"], "the consumer queue's rule takes every event of our source");
+    assert_eq!(received[0]["detail"]["function"], NAME);
+    // No record, no outbox entry, no sync bookkeeping: the table is still empty.
+    let items = ok(stack.dynamodb.scan().table_name(TABLE).send().await.map_err(|e| format!("{e:?}")));
+    assert_eq!(items.count(), 0, "{:?}", items.items());
+}

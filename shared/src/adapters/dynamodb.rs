@@ -61,6 +61,11 @@ pub struct DynamoStateStore {
 }
 
 impl DynamoStateStore {
+    /// The SDK client, table name and catalog (the health check's calls).
+    pub(crate) fn parts(&self) -> (&Client, &str, Catalog) {
+        (&self.client, &self.table, self.catalog)
+    }
+
     /// `retention`: how long a finished invitation's record is kept (its TTL).
     pub fn new(client: Client, table: impl Into<String>, catalog: Catalog, retention: chrono::Duration) -> Self {
         DynamoStateStore { client, table: table.into(), catalog, retention, set_aside: Arc::default() }

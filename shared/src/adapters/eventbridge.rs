@@ -61,6 +61,11 @@ impl EventBridgePublisher {
         }
     }
 
+    /// The SDK client, bus name and source (the health check's call).
+    pub(crate) fn parts(&self) -> (&aws_sdk_eventbridge::Client, &str, &str) {
+        (&self.client, &self.bus_name, &self.source)
+    }
+
     pub fn with_settings(mut self, settings: PublishSettings) -> Self {
         self.settings = settings;
         self

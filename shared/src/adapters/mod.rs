@@ -5,6 +5,7 @@ pub mod aws;
 pub mod call_counter;
 pub mod dynamodb;
 pub mod eventbridge;
+pub mod health;
 pub mod partner_central;
 #[cfg(test)]
 mod properties;
@@ -17,6 +18,7 @@ pub use aws::{PartnerCentralClients, dynamodb_client, eventbridge_client, load_s
 pub use call_counter::ApiCallCounter;
 pub use dynamodb::DynamoStateStore;
 pub use eventbridge::{EventBridgePublisher, PublishSettings};
+pub use health::{HealthProbes, Reads};
 pub use partner_central::{PartnerCentralAccount, PartnerCentralSelling};
 pub use service_clock::ServiceClock;
 pub use stack::{AwsAdapters, AwsPorts};

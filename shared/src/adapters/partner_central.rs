@@ -31,6 +31,11 @@ pub struct PartnerCentralAccount {
 }
 
 impl PartnerCentralAccount {
+    /// The SDK client and catalog (the health check's calls).
+    pub(crate) fn parts(&self) -> (&account::Client, Catalog) {
+        (&self.client, self.catalog)
+    }
+
     pub fn new(client: account::Client, catalog: Catalog) -> Self {
         PartnerCentralAccount { client, catalog }
     }
@@ -44,6 +49,11 @@ pub struct PartnerCentralSelling {
 }
 
 impl PartnerCentralSelling {
+    /// The SDK client and catalog (the health check's calls).
+    pub(crate) fn parts(&self) -> (&selling::Client, Catalog) {
+        (&self.client, self.catalog)
+    }
+
     pub fn new(client: selling::Client, catalog: Catalog) -> Self {
         PartnerCentralSelling { client, catalog }
     }

@@ -115,6 +115,9 @@ def key_grants(key, service, needed):
                 granted.update(needed)
             elif action in needed:
                 granted.add(action)
+            elif isinstance(action, str) and action.endswith("*"):
+                # kms:GenerateDataKey* grants kms:GenerateDataKey.
+                granted.update(n for n in needed if n.startswith(action[:-1]))
     return all(n in granted for n in needed)
 
 
@@ -491,12 +494,13 @@ class EncryptedQueuesEventBridgeCanWrite(CloudFormationLintRule):
     description = (
         "EventBridge cannot deliver to (or dead-letter into) an SQS queue encrypted with the AWS "
         "managed aws/sqs key, or with a customer managed key whose policy does not let "
-        "events.amazonaws.com use kms:Decrypt and kms:GenerateDataKey*: the events are dropped"
+        "events.amazonaws.com use kms:Decrypt and kms:GenerateDataKey: the events are dropped"
     )
-    source_url = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-troubleshooting.html"
+    source_url = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html"
     tags = ["guard", "events", "sqs", "kms"]
 
-    NEEDED = ("kms:Decrypt", "kms:GenerateDataKey*")
+    # What the SQS Developer Guide's statement for AWS services grants.
+    NEEDED = ("kms:Decrypt", "kms:GenerateDataKey")
 
     def match(self, cfn):
         matches = []
@@ -524,7 +528,7 @@ class EncryptedQueuesEventBridgeCanWrite(CloudFormationLintRule):
                                                            "which EventBridge cannot use"))
                     elif not key_grants(key, "events.amazonaws.com", self.NEEDED):
                         matches.append(RuleMatch(path, f"{name}: the policy of key {key_name} (queue {queue_name}) does not "
-                                                       "let events.amazonaws.com use kms:Decrypt and kms:GenerateDataKey*"))
+                                                       "let events.amazonaws.com use kms:Decrypt and kms:GenerateDataKey"))
         return matches
 
 

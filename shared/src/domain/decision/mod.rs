@@ -20,7 +20,9 @@
 //!    same event.
 //! 3. **Announcements belong to list-and-publish.** Another function that is first to see an
 //!    invitation records it with `announced: false`; list-and-publish publishes its `Created`
-//!    at its next run (and marks it announced), after the fact if it is already terminal.
+//!    at its next run (and marks it announced) — unless the record is already terminal: then
+//!    the transition the other function published was the invitation's first event, and no
+//!    `Created` follows it (a consumer never sees `Created` after `Canceled`).
 //! 4. **A terminal record never changes.** Whoever recorded the transition published it; a
 //!    listing that still says PENDING (the API applies expiry lazily) or a later status is not
 //!    a second transition. Events show what is known: a terminal record's status wins over a

@@ -155,16 +155,20 @@ pub fn observe(ctx: &Context, existing: Option<&InvitationRecord>, invitation: &
     // sweeper recorded the expiry before the API applied it).
     let pending = pending && !record.status.is_terminal();
     if !record.announced {
-        // Made by another function (rule 3): announce it now.
+        // Made by another function (rule 3): announce it now — unless that function already
+        // recorded (and published) its transition: a Created after the invitation's terminal
+        // event would tell a consumer it was created after it was canceled. The transition
+        // event, carrying the whole invitation, was its announcement.
         next.announced = true;
-        let publish = match ctx.mode {
-            Mode::Baseline => match ctx.baseline_events {
-                BaselineEvents::All => true,
-                BaselineEvents::Pending => pending,
-                BaselineEvents::None => false,
-            },
-            Mode::Full | Mode::Incremental => true,
-        };
+        let publish = !record.status.is_terminal()
+            && match ctx.mode {
+                Mode::Baseline => match ctx.baseline_events {
+                    BaselineEvents::All => true,
+                    BaselineEvents::Pending => pending,
+                    BaselineEvents::None => false,
+                },
+                Mode::Full | Mode::Incremental => true,
+            };
         if publish {
             events.push(EventKind::Created);
         }
@@ -304,10 +308,11 @@ mod tests {
     fn unannounced_records_are_announced_without_repeating_their_transition() {
         let c = ctx(Mode::Incremental, BaselineEvents::Pending);
         let expired = inv(InvitationStatus::Expired, t(4, 0));
-        // The sweeper recorded the expiry (and published it) before we ever saw the invitation.
+        // The sweeper recorded the expiry (and published it) before we ever saw the invitation:
+        // that event was its announcement; a Created after it would come after the fact.
         let record = InvitationRecord { version: 1, ..InvitationRecord::first_sighting(&expired, false, t(19, 0)) };
         let plan = observe(&c, Some(&record), &expired);
-        assert_eq!(events(&plan), [CREATED]);
+        assert_eq!(events(&plan), []);
         assert!(matches!(&plan, Plan::Commit { record, .. } if record.announced && record.version == 1));
         // An unannounced pending record that is now accepted: both facts are ours to publish.
         let pending = inv(InvitationStatus::Pending, t(15, 0));
