@@ -26,7 +26,11 @@ finish() {
   local rc=$? name i
   # A failure in front stops what still runs behind it (its whole process group).
   for name in "${!bg_pid[@]}"; do
-    kill -- -"${bg_pid[$name]}" 2>/dev/null && record "$name" $(( $(date +%s) - bg_start[$name] )) "stopped (background)"
+    if kill -- -"${bg_pid[$name]}" 2>/dev/null; then
+      record "$name" $(( $(date +%s) - bg_start[$name] )) "stopped (background)"
+    elif [[ -s "$logs/$name.secs" ]]; then
+      record "$name" "$(cat "$logs/$name.secs")" "finished, not joined (background; $logs/$name.log)"
+    fi
   done
   printf '\n==> tier times (wall seconds; background tiers overlap the ones after them)\n'
   printf '  %-12s %8s  %s\n' tier seconds result
@@ -45,6 +49,7 @@ for arg in "$@"; do
       name=${arg#bg:}
       printf '\n==> tier %s (in the background: %s)\n' "$name" "$logs/$name.log"
       bg_start[$name]=$(date +%s)
+      rm -f "$logs/$name.secs"
       # Its own session, so that a failure elsewhere can stop it and everything it started.
       setsid bash -c 't0=$(date +%s); make --no-print-directory "tier-$1"; rc=$?; echo "$(( $(date +%s) - t0 ))" > "$2.secs"; exit $rc' \
         _ "$name" "$logs/$name" > "$logs/$name.log" 2>&1 < /dev/null &
