@@ -13,7 +13,8 @@ from cfnlint.decode import decode
 
 ROOT = Path(__file__).resolve().parents[2]
 GUARD = str(ROOT / "tests/template/guard")
-DOCS_IDS = {"E9151", "E9152"}
+# E9131 too: the source conditions E9152 leaves to it.
+DOCS_IDS = {"E9151", "E9152", "E9131"}
 
 sys.path.insert(0, GUARD)
 import docs_rules  # noqa: E402
@@ -86,7 +87,7 @@ class DocsRulesTest(unittest.TestCase):
         holds = REFUSE_WITHOUT_EMAIL.replace('!Not [!Equals [!Ref Email, ""]]', '!Equals [!Ref Email, ""]')
         self.assert_fires("E9151", stack(rules=holds), stack(rules=REFUSE_WITHOUT_EMAIL))
 
-    def test_e9152_an_encrypted_topic_eventbridge_delivers_to_has_a_key_statement_without_source_conditions(self):
+    def test_e9152_an_encrypted_topic_eventbridge_delivers_to_has_a_key_it_may_use(self):
         def topic_stack(condition="", key="!Ref Key"):
             return f"""AWSTemplateFormatVersion: "2010-09-09"
 Resources:
@@ -127,9 +128,13 @@ Resources:
         source_arn = """            Condition:
               ArnEquals:
                 aws:SourceArn: !Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/r"""
-        self.assert_fires("E9152", topic_stack(source_account), fixed)
-        self.assert_fires("E9152", topic_stack(source_arn), fixed)
+        # A source condition on the statement is E9131's (account_rules.py), for topics and
+        # queues alike; this rule is about the grant itself.
+        self.assert_fires("E9131", topic_stack(source_account), fixed)
+        self.assert_fires("E9131", topic_stack(source_arn), fixed)
         self.assert_fires("E9152", topic_stack(key="alias/aws/sns"), fixed)
+        no_grant = topic_stack().replace("Action: [kms:Decrypt, kms:GenerateDataKey*]", "Action: [kms:Decrypt]")
+        self.assert_fires("E9152", no_grant, fixed)
 
     def test_the_project_templates_pass(self):
         for path in ("template.yaml", "examples/consumer/template.yaml"):

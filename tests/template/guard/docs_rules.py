@@ -160,19 +160,17 @@ class AlarmsNotSilentByDefault(CloudFormationLintRule):
 
 class EventBridgeTopicKeysWithoutSourceConditions(CloudFormationLintRule):
     id = "E9152"
-    shortdesc = "An encrypted topic an EventBridge rule delivers to needs a key statement without source conditions"
+    shortdesc = "An encrypted topic an EventBridge rule delivers to needs a key EventBridge may use"
     description = (
         "EventBridge delivers to an SNS topic encrypted with a customer managed key only if the key "
-        "policy lets events.amazonaws.com use kms:Decrypt and kms:GenerateDataKey* in a statement "
-        "without aws:SourceAccount or aws:SourceArn conditions (not supported for that delivery; "
-        "the topic policy restricts the publisher instead); with the AWS managed aws/sns key it "
-        "cannot deliver at all. Every delivery fails and the events go to the target's dead-letter queue"
+        "policy lets events.amazonaws.com use kms:Decrypt and kms:GenerateDataKey*; with the AWS "
+        "managed aws/sns key it cannot deliver at all. Every delivery fails and the events go to the "
+        "target's dead-letter queue. (A source condition on that statement is E9131's finding.)"
     )
     source_url = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"
     tags = ["guard", "eventbridge", "sns", "kms", "docs"]
 
     NEEDED = ("kms:Decrypt", "kms:GenerateDataKey*")
-    SOURCE_KEYS = ("aws:sourceaccount", "aws:sourcearn")
 
     @classmethod
     def usable(cls, key):
@@ -185,10 +183,6 @@ class EventBridgeTopicKeysWithoutSourceConditions(CloudFormationLintRule):
             principal = statement.get("Principal")
             services = principal.get("Service") if isinstance(principal, dict) else None
             if "events.amazonaws.com" not in (services if isinstance(services, list) else [services]):
-                continue
-            condition = statement.get("Condition") or {}
-            keys = {k.lower() for block in condition.values() if isinstance(block, dict) for k in block}
-            if keys & set(cls.SOURCE_KEYS):
                 continue
             for action in statement.get("Action") if isinstance(statement.get("Action"), list) else [statement.get("Action")]:
                 if action in ("kms:*", "*"):
@@ -228,6 +222,5 @@ class EventBridgeTopicKeysWithoutSourceConditions(CloudFormationLintRule):
                 if isinstance(key, dict) and key.get("Type") == "AWS::KMS::Key" and not self.usable(key):
                     matches.append(RuleMatch(path, f"{topic_name} (a target of {name}): the policy of key {key_name} has "
                                                    "no statement letting events.amazonaws.com use kms:Decrypt and "
-                                                   "kms:GenerateDataKey* without aws:SourceAccount/aws:SourceArn "
-                                                   "conditions; EventBridge's deliveries to the topic would fail"))
+                                                   "kms:GenerateDataKey*; EventBridge's deliveries to the topic would fail"))
         return matches
