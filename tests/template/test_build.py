@@ -52,13 +52,21 @@ class BuildTest(unittest.TestCase):
     def test_the_scanner_reads_the_table(self):
         self.assertEqual(makefile_binaries("BIN_AFunction := a-b\nBIN_X:=y\n"), {"AFunction": "a-b"})
 
-    def test_sam_build_is_not_cached(self):
+    def test_sam_build_is_neither_cached_nor_parallel(self):
         # SAM's cache keys on a hash of CodeUri, which is lambda/ alone: a Rust change would not
-        # invalidate it. cargo decides what is stale instead.
+        # invalidate it; cargo decides what is stale instead. Parallel builds run concurrent
+        # `cargo lambda build`s, which race when they copy the binaries ("no binaries found").
         config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+        checked = 0
         for env, sections in config.items():
             if isinstance(sections, dict) and "build" in sections:
                 self.assertIs(sections["build"]["parameters"].get("cached"), False, env)
+                self.assertIs(sections["build"]["parameters"].get("parallel"), False, env)
+                checked += 1
+        self.assertGreaterEqual(checked, 1)
+
+    def test_the_makefile_builds_one_at_a_time(self):
+        self.assertIn('flock "$(TARGET_DIR)/.lambda-build.lock" cargo lambda build', self.makefile)
 
 
 if __name__ == "__main__":
