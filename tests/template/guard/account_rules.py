@@ -23,6 +23,7 @@ def _helpers():
 _h = _helpers()
 as_int, as_list, branches, iam_statements = _h.as_int, _h.as_list, _h.branches, _h.iam_statements
 items, properties, referenced_resource, resources = _h.items, _h.properties, _h.referenced_resource, _h.resources
+delivery_targets = _h.delivery_targets
 
 # ---------------------------------------------------------------------------------------
 # Helpers
@@ -39,23 +40,6 @@ def condition_keys(statement):
             if isinstance(operator_block, dict):
                 keys.update(k.lower() for k in operator_block if isinstance(k, str))
     return keys
-
-
-def delivery_targets(cfn):
-    """(rule name, target index, resource name) of every SNS topic or SQS queue of this template an
-    EventBridge rule delivers to (target or dead-letter queue)."""
-    all_resources = dict(resources(cfn))
-    for name, rule in resources(cfn, "AWS::Events::Rule"):
-        for i, target in enumerate(items(properties(rule).get("Targets"))):
-            if not isinstance(target, dict):
-                continue
-            dead_letter = target.get("DeadLetterConfig")
-            arns = [target.get("Arn")] + ([dead_letter.get("Arn")] if isinstance(dead_letter, dict) else [])
-            for arn in arns:
-                target_name = referenced_resource(arn)
-                resource = all_resources.get(target_name)
-                if resource and resource.get("Type") in ("AWS::SNS::Topic", "AWS::SQS::Queue"):
-                    yield name, i, target_name
 
 
 def stack_name_subs(cfn):

@@ -156,6 +156,23 @@ def sqs_event_sources(cfn):
             yield ["Resources", name], function_name, function, queue, props
 
 
+def delivery_targets(cfn):
+    """(rule name, target index, resource name) of every SNS topic or SQS queue of this template an
+    EventBridge rule delivers to (target or dead-letter queue)."""
+    all_resources = dict(resources(cfn))
+    for name, rule in resources(cfn, "AWS::Events::Rule"):
+        for i, target in enumerate(items(properties(rule).get("Targets"))):
+            if not isinstance(target, dict):
+                continue
+            dead_letter = target.get("DeadLetterConfig")
+            arns = [target.get("Arn")] + ([dead_letter.get("Arn")] if isinstance(dead_letter, dict) else [])
+            for arn in arns:
+                target_name = referenced_resource(arn)
+                resource = all_resources.get(target_name)
+                if resource and resource.get("Type") in ("AWS::SNS::Topic", "AWS::SQS::Queue"):
+                    yield name, i, target_name
+
+
 # ---------------------------------------------------------------------------------------
 # Rules
 
@@ -505,30 +522,23 @@ class EncryptedQueuesEventBridgeCanWrite(CloudFormationLintRule):
     def match(self, cfn):
         matches = []
         all_resources = dict(resources(cfn))
-        for name, rule in resources(cfn, "AWS::Events::Rule"):
-            for i, target in enumerate(items(properties(rule).get("Targets"))):
-                if not isinstance(target, dict):
-                    continue
-                dead_letter = target.get("DeadLetterConfig")
-                arns = [target.get("Arn")] + ([dead_letter.get("Arn")] if isinstance(dead_letter, dict) else [])
-                for arn in arns:
-                    queue_name = referenced_resource(arn)
-                    queue = all_resources.get(queue_name)
-                    if not queue or queue.get("Type") != "AWS::SQS::Queue":
-                        continue
-                    key_ref = properties(queue).get("KmsMasterKeyId")
-                    if key_ref is None:
-                        continue
-                    key_name = referenced_resource(key_ref)
-                    key = all_resources.get(key_name)
-                    path = ["Resources", name, "Properties", "Targets", i]
-                    if key is None or key.get("Type") != "AWS::KMS::Key":
-                        if isinstance(key_ref, str) and key_ref.startswith("alias/aws/"):
-                            matches.append(RuleMatch(path, f"{name}: queue {queue_name} uses the AWS managed key {key_ref}, "
-                                                           "which EventBridge cannot use"))
-                    elif not key_grants(key, "events.amazonaws.com", self.NEEDED):
-                        matches.append(RuleMatch(path, f"{name}: the policy of key {key_name} (queue {queue_name}) does not "
-                                                       "let events.amazonaws.com use kms:Decrypt and kms:GenerateDataKey"))
+        for name, i, queue_name in delivery_targets(cfn):
+            queue = all_resources[queue_name]
+            if queue.get("Type") != "AWS::SQS::Queue":
+                continue
+            key_ref = properties(queue).get("KmsMasterKeyId")
+            if key_ref is None:
+                continue
+            key_name = referenced_resource(key_ref)
+            key = all_resources.get(key_name)
+            path = ["Resources", name, "Properties", "Targets", i]
+            if key is None or key.get("Type") != "AWS::KMS::Key":
+                if isinstance(key_ref, str) and key_ref.startswith("alias/aws/"):
+                    matches.append(RuleMatch(path, f"{name}: queue {queue_name} uses the AWS managed key {key_ref}, "
+                                                   "which EventBridge cannot use"))
+            elif not key_grants(key, "events.amazonaws.com", self.NEEDED):
+                matches.append(RuleMatch(path, f"{name}: the policy of key {key_name} (queue {queue_name}) does not "
+                                               "let events.amazonaws.com use kms:Decrypt and kms:GenerateDataKey"))
         return matches
 
 
