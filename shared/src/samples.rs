@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::engagement_response::{AcceptanceTask, RejectionReason, TaskReasonCode, TaskStatus};
 use crate::domain::{
-    Approval, ApprovalAction, ApprovalFunction, Catalog, Cause, CauseType, DetailType, ExpiringDigest, Invitation, InvitationEvent, InvitationKind,
-    InvitationStatus, OtherParty, OutboundEvent, ParticipantType, Response,
+    Approval, ApprovalAction, ApprovalFunction, Catalog, Cause, CauseType, DetailType, ExpiringDigest, Invitation,
+    InvitationEvent, InvitationKind, InvitationStatus, OtherParty, OutboundEvent, ParticipantType, Response,
 };
 
 /// The `source` of the samples: the stack's default `EventSource`.

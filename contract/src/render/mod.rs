@@ -13,7 +13,9 @@ pub mod text;
 use chrono::{DateTime, Utc};
 
 use crate::engagement_response::TaskOutcome;
-use crate::event::{Approval, ApprovalAction, ApprovalFunction, CauseType, DetailType, InvitationEventDetail, Response};
+use crate::event::{
+    Approval, ApprovalAction, ApprovalFunction, CauseType, DetailType, InvitationEventDetail, Response,
+};
 use crate::invitation::{InvitationKind, OtherParty, ParticipantType};
 use crate::{Detail, DigestInvitation, ExpiringDigestDetail, HealthCheckDetail};
 pub use text::{Line, Part};
@@ -129,7 +131,11 @@ impl Notification {
 pub type RenderError = crate::DetailError;
 
 /// The rendering of an event of `detail_type` with this `detail` (as EventBridge delivers it).
-pub fn render_event(detail_type: &str, detail: serde_json::Value, context: &Context) -> Result<Notification, RenderError> {
+pub fn render_event(
+    detail_type: &str,
+    detail: serde_json::Value,
+    context: &Context,
+) -> Result<Notification, RenderError> {
     let parsed = Detail::parse(detail_type, detail)?;
     let known = DetailType::parse(detail_type).ok_or_else(|| RenderError::UnknownDetailType(detail_type.into()))?;
     Ok(render(known, &parsed, context))
@@ -231,10 +237,11 @@ fn about(d: &InvitationEventDetail) -> Line {
     }
     line = line.and(", invitation ").code(&d.invitation_id).and(format!(" in the {} catalog", d.catalog));
     if let Some(details) = &inv.details {
-        line = line.and(". Message from ").theirs(&details.inviter_name, MAX_NAME_CHARS).and(": “").theirs(
-            &details.invitation_message,
-            MAX_MESSAGE_CHARS,
-        );
+        line = line
+            .and(". Message from ")
+            .theirs(&details.inviter_name, MAX_NAME_CHARS)
+            .and(": “")
+            .theirs(&details.invitation_message, MAX_MESSAGE_CHARS);
         line = line.and("”");
     }
     line
@@ -245,11 +252,7 @@ fn time_left(d: &InvitationEventDetail) -> Line {
         return Line::ours("none: the invitation is final");
     }
     match d.expires_at {
-        Some(expiry) => Line::ours(format!(
-            "{} (expires {})",
-            duration_words(expiry - d.observed_at),
-            date(expiry)
-        )),
+        Some(expiry) => Line::ours(format!("{} (expires {})", duration_words(expiry - d.observed_at), date(expiry))),
         None => Line::ours("no expiry given"),
     }
 }
@@ -296,9 +299,9 @@ fn keywords(d: &InvitationEventDetail, extra: &[&str]) -> Vec<String> {
 
 fn answer_step(d: &InvitationEventDetail) -> Line {
     match d.participant_type {
-        ParticipantType::Receiver => Line::ours(format!(
-            "Accept or reject the invitation in {CONSOLE} before it expires"
-        )),
+        ParticipantType::Receiver => {
+            Line::ours(format!("Accept or reject the invitation in {CONSOLE} before it expires"))
+        }
         ParticipantType::Sender => Line::ours(format!("Follow up with the partner, or cancel it in {CONSOLE}")),
     }
 }
@@ -336,7 +339,9 @@ fn invitation(detail_type: DetailType, d: &InvitationEventDetail, context: &Cont
         ConnectionInvitationCanceled => Line::ours(format!("🗑️ {kind} invitation canceled: ")).push_line(who),
         ConnectionInvitationExpired | EngagementInvitationExpired => {
             if received {
-                steps.push(Line::ours(format!("Ask the sender to invite again if the opportunity still matters ({CONSOLE})")));
+                steps.push(Line::ours(format!(
+                    "Ask the sender to invite again if the opportunity still matters ({CONSOLE})"
+                )));
                 Line::ours(format!("⌛ {kind} invitation expired unanswered: ")).push_line(who)
             } else {
                 Line::ours(format!("⌛ {kind} invitation expired: ")).push_line(who)

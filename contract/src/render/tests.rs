@@ -26,8 +26,7 @@ fn samples() -> Vec<(String, Value)> {
 
 fn render_sample(name: &str, event: &Value) -> Notification {
     let detail_type = event["detail-type"].as_str().unwrap_or_else(|| panic!("{name}: no detail-type"));
-    render_event(detail_type, event["detail"].clone(), &Context::default())
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
+    render_event(detail_type, event["detail"].clone(), &Context::default()).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 #[test]
@@ -83,7 +82,8 @@ fn pending_invitations_we_received_say_what_to_do() {
 
 #[test]
 fn approval_requests_show_the_action_the_rule_the_deadline_and_the_command() {
-    let context = Context { auto_respond_function: "s-auto-respond".into(), auto_cancel_function: "s-auto-cancel".into() };
+    let context =
+        Context { auto_respond_function: "s-auto-respond".into(), auto_cancel_function: "s-auto-cancel".into() };
     for file in ["engagement-invitation-approval-requested.json", "connection-invitation-approval-requested.json"] {
         let event: Value = serde_json::from_str(&std::fs::read_to_string(samples_dir().join(file)).unwrap_or_default())
             .unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -110,7 +110,8 @@ fn approval_requests_show_the_action_the_rule_the_deadline_and_the_command() {
 #[test]
 fn an_approval_id_that_would_break_the_command_gets_no_command() {
     let event: Value = serde_json::from_str(
-        &std::fs::read_to_string(samples_dir().join("engagement-invitation-approval-requested.json")).unwrap_or_default(),
+        &std::fs::read_to_string(samples_dir().join("engagement-invitation-approval-requested.json"))
+            .unwrap_or_default(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     for bad in ["has space", "quote'; rm -rf /", "", &"x".repeat(201), "ünicode"] {
@@ -146,13 +147,33 @@ const HOSTILE: [&str; 14] = [
 
 /// Forbidden in a rendering of partner text for chat.
 const FORBIDDEN: [&str; 22] = [
-    "@here", "@channel", "@everyone", "<!", "<at", "<http", "](", "[", "http://", "https://", "www.", "evil.example",
-    "`", "*", "_", "~", ">", "|", "\u{202E}", "\u{200B}", ":white_check_mark:", "&lt;",
+    "@here",
+    "@channel",
+    "@everyone",
+    "<!",
+    "<at",
+    "<http",
+    "](",
+    "[",
+    "http://",
+    "https://",
+    "www.",
+    "evil.example",
+    "`",
+    "*",
+    "_",
+    "~",
+    ">",
+    "|",
+    "\u{202E}",
+    "\u{200B}",
+    ":white_check_mark:",
+    "&lt;",
 ];
 
 fn hostile_engagement(text: &str) -> Value {
-    let raw = std::fs::read_to_string(samples_dir().join("engagement-invitation-acceptance-failed.json"))
-        .unwrap_or_default();
+    let raw =
+        std::fs::read_to_string(samples_dir().join("engagement-invitation-acceptance-failed.json")).unwrap_or_default();
     let mut event: Value = serde_json::from_str(&raw).unwrap_or_else(|e| panic!("{e}"));
     let d = &mut event["detail"];
     d["invitation"]["engagementTitle"] = Value::from(text);

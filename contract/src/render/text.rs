@@ -183,9 +183,7 @@ fn inert_links(text: &str) -> String {
         match c {
             ':' if after == Some('/') => out.push('꞉'),
             '/' => out.push('∕'),
-            '.' if before.is_some_and(char::is_alphanumeric) && after.is_some_and(char::is_alphabetic) => {
-                out.push('․')
-            }
+            '.' if before.is_some_and(char::is_alphanumeric) && after.is_some_and(char::is_alphabetic) => out.push('․'),
             '@' => out.push('＠'),
             _ => out.push(c),
         }
@@ -196,9 +194,7 @@ fn inert_links(text: &str) -> String {
 /// Only the dots of [`inert_links`] (an identifier that looks like a domain is not linked).
 fn inert_dots(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
-    let dot = |i: usize| {
-        i > 0 && chars[i - 1].is_alphanumeric() && chars.get(i + 1).is_some_and(|c| c.is_alphabetic())
-    };
+    let dot = |i: usize| i > 0 && chars[i - 1].is_alphanumeric() && chars.get(i + 1).is_some_and(|c| c.is_alphabetic());
     chars.iter().enumerate().map(|(i, &c)| if c == '.' && dot(i) { '․' } else { c }).collect()
 }
 
@@ -255,18 +251,84 @@ fn fold_ascii(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             ' '..='~' => c,
-            'À'..='Å' | 'à'..='å' | 'ā' | 'ă' | 'ą' => if c.is_uppercase() { 'A' } else { 'a' },
-            'Ç' | 'ç' | 'ć' | 'č' => if c.is_uppercase() { 'C' } else { 'c' },
-            'È'..='Ë' | 'è'..='ë' | 'ē' | 'ę' | 'ě' => if c.is_uppercase() { 'E' } else { 'e' },
-            'Ì'..='Ï' | 'ì'..='ï' | 'ī' | 'ı' => if c.is_uppercase() { 'I' } else { 'i' },
-            'Ñ' | 'ñ' | 'ń' | 'ň' => if c.is_uppercase() { 'N' } else { 'n' },
-            'Ò'..='Ö' | 'Ø' | 'ò'..='ö' | 'ø' | 'ő' => if c.is_uppercase() { 'O' } else { 'o' },
-            'Ù'..='Ü' | 'ù'..='ü' | 'ů' | 'ű' => if c.is_uppercase() { 'U' } else { 'u' },
-            'Ý' | 'ý' | 'ÿ' => if c.is_uppercase() { 'Y' } else { 'y' },
+            'À'..='Å' | 'à'..='å' | 'ā' | 'ă' | 'ą' => {
+                if c.is_uppercase() {
+                    'A'
+                } else {
+                    'a'
+                }
+            }
+            'Ç' | 'ç' | 'ć' | 'č' => {
+                if c.is_uppercase() {
+                    'C'
+                } else {
+                    'c'
+                }
+            }
+            'È'..='Ë' | 'è'..='ë' | 'ē' | 'ę' | 'ě' => {
+                if c.is_uppercase() {
+                    'E'
+                } else {
+                    'e'
+                }
+            }
+            'Ì'..='Ï' | 'ì'..='ï' | 'ī' | 'ı' => {
+                if c.is_uppercase() {
+                    'I'
+                } else {
+                    'i'
+                }
+            }
+            'Ñ' | 'ñ' | 'ń' | 'ň' => {
+                if c.is_uppercase() {
+                    'N'
+                } else {
+                    'n'
+                }
+            }
+            'Ò'..='Ö' | 'Ø' | 'ò'..='ö' | 'ø' | 'ő' => {
+                if c.is_uppercase() {
+                    'O'
+                } else {
+                    'o'
+                }
+            }
+            'Ù'..='Ü' | 'ù'..='ü' | 'ů' | 'ű' => {
+                if c.is_uppercase() {
+                    'U'
+                } else {
+                    'u'
+                }
+            }
+            'Ý' | 'ý' | 'ÿ' => {
+                if c.is_uppercase() {
+                    'Y'
+                } else {
+                    'y'
+                }
+            }
             'ß' => 's',
-            'Š' | 'š' | 'ś' => if c.is_uppercase() { 'S' } else { 's' },
-            'Ž' | 'ž' | 'ź' | 'ż' => if c.is_uppercase() { 'Z' } else { 'z' },
-            'Ł' | 'ł' => if c.is_uppercase() { 'L' } else { 'l' },
+            'Š' | 'š' | 'ś' => {
+                if c.is_uppercase() {
+                    'S'
+                } else {
+                    's'
+                }
+            }
+            'Ž' | 'ž' | 'ź' | 'ż' => {
+                if c.is_uppercase() {
+                    'Z'
+                } else {
+                    'z'
+                }
+            }
+            'Ł' | 'ł' => {
+                if c.is_uppercase() {
+                    'L'
+                } else {
+                    'l'
+                }
+            }
             '–' | '—' => '-',
             '…' => '.',
             _ => '?',
