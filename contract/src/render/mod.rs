@@ -263,10 +263,12 @@ fn status_line(d: &InvitationEventDetail) -> Line {
         line = line.and(format!(" (was {previous})"));
     }
     if let Some(cause) = &d.cause {
-        let by = match cause.cause_type {
-            CauseType::Policy => "policy rule",
+        let by = match (cause.cause_type, d.approval.is_some()) {
+            (CauseType::Policy, false) => "by policy rule",
+            // Nothing was done: the rule asks.
+            (CauseType::Policy, true) => "asked by policy rule",
         };
-        line = line.and(format!(", by {by} ")).code(&cause.rule);
+        line = line.and(format!(", {by} ")).code(&cause.rule);
     }
     line
 }
