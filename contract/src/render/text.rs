@@ -210,7 +210,7 @@ fn inert_markdown(text: &str) -> String {
             '*' => '∗',
             '_' => '＿',
             '~' => '∼',
-            '`' => 'ˋ',
+            '`' => '‵',
             '[' => '［',
             ']' => '］',
             '(' => '（',
@@ -218,7 +218,7 @@ fn inert_markdown(text: &str) -> String {
             '|' => '│',
             '\\' => '⧵',
             '#' => '＃',
-            '!' => 'ǃ',
+            '!' => '﹗',
             ':' => '꞉',
             '"' => '＂',
             c => c,
@@ -368,9 +368,32 @@ mod tests {
     #[test]
     fn code_falls_back_to_partner_text_when_it_could_break_out() {
         assert_eq!(Line::new().code("engi-5zq8w3n1r7y2k").markdown(), "`engi-5zq8w3n1r7y2k`");
-        assert_eq!(Line::new().code("x` @here").markdown(), "xˋ ＠here");
+        assert_eq!(Line::new().code("x` @here").markdown(), "x‵ ＠here");
         assert_eq!(Line::new().code("https://evil.example").markdown(), "https꞉∕∕evil․example");
         assert_eq!(Line::new().code("evil.example").plain(), "evil․example");
+    }
+
+    proptest::proptest! {
+        /// Whatever another company writes: in chat no character with a meaning in Slack's or
+        /// Teams' Markdown, no mention, link or line break, no word over the cap; in e-mail one
+        /// line without a link; in a subject printable ASCII only.
+        #[test]
+        fn any_partner_text_is_inert(text in "(\\PC|[@<>&*_~`\\[\\]()|#!:./\n\r\t\u{202E}\u{200B}]|https://|www\\.){0,120}") {
+            let line = Line::new().theirs(&text, 200);
+            let md = line.markdown();
+            for forbidden in ['@', '<', '>', '&', '*', '_', '~', '`', '[', ']', '(', ')', '|', '#', '!', ':', '\n', '\r', '\u{202E}', '\u{200B}'] {
+                proptest::prop_assert!(!md.contains(forbidden), "{:?} in {:?}", forbidden, md);
+            }
+            // A dot before a letter (a domain: `www.x`, `evil.example`) is never kept.
+            let chars: Vec<char> = md.chars().collect();
+            let domain_dot = chars.windows(3).any(|w| w[0].is_alphanumeric() && w[1] == '.' && w[2].is_alphabetic());
+            proptest::prop_assert!(!md.contains("://") && !domain_dot, "{:?}", md);
+            proptest::prop_assert!(md.split(' ').all(|w| w.chars().count() <= MAX_WORD_CHARS), "{:?}", md);
+            proptest::prop_assert!(md.replace(' ', "").chars().count() <= 200, "{:?}", md);
+            let plain = line.plain();
+            proptest::prop_assert!(!plain.contains('\n') && !plain.contains("://") && !plain.contains('@'), "{:?}", plain);
+            proptest::prop_assert!(line.ascii().chars().all(|c| (' '..='~').contains(&c)), "{:?}", line.ascii());
+        }
     }
 
     #[test]
