@@ -144,5 +144,26 @@ fn write_renderings(out: &Path, all: &[(String, Value)]) {
             message["email"].as_str().unwrap_or_default()
         );
     }
+    // And what hostile partner text becomes.
+    if let Some((_, event)) = all.iter().find(|(name, _)| name == "engagement-invitation-created.json") {
+        let mut event = event.clone();
+        event["detail"]["invitation"]["engagementTitle"] =
+            Value::from("@here <!channel> URGENT: [accept now](https://evil.example/x) *free* `credits`\nline two");
+        event["detail"]["invitation"]["otherParty"]["senderCompanyName"] =
+            Value::from("<at>General</at> Evil\u{202E}Corp www.evil.example");
+        let p = publication(&event);
+        let message: Value = serde_json::from_str(&p.message).unwrap_or_default();
+        md += &format!(
+            "\n## Hostile partner text (the Created sample, title and company name replaced)\n\nTitle: `{}`; company: `{}`.\n\n```json\n{}\n```\n\nSubject: `{}`\n\n```text\n{}```\n",
+            event["detail"]["invitation"]["engagementTitle"].as_str().unwrap_or_default().replace('\n', "\\n"),
+            event["detail"]["invitation"]["otherParty"]["senderCompanyName"]
+                .as_str()
+                .unwrap_or_default()
+                .replace('\u{202E}', "\\u202E"),
+            serde_json::to_string_pretty(&p.chat["content"]).unwrap_or_default(),
+            p.subject,
+            message["email"].as_str().unwrap_or_default()
+        );
+    }
     std::fs::write(out, md).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
 }
