@@ -3,7 +3,6 @@
 //! (moto), and an SQS queue subscribed to the topic captures what a subscriber receives.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use harness::stack::{BUS, EVENT_SOURCE, Stack, StackOptions};
@@ -23,66 +22,16 @@ fn read_json(path: &Path) -> Value {
     ok(serde_json::from_str(&ok(std::fs::read_to_string(path))))
 }
 
-/// The topic, and a queue subscribed to it (SNS's envelope kept: `Subject` and `Message`).
-async fn topic_with_queue(stack: &Stack) -> (String, String) {
-    let conf = harness::aws::sdk_config(stack.moto.endpoint()).await;
-    let sns = aws_sdk_sns::Client::new(&conf);
-    let topic = ok(sns.create_topic().name("notifications").send().await);
-    let topic_arn = topic.topic_arn().unwrap_or_default().to_owned();
-    let queue = ok(stack.sqs.create_queue().queue_name("notifications-subscriber").send().await);
-    let queue_url = queue.queue_url().unwrap_or_default().to_owned();
-    let attrs = ok(stack
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await);
-    let queue_arn = attrs
-        .attributes()
-        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
-        .cloned()
-        .unwrap_or_default();
-    ok(sns.subscribe().topic_arn(&topic_arn).protocol("sqs").endpoint(queue_arn).send().await);
-    (topic_arn, queue_url)
-}
-
-/// Every message the subscribed queue holds (SNS envelopes), waiting until `count` arrived.
-async fn subscriber_messages(stack: &Stack, queue_url: &str, count: usize) -> Vec<Value> {
-    let mut out = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while out.len() < count && tokio::time::Instant::now() < deadline {
-        let received = ok(stack
-            .sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await);
-        for m in received.messages() {
-            out.push(ok(serde_json::from_str::<Value>(m.body().unwrap_or_default())));
-            if let Some(handle) = m.receipt_handle() {
-                ok(stack.sqs.delete_message().queue_url(queue_url).receipt_handle(handle).send().await);
-            }
-        }
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn our_events_reach_the_topics_subscribers_as_custom_notifications() {
+    // The stack's topic has a queue subscribed to it (Stack::notifications); the function's
+    // environment names the topic and SNS's endpoint.
     let stack = ok(Stack::start(StackOptions::default()).await);
-    let (topic_arn, queue_url) = topic_with_queue(&stack).await;
-    let moto = stack.moto.endpoint().to_owned();
+    let topic_arn = stack.notification_topic_arn.clone();
     let _notify = ok(stack.start_function(
         NAME,
         Path::new(env!("CARGO_BIN_EXE_notify")),
-        &[
-            ("NOTIFICATION_TOPIC_ARN", &topic_arn),
-            ("AWS_ENDPOINT_URL_SNS", &moto),
-            ("AUTO_RESPOND_FUNCTION_NAME", "s-auto-respond"),
-        ],
+        &[("AUTO_RESPOND_FUNCTION_NAME", "s-auto-respond")],
     ));
 
     // Our functions' events, put on our bus as they would (the samples' detail-types and
@@ -114,7 +63,8 @@ async fn our_events_reach_the_topics_subscribers_as_custom_notifications() {
         assert!(result["messageId"].as_str().is_some_and(|id| !id.is_empty()), "{result}");
     }
 
-    let messages = subscriber_messages(&stack, &queue_url, delivered.len()).await;
+    // moto delivers to the subscribed queue within Publish: once notify answered, it is there.
+    let messages = ok(stack.notifications().await);
     assert_eq!(messages.len(), delivered.len(), "{messages:?}");
     let schema = read_json(&root().join("tests/notify/custom-notification.schema.json"));
     let validator = ok(jsonschema::validator_for(&schema));
@@ -151,17 +101,11 @@ async fn our_events_reach_the_topics_subscribers_as_custom_notifications() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_check_payload_publishes_a_health_notification_and_an_unknown_topic_fails() {
     let stack = ok(Stack::start(StackOptions::default()).await);
-    let (topic_arn, queue_url) = topic_with_queue(&stack).await;
-    let moto = stack.moto.endpoint().to_owned();
-    let _notify = ok(stack.start_function(
-        NAME,
-        Path::new(env!("CARGO_BIN_EXE_notify")),
-        &[("NOTIFICATION_TOPIC_ARN", &topic_arn), ("AWS_ENDPOINT_URL_SNS", &moto)],
-    ));
+    let _notify = ok(stack.start_function(NAME, Path::new(env!("CARGO_BIN_EXE_notify")), &[]));
     let report = ok(ok(stack.invoke(NAME, &serde_json::json!({"healthCheck": true})).await).output());
     assert_eq!(report["function"], "notify");
     assert_eq!(report["healthy"], true, "{report}");
-    let messages = subscriber_messages(&stack, &queue_url, 1).await;
+    let messages = ok(stack.notifications().await);
     assert_eq!(messages.len(), 1);
     assert!(messages[0]["Subject"].as_str().unwrap_or_default().starts_with("Health check"), "{:?}", messages[0]);
 
