@@ -16,6 +16,7 @@
 //! its rules say what to do, an action per rule; [`Policy`] ties them together.
 
 pub mod document;
+pub mod engine;
 pub mod evaluation;
 pub mod hash;
 pub mod run;

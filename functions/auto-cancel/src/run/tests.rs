@@ -14,6 +14,8 @@ use shared::run::RunSummary;
 use shared::testing::{FakePartnerCentral, FixedClock, MemoryStateStore, RecordingPublisher, connection_invitation};
 
 use super::*;
+use shared::domain::{CauseType, CommitOutcome, InvitationRecord, RecordChange};
+use shared::policy::engine::SkipReason;
 use crate::input::Invocation;
 
 const COLLAB: &str = "OPPORTUNITY_COLLABORATION";
@@ -111,7 +113,7 @@ fn app_with<Connections: Fake>(invitations: Connections, policy: Policy) -> App<
         publisher: RecordingPublisher::new(),
         clock: FixedClock::at(now()),
         policy,
-        settings: Settings { include_contact_details: false, catalog: shared::domain::Catalog::Aws },
+        settings: Settings { include_contact_details: false, catalog: shared::domain::Catalog::Aws, requests_per_second: 8 },
     }
 }
 
@@ -148,11 +150,11 @@ impl<Connections: Fake> App<Connections> {
     }
 
     async fn run(&self, invocation: Invocation) -> RunReport<Summary, RunError> {
-        self.function().run(invocation).await
+        self.function().run(invocation, None).await
     }
 
     async fn handle(&self, payload: serde_json::Value, request_id: &str) -> Result<Summary, RunError> {
-        self.function().handle(payload, request_id).await
+        self.function().handle(payload, request_id, None).await
     }
 }
 
@@ -324,7 +326,7 @@ async fn a_real_run_cancels_matching_sender_invitations_oldest_first_up_to_the_c
     );
     // Deterministic tokens: the policy's token for each invitation, in order.
     let expected: Vec<(String, String)> =
-        s.canceled.iter().map(|id| (id.clone(), client_token(&app.policy, id))).collect();
+        s.canceled.iter().map(|id| (id.clone(), client_token(id))).collect();
     assert_eq!(app.invitations.tokens(), expected);
 
     let published = app.publisher.published();
@@ -404,7 +406,7 @@ async fn the_daily_budget_holds_across_firings_retries_and_manual_invokes() {
     let manual = app.handle(json!({}), "request-42").await.unwrap_or_else(|e| panic!("{e}"));
     assert!(manual.canceled.is_empty() && manual.deferred == ids(&["pacinv-Stale00000003"]), "{manual:?}");
     assert!(manual.notes.iter().any(|n| n.contains("auto-cancel/day/2026-11-20")), "{manual:?}");
-    assert_eq!(manual.max_cancellations_per_day, 4);
+    assert_eq!(manual.max_actions_per_day, 4);
 }
 
 #[tokio::test]
@@ -654,7 +656,7 @@ async fn the_summary_serializes_camel_case_with_metrics_to_match() {
     for key in [
         "dryRun",
         "policyHash",
-        "maxCancellationsPerRun",
+        "maxActionsPerRun",
         "candidates",
         "matchedPerRule",
         "excluded",
