@@ -34,6 +34,10 @@ pub enum DetailType {
     ConnectionInvitationExpiringSoon,
     #[serde(rename = "Connection Invitation Cancellation Planned")]
     ConnectionInvitationCancellationPlanned,
+    /// A dry run of auto-respond would answer this connection invitation we received (detail
+    /// `response`, `cause`).
+    #[serde(rename = "Connection Invitation Response Planned")]
+    ConnectionInvitationResponsePlanned,
     #[serde(rename = "Engagement Invitation Created")]
     EngagementInvitationCreated,
     #[serde(rename = "Engagement Invitation Accepted")]
@@ -69,7 +73,7 @@ pub enum DetailType {
 
 impl DetailType {
     /// Every detail-type of the contract.
-    pub const ALL: [DetailType; 18] = [
+    pub const ALL: [DetailType; 19] = [
         DetailType::ConnectionInvitationCreated,
         DetailType::ConnectionInvitationAccepted,
         DetailType::ConnectionInvitationRejected,
@@ -77,6 +81,7 @@ impl DetailType {
         DetailType::ConnectionInvitationExpired,
         DetailType::ConnectionInvitationExpiringSoon,
         DetailType::ConnectionInvitationCancellationPlanned,
+        DetailType::ConnectionInvitationResponsePlanned,
         DetailType::EngagementInvitationCreated,
         DetailType::EngagementInvitationAccepted,
         DetailType::EngagementInvitationRejected,
@@ -109,6 +114,7 @@ impl DetailType {
             ConnectionInvitationExpired => "Connection Invitation Expired",
             ConnectionInvitationExpiringSoon => "Connection Invitation Expiring Soon",
             ConnectionInvitationCancellationPlanned => "Connection Invitation Cancellation Planned",
+            ConnectionInvitationResponsePlanned => "Connection Invitation Response Planned",
             EngagementInvitationCreated => "Engagement Invitation Created",
             EngagementInvitationAccepted => "Engagement Invitation Accepted",
             EngagementInvitationRejected => "Engagement Invitation Rejected",
@@ -266,6 +272,7 @@ mod tests {
                 "Connection Invitation Expired",
                 "Connection Invitation Expiring Soon",
                 "Connection Invitation Cancellation Planned",
+                "Connection Invitation Response Planned",
                 "Engagement Invitation Created",
                 "Engagement Invitation Accepted",
                 "Engagement Invitation Rejected",
@@ -280,7 +287,7 @@ mod tests {
             ]
         );
         assert!(
-            DetailType::invitation_events().eq(DetailType::ALL[..16].iter().copied()),
+            DetailType::invitation_events().eq(DetailType::ALL[..17].iter().copied()),
             "every type but the digest and the health check"
         );
         for d in DetailType::ALL {

@@ -451,7 +451,8 @@ def ar_policy() -> str:
     return json.dumps({
         "version": 1, "dryRun": False, "maxActionsPerRun": 10, "maxActionsPerDay": 10,
         "rules": [
-            {"name": "aws-referrals", "match": {"payloadTypes": ["OpportunityInvitation"], "senderCompanyNames": ["AWS"]},
+            {"name": "aws-referrals", "match": {"payloadTypes": ["OpportunityInvitation"],
+                                               "senderAwsAccountIds": ["123456789012"], "senderCompanyNames": ["AWS"]},
              "action": "accept"},
             {"name": "leads", "match": {"payloadTypes": ["LeadInvitation"]}, "action": "reject",
              "rejectionReason": "Unable to support"},

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # method's body calls (`self.client.start_engagement_by_accepting_invitation_task()` ->
 # StartEngagementByAcceptingInvitationTask), with the operation names read from the service
 # models. A trait's default methods need what the methods they call need.
-PORT_TRAITS = ("ConnectionInvitations", "EngagementInvitations", "EngagementResponses")
+PORT_TRAITS = ("ConnectionInvitations", "ConnectionResponses", "EngagementInvitations", "EngagementResponses")
 ADAPTERS = ROOT / "shared/src/adapters/partner_central.rs"
 MODELS = ROOT / "tests/partnercentral-local/models"
 

@@ -47,7 +47,7 @@ async fn main() {
     // the runtime's (past the compiler's default recursion limit).
     shared::entry::serve(health, move |event: LambdaEvent<Value>| {
         Box::pin(async move {
-            let deadline = Some(event.context.deadline());
+            let deadline = shared::policy::engine::lambda_deadline(event.context.deadline);
             function.handle(event.payload, &event.context.request_id, deadline).await.map_err(Failure)
         })
     })

@@ -100,6 +100,14 @@ pub struct TimeBudget {
     pub per_action: Duration,
 }
 
+/// The invocation's deadline as the Lambda runtime gives it (`Lambda-Runtime-Deadline-Ms`),
+/// when it is one: local runtime emulators (cargo lambda watch) send none or 0, which would
+/// read as "no time left" at the start of the run.
+pub fn lambda_deadline(deadline_ms: u64) -> Option<SystemTime> {
+    let deadline = SystemTime::UNIX_EPOCH.checked_add(Duration::from_millis(deadline_ms))?;
+    (deadline > SystemTime::now()).then_some(deadline)
+}
+
 impl TimeBudget {
     /// No deadline.
     pub fn unlimited() -> Self {
@@ -478,5 +486,9 @@ mod tests {
         assert_eq!(passed.exhausted(), Some(Duration::ZERO));
         let far = TimeBudget::until(SystemTime::now().checked_add(Duration::from_secs(3600)), 2, 1);
         assert_eq!(far.exhausted(), None);
+        assert_eq!(lambda_deadline(0), None, "a local emulator's missing deadline is no deadline");
+        let in_an_hour = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_millis() as u64
+            + 3_600_000;
+        assert!(lambda_deadline(in_an_hour).is_some());
     }
 }

@@ -137,6 +137,10 @@ pub const REJECTION_REASON: &str = "Unable to support";
 /// The reason code of the acceptance tasks planned to fail.
 pub const FAILING_TASK_REASON: &str = "OpportunityValidationFailed";
 
+/// Who sends the engagement invitations we receive in the chaos runs (AWS's referrals carry
+/// the alias `AWS`): auto-respond's accept rule names it, as every accept rule must.
+pub const TRUSTED_SENDER: &str = "AWS";
+
 /// auto-respond's policy in the chaos runs (real, not a dry run): accept the opportunity
 /// referrals we received once they are an hour old, reject the lead referrals that expire
 /// within ten days; the other leads stay PENDING (until time brings them under). At most
@@ -145,7 +149,7 @@ pub fn respond_policy(max_actions_per_run: u32) -> Value {
     json!({
         "version": 1, "dryRun": false, "maxActionsPerRun": max_actions_per_run, "maxActionsPerDay": 1000,
         "rules": [
-            {"name": "referrals", "match": {"payloadTypes": ["OpportunityInvitation"], "olderThanHours": 1}, "action": "accept"},
+            {"name": "referrals", "match": {"payloadTypes": ["OpportunityInvitation"], "senderAwsAccountIds": [TRUSTED_SENDER], "olderThanHours": 1}, "action": "accept"},
             {"name": "expiring-leads", "match": {"payloadTypes": ["LeadInvitation"], "expiresWithinHours": 240},
              "action": "reject", "rejectionReason": REJECTION_REASON}
         ]
@@ -609,7 +613,8 @@ pub fn new_invitation(rng: &mut XorShift, kind: Kind, now: DateTime<Utc>, expire
             "PayloadType": if rng.chance(0.7) { "OpportunityInvitation" } else { "LeadInvitation" },
             "EngagementId": random_id(rng, "eng-", LOWER, 14),
             "EngagementTitle": "Chaos engagement",
-            "SenderAwsAccountId": if sender { "111122223333".to_owned() } else { other },
+            // What we received comes from AWS (referrals): an accept rule must name its sender.
+            "SenderAwsAccountId": if sender { "111122223333".to_owned() } else { TRUSTED_SENDER.to_owned() },
             "InvitationDate": created, "ExpirationDate": expires,
             "ParticipantType": if sender { "SENDER" } else { "RECEIVER" },
             "Status": "PENDING",

@@ -124,9 +124,9 @@ pub struct Skip {
 pub struct Match {
     pub invitation_id: String,
     pub rule: String,
-    /// The rule's action (`{"action": "accept"}`, ...), when the function's rules have one.
-    #[serde(skip_serializing_if = "Value::is_null", rename = "response")]
-    pub action: Value,
+    /// The rule's action (`"action": "accept"`, ...), when the function's rules have one.
+    #[serde(flatten)]
+    pub action: serde_json::Map<String, Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub other_participant_identifier: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -139,7 +139,10 @@ impl Match {
         Match {
             invitation_id: invitation.id.clone(),
             rule: rule.to_owned(),
-            action,
+            action: match action {
+                Value::Object(members) => members,
+                _ => serde_json::Map::new(),
+            },
             other_participant_identifier: invitation.other_party.participant_identifier.clone(),
             sender_company_name: invitation.other_party.sender_company_name.clone(),
             created_at: invitation.created_at,
