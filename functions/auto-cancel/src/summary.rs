@@ -42,7 +42,9 @@ impl DerefMut for Summary {
 impl Summary {
     /// The summary of a run of `policy` before it found anything: every rule at 0 matches.
     pub(crate) fn new(policy: &Policy, dry_run: bool) -> Self {
-        let report = PolicyReport::new(policy.hash(), &policy.limits, policy.rule_names(), dry_run);
+        let mut report = PolicyReport::new(policy.hash(), &policy.limits, policy.rule_names(), dry_run);
+        // Old names the policy still uses: said in every summary until renamed.
+        report.notes.extend(policy.warnings().iter().cloned());
         Summary { report, ..Summary::default() }
     }
 }
