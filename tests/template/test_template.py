@@ -316,7 +316,7 @@ class SchemaRegistryTest(unittest.TestCase):
         self.assertNotIn("SchemaRegistry", json.dumps(others))
 
     def test_one_schema_per_registry_document_with_that_document_as_content(self):
-        self.assertEqual(len(self.documents), 18)
+        self.assertEqual(len(self.documents), 19)
         by_title = {}
         for name, schema in self.schemas.items():
             props = schema["Properties"]
