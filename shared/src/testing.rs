@@ -20,9 +20,8 @@ use crate::domain::{
 use crate::error::{PartnerCentralError, StoreError};
 use crate::ports::{
     AcceptanceTaskQuery, AcceptedConnection, ActionBudget, Allowance, CallCounts, Clock, ConnectionInvitationQuery,
-    ConnectionInvitations, ConnectionResponses,
-    EngagementInvitationQuery, EngagementInvitations, EngagementOrder, EngagementResponses, EventPublisher,
-    OUTBOX_PAGE, OutboxPage, Page, PageItem, StateStore, Take, TaskOrder,
+    ConnectionInvitations, ConnectionResponses, EngagementInvitationQuery, EngagementInvitations, EngagementOrder,
+    EngagementResponses, EventPublisher, OUTBOX_PAGE, OutboxPage, Page, PageItem, StateStore, Take, TaskOrder,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

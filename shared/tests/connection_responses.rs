@@ -132,7 +132,8 @@ async fn reject_passes_the_token_and_the_reason_and_reports_conflicts() {
                 .build()
                 .unwrap_or_else(|e| panic!("{e}"))
         });
-    let conflict = r#"{"__type":"ConflictException","Message":"not pending","Reason":"INCOMPATIBLE_CONNECTION_INVITATION_STATE"}"#;
+    let conflict =
+        r#"{"__type":"ConflictException","Message":"not pending","Reason":"INCOMPATIBLE_CONNECTION_INVITATION_STATE"}"#;
     let refused = mock!(account::Client::reject_connection_invitation)
         .match_requests(|r| r.identifier() == Some("pacinv-0000000000002"))
         .then_http_response(move || json_response(409, conflict));

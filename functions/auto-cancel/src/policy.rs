@@ -322,9 +322,7 @@ fn validate_conditions(
             problems.add(format!("{base}.olderThanDays"), "give only olderThanHours (its new name, in hours)");
             None
         }
-        (Some(h), None) => {
-            problems.bounded(&format!("{base}.olderThanHours"), h, 0..=MAX_OLDER_THAN_DAYS * 24, None)
-        }
+        (Some(h), None) => problems.bounded(&format!("{base}.olderThanHours"), h, 0..=MAX_OLDER_THAN_DAYS * 24, None),
         (None, Some(d)) => {
             warnings.push(format!("{base}.olderThanDays: deprecated, write olderThanHours ({} × 24)", d));
             problems.bounded(&format!("{base}.olderThanDays"), d, 0..=MAX_OLDER_THAN_DAYS, None).map(|d| d * 24)
@@ -766,7 +764,8 @@ mod tests {
         // Both names at once: refused, naming the old one.
         let m = error(r#"{"version": 1, "maxActionsPerRun": 5, "maxCancellationsPerRun": 5}"#);
         assert_eq!(m, "maxCancellationsPerRun: give only maxActionsPerRun (its new name)");
-        let m = error(r#"{"version": 1, "rules": [{"name": "r", "match": {"olderThanHours": 72, "olderThanDays": 3}}]}"#);
+        let m =
+            error(r#"{"version": 1, "rules": [{"name": "r", "match": {"olderThanHours": 72, "olderThanDays": 3}}]}"#);
         assert_eq!(m, "rules[0].match.olderThanDays: give only olderThanHours (its new name, in hours)");
     }
 

@@ -112,7 +112,11 @@ where
     }
 
     /// One run. Always reports the summary; the error, if any, after the outbox was drained.
-    pub(crate) async fn run(&self, invocation: Invocation, deadline: Option<SystemTime>) -> RunReport<Summary, RunError> {
+    pub(crate) async fn run(
+        &self,
+        invocation: Invocation,
+        deadline: Option<SystemTime>,
+    ) -> RunReport<Summary, RunError> {
         let summary = |dry_run| Summary::new(self.policy, dry_run);
         let work = async |dry_run, firing: Option<&str>, summary: &mut Summary| {
             self.work(dry_run, firing, deadline, summary).await

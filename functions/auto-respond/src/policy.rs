@@ -241,7 +241,9 @@ impl Exclusion<Invitation> for Exclusions {
             return Some(ExclusionReason::SenderAwsAccountId);
         }
         let other = sender.participant_identifier.as_ref();
-        other.is_some_and(|o| self.other_participant_identifiers.contains(o)).then_some(ExclusionReason::OtherParticipant)
+        other
+            .is_some_and(|o| self.other_participant_identifiers.contains(o))
+            .then_some(ExclusionReason::OtherParticipant)
     }
 }
 
@@ -347,7 +349,8 @@ fn validate_kind(i: usize, kind: Option<&str>, problems: &mut Problems) -> Invit
         None | Some("engagement") => InvitationKind::Engagement,
         Some("connection") => InvitationKind::Connection,
         Some(other) => {
-            problems.add(format!("rules[{i}].kind"), format!("unknown kind {other:?} (accepted: engagement, connection)"));
+            problems
+                .add(format!("rules[{i}].kind"), format!("unknown kind {other:?} (accepted: engagement, connection)"));
             InvitationKind::Engagement
         }
     }

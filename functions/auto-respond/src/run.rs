@@ -102,7 +102,9 @@ where
     async fn act(&self, current: &Invitation, response: &Response, token: &str) -> Result<Acted, PartnerCentralError> {
         let id = current.id.as_str();
         match response {
-            Response::Accept => Ok(Acted::Started(self.responses.start_accepting_engagement_invitation(id, token).await?)),
+            Response::Accept => {
+                Ok(Acted::Started(self.responses.start_accepting_engagement_invitation(id, token).await?))
+            }
             Response::Reject { rejection_reason } => {
                 // One answer per invitation: never reject what a task (of any run, under any
                 // policy) is accepting. The API takes no token for a rejection.
@@ -117,7 +119,13 @@ where
         }
     }
 
-    fn planned(&self, invitation: &Invitation, response: &Response, cause: Cause, now: DateTime<Utc>) -> InvitationEvent {
+    fn planned(
+        &self,
+        invitation: &Invitation,
+        response: &Response,
+        cause: Cause,
+        now: DateTime<Utc>,
+    ) -> InvitationEvent {
         InvitationEvent::response_planned(invitation, response.clone(), cause, now)
     }
 }
@@ -176,7 +184,13 @@ where
         }
     }
 
-    fn planned(&self, invitation: &Invitation, response: &Response, cause: Cause, now: DateTime<Utc>) -> InvitationEvent {
+    fn planned(
+        &self,
+        invitation: &Invitation,
+        response: &Response,
+        cause: Cause,
+        now: DateTime<Utc>,
+    ) -> InvitationEvent {
         InvitationEvent::response_planned(invitation, response.clone(), cause, now)
     }
 }
@@ -223,7 +237,10 @@ where
         run_policy(self.ports, FUNCTION_NAME, catalog, limits, "answers", invocation, summary, work).await
     }
 
-    fn engine(&self, deadline: Option<SystemTime>) -> Engine<'_, Store, Budget, Clock, Conditions, Exclusions, Response> {
+    fn engine(
+        &self,
+        deadline: Option<SystemTime>,
+    ) -> Engine<'_, Store, Budget, Clock, Conditions, Exclusions, Response> {
         Engine {
             function: FUNCTION_NAME,
             store: self.ports.store,
@@ -271,10 +288,9 @@ where
         // run follows it otherwise).
         let mut started = Vec::new();
         for s in &summary.report.started {
-            if let Some(r) = self.ports.store.load_record(InvitationKind::Engagement, &s.invitation_id).await? {
-                if r.acceptance.as_ref().is_some_and(|a| a.is_followed()) {
-                    started.push(r);
-                }
+            let record = self.ports.store.load_record(InvitationKind::Engagement, &s.invitation_id).await?;
+            if let Some(r) = record.filter(|r| r.acceptance.as_ref().is_some_and(|a| a.is_followed())) {
+                started.push(r);
             }
         }
         self.follow(&engine, started, summary).await

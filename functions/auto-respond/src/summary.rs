@@ -124,4 +124,3 @@ impl RunSummary for Summary {
         self.end.metrics(metrics)
     }
 }
-

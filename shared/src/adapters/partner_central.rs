@@ -17,8 +17,7 @@ use crate::domain::{
 use crate::error::PartnerCentralError;
 use crate::ports::{
     AcceptanceTaskQuery, AcceptedConnection, ConnectionInvitationQuery, ConnectionInvitations, ConnectionResponses,
-    EngagementInvitationQuery,
-    EngagementInvitations, EngagementOrder, EngagementResponses, Page, PageItem, TaskOrder,
+    EngagementInvitationQuery, EngagementInvitations, EngagementOrder, EngagementResponses, Page, PageItem, TaskOrder,
 };
 
 /// Page size of every listing: the APIs' maximum.
@@ -265,7 +264,8 @@ fn account_extras(e: &impl AccountErrorParts) -> ErrorExtras {
                 .collect()
         })
         .unwrap_or_default();
-    let reason = e.as_conflict().map(|c| c.reason().as_str().to_owned()).or_else(|| e.quota_reason().map(str::to_owned));
+    let reason =
+        e.as_conflict().map(|c| c.reason().as_str().to_owned()).or_else(|| e.quota_reason().map(str::to_owned));
     ErrorExtras { reason, fields }
 }
 

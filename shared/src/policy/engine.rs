@@ -301,7 +301,10 @@ where
                 continue;
             }
             if let Some(left) = self.time.exhausted() {
-                tracing::info!(time_left_ms = left.as_millis() as u64, "no time left for another action; the remaining matches wait");
+                tracing::info!(
+                    time_left_ms = left.as_millis() as u64,
+                    "no time left for another action; the remaining matches wait"
+                );
                 out_of_time = Some(left);
                 report.deferred.push(invitation.id.clone());
                 continue;
@@ -395,7 +398,8 @@ where
             Acted::Started(task) => {
                 let at = self.clock.now();
                 let decide = |record| decide::started(record, &current, task, &cause, at);
-                let committed = self.commit(&current, record, decide, |w| self.rendered(&current, w, Some(&cause), at)).await?;
+                let committed =
+                    self.commit(&current, record, decide, |w| self.rendered(&current, w, Some(&cause), at)).await?;
                 report.events_queued += committed.events();
             }
             Acted::Skipped(_) => {}
@@ -487,8 +491,8 @@ mod tests {
         let far = TimeBudget::until(SystemTime::now().checked_add(Duration::from_secs(3600)), 2, 1);
         assert_eq!(far.exhausted(), None);
         assert_eq!(lambda_deadline(0), None, "a local emulator's missing deadline is no deadline");
-        let in_an_hour = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_millis() as u64
-            + 3_600_000;
+        let in_an_hour =
+            SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_millis() as u64 + 3_600_000;
         assert!(lambda_deadline(in_an_hour).is_some());
     }
 }

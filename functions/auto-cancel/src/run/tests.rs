@@ -14,9 +14,9 @@ use shared::run::RunSummary;
 use shared::testing::{FakePartnerCentral, FixedClock, MemoryStateStore, RecordingPublisher, connection_invitation};
 
 use super::*;
+use crate::input::Invocation;
 use shared::domain::{CauseType, CommitOutcome, InvitationRecord, RecordChange};
 use shared::policy::engine::SkipReason;
-use crate::input::Invocation;
 
 const COLLAB: &str = "OPPORTUNITY_COLLABORATION";
 const SUB: &str = "SUBSIDIARY";
@@ -113,7 +113,11 @@ fn app_with<Connections: Fake>(invitations: Connections, policy: Policy) -> App<
         publisher: RecordingPublisher::new(),
         clock: FixedClock::at(now()),
         policy,
-        settings: Settings { include_contact_details: false, catalog: shared::domain::Catalog::Aws, requests_per_second: 8 },
+        settings: Settings {
+            include_contact_details: false,
+            catalog: shared::domain::Catalog::Aws,
+            requests_per_second: 8,
+        },
     }
 }
 
@@ -325,8 +329,7 @@ async fn a_real_run_cancels_matching_sender_invitations_oldest_first_up_to_the_c
         "one listing; one confirmation per cancellation"
     );
     // Deterministic tokens: the policy's token for each invitation, in order.
-    let expected: Vec<(String, String)> =
-        s.canceled.iter().map(|id| (id.clone(), client_token(id))).collect();
+    let expected: Vec<(String, String)> = s.canceled.iter().map(|id| (id.clone(), client_token(id))).collect();
     assert_eq!(app.invitations.tokens(), expected);
 
     let published = app.publisher.published();

@@ -290,14 +290,26 @@ fn an_accept_rule_must_name_the_sender_by_what_the_sender_cannot_choose() {
     let m = error(
         r#"{"version": 1, "rules": [{"name": "trusting", "match": {"titleContains": "aws", "senderCompanyNames": ["AWS"]}, "action": "accept"}]}"#,
     );
-    assert!(m.starts_with("rules[0]: an accept rule must name who sent the invitation with match.senderAwsAccountIds"), "{m}");
+    assert!(
+        m.starts_with("rules[0]: an accept rule must name who sent the invitation with match.senderAwsAccountIds"),
+        "{m}"
+    );
     let m = error(
         r#"{"version": 1, "rules": [{"name": "any-collab", "kind": "connection", "match": {"connectionTypes": ["OPPORTUNITY_COLLABORATION"]}, "action": "accept"}]}"#,
     );
-    assert!(m.starts_with("rules[0]: an accept rule must name who sent the invitation with match.otherParticipantIdentifiers"), "{m}");
+    assert!(
+        m.starts_with(
+            "rules[0]: an accept rule must name who sent the invitation with match.otherParticipantIdentifiers"
+        ),
+        "{m}"
+    );
     // Named by account: accepted; a reject rule needs no sender.
-    policy(r#"{"version": 1, "rules": [{"name": "ok", "match": {"senderAwsAccountIds": ["123456789012"], "titleContains": "aws"}, "action": "accept"}]}"#);
-    policy(r#"{"version": 1, "rules": [{"name": "ok", "match": {"titleContains": "spam"}, "action": "reject", "rejectionReason": "Other"}]}"#);
+    policy(
+        r#"{"version": 1, "rules": [{"name": "ok", "match": {"senderAwsAccountIds": ["123456789012"], "titleContains": "aws"}, "action": "accept"}]}"#,
+    );
+    policy(
+        r#"{"version": 1, "rules": [{"name": "ok", "match": {"titleContains": "spam"}, "action": "reject", "rejectionReason": "Other"}]}"#,
+    );
 }
 
 /// A PENDING connection invitation we received `age_hours` ago from `from` (15-day expiry).
@@ -351,7 +363,10 @@ fn engagement_policies_keep_their_hash_and_connection_rules_hash_their_kind() {
     let engagement = r#"{"version": 1, "rules": [{"name": "r", "match": {"olderThanHours": 3}, "action": "reject", "rejectionReason": "Other"}]}"#;
     let connection = r#"{"version": 1, "rules": [{"name": "r", "kind": "connection", "match": {"olderThanHours": 3}, "action": "reject", "rejectionReason": "Other"}]}"#;
     assert_ne!(policy(engagement).hash(), policy(connection).hash(), "the kind is part of what a rule selects");
-    assert_eq!(policy(engagement).canonical_json(), policy(&engagement.replace("\"match\"", "\"kind\": \"engagement\", \"match\"")).canonical_json());
+    assert_eq!(
+        policy(engagement).canonical_json(),
+        policy(&engagement.replace("\"match\"", "\"kind\": \"engagement\", \"match\"")).canonical_json()
+    );
     assert!(!policy(engagement).canonical_json().contains("kind"));
     assert!(!policy(engagement).canonical_json().contains("otherParticipantIdentifiers"));
 }

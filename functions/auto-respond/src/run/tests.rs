@@ -494,7 +494,11 @@ async fn a_connection_policy_plans_in_a_dry_run_then_accepts_and_rejects() {
     for (t, d) in &answered {
         let cause = d.cause.as_ref().unwrap_or_else(|| panic!("cause"));
         assert_eq!(cause.policy_hash, app.policy.hash());
-        let expected = if d.invitation_id == STRANGER { "Connection Invitation Rejected" } else { "Connection Invitation Accepted" };
+        let expected = if d.invitation_id == STRANGER {
+            "Connection Invitation Rejected"
+        } else {
+            "Connection Invitation Accepted"
+        };
         assert_eq!(t, expected);
         // The same eventId list-and-publish would give the transition.
         let current = app.partner.get(InvitationKind::Connection, &d.invitation_id).unwrap_or_else(|| panic!("known"));
@@ -518,7 +522,9 @@ async fn a_full_account_is_a_skip_with_its_reason_and_an_alarm_worthy_metric() {
         s.skipped.iter().map(|k| (k.invitation_id.clone(), k.reason.to_string())).collect();
     assert_eq!(
         reasons.get(PARTNER).map(String::as_str),
-        Some("AcceptConnectionInvitation: service quota exceeded (LIMIT_EXCEEDED_NUMBER_OF_ACTIVE_CONNECTION); left PENDING")
+        Some(
+            "AcceptConnectionInvitation: service quota exceeded (LIMIT_EXCEEDED_NUMBER_OF_ACTIVE_CONNECTION); left PENDING"
+        )
     );
     let emf = s.metrics().to_emf("auto-respond", "AWS", 0);
     assert_eq!(emf["QuotaExceeded"], 2.0);

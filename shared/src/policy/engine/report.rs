@@ -67,7 +67,8 @@ impl SkipReason {
 
 /// The operation's short name: `CancelConnectionInvitation` → `Cancel`.
 fn verb(operation: &str) -> &str {
-    let end = operation.char_indices().skip(1).find(|(_, c)| c.is_ascii_uppercase()).map_or(operation.len(), |(i, _)| i);
+    let end =
+        operation.char_indices().skip(1).find(|(_, c)| c.is_ascii_uppercase()).map_or(operation.len(), |(i, _)| i);
     &operation[..end]
 }
 
