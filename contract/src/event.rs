@@ -34,6 +34,10 @@ pub enum DetailType {
     ConnectionInvitationExpiringSoon,
     #[serde(rename = "Connection Invitation Cancellation Planned")]
     ConnectionInvitationCancellationPlanned,
+    /// A dry run of auto-respond would answer this connection invitation we received (detail
+    /// `response`, `cause`).
+    #[serde(rename = "Connection Invitation Response Planned")]
+    ConnectionInvitationResponsePlanned,
     #[serde(rename = "Engagement Invitation Created")]
     EngagementInvitationCreated,
     #[serde(rename = "Engagement Invitation Accepted")]
@@ -77,7 +81,7 @@ pub enum DetailType {
 
 impl DetailType {
     /// Every detail-type of the contract.
-    pub const ALL: [DetailType; 20] = [
+    pub const ALL: [DetailType; 21] = [
         DetailType::ConnectionInvitationCreated,
         DetailType::ConnectionInvitationAccepted,
         DetailType::ConnectionInvitationRejected,
@@ -85,6 +89,7 @@ impl DetailType {
         DetailType::ConnectionInvitationExpired,
         DetailType::ConnectionInvitationExpiringSoon,
         DetailType::ConnectionInvitationCancellationPlanned,
+        DetailType::ConnectionInvitationResponsePlanned,
         DetailType::EngagementInvitationCreated,
         DetailType::EngagementInvitationAccepted,
         DetailType::EngagementInvitationRejected,
@@ -119,6 +124,7 @@ impl DetailType {
             ConnectionInvitationExpired => "Connection Invitation Expired",
             ConnectionInvitationExpiringSoon => "Connection Invitation Expiring Soon",
             ConnectionInvitationCancellationPlanned => "Connection Invitation Cancellation Planned",
+            ConnectionInvitationResponsePlanned => "Connection Invitation Response Planned",
             EngagementInvitationCreated => "Engagement Invitation Created",
             EngagementInvitationAccepted => "Engagement Invitation Accepted",
             EngagementInvitationRejected => "Engagement Invitation Rejected",
@@ -353,6 +359,7 @@ mod tests {
                 "Connection Invitation Expired",
                 "Connection Invitation Expiring Soon",
                 "Connection Invitation Cancellation Planned",
+                "Connection Invitation Response Planned",
                 "Engagement Invitation Created",
                 "Engagement Invitation Accepted",
                 "Engagement Invitation Rejected",
@@ -369,7 +376,7 @@ mod tests {
             ]
         );
         assert!(
-            DetailType::invitation_events().eq(DetailType::ALL[..18].iter().copied()),
+            DetailType::invitation_events().eq(DetailType::ALL[..19].iter().copied()),
             "every type but the digest and the health check"
         );
         for d in DetailType::ALL {

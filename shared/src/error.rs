@@ -16,6 +16,10 @@ pub enum PartnerCentralError {
     NotFound { operation: &'static str, message: String },
     #[error("{operation}: conflict ({reason}): {message}")]
     Conflict { operation: &'static str, reason: String, message: String },
+    /// A service quota would be exceeded (`reason`: e.g.
+    /// `LIMIT_EXCEEDED_NUMBER_OF_ACTIVE_CONNECTION`).
+    #[error("{operation}: service quota exceeded ({reason}): {message}")]
+    QuotaExceeded { operation: &'static str, reason: String, message: String },
     #[error("{operation}: still throttled after retries: {message}")]
     Throttled { operation: &'static str, message: String },
     #[error("{operation}: service error: {message}")]

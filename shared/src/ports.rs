@@ -170,6 +170,37 @@ pub trait ConnectionInvitations: Send + Sync {
     ) -> impl Future<Output = Result<Invitation, PartnerCentralError>> + Send;
 }
 
+/// A connection created by accepting a connection invitation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedConnection {
+    /// `Connection.Id`.
+    pub connection_id: String,
+    /// `Connection.OtherParticipantAccountId`, when given.
+    pub other_participant_account_id: Option<String>,
+}
+
+/// Answering connection invitations we received (Partner Central Account API). Both calls
+/// take a required `client_token`: the same token with the same invitation returns the same
+/// result (a retry or a repeated run never answers twice); an invitation no longer PENDING is
+/// a `Conflict`.
+pub trait ConnectionResponses: Send + Sync {
+    /// `AcceptConnectionInvitation`: creates the connection. `QuotaExceeded` at the
+    /// active-connection limit.
+    fn accept_connection_invitation(
+        &self,
+        id: &str,
+        client_token: &str,
+    ) -> impl Future<Output = Result<AcceptedConnection, PartnerCentralError>> + Send;
+
+    /// `RejectConnectionInvitation`, with an optional reason (at most 256 characters).
+    fn reject_connection_invitation(
+        &self,
+        id: &str,
+        client_token: &str,
+        reason: Option<&str>,
+    ) -> impl Future<Output = Result<Invitation, PartnerCentralError>> + Send;
+}
+
 /// Engagement invitations (Partner Central Selling API).
 pub trait EngagementInvitations: Send + Sync {
     /// Every page of the listing (or until the query's cut-off), `MaxResults` 100.

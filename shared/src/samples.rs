@@ -195,6 +195,17 @@ fn outbound(detail_type: DetailType) -> Option<OutboundEvent> {
         ConnectionInvitationCancellationPlanned => {
             InvitationEvent::cancellation_planned(&conn, cause("stale-after-3-days"), later)
         }
+        ConnectionInvitationResponsePlanned => {
+            // One we received: auto-respond answers those.
+            let received = Invitation { participant_type: ParticipantType::Receiver, ..conn.clone() };
+            let reason = RejectionReason::new("Not a partner we work with").ok()?;
+            InvitationEvent::response_planned(
+                &received,
+                Response::Reject { rejection_reason: reason },
+                cause("reject-unknown-partners"),
+                later,
+            )
+        }
         EngagementInvitationCreated => InvitationEvent::created(&eng, at(8, 9, 5)),
         EngagementInvitationAccepted => InvitationEvent::answered_by_policy(
             &with_status(&eng, InvitationStatus::Accepted, at(8, 9, 25)),

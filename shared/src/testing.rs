@@ -19,9 +19,9 @@ use crate::domain::{
 };
 use crate::error::{PartnerCentralError, StoreError};
 use crate::ports::{
-    AcceptanceTaskQuery, ActionBudget, Allowance, CallCounts, Clock, ConnectionInvitationQuery, ConnectionInvitations,
-    EngagementInvitationQuery, EngagementInvitations, EngagementOrder, EngagementResponses, EventPublisher,
-    OUTBOX_PAGE, OutboxPage, Page, PageItem, StateStore, Take, TaskOrder,
+    AcceptanceTaskQuery, AcceptedConnection, ActionBudget, Allowance, CallCounts, Clock, ConnectionInvitationQuery,
+    ConnectionInvitations, ConnectionResponses, EngagementInvitationQuery, EngagementInvitations, EngagementOrder,
+    EngagementResponses, EventPublisher, OUTBOX_PAGE, OutboxPage, Page, PageItem, StateStore, Take, TaskOrder,
 };
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -264,6 +264,88 @@ impl ConnectionInvitations for FakePartnerCentral {
     }
 }
 
+impl FakePartnerCentral {
+    /// Refuse the next connection acceptances with `ServiceQuotaExceeded` (the
+    /// active-connection limit) while `full`.
+    pub fn set_connections_full(&self, full: bool) {
+        lock(&self.responses).connections_full = full;
+    }
+
+    /// Connection answers given, in order: (invitation id, client token, ACCEPTED/REJECTED).
+    pub fn connection_answers(&self) -> Vec<(String, String, InvitationStatus)> {
+        lock(&self.responses).connection_answers.clone()
+    }
+
+    /// Answer a PENDING connection invitation we received; the same token on the same
+    /// invitation returns the first answer again (the API's idempotency).
+    fn answer_connection(
+        &self,
+        op: &'static str,
+        id: &str,
+        client_token: &str,
+        status: InvitationStatus,
+    ) -> Result<Invitation, PartnerCentralError> {
+        self.count(op);
+        if let Some(e) = self.take_failure(id) {
+            return Err(e);
+        }
+        let mut all = lock(&self.invitations);
+        let inv = all
+            .iter_mut()
+            .find(|i| i.kind == InvitationKind::Connection && i.id == id)
+            .ok_or_else(|| PartnerCentralError::NotFound { operation: op, message: format!("{id} does not exist") })?;
+        let mut responses = lock(&self.responses);
+        let repeat = responses.connection_answers.iter().any(|(i, t, s)| i == id && t == client_token && *s == status);
+        if repeat && inv.status == status {
+            return Ok(inv.clone());
+        }
+        if inv.status != InvitationStatus::Pending || inv.participant_type != ParticipantType::Receiver {
+            return Err(PartnerCentralError::Conflict {
+                operation: op,
+                reason: "INCOMPATIBLE_CONNECTION_INVITATION_STATE".into(),
+                message: format!("{id} is {} and {}", inv.status, inv.participant_type),
+            });
+        }
+        if status == InvitationStatus::Accepted && responses.connections_full {
+            return Err(PartnerCentralError::QuotaExceeded {
+                operation: op,
+                reason: "LIMIT_EXCEEDED_NUMBER_OF_ACTIVE_CONNECTION".into(),
+                message: "the account has the most active connections it may have".into(),
+            });
+        }
+        inv.status = status;
+        if status == InvitationStatus::Accepted {
+            inv.connection_id = Some(format!("pc-{}", &id[id.len().saturating_sub(13)..]));
+        }
+        responses.connection_answers.push((id.to_owned(), client_token.to_owned(), status));
+        Ok(inv.clone())
+    }
+}
+
+impl ConnectionResponses for FakePartnerCentral {
+    async fn accept_connection_invitation(
+        &self,
+        id: &str,
+        client_token: &str,
+    ) -> Result<AcceptedConnection, PartnerCentralError> {
+        let accepted =
+            self.answer_connection("AcceptConnectionInvitation", id, client_token, InvitationStatus::Accepted)?;
+        Ok(AcceptedConnection {
+            connection_id: accepted.connection_id.unwrap_or_default(),
+            other_participant_account_id: accepted.other_party.participant_identifier,
+        })
+    }
+
+    async fn reject_connection_invitation(
+        &self,
+        id: &str,
+        client_token: &str,
+        _reason: Option<&str>,
+    ) -> Result<Invitation, PartnerCentralError> {
+        self.answer_connection("RejectConnectionInvitation", id, client_token, InvitationStatus::Rejected)
+    }
+}
+
 impl EngagementInvitations for FakePartnerCentral {
     fn list_engagement_invitations(
         &self,
@@ -344,6 +426,10 @@ struct FakeResponses {
     rejections: BTreeMap<String, RejectionReason>,
     /// Task ids the listing no longer returns (e.g. past its retention).
     unlisted: HashSet<String>,
+    /// Connection answers given: (invitation id, client token, status).
+    connection_answers: Vec<(String, String, InvitationStatus)>,
+    /// Acceptances of connection invitations refused for the active-connection quota.
+    connections_full: bool,
 }
 
 /// Answering engagement invitations, as the Selling API (and the emulator) does: a task starts

@@ -38,7 +38,7 @@ VARIANTS = {
 DETAIL_TYPES = {
     f"{CONNECTION} Created", f"{CONNECTION} Accepted", f"{CONNECTION} Rejected", f"{CONNECTION} Canceled",
     f"{CONNECTION} Expired", f"{CONNECTION} Expiring Soon", f"{CONNECTION} Cancellation Planned",
-    f"{ENGAGEMENT} Created", f"{ENGAGEMENT} Accepted", f"{ENGAGEMENT} Rejected", f"{ENGAGEMENT} Expired",
+    f"{CONNECTION} Response Planned", f"{ENGAGEMENT} Created", f"{ENGAGEMENT} Accepted", f"{ENGAGEMENT} Rejected", f"{ENGAGEMENT} Expired",
     f"{ENGAGEMENT} Expiring Soon", f"{ENGAGEMENT} Response Planned", f"{ENGAGEMENT} Acceptance Started",
     f"{ENGAGEMENT} Acceptance Completed", f"{ENGAGEMENT} Acceptance Failed", "Invitations Expiring Digest",
     f"{ENGAGEMENT} Approval Requested", f"{CONNECTION} Approval Requested", "Health Check",
@@ -48,7 +48,7 @@ EVERY_CASE = DETAIL_TYPES | set(VARIANTS)
 HEALTH_CHECK = {"Health Check"}
 ACCEPTED = {f"{CONNECTION} Accepted", f"{ENGAGEMENT} Accepted"}
 CREATED = {f"{CONNECTION} Created", f"{ENGAGEMENT} Created"}
-DRY_RUN_PLANS = {f"{CONNECTION} Cancellation Planned", f"{ENGAGEMENT} Response Planned"}
+DRY_RUN_PLANS = {f"{CONNECTION} Cancellation Planned", f"{CONNECTION} Response Planned", f"{ENGAGEMENT} Response Planned"}
 
 # pattern -> the cases it must match; it must match no other case.
 EXPECTED = {

@@ -451,7 +451,8 @@ def ar_policy() -> str:
     return json.dumps({
         "version": 1, "dryRun": False, "maxActionsPerRun": 10, "maxActionsPerDay": 10,
         "rules": [
-            {"name": "aws-referrals", "match": {"payloadTypes": ["OpportunityInvitation"], "senderCompanyNames": ["AWS"]},
+            {"name": "aws-referrals", "match": {"payloadTypes": ["OpportunityInvitation"],
+                                               "senderAwsAccountIds": ["123456789012"], "senderCompanyNames": ["AWS"]},
              "action": "accept"},
             {"name": "leads", "match": {"payloadTypes": ["LeadInvitation"]}, "action": "reject",
              "rejectionReason": "Unable to support"},
@@ -529,6 +530,72 @@ def auto_respond_scheduled(t: SamLocalCase, function: samlocal.Function, sample:
     t.assertEqual(t.outbox(), [])
 
 
+PARTNER = "pacinv-Partner000001"
+STRANGER = "pacinv-Stranger00001"
+CONN_KEEP = "pacinv-KeepThisOne01"
+CONN_OURS = "pacinv-Ours000000001"
+
+
+def arc_seed() -> dict:
+    """Connection invitations we received (and one we sent), in the emulator's seed format."""
+    def connection(id_: str, side: str, age_hours: int, other: str) -> dict:
+        return {
+            "Catalog": "AWS", "Id": id_, "ConnectionType": "OPPORTUNITY_COLLABORATION",
+            "CreatedAt": ts(AR_T0 - timedelta(hours=age_hours)),
+            "OtherParticipantIdentifier": other, "ParticipantType": side, "Status": "PENDING",
+            "InvitationMessage": "Let's build together", "InviterEmail": "ann@example.com", "InviterName": "Ann",
+        }
+    return {"ConnectionInvitations": [
+        connection(PARTNER, "RECEIVER", 30, "111122223333"),
+        connection(STRANGER, "RECEIVER", 72, "999988887777"),
+        connection(CONN_KEEP, "RECEIVER", 80, "111122223333"),
+        connection(CONN_OURS, "SENDER", 100, "111122223333"),
+    ]}
+
+
+def arc_policy(dry_run: bool) -> str:
+    return json.dumps({
+        "version": 1, "dryRun": dry_run, "maxActionsPerRun": 10, "maxActionsPerDay": 10,
+        "rules": [
+            {"name": "known-partners", "kind": "connection",
+             "match": {"otherParticipantIdentifiers": ["111122223333"], "connectionTypes": ["OPPORTUNITY_COLLABORATION"]},
+             "action": "accept"},
+            {"name": "strangers", "kind": "connection", "match": {"olderThanHours": 48},
+             "action": "reject", "rejectionReason": "Not a partner we work with"},
+        ],
+        "exclude": {"invitationIds": [CONN_KEEP]},
+    })
+
+
+def auto_respond_connections(t: SamLocalCase, function: samlocal.Function, sample: Path) -> None:
+    """e2e_connections: a_connection_policy_plans_in_a_dry_run_then_answers_each_match_once:
+    a dry run publishes Connection Invitation Response Planned; the real run accepts and
+    rejects each match once, with the policy's cause; what we sent or excluded stays PENDING."""
+    t.start_world(arc_seed(), AR_T0)
+    s = t.invoke(function, sample, {"RESPOND_POLICY": arc_policy(True)})
+    t.assertEqual(s["planned"], [STRANGER, PARTNER], "oldest first")
+    t.assertEqual(by_rule(t.received()), sorted([
+        ("Connection Invitation Response Planned", PARTNER, "known-partners"),
+        ("Connection Invitation Response Planned", STRANGER, "strangers"),
+    ]))
+    s = t.invoke(function, sample, {"RESPOND_POLICY": arc_policy(False)})
+    t.assertEqual((s["accepted"], s["rejected"]), ([PARTNER], [STRANGER]), s)
+    t.assertEqual((t.emulator_requests("AcceptConnectionInvitation"),
+                   t.emulator_requests("RejectConnectionInvitation")), (1, 1))
+    t.assertEqual(t.emulator_status("connection", PARTNER), "ACCEPTED")
+    t.assertEqual(t.emulator_status("connection", STRANGER), "REJECTED")
+    for id_ in (CONN_KEEP, CONN_OURS):
+        t.assertEqual(t.emulator_status("connection", id_), "PENDING", f"{id_} must be left alone")
+    answered = t.received()
+    t.assertEqual(by_rule(answered), sorted([
+        ("Connection Invitation Accepted", PARTNER, "known-partners"),
+        ("Connection Invitation Rejected", STRANGER, "strangers"),
+    ]))
+    for e in answered:
+        t.assertEqual(e["detail"]["cause"]["policyHash"], s["policyHash"])
+    t.assertEqual(t.outbox(), [])
+
+
 def native_relay_sqs_batch(t: SamLocalCase, function: samlocal.Function, sample: Path) -> None:
     """relay tests: an accepted invitation arrives through the native events' queue, published
     once with the poller's event id; the poller then publishes nothing new for it."""
@@ -602,6 +669,7 @@ SCENARIOS = {
     "auto-cancel-scheduled.json": auto_cancel_scheduled,
     "auto-respond-dry-run.json": auto_respond_dry_run,
     "auto-respond-scheduled.json": auto_respond_scheduled,
+    "auto-respond-connections.json": auto_respond_connections,
     "native-relay-sqs-batch.json": native_relay_sqs_batch,
     "native-relay-event.json": native_relay_event,
     "notify-approval-requested.json": notify_sample,

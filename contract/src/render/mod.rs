@@ -363,7 +363,7 @@ fn invitation(detail_type: DetailType, d: &InvitationEventDetail, context: &Cont
             ));
             Line::ours(format!("📝 {kind} invitation would be canceled (dry run): ")).push_line(who)
         }
-        EngagementInvitationResponsePlanned => {
+        EngagementInvitationResponsePlanned | ConnectionInvitationResponsePlanned => {
             let what = match &d.response {
                 Some(Response::Accept) => Line::ours("accept"),
                 Some(Response::Reject { rejection_reason }) => {

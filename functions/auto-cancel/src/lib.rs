@@ -5,9 +5,9 @@
 //!   evaluation, hash and client tokens;
 //! - [`config`]: environment variables, validated once at start-up;
 //! - [`input`]: what an invocation may say (`{"dryRun": true}` at most);
-//! - [`run`]: the run, on the shared run skeleton (`shared::run`): the ports it borrows, the
-//!   listing, the policy's decisions, plans and cancellations, commits;
-//! - [`summary`]: what a run reports (the summary, its metrics, why a match was skipped).
+//! - [`run`]: the Cancel adapter over our PENDING connection invitations, run by the shared
+//!   policy-action engine (`shared::policy::engine`);
+//! - [`summary`]: what a run reports (the engine's report, what was canceled, its metrics).
 
 mod config;
 mod input;

@@ -22,7 +22,11 @@ async fn main() {
         publisher: &adapters.publisher,
     };
     let catalog = config.common.catalog;
-    let settings = Settings { include_contact_details: config.include_contact_details, catalog };
+    let settings = Settings {
+        include_contact_details: config.include_contact_details,
+        catalog,
+        requests_per_second: config.common.max_requests_per_second.get(),
+    };
     let function = AutoCancel {
         // No engagement invitations: auto-cancel cancels connection invitations we sent.
         ports: Ports {
@@ -42,7 +46,10 @@ async fn main() {
     // Boxed: the run's future is deep, and its layout would otherwise be computed inline in
     // the runtime's (past the compiler's default recursion limit).
     shared::entry::serve(health, move |event: LambdaEvent<Value>| {
-        Box::pin(async move { function.handle(event.payload, &event.context.request_id).await.map_err(Failure) })
+        Box::pin(async move {
+            let deadline = shared::policy::engine::lambda_deadline(event.context.deadline);
+            function.handle(event.payload, &event.context.request_id, deadline).await.map_err(Failure)
+        })
     })
     .await
 }

@@ -21,8 +21,10 @@ use shared::policy::{self, Canonical, Caps, Condition, Exclusion, PolicyError, P
 /// A validated cancellation policy.
 pub type Policy = policy::Policy<Conditions, Exclusions>;
 /// One named rule: cancel what matches all its conditions.
+#[cfg(test)]
 pub(crate) type Rule = policy::Rule<Conditions>;
 /// What the policy says about one invitation.
+#[cfg(test)]
 pub(crate) type Decision<'p> = policy::Decision<'p, Rule, ExclusionReason>;
 
 /// Policy document versions this build understands.
@@ -51,7 +53,13 @@ struct PolicyDocument {
     #[serde(default = "policy::default_dry_run")]
     dry_run: bool,
     #[serde(default)]
+    max_actions_per_run: Option<i64>,
+    #[serde(default)]
+    max_actions_per_day: Option<i64>,
+    /// Deprecated: `maxActionsPerRun`.
+    #[serde(default)]
     max_cancellations_per_run: Option<i64>,
+    /// Deprecated: `maxActionsPerDay`.
     #[serde(default)]
     max_cancellations_per_day: Option<i64>,
     #[serde(default)]
@@ -73,6 +81,9 @@ struct RuleDocument {
 struct MatchDocument {
     #[serde(default)]
     connection_types: Option<Vec<String>>,
+    #[serde(default)]
+    older_than_hours: Option<i64>,
+    /// Deprecated: `olderThanHours` (× 24).
     #[serde(default)]
     older_than_days: Option<i64>,
     #[serde(default)]
@@ -104,8 +115,8 @@ const SHAPE: Shape = Shape::Object(&[
 pub struct Conditions {
     /// `ConnectionType` is one of these.
     connection_types: Option<BTreeSet<String>>,
-    /// Created more than this many days (×24 h) before now.
-    older_than_days: Option<u32>,
+    /// Created more than this many hours before now.
+    older_than_hours: Option<u32>,
     /// Has an expiry, and it is at most this many hours after now.
     expires_within_hours: Option<u32>,
     /// `OtherParticipantIdentifier` is one of these.
@@ -114,14 +125,14 @@ pub struct Conditions {
 
 impl Condition<Invitation> for Conditions {
     fn holds(&self, invitation: &Invitation, now: DateTime<Utc>) -> bool {
-        let days = self.older_than_days.map(|d| Duration::days(i64::from(d)));
+        let age = self.older_than_hours.map(|h| Duration::hours(i64::from(h)));
         let hours = self.expires_within_hours.map(|h| Duration::hours(i64::from(h)));
         one_of(self.connection_types.as_ref(), invitation.connection_type.as_ref())
             && one_of(
                 self.other_participant_identifiers.as_ref(),
                 invitation.other_party.participant_identifier.as_ref(),
             )
-            && older_than(days, invitation.created_at, now)
+            && older_than(age, invitation.created_at, now)
             && expires_within(hours, invitation.expires_at, now)
     }
 }
@@ -132,8 +143,16 @@ impl Canonical for Conditions {
         if let Some(t) = &self.connection_types {
             m.insert("connectionTypes".into(), set(t));
         }
-        if let Some(d) = self.older_than_days {
-            m.insert("olderThanDays".into(), json!(d));
+        // Whole days as they were always written (`olderThanDays`): a policy keeps its hash
+        // when renamed to `olderThanHours` (× 24), and hashes of day-based policies never change.
+        match self.older_than_hours {
+            Some(h) if h % 24 == 0 => {
+                m.insert("olderThanDays".into(), json!(h / 24));
+            }
+            Some(h) => {
+                m.insert("olderThanHours".into(), json!(h));
+            }
+            None => {}
         }
         if let Some(h) = self.expires_within_hours {
             m.insert("expiresWithinHours".into(), json!(h));
@@ -190,31 +209,84 @@ pub(crate) fn parse(text: &str) -> Result<Policy, PolicyError> {
     validate(policy::parse(text, &SHAPE)?)
 }
 
-/// The deterministic `ClientToken` of the cancellation of `invitation_id` under `policy`: the
-/// same invitation and policy always give the same token, so a retried or repeated run never
-/// cancels twice. `ac-<policyHash>-<20 hex of sha256(id)>`, 40 characters of `[A-Za-z0-9-]`
-/// (the API accepts up to 64 of `[A-Za-z0-9-_]`).
-pub(crate) fn client_token(policy: &Policy, invitation_id: &str) -> String {
-    policy.client_token(CLIENT_TOKEN_PREFIX, invitation_id)
+/// The deterministic `ClientToken` of the cancellation of `invitation_id`: keyed on the
+/// invitation alone (not the policy), so a retried or repeated run — under an edited policy
+/// too — never cancels twice. `ac-cancel-<32 hex of sha256(id)>`, 42 characters of
+/// `[A-Za-z0-9-]` (the API accepts up to 64 of `[A-Za-z0-9-_]`).
+pub(crate) fn client_token(invitation_id: &str) -> String {
+    policy::hash::action_token(CLIENT_TOKEN_PREFIX, "cancel", invitation_id)
 }
 
-/// auto-cancel's caps.
+/// auto-cancel's caps (the names every policy uses).
 const CAPS: Caps = Caps {
-    per_run: "maxCancellationsPerRun",
-    per_day: "maxCancellationsPerDay",
+    per_run: "maxActionsPerRun",
+    per_day: "maxActionsPerDay",
     default_per_run: DEFAULT_MAX_CANCELLATIONS_PER_RUN,
     max: MAX_CANCELLATIONS_LIMIT,
     hint: "to cancel nothing, set dryRun to true",
 };
 
+/// A value written under its name or its old one (still accepted, with a warning); both is
+/// a problem.
+fn renamed(
+    path: &str,
+    new: (&str, Option<i64>),
+    old: (&str, Option<i64>),
+    problems: &mut Problems,
+    warnings: &mut Vec<String>,
+) -> Option<i64> {
+    match (new.1, old.1) {
+        (Some(_), Some(_)) => {
+            problems.add(format!("{path}{}", old.0), format!("give only {} (its new name)", new.0));
+            new.1
+        }
+        (None, Some(v)) => {
+            warnings.push(format!("{path}{}: deprecated, write {}", old.0, new.0));
+            Some(v)
+        }
+        (value, None) => value,
+    }
+}
+
 fn validate(doc: PolicyDocument) -> Result<Policy, PolicyError> {
     let mut problems = Problems::default();
+    let mut warnings = Vec::new();
     problems.version(doc.version, &SUPPORTED_VERSIONS);
-    let limits = problems.limits(&CAPS, doc.dry_run, doc.max_cancellations_per_run, doc.max_cancellations_per_day);
+    let per_run = renamed(
+        "",
+        ("maxActionsPerRun", doc.max_actions_per_run),
+        ("maxCancellationsPerRun", doc.max_cancellations_per_run),
+        &mut problems,
+        &mut warnings,
+    );
+    let per_day = renamed(
+        "",
+        ("maxActionsPerDay", doc.max_actions_per_day),
+        ("maxCancellationsPerDay", doc.max_cancellations_per_day),
+        &mut problems,
+        &mut warnings,
+    );
+    // Problems name the field as written.
+    let caps = Caps {
+        per_run: if doc.max_actions_per_run.is_none() && doc.max_cancellations_per_run.is_some() {
+            "maxCancellationsPerRun"
+        } else {
+            CAPS.per_run
+        },
+        per_day: if doc.max_actions_per_day.is_none() && doc.max_cancellations_per_day.is_some() {
+            "maxCancellationsPerDay"
+        } else {
+            CAPS.per_day
+        },
+        ..CAPS
+    };
+    let limits = problems.limits(&caps, doc.dry_run, per_run, per_day);
     let rules = problems.rules(
         doc.rules,
         |rule| &rule.name,
-        |i, rule, problems| (validate_conditions(&format!("rules[{i}].match"), rule.conditions, problems), ()),
+        |i, rule, problems| {
+            (validate_conditions(&format!("rules[{i}].match"), rule.conditions, problems, &mut warnings), ())
+        },
     );
 
     let exclude = Exclusions {
@@ -229,10 +301,15 @@ fn validate(doc: PolicyDocument) -> Result<Policy, PolicyError> {
                 .then(|| format!("{id:?} is not a connection invitation id (pacinv-[A-Za-z0-9]{{13}})"))
         }),
     };
-    problems.into_result(|| Policy::new(doc.version, limits, rules, exclude))
+    problems.into_result(|| Policy::new(doc.version, limits, rules, exclude).with_warnings(warnings))
 }
 
-fn validate_conditions(base: &str, m: MatchDocument, problems: &mut Problems) -> Conditions {
+fn validate_conditions(
+    base: &str,
+    m: MatchDocument,
+    problems: &mut Problems,
+    warnings: &mut Vec<String>,
+) -> Conditions {
     let connection_types = m.connection_types.map(|types| {
         let empty = "empty list (omit it to match any connection type)";
         problems.set(&format!("{base}.connectionTypes"), types, Some(empty), |t| {
@@ -240,9 +317,18 @@ fn validate_conditions(base: &str, m: MatchDocument, problems: &mut Problems) ->
                 .then(|| format!("unknown connection type {t:?} (accepted: {})", CONNECTION_TYPES.join(", ")))
         })
     });
-    let older_than_days = m
-        .older_than_days
-        .and_then(|d| problems.bounded(&format!("{base}.olderThanDays"), d, 0..=MAX_OLDER_THAN_DAYS, None));
+    let older_than_hours = match (m.older_than_hours, m.older_than_days) {
+        (Some(_), Some(_)) => {
+            problems.add(format!("{base}.olderThanDays"), "give only olderThanHours (its new name, in hours)");
+            None
+        }
+        (Some(h), None) => problems.bounded(&format!("{base}.olderThanHours"), h, 0..=MAX_OLDER_THAN_DAYS * 24, None),
+        (None, Some(d)) => {
+            warnings.push(format!("{base}.olderThanDays: deprecated, write olderThanHours ({} × 24)", d));
+            problems.bounded(&format!("{base}.olderThanDays"), d, 0..=MAX_OLDER_THAN_DAYS, None).map(|d| d * 24)
+        }
+        (None, None) => None,
+    };
     let expires_within_hours = m.expires_within_hours.and_then(|h| {
         let why = "a pending invitation always has time left";
         problems.bounded(&format!("{base}.expiresWithinHours"), h, 1..=MAX_EXPIRES_WITHIN_HOURS, Some(why))
@@ -252,15 +338,15 @@ fn validate_conditions(base: &str, m: MatchDocument, problems: &mut Problems) ->
         problems.set(&format!("{base}.otherParticipantIdentifiers"), ids, Some(empty), participant_identifier_problem)
     });
     let conditions =
-        Conditions { connection_types, older_than_days, expires_within_hours, other_participant_identifiers };
+        Conditions { connection_types, older_than_hours, expires_within_hours, other_participant_identifiers };
     // A condition that failed validation is None here but was written: only complain about
     // a missing condition when the document really had none.
-    let written = m.older_than_days.is_some() || m.expires_within_hours.is_some();
+    let written = m.older_than_days.is_some() || m.older_than_hours.is_some() || m.expires_within_hours.is_some();
     if conditions == Conditions::default() && !written {
         problems.add(
             base,
             "no condition (a rule matching every pending invitation is almost certainly a mistake; \
-             accepted: connectionTypes, olderThanDays, expiresWithinHours, otherParticipantIdentifiers)",
+             accepted: connectionTypes, olderThanHours, expiresWithinHours, otherParticipantIdentifiers)",
         );
     }
     conditions
@@ -615,22 +701,19 @@ mod tests {
 
     #[test]
     fn client_tokens_are_deterministic_short_and_in_the_allowed_alphabet() {
-        let p = one_rule(r#"{"olderThanDays": 3}"#);
-        let q = one_rule(r#"{"olderThanDays": 4}"#);
-        let t = client_token(&p, "pacinv-A000000000001");
-        assert_eq!(t, client_token(&p, "pacinv-A000000000001"), "same invitation + policy → same token");
-        assert_ne!(t, client_token(&p, "pacinv-A000000000002"));
-        assert_ne!(t, client_token(&q, "pacinv-A000000000001"));
+        let t = client_token("pacinv-A000000000001");
+        assert_eq!(t, client_token("pacinv-A000000000001"), "same invitation → same token, whatever the policy");
+        assert_ne!(t, client_token("pacinv-A000000000002"));
         assert!(t.len() <= 64 && !t.is_empty(), "{t}");
         assert!(t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'), "{t}");
-        assert!(t.starts_with(&format!("ac-{}-", p.hash())), "{t}");
-        assert_eq!(t.len(), 40);
+        assert!(t.starts_with("ac-cancel-"), "{t}");
     }
 
-    /// Hashes and client tokens of known policies, as computed before the policy engine moved
-    /// to `shared`: a policy's hash is in every event's `cause.policyHash` and in the
-    /// `ClientToken` that keeps a repeated cancellation idempotent, so no refactoring may
-    /// change one. If this test fails, the contract changed.
+    /// Hashes of known policies, and the client tokens: a policy's hash is in every event's
+    /// `cause.policyHash`, the `ClientToken` keeps a repeated cancellation idempotent, so no
+    /// refactoring may change one. If this test fails, the contract changed. (The tokens are
+    /// keyed on the invitation alone since issue 27: `ac-cancel-<32 hex>`; before, they held
+    /// the policy hash, which let an edited policy act twice.)
     #[test]
     fn hashes_and_client_tokens_of_known_policies_never_change() {
         let path =
@@ -642,20 +725,48 @@ mod tests {
                 "rules": [{"name": "blocked-partner", "match": {"otherParticipantIdentifiers": ["123456789012"]}}]}"#,
         );
         let empty = policy(r#"{"version": 1}"#);
-        let pinned = [
-            ("example", example.hash(), client_token(&example, "pacinv-A000000000001")),
-            ("bench", bench.hash(), client_token(&bench, "pacinv-A000000000001")),
-            ("empty", empty.hash(), client_token(&empty, "pacinv-KeepThisOne01")),
-        ];
-        let pinned: Vec<(&str, &str, &str)> = pinned.iter().map(|(n, h, t)| (*n, *h, t.as_str())).collect();
+        let pinned = [("example", example.hash()), ("bench", bench.hash()), ("empty", empty.hash())];
         assert_eq!(
             pinned,
+            [("example", "d3fe395ed492f000"), ("bench", "c01147270b00640a"), ("empty", "17879b3f0113cea4")]
+        );
+        assert_eq!(client_token("pacinv-A000000000001"), "ac-cancel-3e153cbb3844d6c4bec8f277e6e1cb04");
+    }
+
+    #[test]
+    fn the_old_names_are_accepted_with_a_warning_and_keep_the_hash() {
+        let old = policy(
+            r#"{"version": 1, "maxCancellationsPerRun": 5, "maxCancellationsPerDay": 7,
+                "rules": [{"name": "r", "match": {"olderThanDays": 3}}]}"#,
+        );
+        let new = policy(
+            r#"{"version": 1, "maxActionsPerRun": 5, "maxActionsPerDay": 7,
+                "rules": [{"name": "r", "match": {"olderThanHours": 72}}]}"#,
+        );
+        assert_eq!(old.hash(), new.hash(), "a policy keeps its hash across the rename");
+        assert_eq!(old.limits, new.limits);
+        assert_eq!(old.rules, new.rules);
+        assert_eq!(
+            old.warnings(),
             [
-                ("example", "d3fe395ed492f000", "ac-d3fe395ed492f000-3e153cbb3844d6c4bec8"),
-                ("bench", "c01147270b00640a", "ac-c01147270b00640a-3e153cbb3844d6c4bec8"),
-                ("empty", "17879b3f0113cea4", "ac-17879b3f0113cea4-43b1777796cae8cb5a7d"),
+                "maxCancellationsPerRun: deprecated, write maxActionsPerRun",
+                "maxCancellationsPerDay: deprecated, write maxActionsPerDay",
+                "rules[0].match.olderThanDays: deprecated, write olderThanHours (3 × 24)",
             ]
         );
+        assert!(new.warnings().is_empty());
+        // Hours that are not whole days: their own canonical form, another hash.
+        let hours = policy(r#"{"version": 1, "rules": [{"name": "r", "match": {"olderThanHours": 73}}]}"#);
+        assert_ne!(hours.hash(), new.hash());
+        assert!(hours.canonical_json().contains("\"olderThanHours\":73"), "{}", hours.canonical_json());
+        let inv = |h: i64| inv("pacinv-A000000000001", COLLAB, h as f64 / 24.0, "p1");
+        assert!(rule_of(&hours, &inv(74)).is_some() && rule_of(&hours, &inv(73)).is_none(), "strictly older");
+        // Both names at once: refused, naming the old one.
+        let m = error(r#"{"version": 1, "maxActionsPerRun": 5, "maxCancellationsPerRun": 5}"#);
+        assert_eq!(m, "maxCancellationsPerRun: give only maxActionsPerRun (its new name)");
+        let m =
+            error(r#"{"version": 1, "rules": [{"name": "r", "match": {"olderThanHours": 72, "olderThanDays": 3}}]}"#);
+        assert_eq!(m, "rules[0].match.olderThanDays: give only olderThanHours (its new name, in hours)");
     }
 
     #[test]

@@ -16,16 +16,17 @@ async fn main() {
     let adapters = AwsAdapters::load(&config.common, &config.state).await;
     let health = HealthProbes {
         function: "auto-respond",
-        account: None,
+        account: Some((&adapters.account, Reads::List)),
         selling: Some((&adapters.selling, Reads::List)),
         store: &adapters.store,
         publisher: &adapters.publisher,
     };
-    let settings = Settings { catalog: config.common.catalog };
+    let settings =
+        Settings { catalog: config.common.catalog, requests_per_second: config.common.max_requests_per_second.get() };
     let function = AutoRespond {
-        // No connection invitations: auto-respond answers engagement invitations we received.
+        // Engagement invitations and connection invitations we received.
         ports: Ports {
-            connections: &(),
+            connections: &adapters.account,
             engagements: &adapters.selling,
             store: &adapters.store,
             publisher: &adapters.publisher,
@@ -34,6 +35,8 @@ async fn main() {
         },
         // Accepting and rejecting go through the same Selling client (its writes paced).
         responses: &adapters.selling,
+        // Answering connection invitations: the same Account client (its calls paced).
+        answers: &adapters.account,
         // The allowances live in the same state table: the same store, one DynamoDB client.
         budget: &adapters.store,
         policy: &config.policy,
@@ -42,7 +45,10 @@ async fn main() {
     let function = &function;
     // Boxed: the run's future is deep (see auto-cancel).
     shared::entry::serve(health, move |event: LambdaEvent<Value>| {
-        Box::pin(async move { function.handle(event.payload, &event.context.request_id).await.map_err(Failure) })
+        Box::pin(async move {
+            let deadline = shared::policy::engine::lambda_deadline(event.context.deadline);
+            function.handle(event.payload, &event.context.request_id, deadline).await.map_err(Failure)
+        })
     })
     .await
 }

@@ -1,5 +1,6 @@
-//! auto-respond's response policy: the written document that says which engagement
-//! invitations we received to accept, and which to reject with what reason.
+//! auto-respond's response policy: the written document that says which invitations we
+//! received — engagement invitations (referrals, leads) and connection invitations — to
+//! accept, and which to reject with what reason. Each rule names its `kind`.
 //!
 //! The machinery is `shared::policy` (loading, errors naming the JSON path, every problem at
 //! once, evaluation — conditions ANDed, rules ORed, first matching rule reported, exclusions
@@ -13,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use shared::domain::engagement_response::RejectionReason;
-use shared::domain::{Invitation, Response};
+use shared::domain::{Invitation, InvitationKind, Response};
 use shared::policy::evaluation::{expires_within, older_than, one_of};
 use shared::policy::hash::set;
 use shared::policy::{self, Canonical, Caps, Condition, Exclusion, PolicyError, Problems, Shape};
@@ -21,8 +22,10 @@ use shared::policy::{self, Canonical, Caps, Condition, Exclusion, PolicyError, P
 /// A validated response policy.
 pub type Policy = policy::Policy<Conditions, Exclusions, Response>;
 /// One named rule: answer what matches all its conditions with its action.
+#[cfg(test)]
 pub(crate) type Rule = policy::Rule<Conditions, Response>;
 /// What the policy says about one invitation.
+#[cfg(test)]
 pub(crate) type Decision<'p> = policy::Decision<'p, Rule, ExclusionReason>;
 
 /// Policy document versions this build understands.
@@ -33,6 +36,8 @@ const DEFAULT_MAX_ACTIONS_PER_RUN: u32 = 10;
 const MAX_ACTIONS_LIMIT: u32 = 1000;
 /// Highest accepted `olderThanHours` / `expiresWithinHours` (one year; anything above is a typo).
 const MAX_HOURS: u32 = 8760;
+/// The `ConnectionType` values of the Partner Central Account API.
+pub(crate) const CONNECTION_TYPES: [&str; 2] = ["OPPORTUNITY_COLLABORATION", "SUBSIDIARY"];
 /// The `PayloadType` values of engagement invitations.
 pub(crate) const PAYLOAD_TYPES: [&str; 2] = ["OpportunityInvitation", "LeadInvitation"];
 /// The prefix of auto-respond's client tokens.
@@ -63,6 +68,9 @@ struct PolicyDocument {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RuleDocument {
     name: String,
+    /// `engagement` (the default) or `connection`.
+    #[serde(default)]
+    kind: Option<String>,
     #[serde(rename = "match")]
     conditions: MatchDocument,
     action: String,
@@ -82,6 +90,10 @@ struct MatchDocument {
     #[serde(default)]
     title_contains: Option<String>,
     #[serde(default)]
+    connection_types: Option<Vec<String>>,
+    #[serde(default)]
+    other_participant_identifiers: Option<Vec<String>>,
+    #[serde(default)]
     expires_within_hours: Option<i64>,
     #[serde(default)]
     older_than_hours: Option<i64>,
@@ -92,6 +104,8 @@ struct MatchDocument {
 struct ExcludeDocument {
     #[serde(default)]
     sender_aws_account_ids: Vec<String>,
+    #[serde(default)]
+    other_participant_identifiers: Vec<String>,
     #[serde(default)]
     invitation_ids: Vec<String>,
 }
@@ -105,21 +119,57 @@ const SHAPE: Shape = Shape::Object(&[
 // ---------------------------------------------------------------------------------------
 // Conditions and exclusions
 
-/// The conditions of one rule; every one that is set must hold (AND). At least one is set.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The conditions of one rule: its kind, and every condition that is set must hold (AND).
+/// At least one is set; only the kind's own conditions can be.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conditions {
-    /// `PayloadType` is one of these.
+    /// The kind of invitation the rule answers.
+    kind: InvitationKind,
+    /// `PayloadType` is one of these (engagement).
     payload_types: Option<BTreeSet<String>>,
-    /// `SenderAwsAccountId` is one of these.
+    /// `SenderAwsAccountId` is one of these (engagement).
     sender_aws_account_ids: Option<BTreeSet<String>>,
-    /// `SenderCompanyName` is one of these (ignoring case).
+    /// `SenderCompanyName` is one of these (ignoring case; engagement).
     sender_company_names: Option<BTreeSet<String>>,
-    /// The engagement title contains this text (ignoring case).
+    /// The engagement title contains this text (ignoring case; engagement).
     title_contains: Option<String>,
+    /// `ConnectionType` is one of these (connection).
+    connection_types: Option<BTreeSet<String>>,
+    /// `OtherParticipantIdentifier` — who invited us — is one of these (connection).
+    other_participant_identifiers: Option<BTreeSet<String>>,
     /// Has an expiry, and it is at most this many hours after now.
     expires_within_hours: Option<u32>,
     /// Invited more than this many hours before now.
     older_than_hours: Option<u32>,
+}
+
+impl Default for Conditions {
+    fn default() -> Self {
+        Conditions {
+            kind: InvitationKind::Engagement,
+            payload_types: None,
+            sender_aws_account_ids: None,
+            sender_company_names: None,
+            title_contains: None,
+            connection_types: None,
+            other_participant_identifiers: None,
+            expires_within_hours: None,
+            older_than_hours: None,
+        }
+    }
+}
+
+impl Conditions {
+    /// The kind of invitation the rule answers.
+    pub(crate) fn kind(&self) -> InvitationKind {
+        self.kind
+    }
+
+    /// Whether the rule names who sent the invitation by something the sender cannot choose
+    /// (an account id, an other-participant id).
+    fn names_the_sender(&self) -> bool {
+        self.sender_aws_account_ids.is_some() || self.other_participant_identifiers.is_some()
+    }
 }
 
 impl Condition<Invitation> for Conditions {
@@ -128,16 +178,21 @@ impl Condition<Invitation> for Conditions {
         let sender = &invitation.other_party;
         let company = sender.sender_company_name.as_deref().map(str::to_lowercase);
         let title = invitation.engagement_title.as_deref().map(str::to_lowercase);
-        one_of(self.payload_types.as_ref(), invitation.payload_type.as_ref())
+        invitation.kind == self.kind
+            && one_of(self.payload_types.as_ref(), invitation.payload_type.as_ref())
             && one_of(self.sender_aws_account_ids.as_ref(), sender.sender_aws_account_id.as_ref())
             && one_of(self.sender_company_names.as_ref(), company.as_ref())
             && self.title_contains.as_deref().is_none_or(|t| title.is_some_and(|title| title.contains(t)))
+            && one_of(self.connection_types.as_ref(), invitation.connection_type.as_ref())
+            && one_of(self.other_participant_identifiers.as_ref(), sender.participant_identifier.as_ref())
             && older_than(hours(self.older_than_hours), invitation.created_at, now)
             && expires_within(hours(self.expires_within_hours), invitation.expires_at, now)
     }
 }
 
 impl Canonical for Conditions {
+    /// Engagement rules as they always were (their hashes do not change); a connection rule
+    /// adds `"kind": "connection"`.
     fn canonical(&self) -> Value {
         let mut m = serde_json::Map::new();
         let mut put = |key: &str, value: Option<Value>| {
@@ -145,10 +200,13 @@ impl Canonical for Conditions {
                 m.insert(key.into(), v);
             }
         };
+        put("kind", (self.kind == InvitationKind::Connection).then(|| json!("connection")));
         put("payloadTypes", self.payload_types.as_ref().map(set));
         put("senderAwsAccountIds", self.sender_aws_account_ids.as_ref().map(set));
         put("senderCompanyNames", self.sender_company_names.as_ref().map(set));
         put("titleContains", self.title_contains.as_ref().map(|t| json!(t)));
+        put("connectionTypes", self.connection_types.as_ref().map(set));
+        put("otherParticipantIdentifiers", self.other_participant_identifiers.as_ref().map(set));
         put("expiresWithinHours", self.expires_within_hours.map(|h| json!(h)));
         put("olderThanHours", self.older_than_hours.map(|h| json!(h)));
         Value::Object(m)
@@ -159,6 +217,7 @@ impl Canonical for Conditions {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Exclusions {
     sender_aws_account_ids: BTreeSet<String>,
+    other_participant_identifiers: BTreeSet<String>,
     invitation_ids: BTreeSet<String>,
 }
 
@@ -167,6 +226,7 @@ pub struct Exclusions {
 pub enum ExclusionReason {
     InvitationId,
     SenderAwsAccountId,
+    OtherParticipant,
 }
 
 impl Exclusion<Invitation> for Exclusions {
@@ -176,17 +236,28 @@ impl Exclusion<Invitation> for Exclusions {
         if self.invitation_ids.contains(&invitation.id) {
             return Some(ExclusionReason::InvitationId);
         }
-        let sender = invitation.other_party.sender_aws_account_id.as_ref();
-        sender.is_some_and(|s| self.sender_aws_account_ids.contains(s)).then_some(ExclusionReason::SenderAwsAccountId)
+        let sender = &invitation.other_party;
+        if sender.sender_aws_account_id.as_ref().is_some_and(|s| self.sender_aws_account_ids.contains(s)) {
+            return Some(ExclusionReason::SenderAwsAccountId);
+        }
+        let other = sender.participant_identifier.as_ref();
+        other
+            .is_some_and(|o| self.other_participant_identifiers.contains(o))
+            .then_some(ExclusionReason::OtherParticipant)
     }
 }
 
 impl Canonical for Exclusions {
     fn canonical(&self) -> Value {
-        json!({
+        let mut exclude = json!({
             "senderAwsAccountIds": set(&self.sender_aws_account_ids),
             "invitationIds": set(&self.invitation_ids),
-        })
+        });
+        // Only when used: the policies written before connection rules keep their hashes.
+        if !self.other_participant_identifiers.is_empty() {
+            exclude["otherParticipantIdentifiers"] = set(&self.other_participant_identifiers);
+        }
+        exclude
     }
 }
 
@@ -198,11 +269,16 @@ pub(crate) fn parse(text: &str) -> Result<Policy, PolicyError> {
     validate(policy::parse(text, &SHAPE)?)
 }
 
-/// The deterministic `ClientToken` of accepting `invitation_id` under `policy`: the same
-/// invitation and policy always give the same token, so a retried or repeated run never
-/// starts a second acceptance task. `ar-<policyHash>-<20 hex>`, 40 characters.
-pub(crate) fn client_token(policy: &Policy, invitation_id: &str) -> String {
-    policy.client_token(CLIENT_TOKEN_PREFIX, invitation_id)
+/// The deterministic `ClientToken` of answering `invitation_id` so: keyed on the invitation
+/// and the answer, not on the policy, so a run killed after answering and an edited policy
+/// can never answer it twice (the same answer returns the same result; another finds it no
+/// longer PENDING). `ar-accept-<32 hex>` / `ar-reject-<32 hex>`.
+pub(crate) fn client_token(response: &Response, invitation_id: &str) -> String {
+    let action = match response {
+        Response::Accept => "accept",
+        Response::Reject { .. } => "reject",
+    };
+    policy::hash::action_token(CLIENT_TOKEN_PREFIX, action, invitation_id)
 }
 
 /// auto-respond's caps.
@@ -222,8 +298,24 @@ fn validate(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         doc.rules,
         |rule| &rule.name,
         |i, rule, problems| {
-            let conditions = validate_conditions(&format!("rules[{i}].match"), rule.conditions, problems);
-            (conditions, validate_action(i, &rule.action, rule.rejection_reason, problems))
+            let kind = validate_kind(i, rule.kind.as_deref(), problems);
+            let conditions = validate_conditions(&format!("rules[{i}].match"), kind, rule.conditions, problems);
+            let accept = rule.action == "accept";
+            let action = validate_action(i, &rule.action, rule.rejection_reason, problems);
+            if accept && !conditions.names_the_sender() {
+                let who = match kind {
+                    InvitationKind::Engagement => "senderAwsAccountIds",
+                    InvitationKind::Connection => "otherParticipantIdentifiers",
+                };
+                problems.add(
+                    format!("rules[{i}]"),
+                    format!(
+                        "an accept rule must name who sent the invitation with match.{who} (titles, company names \
+                         and messages are written by the sender: anyone could have them accepted)"
+                    ),
+                );
+            }
+            (conditions, action)
         },
     );
 
@@ -234,11 +326,34 @@ fn validate(doc: PolicyDocument) -> Result<Policy, PolicyError> {
             None,
             sender_account_problem,
         ),
+        other_participant_identifiers: problems.set(
+            "exclude.otherParticipantIdentifiers",
+            doc.exclude.other_participant_identifiers,
+            None,
+            participant_identifier_problem,
+        ),
         invitation_ids: problems.set("exclude.invitationIds", doc.exclude.invitation_ids, None, |id| {
-            (!is_invitation_id(id)).then(|| format!("{id:?} is not an engagement invitation id (engi-[0-9a-z]{{13}})"))
+            (!is_invitation_id(id) && !is_connection_invitation_id(id)).then(|| {
+                format!(
+                    "{id:?} is not an engagement invitation id (engi-[0-9a-z]{{13}}) nor a connection invitation id \
+                     (pacinv-[A-Za-z0-9]{{13}})"
+                )
+            })
         }),
     };
     problems.into_result(|| Policy::new(doc.version, limits, rules, exclude))
+}
+
+fn validate_kind(i: usize, kind: Option<&str>, problems: &mut Problems) -> InvitationKind {
+    match kind {
+        None | Some("engagement") => InvitationKind::Engagement,
+        Some("connection") => InvitationKind::Connection,
+        Some(other) => {
+            problems
+                .add(format!("rules[{i}].kind"), format!("unknown kind {other:?} (accepted: engagement, connection)"));
+            InvitationKind::Engagement
+        }
+    }
 }
 
 fn validate_action(i: usize, action: &str, reason: Option<String>, problems: &mut Problems) -> Response {
@@ -272,7 +387,23 @@ fn validate_action(i: usize, action: &str, reason: Option<String>, problems: &mu
     }
 }
 
-fn validate_conditions(base: &str, m: MatchDocument, problems: &mut Problems) -> Conditions {
+fn validate_conditions(base: &str, kind: InvitationKind, m: MatchDocument, problems: &mut Problems) -> Conditions {
+    // Conditions of the other kind: named, refused.
+    let foreign: &[(&str, bool)] = match kind {
+        InvitationKind::Engagement => &[
+            ("connectionTypes", m.connection_types.is_some()),
+            ("otherParticipantIdentifiers", m.other_participant_identifiers.is_some()),
+        ],
+        InvitationKind::Connection => &[
+            ("payloadTypes", m.payload_types.is_some()),
+            ("senderAwsAccountIds", m.sender_aws_account_ids.is_some()),
+            ("senderCompanyNames", m.sender_company_names.is_some()),
+            ("titleContains", m.title_contains.is_some()),
+        ],
+    };
+    for (name, _) in foreign.iter().filter(|(_, written)| *written) {
+        problems.add(format!("{base}.{name}"), format!("not a condition of {kind} invitations (the rule's kind)"));
+    }
     let payload_types = m.payload_types.map(|types| {
         let empty = "empty list (omit it to match any payload type)";
         problems.set(&format!("{base}.payloadTypes"), types, Some(empty), |t| {
@@ -299,6 +430,17 @@ fn validate_conditions(base: &str, m: MatchDocument, problems: &mut Problems) ->
         }
         Some(t)
     });
+    let connection_types = m.connection_types.map(|types| {
+        let empty = "empty list (omit it to match any connection type)";
+        problems.set(&format!("{base}.connectionTypes"), types, Some(empty), |t| {
+            (!CONNECTION_TYPES.contains(&t))
+                .then(|| format!("unknown connection type {t:?} (accepted: {})", CONNECTION_TYPES.join(", ")))
+        })
+    });
+    let other_participant_identifiers = m.other_participant_identifiers.map(|ids| {
+        let empty = "empty list (omit it to match any participant)";
+        problems.set(&format!("{base}.otherParticipantIdentifiers"), ids, Some(empty), participant_identifier_problem)
+    });
     let expires_within_hours = m.expires_within_hours.and_then(|h| {
         let why = "a pending invitation always has time left";
         problems.bounded(&format!("{base}.expiresWithinHours"), h, 1..=MAX_HOURS, Some(why))
@@ -306,21 +448,34 @@ fn validate_conditions(base: &str, m: MatchDocument, problems: &mut Problems) ->
     let older_than_hours =
         m.older_than_hours.and_then(|h| problems.bounded(&format!("{base}.olderThanHours"), h, 0..=MAX_HOURS, None));
     let conditions = Conditions {
+        kind,
         payload_types,
         sender_aws_account_ids,
         sender_company_names,
         title_contains,
+        connection_types,
+        other_participant_identifiers,
         expires_within_hours,
         older_than_hours,
     };
     // A condition that failed validation is None here but was written: only complain about
     // a missing condition when the document really had none.
     let written = m.expires_within_hours.is_some() || m.older_than_hours.is_some() || m.title_contains.is_some();
-    if conditions == Conditions::default() && !written {
+    if conditions == (Conditions { kind, ..Conditions::default() }) && !written {
+        let accepted = match kind {
+            InvitationKind::Engagement => {
+                "payloadTypes, senderAwsAccountIds, senderCompanyNames, titleContains, expiresWithinHours, olderThanHours"
+            }
+            InvitationKind::Connection => {
+                "connectionTypes, otherParticipantIdentifiers, expiresWithinHours, olderThanHours"
+            }
+        };
         problems.add(
             base,
-            "no condition (a rule matching every pending invitation is almost certainly a mistake; accepted: \
-             payloadTypes, senderAwsAccountIds, senderCompanyNames, titleContains, expiresWithinHours, olderThanHours)",
+            format!(
+                "no condition (a rule matching every pending invitation is almost certainly a mistake; accepted: \
+                 {accepted})"
+            ),
         );
     }
     conditions
@@ -335,10 +490,21 @@ fn sender_account_problem(s: &str) -> Option<String> {
     (!valid).then(|| format!("{s:?} is not an AWS account id or alias (12 digits, or 1-12 of [A-Za-z0-9_])"))
 }
 
+/// `ParticipantIdentifier` of the Account API: 1-100 characters of `[a-zA-Z0-9-]`.
+fn participant_identifier_problem(s: &str) -> Option<String> {
+    let valid = (1..=100).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    (!valid).then(|| format!("{s:?} is not a participant identifier (1-100 of [a-zA-Z0-9-])"))
+}
+
 /// An engagement invitation id: `engi-` and 13 characters of `[0-9a-z]`.
 fn is_invitation_id(s: &str) -> bool {
     s.strip_prefix("engi-")
         .is_some_and(|rest| rest.len() == 13 && rest.chars().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()))
+}
+
+/// A connection invitation id: `pacinv-` and 13 characters of `[A-Za-z0-9]`.
+fn is_connection_invitation_id(s: &str) -> bool {
+    s.strip_prefix("pacinv-").is_some_and(|rest| rest.len() == 13 && rest.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 #[cfg(test)]

@@ -1,47 +1,45 @@
-//! One run of auto-respond, on the shared run skeleton (`shared::run`).
+//! One run of auto-respond: the shared policy-action engine (`shared::policy::engine`) over
+//! the invitations we received — engagement invitations (accepted through an acceptance task,
+//! or rejected) and, when the policy has connection rules, connection invitations (accepted
+//! or rejected with the deterministic ClientToken) — plus what only engagement acceptance
+//! needs: following the acceptance tasks to their end.
 //!
 //! 1. Follow the acceptance tasks earlier runs started (their records in the state table):
 //!    one `ListEngagementByAcceptingInvitationTasks` for up to ten of them; each that ended
 //!    is recorded with `Acceptance Completed`/`Failed` (and, once COMPLETE, the `Accepted`
 //!    transition with its cause). One the listing has not returned for
-//!    [`decide::UNLISTED_TASK_LIMIT_HOURS`] after its start is no longer followed: its end is
-//!    recorded from what the invitation became, with a message saying so.
-//! 2. List the PENDING engagement invitations we received (RECEIVER, all pages).
-//! 3. Decide for each with the policy (at the service's "now"), oldest first.
-//! 4. Dry run: record `planned_by_policy = policyHash` on each match's record together with a
-//!    `Response Planned` event — once per invitation per policy.
-//!    Real run: for each match up to the cap, take one action from the durable allowances
-//!    (per scheduled firing and per UTC day), confirm with Get that it is still PENDING, then
-//!    accept (start the acceptance task with the deterministic ClientToken, record it with
-//!    `Acceptance Started`) or reject (with the rule's reason; record PENDING → REJECTED with
-//!    the `Rejected` event carrying the cause). A match left alone gives its allowance back
-//!    and is reported with its [`SkipReason`].
-//! 5. Follow the tasks this run started once more (bounded: one listing), then drain the
+//!    [`decide::UNLISTED_TASK_LIMIT_HOURS`] after its start is no longer followed.
+//! 2. The engine over engagement invitations (RECEIVER, PENDING), then over connection
+//!    invitations (RECEIVER, PENDING) when a rule answers them: dry run → `Response Planned`;
+//!    real run → answer, record the transition with its cause.
+//! 3. Follow the tasks this run started once more (bounded: one listing), then drain the
 //!    outbox (always, also after an error) and report.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
+use futures::stream::BoxStream;
 
 use shared::PartnerCentralError;
-use shared::commit::{CommittedOne, Decided, commit_one};
-use shared::domain::engagement_response::AcceptanceTask;
+use shared::domain::engagement_response::{AcceptanceTask, TaskStatus};
 use shared::domain::{
-    Catalog, Cause, Invitation, InvitationKind, InvitationRecord, InvitationStatus, OutboundEvent, ParticipantType,
-    RecordChange, Response,
+    Catalog, Cause, Invitation, InvitationEvent, InvitationKind, InvitationRecord, InvitationStatus, ParticipantType,
+    Response,
 };
-use shared::policy::{PolicyInvocation, parse_policy_invocation};
-use shared::policy::{outbound, run_policy};
+use shared::policy::engine::{self, Acted, Engine, SkipReason, Subjects, TimeBudget};
+use shared::policy::{PolicyInvocation, parse_policy_invocation, run_policy};
 use shared::ports::{
-    AcceptanceTaskQuery, ActionBudget, Allowance, CallCounts, EngagementInvitationQuery, EngagementInvitations,
-    EngagementResponses, EventPublisher, StateStore, Take,
+    AcceptanceTaskQuery, ActionBudget, CallCounts, ConnectionInvitationQuery, ConnectionInvitations,
+    ConnectionResponses, EngagementInvitationQuery, EngagementInvitations, EngagementResponses, EventPublisher, Page,
+    StateStore,
 };
 use shared::run::{Ports, RunReport};
 
-use crate::decide::{self, EventKind, Outcome, Write};
-use crate::policy::{Policy, Rule, client_token};
-use crate::summary::{Ended, Match, SkipReason, Started, Summary};
+use crate::decide;
+use crate::policy::{Conditions, Exclusions, Policy, client_token};
+use crate::summary::{Ended, Summary};
 
 /// The function's name in metrics and logs.
 pub(crate) const FUNCTION_NAME: &str = "auto-respond";
@@ -53,33 +51,157 @@ pub use shared::policy::RunError;
 pub struct Settings {
     /// For metrics: the catalog.
     pub catalog: Catalog,
+    /// `MAX_REQUESTS_PER_SECOND`: what one answer takes (a Get and the answer).
+    pub requests_per_second: u32,
 }
 
 /// The function, lent everything it works with: the ports (built once per process in `main`,
-/// or fakes in tests), the answering port, the action budget, the policy and the settings.
-pub struct AutoRespond<'a, Engagements, Responses, Store, Publisher, Clock, Calls, Budget> {
-    /// Auto-respond has no connection invitations: that port is `()`.
-    pub ports: Ports<'a, (), Engagements, Store, Publisher, Clock, Calls>,
-    /// Accepting and rejecting (the Selling API; in `main` the same adapter as `engagements`).
+/// or fakes in tests), the answering ports, the action budget, the policy and the settings.
+pub struct AutoRespond<'a, Connections, Engagements, Responses, Answers, Store, Publisher, Clock, Calls, Budget> {
+    pub ports: Ports<'a, Connections, Engagements, Store, Publisher, Clock, Calls>,
+    /// Accepting and rejecting engagement invitations (the Selling API; in `main` the same
+    /// adapter as `engagements`).
     pub responses: &'a Responses,
+    /// Accepting and rejecting connection invitations (the Account API; in `main` the same
+    /// adapter as `connections`).
+    pub answers: &'a Answers,
     /// The durable action allowances (in the state table: `main` lends the same store).
     pub budget: &'a Budget,
     pub policy: &'a Policy,
     pub settings: &'a Settings,
 }
 
-/// What became of one real answer.
-enum Attempt {
-    Accepting(AcceptanceTask),
-    Rejected,
-    Skipped(SkipReason),
+/// The engagement invitations we received, and their answers.
+struct ReceivedEngagements<'a, Engagements, Responses> {
+    engagements: &'a Engagements,
+    responses: &'a Responses,
 }
 
-impl<Engagements, Responses, Store, Publisher, Clock, Calls, Budget>
-    AutoRespond<'_, Engagements, Responses, Store, Publisher, Clock, Calls, Budget>
+impl<Engagements, Responses> Subjects<Response> for ReceivedEngagements<'_, Engagements, Responses>
 where
     Engagements: EngagementInvitations,
     Responses: EngagementResponses,
+{
+    const KIND: InvitationKind = InvitationKind::Engagement;
+    const SIDE: ParticipantType = ParticipantType::Receiver;
+
+    fn list(&self) -> BoxStream<'_, Result<Page, PartnerCentralError>> {
+        let mut query = EngagementInvitationQuery::new(ParticipantType::Receiver);
+        query.statuses = vec![InvitationStatus::Pending];
+        self.engagements.list_engagement_invitations(query)
+    }
+
+    async fn get(&self, id: &str) -> Result<Invitation, PartnerCentralError> {
+        self.engagements.get_engagement_invitation(id, ParticipantType::Receiver).await
+    }
+
+    fn client_token(&self, id: &str, response: &Response) -> String {
+        client_token(response, id)
+    }
+
+    async fn act(&self, current: &Invitation, response: &Response, token: &str) -> Result<Acted, PartnerCentralError> {
+        let id = current.id.as_str();
+        match response {
+            Response::Accept => {
+                Ok(Acted::Started(self.responses.start_accepting_engagement_invitation(id, token).await?))
+            }
+            Response::Reject { rejection_reason } => {
+                // One answer per invitation: never reject what a task (of any run, under any
+                // policy) is accepting. The API takes no token for a rejection.
+                let tasks = self.responses.acceptance_tasks_of(id).await?;
+                if let Some(task) = tasks.iter().find(|t| t.status != TaskStatus::Failed) {
+                    return Ok(Acted::Skipped(SkipReason::BeingAccepted { task_id: task.task_id.clone() }));
+                }
+                tracing::info!(invitation_id = id, reason = %rejection_reason, "rejecting");
+                self.responses.reject_engagement_invitation(id, rejection_reason).await?;
+                Ok(Acted::Done(Invitation { status: InvitationStatus::Rejected, ..current.clone() }))
+            }
+        }
+    }
+
+    fn planned(
+        &self,
+        invitation: &Invitation,
+        response: &Response,
+        cause: Cause,
+        now: DateTime<Utc>,
+    ) -> InvitationEvent {
+        InvitationEvent::response_planned(invitation, response.clone(), cause, now)
+    }
+}
+
+/// The connection invitations we received, and their answers.
+struct ReceivedConnections<'a, Connections, Answers> {
+    connections: &'a Connections,
+    answers: &'a Answers,
+}
+
+impl<Connections, Answers> Subjects<Response> for ReceivedConnections<'_, Connections, Answers>
+where
+    Connections: ConnectionInvitations,
+    Answers: ConnectionResponses,
+{
+    const KIND: InvitationKind = InvitationKind::Connection;
+    const SIDE: ParticipantType = ParticipantType::Receiver;
+
+    fn list(&self) -> BoxStream<'_, Result<Page, PartnerCentralError>> {
+        self.connections.list_connection_invitations(ConnectionInvitationQuery {
+            participant_type: Some(ParticipantType::Receiver),
+            status: Some(InvitationStatus::Pending),
+            ..ConnectionInvitationQuery::default()
+        })
+    }
+
+    async fn get(&self, id: &str) -> Result<Invitation, PartnerCentralError> {
+        self.connections.get_connection_invitation(id).await
+    }
+
+    fn client_token(&self, id: &str, response: &Response) -> String {
+        client_token(response, id)
+    }
+
+    async fn act(&self, current: &Invitation, response: &Response, token: &str) -> Result<Acted, PartnerCentralError> {
+        let id = current.id.as_str();
+        match response {
+            Response::Accept => {
+                let connection = self.answers.accept_connection_invitation(id, token).await?;
+                let accepted = Invitation {
+                    status: InvitationStatus::Accepted,
+                    connection_id: Some(connection.connection_id),
+                    ..current.clone()
+                };
+                Ok(Acted::Done(accepted))
+            }
+            Response::Reject { rejection_reason } => {
+                let reason = Some(rejection_reason.as_str());
+                let rejected = self.answers.reject_connection_invitation(id, token, reason).await?;
+                Ok(if rejected.status == InvitationStatus::Rejected {
+                    Acted::Done(rejected)
+                } else {
+                    Acted::Answered { operation: "RejectConnectionInvitation", invitation: rejected }
+                })
+            }
+        }
+    }
+
+    fn planned(
+        &self,
+        invitation: &Invitation,
+        response: &Response,
+        cause: Cause,
+        now: DateTime<Utc>,
+    ) -> InvitationEvent {
+        InvitationEvent::response_planned(invitation, response.clone(), cause, now)
+    }
+}
+
+impl<Connections, Engagements, Responses, Answers, Store, Publisher, Clock, Calls, Budget>
+    AutoRespond<'_, Connections, Engagements, Responses, Answers, Store, Publisher, Clock, Calls, Budget>
+where
+    Connections: ConnectionInvitations,
+    Engagements: EngagementInvitations,
+    Responses: EngagementResponses,
+    Answers: ConnectionResponses,
     Store: StateStore,
     Publisher: EventPublisher,
     Clock: shared::ports::Clock,
@@ -87,269 +209,91 @@ where
     Budget: ActionBudget,
 {
     /// The Lambda entry point: parse the payload, then one run in the shared envelope.
-    pub async fn handle(&self, payload: serde_json::Value, request_id: &str) -> Result<Summary, RunError> {
+    /// `deadline`: when Lambda stops the invocation (no answer is started that cannot finish
+    /// before it).
+    pub async fn handle(
+        &self,
+        payload: serde_json::Value,
+        request_id: &str,
+        deadline: Option<SystemTime>,
+    ) -> Result<Summary, RunError> {
         let invocation = parse_policy_invocation(&payload).inspect_err(|e| tracing::error!(error = %e, "rejected"))?;
-        self.run(invocation.or_request(request_id)).await.into_result()
+        self.run(invocation.or_request(request_id), deadline).await.into_result()
     }
 
     /// One run. Always reports the summary; the error, if any, after the outbox was drained.
-    pub(crate) async fn run(&self, invocation: PolicyInvocation) -> RunReport<Summary, RunError> {
+    pub(crate) async fn run(
+        &self,
+        invocation: PolicyInvocation,
+        deadline: Option<SystemTime>,
+    ) -> RunReport<Summary, RunError> {
         let summary = |dry_run| Summary::new(self.policy, dry_run);
-        let work =
-            async |dry_run, firing: Option<&str>, summary: &mut Summary| self.work(dry_run, firing, summary).await;
+        let work = async |dry_run, firing: Option<&str>, summary: &mut Summary| {
+            let worked = self.work(dry_run, firing, deadline, summary).await;
+            summary.name_the_answers();
+            worked
+        };
         let (catalog, limits) = (self.settings.catalog, &self.policy.limits);
         run_policy(self.ports, FUNCTION_NAME, catalog, limits, "answers", invocation, summary, work).await
     }
 
-    async fn work(&self, dry_run: bool, firing: Option<&str>, summary: &mut Summary) -> Result<(), RunError> {
-        let mut records: HashMap<String, InvitationRecord> = self
+    fn engine(
+        &self,
+        deadline: Option<SystemTime>,
+    ) -> Engine<'_, Store, Budget, Clock, Conditions, Exclusions, Response> {
+        Engine {
+            function: FUNCTION_NAME,
+            store: self.ports.store,
+            budget: self.budget,
+            clock: self.ports.clock,
+            policy: self.policy,
+            include_contact_details: false,
+            // An answer: a Get and the answer (a rejection of an engagement invitation also
+            // lists its acceptance tasks).
+            time: TimeBudget::until(deadline, 3, self.settings.requests_per_second),
+        }
+    }
+
+    async fn work(
+        &self,
+        dry_run: bool,
+        firing: Option<&str>,
+        deadline: Option<SystemTime>,
+        summary: &mut Summary,
+    ) -> Result<(), RunError> {
+        let engine = self.engine(deadline);
+        // Tasks earlier runs started (a dry run follows them too: following changes nothing
+        // in Partner Central).
+        let earlier: Vec<InvitationRecord> = self
             .ports
             .store
             .load_records()
             .await?
             .into_iter()
             .filter(|r| r.kind == InvitationKind::Engagement)
-            .map(|r| (r.id.clone(), r))
+            .filter(|r| r.acceptance.as_ref().is_some_and(|a| a.is_followed()))
             .collect();
-        // Tasks earlier runs started (a dry run follows them too: following changes nothing
-        // in Partner Central).
-        let earlier: Vec<InvitationRecord> =
-            records.values().filter(|r| r.acceptance.as_ref().is_some_and(|a| a.is_followed())).cloned().collect();
-        self.follow(earlier, summary).await?;
+        self.follow(&engine, earlier, summary).await?;
 
-        let candidates = self.list_candidates(summary).await?;
-        // After the listing: the service clock has seen a response `Date` by now.
-        let now = self.ports.clock.now();
-        summary.candidates = candidates.len();
-        let selection = decide::select(self.policy, candidates, now);
-        summary.excluded = selection.excluded.len();
-        for (_, rule) in &selection.excluded {
-            *summary.matched_per_rule.entry(rule.clone()).or_default() += 1;
+        let kinds: HashSet<InvitationKind> = self.policy.rules.iter().map(|r| r.conditions.kind()).collect();
+        if kinds.contains(&InvitationKind::Engagement) || kinds.is_empty() {
+            let engagements = ReceivedEngagements { engagements: self.ports.engagements, responses: self.responses };
+            engine.run(&engagements, dry_run, firing, &mut summary.report).await?;
         }
-        for (invitation, rule) in &selection.matches {
-            *summary.matched_per_rule.entry(rule.name.clone()).or_default() += 1;
-            summary.matches.push(Match {
-                invitation_id: invitation.id.clone(),
-                rule: rule.name.clone(),
-                response: rule.action.clone(),
-                sender_company_name: invitation.other_party.sender_company_name.clone(),
-                created_at: invitation.created_at,
-            });
+        if kinds.contains(&InvitationKind::Connection) {
+            let connections = ReceivedConnections { connections: self.ports.connections, answers: self.answers };
+            engine.run(&connections, dry_run, firing, &mut summary.report).await?;
         }
-        if dry_run {
-            return self.plan(&selection.matches, &mut records, now, summary).await;
-        }
-        let allowances = self.policy.limits.allowances(FUNCTION_NAME, firing, now);
-        self.answer(&selection.matches, &mut records, &allowances, now, summary).await?;
         // Follow what this run started once, bounded (a task usually takes longer; the next
         // run follows it otherwise).
-        let started: Vec<InvitationRecord> = summary
-            .accepting
-            .iter()
-            .filter_map(|s| records.get(&s.invitation_id))
-            .filter(|r| r.acceptance.as_ref().is_some_and(|a| a.is_followed()))
-            .cloned()
-            .collect();
-        self.follow(started, summary).await
-    }
-
-    /// Every PENDING engagement invitation we received, all pages, without repeats.
-    async fn list_candidates(&self, summary: &mut Summary) -> Result<Vec<Invitation>, RunError> {
-        let mut query = EngagementInvitationQuery::new(ParticipantType::Receiver);
-        query.statuses = vec![InvitationStatus::Pending];
-        let mut pages = self.ports.engagements.list_engagement_invitations(query);
-        let mut seen = std::collections::HashSet::new();
-        let mut candidates = Vec::new();
-        let mut ignored = 0usize;
-        while let Some(page) = pages.next().await {
-            // What it cannot read it never answers.
-            for invitation in summary.unreadable.sort_out(page?) {
-                // Never answer what we sent, whatever the listing returned.
-                let ours = invitation.kind == InvitationKind::Engagement
-                    && invitation.participant_type == ParticipantType::Receiver
-                    && invitation.status == InvitationStatus::Pending;
-                if !ours {
-                    ignored += 1;
-                } else if seen.insert(invitation.id.clone()) {
-                    candidates.push(invitation);
-                }
+        let mut started = Vec::new();
+        for s in &summary.report.started {
+            let record = self.ports.store.load_record(InvitationKind::Engagement, &s.invitation_id).await?;
+            if let Some(r) = record.filter(|r| r.acceptance.as_ref().is_some_and(|a| a.is_followed())) {
+                started.push(r);
             }
         }
-        if ignored > 0 {
-            tracing::warn!(
-                ignored,
-                "the listing returned invitations outside the query (not RECEIVER/PENDING); ignored"
-            );
-        }
-        Ok(candidates)
-    }
-
-    // -----------------------------------------------------------------------------------
-    // Dry run
-
-    async fn plan(
-        &self,
-        matches: &[(Invitation, &Rule)],
-        records: &mut HashMap<String, InvitationRecord>,
-        now: DateTime<Utc>,
-        summary: &mut Summary,
-    ) -> Result<(), RunError> {
-        let hash = self.policy.hash();
-        for (invitation, rule) in matches {
-            let record = records.get(&invitation.id).cloned();
-            if let Some(reason) = decide::precheck(invitation, record.as_ref(), now) {
-                summary.skip(&invitation.id, reason);
-                continue;
-            }
-            if !self.policy.limits.within_run_cap(summary.planned.len()) {
-                summary.deferred.push(invitation.id.clone());
-            }
-            let cause = decide::cause(self.policy, rule);
-            let decide = |record| decide::plan(record, invitation, &rule.action, hash, now);
-            match self.commit(invitation, Some(&cause), record, decide).await? {
-                CommittedOne::Skipped(reason) => {
-                    summary.deferred.retain(|id| id != &invitation.id);
-                    summary.skip(&invitation.id, reason);
-                }
-                committed => {
-                    summary.events_queued += committed.events();
-                    summary.planned.push(invitation.id.clone());
-                }
-            }
-        }
-        Ok(())
-    }
-
-    // -----------------------------------------------------------------------------------
-    // Real run
-
-    async fn answer(
-        &self,
-        matches: &[(Invitation, &Rule)],
-        records: &mut HashMap<String, InvitationRecord>,
-        allowances: &[Allowance],
-        now: DateTime<Utc>,
-        summary: &mut Summary,
-    ) -> Result<(), RunError> {
-        let mut used_up = false;
-        for (invitation, rule) in matches {
-            let record = records.get(&invitation.id).cloned();
-            if let Some(reason) = decide::precheck(invitation, record.as_ref(), now) {
-                summary.skip(&invitation.id, reason);
-                continue;
-            }
-            if used_up || !self.policy.limits.within_run_cap(summary.actions()) {
-                summary.deferred.push(invitation.id.clone());
-                continue;
-            }
-            if let Take::UsedUp { key } = self.budget.take(allowances).await? {
-                tracing::info!(allowance = %key, "action allowance used up; the remaining matches wait");
-                summary.notes.push(format!("allowance {key} used up: the remaining matches wait for a later run"));
-                summary.deferred.push(invitation.id.clone());
-                used_up = true;
-                continue;
-            }
-            // An error keeps the action counted: it may have happened.
-            match self.answer_one(invitation, rule, record, summary).await? {
-                Attempt::Accepting(task) => {
-                    if let Some(r) = self.ports.store.load_record(InvitationKind::Engagement, &invitation.id).await? {
-                        records.insert(invitation.id.clone(), r);
-                    }
-                    summary.accepting.push(Started { invitation_id: invitation.id.clone(), task_id: task.task_id });
-                }
-                Attempt::Rejected => summary.rejected.push(invitation.id.clone()),
-                Attempt::Skipped(reason) => {
-                    self.budget.give_back(allowances).await?;
-                    summary.skip(&invitation.id, reason);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Get (still PENDING?), then accept or reject, and record what happened.
-    async fn answer_one(
-        &self,
-        listed: &Invitation,
-        rule: &Rule,
-        record: Option<InvitationRecord>,
-        summary: &mut Summary,
-    ) -> Result<Attempt, RunError> {
-        let id = listed.id.as_str();
-        let current = match self.ports.engagements.get_engagement_invitation(id, ParticipantType::Receiver).await {
-            Ok(current) => current,
-            Err(e) => return race(e, summary).map(Attempt::Skipped),
-        };
-        if current.status != InvitationStatus::Pending {
-            // Changed since the listing: record (and publish) what happened to it.
-            self.record_observed(listed, record, &current, None, summary).await?;
-            return Ok(Attempt::Skipped(SkipReason::NoLongerPending(current.status)));
-        }
-        if current.is_overdue(self.ports.clock.now()) {
-            return Ok(Attempt::Skipped(SkipReason::Overdue));
-        }
-        let cause = decide::cause(self.policy, rule);
-        let outcome = match &rule.action {
-            Response::Accept => {
-                let token = client_token(self.policy, id);
-                tracing::info!(invitation_id = id, rule = %rule.name, client_token = %token, "accepting");
-                self.responses.start_accepting_engagement_invitation(id, &token).await.map(Some)
-            }
-            Response::Reject { rejection_reason } => {
-                tracing::info!(invitation_id = id, rule = %rule.name, reason = %rejection_reason, "rejecting");
-                self.responses.reject_engagement_invitation(id, rejection_reason).await.map(|()| None)
-            }
-        };
-        let task = match outcome {
-            Ok(task) => task,
-            Err(e) => {
-                let mut reason = race(e, summary)?;
-                // Answered or expired between the Get and the write: find out what it became
-                // and record that transition.
-                if let SkipReason::Conflict { now, .. } = &mut reason {
-                    match self.ports.engagements.get_engagement_invitation(id, ParticipantType::Receiver).await {
-                        Ok(after) if after.status.is_terminal() => {
-                            self.record_observed(listed, record, &after, None, summary).await?;
-                            *now = Some(after.status);
-                        }
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(invitation_id = id, error = %e, "cannot read it after the conflict"),
-                    }
-                }
-                return Ok(Attempt::Skipped(reason));
-            }
-        };
-        let at = self.ports.clock.now();
-        match task {
-            Some(task) => {
-                let decide = |record| decide::started(record, &current, &task, &cause, at);
-                self.commit(&current, Some(&cause), record, decide)
-                    .await
-                    .map(|c| summary.events_queued += c.events())?;
-                Ok(Attempt::Accepting(task))
-            }
-            None => {
-                let rejected = Invitation { status: InvitationStatus::Rejected, ..current.clone() };
-                self.record_observed(listed, record, &rejected, Some(&cause), summary).await?;
-                Ok(Attempt::Rejected)
-            }
-        }
-    }
-
-    /// Record a status the API showed us and publish its transition (`cause`: when it was
-    /// the policy's doing).
-    async fn record_observed(
-        &self,
-        listed: &Invitation,
-        record: Option<InvitationRecord>,
-        current: &Invitation,
-        cause: Option<&Cause>,
-        summary: &mut Summary,
-    ) -> Result<(), RunError> {
-        let now = self.ports.clock.now();
-        let decide = |record| decide::observed(record, listed, current, now);
-        summary.events_queued += self.commit(current, cause, record, decide).await?.events();
-        Ok(())
+        self.follow(&engine, started, summary).await
     }
 
     // -----------------------------------------------------------------------------------
@@ -357,7 +301,12 @@ where
 
     /// Follow the acceptance tasks of `followed` (records with a task not yet seen ending):
     /// one listing by task id; each that ended is read back (Get) and recorded.
-    async fn follow(&self, followed: Vec<InvitationRecord>, summary: &mut Summary) -> Result<(), RunError> {
+    async fn follow(
+        &self,
+        engine: &Engine<'_, Store, Budget, Clock, Conditions, Exclusions, Response>,
+        followed: Vec<InvitationRecord>,
+        summary: &mut Summary,
+    ) -> Result<(), RunError> {
         let by_task: HashMap<String, InvitationRecord> = followed
             .into_iter()
             .filter_map(|r| r.acceptance.as_ref().map(|a| a.task_id.clone()).map(|t| (t, r)))
@@ -370,7 +319,7 @@ where
             AcceptanceTaskQuery { task_ids: by_task.keys().cloned().collect(), ..AcceptanceTaskQuery::default() };
         let mut pages = self.responses.list_acceptance_tasks(query);
         let mut ended = Vec::new();
-        let mut listed = std::collections::HashSet::new();
+        let mut listed = HashSet::new();
         while let Some(page) = pages.next().await {
             for task in page? {
                 match by_task.get(&task.task_id) {
@@ -389,25 +338,20 @@ where
         drop(pages);
         let now = self.ports.clock.now();
         for (task_id, record) in by_task.iter().filter(|(task_id, _)| !listed.contains(*task_id)) {
-            if record.acceptance.as_ref().is_some_and(|a| decide::give_up_on(a, now)) {
-                tracing::warn!(
-                    task_id = %task_id,
-                    invitation_id = %record.id,
-                    limit_hours = decide::UNLISTED_TASK_LIMIT_HOURS,
-                    "acceptance task not listed since its start: no longer followed"
-                );
+            let give_up = record.acceptance.as_ref().is_some_and(|a| decide::give_up_on(a, now));
+            tracing::warn!(
+                task_id = %task_id,
+                invitation_id = %record.id,
+                limit_hours = decide::UNLISTED_TASK_LIMIT_HOURS,
+                give_up,
+                "acceptance task not listed since its start (followed until the limit after its start)"
+            );
+            if give_up {
                 ended.push((record.clone(), None));
-            } else {
-                tracing::warn!(
-                    task_id = %task_id,
-                    invitation_id = %record.id,
-                    limit_hours = decide::UNLISTED_TASK_LIMIT_HOURS,
-                    "acceptance task not listed; still followed until the limit after its start"
-                );
             }
         }
         for (record, task) in ended {
-            self.record_ended(record, task, summary).await?;
+            self.record_ended(engine, record, task, summary).await?;
         }
         Ok(())
     }
@@ -416,6 +360,7 @@ where
     /// too long): read the invitation back and record the outcome.
     async fn record_ended(
         &self,
+        engine: &Engine<'_, Store, Budget, Clock, Conditions, Exclusions, Response>,
         record: InvitationRecord,
         task: Option<AcceptanceTask>,
         summary: &mut Summary,
@@ -426,7 +371,7 @@ where
             Err(PartnerCentralError::NotFound { .. }) => shell_of(&record, self.settings.catalog),
             // Still followed: recorded once it reads again.
             Err(e) => {
-                summary.unreadable.absorb(e)?;
+                summary.report.unreadable.absorb(e)?;
                 return Ok(());
             }
         };
@@ -439,67 +384,18 @@ where
         let cause = record.acceptance.as_ref().map(|a| a.cause());
         let now = self.ports.clock.now();
         let decide = |record| decide::followed(record, task, &current, now);
-        let committed = self.commit(&current, cause.as_ref(), Some(record), decide).await?;
-        summary.events_queued += committed.events();
+        let render = |write: &engine::Write| engine.rendered(&current, write, cause.as_ref(), now);
+        let committed = engine.commit(&current, Some(record), decide, render).await?;
+        summary.report.events_queued += committed.events();
         let ended = Ended::of(&id, task);
         tracing::info!(invitation_id = %id, task_id = %task.task_id, status = %task.status, "acceptance ended");
-        if task.status == shared::domain::engagement_response::TaskStatus::Complete {
+        if task.status == TaskStatus::Complete {
             summary.acceptances_completed.push(ended);
         } else {
             summary.acceptances_failed.push(ended);
         }
         Ok(())
     }
-
-    // -----------------------------------------------------------------------------------
-    // Committing
-
-    /// Commit what `decide` says for the invitation's record (re-reading and deciding again
-    /// on a conflict), its events rendered about `invitation` with `cause`.
-    async fn commit(
-        &self,
-        invitation: &Invitation,
-        cause: Option<&Cause>,
-        record: Option<InvitationRecord>,
-        decide: impl Fn(Option<InvitationRecord>) -> Outcome,
-    ) -> Result<CommittedOne<SkipReason>, RunError> {
-        let now = self.ports.clock.now();
-        let decided = |record| -> Result<Decided<SkipReason>, RunError> {
-            Ok(match decide(record) {
-                Outcome::Write(write) => {
-                    let Write { record, events } = *write;
-                    let events = rendered(invitation, &events, cause, now)?;
-                    Decided::Commit(Box::new(RecordChange::update(record, events)))
-                }
-                Outcome::AlreadyRecorded => Decided::AlreadyRecorded,
-                Outcome::Skip(reason) => Decided::Skip(reason),
-            })
-        };
-        match commit_one(self.ports.store, record, decided).await? {
-            CommittedOne::KeptChanging => {
-                tracing::warn!(invitation_id = %invitation.id, "the record kept changing under us; left for the next run");
-                Ok(CommittedOne::Skipped(SkipReason::RecordKeptChanging))
-            }
-            other => Ok(other),
-        }
-    }
-}
-
-/// The skip a lost race or an unreadable answer (reported) comes to, or the error.
-fn race(error: PartnerCentralError, summary: &mut Summary) -> Result<SkipReason, RunError> {
-    match summary.unreadable.absorb(error) {
-        Ok(answer) => Ok(SkipReason::Unreadable(answer)),
-        Err(error) => SkipReason::of_race(&error).ok_or(RunError::PartnerCentral(error)),
-    }
-}
-
-fn rendered(
-    invitation: &Invitation,
-    kinds: &[EventKind],
-    cause: Option<&Cause>,
-    now: DateTime<Utc>,
-) -> Result<Vec<OutboundEvent>, RunError> {
-    decide::render(invitation, kinds, cause, now).iter().map(outbound).collect()
 }
 
 /// What is known of an invitation Partner Central no longer returns: its record.

@@ -65,7 +65,7 @@ fn policy(dry_run: bool, per_run: u32, per_day: u32) -> String {
         "maxActionsPerRun": per_run,
         "maxActionsPerDay": per_day,
         "rules": [
-            {"name": "aws-referrals", "match": {"payloadTypes": ["OpportunityInvitation"], "senderCompanyNames": ["AWS"]}, "action": "accept"},
+            {"name": "aws-referrals", "match": {"payloadTypes": ["OpportunityInvitation"], "senderAwsAccountIds": ["123456789012"], "senderCompanyNames": ["AWS"]}, "action": "accept"},
             {"name": "leads", "match": {"payloadTypes": ["LeadInvitation"]}, "action": "reject", "rejectionReason": "Unable to support"}
         ],
         "exclude": {"invitationIds": [KEEP]}

@@ -16,8 +16,8 @@ use crate::domain::{
 };
 use crate::error::PartnerCentralError;
 use crate::ports::{
-    AcceptanceTaskQuery, ConnectionInvitationQuery, ConnectionInvitations, EngagementInvitationQuery,
-    EngagementInvitations, EngagementOrder, EngagementResponses, Page, PageItem, TaskOrder,
+    AcceptanceTaskQuery, AcceptedConnection, ConnectionInvitationQuery, ConnectionInvitations, ConnectionResponses,
+    EngagementInvitationQuery, EngagementInvitations, EngagementOrder, EngagementResponses, Page, PageItem, TaskOrder,
 };
 
 /// Page size of every listing: the APIs' maximum.
@@ -135,10 +135,63 @@ impl ConnectionInvitations for PartnerCentralAccount {
     }
 }
 
+impl ConnectionResponses for PartnerCentralAccount {
+    async fn accept_connection_invitation(
+        &self,
+        id: &str,
+        client_token: &str,
+    ) -> Result<AcceptedConnection, PartnerCentralError> {
+        const OP: &str = "AcceptConnectionInvitation";
+        let out = self
+            .client
+            .accept_connection_invitation()
+            .catalog(self.catalog.as_str())
+            .identifier(id)
+            .client_token(client_token)
+            .send()
+            .await
+            .map_err(|e| classify(OP, e, account_extras))?;
+        let connection = out.connection().ok_or_else(|| PartnerCentralError::UnexpectedResponse {
+            operation: OP,
+            message: format!("{id}: no Connection in the answer"),
+        })?;
+        let other = connection.other_participant_account_id();
+        Ok(AcceptedConnection {
+            connection_id: connection.id().to_owned(),
+            other_participant_account_id: (!other.is_empty()).then(|| other.to_owned()),
+        })
+    }
+
+    async fn reject_connection_invitation(
+        &self,
+        id: &str,
+        client_token: &str,
+        reason: Option<&str>,
+    ) -> Result<Invitation, PartnerCentralError> {
+        const OP: &str = "RejectConnectionInvitation";
+        let out = self
+            .client
+            .reject_connection_invitation()
+            .catalog(self.catalog.as_str())
+            .identifier(id)
+            .client_token(client_token)
+            .set_reason(reason.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| classify(OP, e, account_extras))?;
+        connection_from_detail(connection_fields!(out), connection_details!(out))
+            .map_err(|problem| problem.unreadable(OP, InvitationKind::Connection, out.id()))
+    }
+}
+
 /// The typed parts of Account API errors that the generic metadata lacks.
 trait AccountErrorParts {
     fn as_validation(&self) -> Option<&account::types::error::ValidationException>;
     fn as_conflict(&self) -> Option<&account::types::error::ConflictException> {
+        None
+    }
+    /// The reason of a `ServiceQuotaExceededException`.
+    fn quota_reason(&self) -> Option<&str> {
         None
     }
 }
@@ -175,6 +228,28 @@ macro_rules! account_error_parts {
 account_error_parts!(account::operation::list_connection_invitations::ListConnectionInvitationsError);
 account_error_parts!(account::operation::get_connection_invitation::GetConnectionInvitationError);
 account_error_parts!(account::operation::cancel_connection_invitation::CancelConnectionInvitationError, conflict);
+account_error_parts!(account::operation::reject_connection_invitation::RejectConnectionInvitationError, conflict);
+
+impl AccountErrorParts for account::operation::accept_connection_invitation::AcceptConnectionInvitationError {
+    fn as_validation(&self) -> Option<&account::types::error::ValidationException> {
+        match self {
+            Self::ValidationException(v) => Some(v),
+            _ => None,
+        }
+    }
+    fn as_conflict(&self) -> Option<&account::types::error::ConflictException> {
+        match self {
+            Self::ConflictException(c) => Some(c),
+            _ => None,
+        }
+    }
+    fn quota_reason(&self) -> Option<&str> {
+        match self {
+            Self::ServiceQuotaExceededException(q) => Some(q.reason().as_str()),
+            _ => None,
+        }
+    }
+}
 
 fn account_extras(e: &impl AccountErrorParts) -> ErrorExtras {
     let fields = e
@@ -189,7 +264,9 @@ fn account_extras(e: &impl AccountErrorParts) -> ErrorExtras {
                 .collect()
         })
         .unwrap_or_default();
-    ErrorExtras { reason: e.as_conflict().map(|c| c.reason().as_str().to_owned()), fields }
+    let reason =
+        e.as_conflict().map(|c| c.reason().as_str().to_owned()).or_else(|| e.quota_reason().map(str::to_owned));
+    ErrorExtras { reason, fields }
 }
 
 /// The members every connection-invitation shape has (summary, Get, Cancel). The SDK gives

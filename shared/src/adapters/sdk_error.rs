@@ -40,6 +40,11 @@ where
                     reason: reason.unwrap_or_else(|| "UNSPECIFIED".to_owned()),
                     message,
                 },
+                "ServiceQuotaExceededException" => PartnerCentralError::QuotaExceeded {
+                    operation,
+                    reason: reason.unwrap_or_else(|| "UNSPECIFIED".to_owned()),
+                    message,
+                },
                 "ThrottlingException" => PartnerCentralError::Throttled { operation, message },
                 _ => PartnerCentralError::Service { operation, message: format!("{code} (HTTP {status}): {message}") },
             }

@@ -113,7 +113,8 @@ impl InvitationEvent {
 }
 
 impl InvitationEvent {
-    /// A dry run of auto-respond would answer this invitation so. One per invitation, policy
+    /// A dry run of auto-respond would answer this invitation so (`Engagement Invitation
+    /// Response Planned`, `Connection Invitation Response Planned`). One per invitation, policy
     /// and rule.
     pub fn response_planned(
         invitation: &Invitation,
@@ -122,8 +123,11 @@ impl InvitationEvent {
         observed_at: DateTime<Utc>,
     ) -> Self {
         let discriminator = format!("{}:{}", cause.policy_hash, cause.rule);
-        let mut event =
-            Self::new(DetailType::EngagementInvitationResponsePlanned, invitation, None, observed_at, &discriminator);
+        let detail_type = match invitation.kind {
+            InvitationKind::Engagement => DetailType::EngagementInvitationResponsePlanned,
+            InvitationKind::Connection => DetailType::ConnectionInvitationResponsePlanned,
+        };
+        let mut event = Self::new(detail_type, invitation, None, observed_at, &discriminator);
         event.detail.cause = Some(cause);
         event.detail.response = Some(response);
         event

@@ -85,6 +85,16 @@ pub fn client_token(prefix: &str, policy_hash: &str, id: &str) -> String {
     format!("{prefix}-{policy_hash}-{}", &id_hash[..20])
 }
 
+/// `<prefix>-<action>-<first 32 hex of sha256(id)>`: the token of one action on one
+/// invitation, whatever policy decided it — a run killed after acting and a policy edited
+/// before the next run can never act on the invitation a second time (the same action
+/// returns the same result; another action meets an invitation no longer PENDING). At most
+/// 2 + 1 + 8 + 1 + 32 = 44 characters of `[A-Za-z0-9-]` for an action of up to 8 letters.
+pub fn action_token(prefix: &str, action: &str, id: &str) -> String {
+    let id_hash = hex::encode(Sha256::digest(id.as_bytes()));
+    format!("{prefix}-{action}-{}", &id_hash[..32])
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -120,5 +130,15 @@ mod tests {
         assert_ne!(t, client_token("ar", "0123456789abcdef", "pacinv-A000000000001"));
         assert!(t.starts_with("ac-0123456789abcdef-"), "{t}");
         assert_eq!(t.len(), 40);
+    }
+
+    #[test]
+    fn action_tokens_depend_on_the_invitation_and_the_action_only() {
+        let t = action_token("ar", "accept", "pacinv-A000000000001");
+        assert_eq!(t, action_token("ar", "accept", "pacinv-A000000000001"));
+        assert_ne!(t, action_token("ar", "reject", "pacinv-A000000000001"));
+        assert_ne!(t, action_token("ar", "accept", "pacinv-A000000000002"));
+        assert!(t.starts_with("ar-accept-") && t.len() == 42, "{t}");
+        assert!(t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     }
 }

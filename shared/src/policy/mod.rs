@@ -16,6 +16,7 @@
 //! its rules say what to do, an action per rule; [`Policy`] ties them together.
 
 pub mod document;
+pub mod engine;
 pub mod evaluation;
 pub mod hash;
 pub mod run;
@@ -54,6 +55,8 @@ pub struct Policy<Conditions, Exclusions, Action = ()> {
     pub exclude: Exclusions,
     version: i64,
     hash: String,
+    /// Old names the document used (still accepted), each with the name to use instead.
+    warnings: Vec<String>,
 }
 
 impl<Conditions, Exclusions, Action> Policy<Conditions, Exclusions, Action>
@@ -64,7 +67,7 @@ where
 {
     /// The policy of document `version`, its hash computed.
     pub fn new(version: i64, limits: Limits, rules: Vec<Rule<Conditions, Action>>, exclude: Exclusions) -> Self {
-        let mut policy = Policy { limits, rules, exclude, version, hash: String::new() };
+        let mut policy = Policy { limits, rules, exclude, version, hash: String::new(), warnings: Vec::new() };
         policy.hash = hash::policy_hash(&policy.canonical_json());
         policy
     }
@@ -127,6 +130,19 @@ impl<Conditions, Exclusions, Action> Policy<Conditions, Exclusions, Action> {
             rules = self.rules.len(),
             "policy loaded"
         );
+        for warning in &self.warnings {
+            tracing::warn!(policy = %source, warning = %warning, "deprecated policy field");
+        }
+    }
+
+    /// The policy with these deprecation warnings (old names it used; not part of its hash).
+    pub fn with_warnings(self, warnings: Vec<String>) -> Self {
+        Policy { warnings, ..self }
+    }
+
+    /// Old names the document used, each with the name to use instead.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Rule names, in the document's order.

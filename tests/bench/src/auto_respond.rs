@@ -96,7 +96,7 @@ pub fn respond_policy(max_actions_per_run: u32) -> Value {
     json!({
         "version": 1, "dryRun": false, "maxActionsPerRun": max_actions_per_run, "maxActionsPerDay": 1000,
         "rules": [
-            {"name": "referrals", "match": {"payloadTypes": ["OpportunityInvitation"]}, "action": "accept"},
+            {"name": "referrals", "match": {"payloadTypes": ["OpportunityInvitation"], "senderAwsAccountIds": ["AWS", "210987654321"]}, "action": "accept"},
             {"name": "leads", "match": {"payloadTypes": ["LeadInvitation"]}, "action": "reject", "rejectionReason": REJECTION_REASON}
         ]
     })
@@ -220,6 +220,8 @@ pub async fn run(config: &RespondBenchConfig, log: &dyn Fn(String)) -> Result<Re
     let pending = received(account::list(&stack, Kind::Engagement, Some("PENDING")).await?);
     let received_pending = pending.len() as u64;
     for inv in &pending {
+        // Referrals from AWS (alias `AWS`): the accept rule names its sender, as it must.
+        stack.patch_invitation("engagement", &inv.id, json!({"SenderAwsAccountId": "AWS"})).await?;
         if rng.chance(config.failing_task_rate) {
             let plan = json!({"ReasonCode": FAILING_TASK_REASON, "Message": "Customer website is missing"});
             stack.patch_invitation("engagement", &inv.id, json!({"EmulatorTaskOutcome": plan})).await?;

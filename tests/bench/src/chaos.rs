@@ -137,6 +137,14 @@ pub const REJECTION_REASON: &str = "Unable to support";
 /// The reason code of the acceptance tasks planned to fail.
 pub const FAILING_TASK_REASON: &str = "OpportunityValidationFailed";
 
+/// Who sends the engagement invitations we receive in the chaos runs (AWS's referrals carry
+/// the alias `AWS`): auto-respond's accept rule names it, as every accept rule must.
+pub const TRUSTED_SENDER: &str = "AWS";
+
+/// The partner whose connection invitations auto-respond accepts in the chaos runs (half of
+/// the connection invitations we receive during a run come from it).
+pub const TRUSTED_PARTNER: &str = "210000000001";
+
 /// auto-respond's policy in the chaos runs (real, not a dry run): accept the opportunity
 /// referrals we received once they are an hour old, reject the lead referrals that expire
 /// within ten days; the other leads stay PENDING (until time brings them under). At most
@@ -145,8 +153,12 @@ pub fn respond_policy(max_actions_per_run: u32) -> Value {
     json!({
         "version": 1, "dryRun": false, "maxActionsPerRun": max_actions_per_run, "maxActionsPerDay": 1000,
         "rules": [
-            {"name": "referrals", "match": {"payloadTypes": ["OpportunityInvitation"], "olderThanHours": 1}, "action": "accept"},
+            {"name": "referrals", "match": {"payloadTypes": ["OpportunityInvitation"], "senderAwsAccountIds": [TRUSTED_SENDER], "olderThanHours": 1}, "action": "accept"},
             {"name": "expiring-leads", "match": {"payloadTypes": ["LeadInvitation"], "expiresWithinHours": 240},
+             "action": "reject", "rejectionReason": REJECTION_REASON},
+            {"name": "trusted-partner", "kind": "connection", "match": {"otherParticipantIdentifiers": [TRUSTED_PARTNER]},
+             "action": "accept"},
+            {"name": "expiring-connections", "kind": "connection", "match": {"expiresWithinHours": 240},
              "action": "reject", "rejectionReason": REJECTION_REASON}
         ]
     })
@@ -366,6 +378,10 @@ pub struct ActionCheck {
     /// Outcome events that contradict the task: Completed for a task that did not complete,
     /// Failed with another reason code, an outcome of a task the emulator does not know.
     pub wrong_outcomes: Vec<String>,
+    /// Connection invitations auto-respond answered (accepted, rejected), by their events with
+    /// the policy's cause.
+    pub connections_accepted: usize,
+    pub connections_rejected: usize,
 }
 
 impl ActionCheck {
@@ -427,6 +443,29 @@ pub fn check_actions(
             "{reject_calls_ok} successful RejectEngagementInvitation calls for {} invitations rejected by the policy",
             rejected.len()
         ));
+    }
+    // Connection answers: one answer per invitation, never accepted and rejected both (copies
+    // of one event count once: they carry one eventId).
+    let mut answers: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+    for e in events {
+        let detail_type = text(&e["detail-type"]);
+        let answer = detail_type == "Connection Invitation Accepted" || detail_type == "Connection Invitation Rejected";
+        if answer && e["detail"]["cause"]["type"] == "policy" {
+            let id = (text(&e["detail"]["eventId"]), detail_type);
+            answers.entry(text(&e["detail"]["invitationId"])).or_default().insert(id);
+        }
+    }
+    for (invitation, ids) in &answers {
+        let accepted = ids.iter().any(|(_, t)| t.ends_with("Accepted"));
+        if accepted {
+            c.connections_accepted += 1;
+        } else {
+            c.connections_rejected += 1;
+        }
+        if ids.len() > 1 {
+            let all: Vec<String> = ids.iter().map(|(id, t)| format!("{t} {id}")).collect();
+            c.double_actions.push(format!("{invitation}: answered {} times ({})", ids.len(), all.join(", ")));
+        }
     }
     // Outcome events by task id (copies of one event count once).
     let mut outcomes: BTreeMap<String, BTreeSet<(String, Option<String>)>> = BTreeMap::new();
@@ -591,7 +630,10 @@ pub fn new_invitation(rng: &mut XorShift, kind: Kind, now: DateTime<Utc>, expire
     let sender = rng.chance(0.5);
     let created = rfc3339(now);
     let expires = rfc3339(now + chrono::Duration::hours(expires_in_hours));
-    let other = format!("{:012}", 200_000_000_000u64 + rng.below(1000));
+    let mut other = format!("{:012}", 200_000_000_000u64 + rng.below(1000));
+    if kind == Kind::Connection && !sender && rng.chance(0.5) {
+        other = TRUSTED_PARTNER.to_owned();
+    }
     match kind {
         Kind::Connection => json!({
             "Catalog": "AWS",
@@ -609,7 +651,8 @@ pub fn new_invitation(rng: &mut XorShift, kind: Kind, now: DateTime<Utc>, expire
             "PayloadType": if rng.chance(0.7) { "OpportunityInvitation" } else { "LeadInvitation" },
             "EngagementId": random_id(rng, "eng-", LOWER, 14),
             "EngagementTitle": "Chaos engagement",
-            "SenderAwsAccountId": if sender { "111122223333".to_owned() } else { other },
+            // What we received comes from AWS (referrals): an accept rule must name its sender.
+            "SenderAwsAccountId": if sender { "111122223333".to_owned() } else { TRUSTED_SENDER.to_owned() },
             "InvitationDate": created, "ExpirationDate": expires,
             "ParticipantType": if sender { "SENDER" } else { "RECEIVER" },
             "Status": "PENDING",
@@ -738,8 +781,12 @@ fn choose_kill(rng: &mut XorShift, function: &str) -> KillPoint {
     // auto-respond likewise: right after an acceptance task started (the retry must find the
     // same task through the client token, not start a second) or a rejection took effect.
     if function == AUTO_RESPOND && rng.chance(0.5) {
-        let operation =
-            if rng.chance(0.6) { "StartEngagementByAcceptingInvitationTask" } else { "RejectEngagementInvitation" };
+        let operation = match rng.below(10) {
+            0..=3 => "StartEngagementByAcceptingInvitationTask",
+            4..=5 => "RejectEngagementInvitation",
+            6..=7 => "AcceptConnectionInvitation",
+            _ => "RejectConnectionInvitation",
+        };
         return KillPoint::PartnerCentral { nth: rng.range(1, 2), operation: Some(operation.into()), phase: "after" };
     }
     match rng.below(6) {

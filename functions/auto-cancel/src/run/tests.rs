@@ -15,6 +15,8 @@ use shared::testing::{FakePartnerCentral, FixedClock, MemoryStateStore, Recordin
 
 use super::*;
 use crate::input::Invocation;
+use shared::domain::{CauseType, CommitOutcome, InvitationRecord, RecordChange};
+use shared::policy::engine::SkipReason;
 
 const COLLAB: &str = "OPPORTUNITY_COLLABORATION";
 const SUB: &str = "SUBSIDIARY";
@@ -111,7 +113,11 @@ fn app_with<Connections: Fake>(invitations: Connections, policy: Policy) -> App<
         publisher: RecordingPublisher::new(),
         clock: FixedClock::at(now()),
         policy,
-        settings: Settings { include_contact_details: false, catalog: shared::domain::Catalog::Aws },
+        settings: Settings {
+            include_contact_details: false,
+            catalog: shared::domain::Catalog::Aws,
+            requests_per_second: 8,
+        },
     }
 }
 
@@ -148,11 +154,11 @@ impl<Connections: Fake> App<Connections> {
     }
 
     async fn run(&self, invocation: Invocation) -> RunReport<Summary, RunError> {
-        self.function().run(invocation).await
+        self.function().run(invocation, None).await
     }
 
     async fn handle(&self, payload: serde_json::Value, request_id: &str) -> Result<Summary, RunError> {
-        self.function().handle(payload, request_id).await
+        self.function().handle(payload, request_id, None).await
     }
 }
 
@@ -323,8 +329,7 @@ async fn a_real_run_cancels_matching_sender_invitations_oldest_first_up_to_the_c
         "one listing; one confirmation per cancellation"
     );
     // Deterministic tokens: the policy's token for each invitation, in order.
-    let expected: Vec<(String, String)> =
-        s.canceled.iter().map(|id| (id.clone(), client_token(&app.policy, id))).collect();
+    let expected: Vec<(String, String)> = s.canceled.iter().map(|id| (id.clone(), client_token(id))).collect();
     assert_eq!(app.invitations.tokens(), expected);
 
     let published = app.publisher.published();
@@ -404,7 +409,7 @@ async fn the_daily_budget_holds_across_firings_retries_and_manual_invokes() {
     let manual = app.handle(json!({}), "request-42").await.unwrap_or_else(|e| panic!("{e}"));
     assert!(manual.canceled.is_empty() && manual.deferred == ids(&["pacinv-Stale00000003"]), "{manual:?}");
     assert!(manual.notes.iter().any(|n| n.contains("auto-cancel/day/2026-11-20")), "{manual:?}");
-    assert_eq!(manual.max_cancellations_per_day, 4);
+    assert_eq!(manual.max_actions_per_day, 4);
 }
 
 #[tokio::test]
@@ -654,7 +659,7 @@ async fn the_summary_serializes_camel_case_with_metrics_to_match() {
     for key in [
         "dryRun",
         "policyHash",
-        "maxCancellationsPerRun",
+        "maxActionsPerRun",
         "candidates",
         "matchedPerRule",
         "excluded",

@@ -1,7 +1,12 @@
+//! The engine's decisions (`shared::policy::engine::decide`) as auto-respond uses them, and
+//! auto-respond's own (following acceptance tasks).
+
 use super::*;
 use chrono::TimeZone;
-use shared::domain::DetailType;
-use shared::domain::engagement_response::{TaskReasonCode, TaskStatus};
+use shared::domain::engagement_response::TaskReasonCode;
+use shared::domain::{Cause, CauseType, DetailType, InvitationEvent, InvitationRecord};
+use shared::policy::engine::SkipReason;
+use shared::policy::engine::decide::{plan, precheck, render, started};
 use shared::testing::engagement_invitation;
 
 fn now() -> DateTime<Utc> {
@@ -39,15 +44,15 @@ fn write(outcome: Outcome) -> Write {
 
 #[test]
 fn a_plan_is_written_once_per_policy_and_never_for_a_terminal_record() {
-    let w = write(plan(None, &pending(), &Response::Accept, "h1", now()));
+    let w = write(plan(None, &pending(), "h1", now()));
     assert_eq!(w.record.planned_by_policy.as_deref(), Some("h1"));
     assert!(!w.record.announced, "list-and-publish announces it (rule 3)");
-    assert_eq!(w.events, [EventKind::Planned(Response::Accept)]);
-    assert_eq!(plan(Some(w.record.clone()), &pending(), &Response::Accept, "h1", now()), Outcome::AlreadyRecorded);
-    assert!(matches!(plan(Some(w.record.clone()), &pending(), &Response::Accept, "h2", now()), Outcome::Write(_)));
+    assert_eq!(w.events, [EventKind::Planned]);
+    assert_eq!(plan(Some(w.record.clone()), &pending(), "h1", now()), Outcome::AlreadyRecorded);
+    assert!(matches!(plan(Some(w.record.clone()), &pending(), "h2", now()), Outcome::Write(_)));
     let done = InvitationRecord { status: InvitationStatus::Rejected, ..w.record };
     assert_eq!(
-        plan(Some(done), &pending(), &Response::Accept, "h2", now()),
+        plan(Some(done), &pending(), "h2", now()),
         Outcome::Skip(SkipReason::AlreadyTerminal(InvitationStatus::Rejected))
     );
 }
@@ -121,7 +126,7 @@ fn rendering_carries_the_cause_and_the_task_and_shares_the_transition_id() {
     let plain = InvitationEvent::transition(&accepted, InvitationStatus::Pending, now());
     assert_eq!(plain.map(|e| e.detail.event_id), Some(events[0].detail.event_id.clone()));
     // A plan or a start without a cause renders nothing (never happens in a run).
-    assert!(render(&pending(), &[EventKind::Planned(Response::Accept)], None, now()).is_empty());
+    assert!(render(&pending(), &[EventKind::Planned], None, now()).is_empty());
 }
 
 #[test]

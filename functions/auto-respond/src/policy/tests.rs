@@ -29,8 +29,11 @@ fn policy(json: &str) -> Policy {
     parse(json).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// One rule with these conditions (a reject rule: an accept rule must name the sender).
 fn one_rule(conditions: &str) -> Policy {
-    policy(&format!(r#"{{"version": 1, "rules": [{{"name": "r", "match": {conditions}, "action": "accept"}}]}}"#))
+    policy(&format!(
+        r#"{{"version": 1, "rules": [{{"name": "r", "match": {conditions}, "action": "reject", "rejectionReason": "Other"}}]}}"#
+    ))
 }
 
 fn error(json: &str) -> String {
@@ -92,7 +95,7 @@ fn age_and_expiry_are_measured_in_hours() {
 fn conditions_are_anded_rules_ored_the_first_rule_reported_and_exclusions_win() {
     let p = policy(
         r#"{"version": 1, "rules": [
-            {"name": "aws-referrals", "match": {"payloadTypes": ["OpportunityInvitation"], "senderCompanyNames": ["AWS"]}, "action": "accept"},
+            {"name": "aws-referrals", "match": {"payloadTypes": ["OpportunityInvitation"], "senderAwsAccountIds": ["123456789012", "111122223333"], "senderCompanyNames": ["AWS"]}, "action": "accept"},
             {"name": "leads", "match": {"payloadTypes": ["LeadInvitation"]}, "action": "reject", "rejectionReason": "Unable to support"},
             {"name": "any-old", "match": {"olderThanHours": 1}, "action": "reject", "rejectionReason": "Other"}
         ], "exclude": {"senderAwsAccountIds": ["111122223333"], "invitationIds": ["engi-keepthisone01"]}}"#,
@@ -152,8 +155,8 @@ fn unknown_fields_are_rejected_with_their_path() {
         r#"{"version": 1, "rules": [{"name": "a", "match": {"olderThanHours": 3}, "action": "accept", "reason": "x"}]}"#,
     );
     assert!(m.starts_with("rules[0].reason: unknown field `reason`"), "{m}");
-    let m = error(r#"{"version": 1, "exclude": {"otherParticipantIdentifiers": []}}"#);
-    assert!(m.starts_with("exclude.otherParticipantIdentifiers: unknown field"), "{m}");
+    let m = error(r#"{"version": 1, "exclude": {"connectionTypes": []}}"#);
+    assert!(m.starts_with("exclude.connectionTypes: unknown field"), "{m}");
 }
 
 #[test]
@@ -184,7 +187,7 @@ fn actions_and_rejection_reasons_are_checked() {
     let m = rule(r#""action": "reject""#);
     assert!(m.starts_with("rules[0]: missing field `rejectionReason`") && m.contains("\"Unable to support\""), "{m}");
     let m = rule(r#""action": "accept", "rejectionReason": "Other""#);
-    assert_eq!(m, "rules[0].rejectionReason: only a reject rule has a rejection reason");
+    assert!(m.starts_with("rules[0].rejectionReason: only a reject rule has a rejection reason"), "{m}");
     let m = rule(r#""action": "reject", "rejectionReason": """#);
     assert!(m.starts_with("rules[0].rejectionReason: a rejection reason must not be empty"), "{m}");
     let long = "x".repeat(81);
@@ -201,15 +204,15 @@ fn actions_and_rejection_reasons_are_checked() {
 fn values_are_checked_item_by_item() {
     let problems = parse(
         r#"{"version": 1, "rules": [
-            {"name": "a", "match": {"payloadTypes": ["Referral"]}, "action": "accept"},
-            {"name": "b", "match": {"payloadTypes": []}, "action": "accept"},
+            {"name": "a", "rejectionReason": "Other", "match": {"payloadTypes": ["Referral"]}, "action": "reject"},
+            {"name": "b", "rejectionReason": "Other", "match": {"payloadTypes": []}, "action": "reject"},
             {"name": "c", "match": {"senderAwsAccountIds": ["123456789012", "not an account"]}, "action": "accept"},
-            {"name": "d", "match": {"senderCompanyNames": [" "]}, "action": "accept"},
-            {"name": "e", "match": {"titleContains": "  "}, "action": "accept"},
-            {"name": "f", "match": {"expiresWithinHours": 0}, "action": "accept"},
-            {"name": "g", "match": {"olderThanHours": 99999}, "action": "accept"},
-            {"name": "h", "match": {}, "action": "accept"}
-        ], "exclude": {"invitationIds": ["pacinv-A000000000001"], "senderAwsAccountIds": ["a/b"]},
+            {"name": "d", "rejectionReason": "Other", "match": {"senderCompanyNames": [" "]}, "action": "reject"},
+            {"name": "e", "rejectionReason": "Other", "match": {"titleContains": "  "}, "action": "reject"},
+            {"name": "f", "rejectionReason": "Other", "match": {"expiresWithinHours": 0}, "action": "reject"},
+            {"name": "g", "rejectionReason": "Other", "match": {"olderThanHours": 99999}, "action": "reject"},
+            {"name": "h", "rejectionReason": "Other", "match": {}, "action": "reject"}
+        ], "exclude": {"invitationIds": ["pacinv-short"], "senderAwsAccountIds": ["a/b"]},
         "maxActionsPerRun": 0, "maxActionsPerDay": 1001, "version": 1}"#,
     );
     let problems: Vec<String> = match problems {
@@ -229,7 +232,7 @@ fn values_are_checked_item_by_item() {
         "rules[6].match.olderThanHours: must be <= 8760",
         "rules[7].match: no condition",
         "exclude.senderAwsAccountIds[0]: \"a/b\" is not an AWS account id or alias",
-        "exclude.invitationIds[0]: \"pacinv-A000000000001\" is not an engagement invitation id",
+        "exclude.invitationIds[0]: \"pacinv-short\" is not an engagement invitation id",
     ];
     assert_eq!(problems.len(), expected.len(), "{m}");
     for (problem, start) in problems.iter().zip(expected) {
@@ -240,8 +243,8 @@ fn values_are_checked_item_by_item() {
 #[test]
 fn rule_names_and_versions_are_checked() {
     let m = error(
-        r#"{"version": 2, "rules": [{"name": "x", "match": {"olderThanHours": 1}, "action": "accept"},
-                                   {"name": "x", "match": {"olderThanHours": 2}, "action": "accept"}]}"#,
+        r#"{"version": 2, "rules": [{"name": "x", "match": {"olderThanHours": 1}, "action": "reject", "rejectionReason": "Other"},
+                                   {"name": "x", "match": {"olderThanHours": 2}, "action": "reject", "rejectionReason": "Other"}]}"#,
     );
     assert_eq!(m, "version: unsupported 2 (accepted: 1); rules[1].name: duplicate of rules[0]");
 }
@@ -251,24 +254,24 @@ fn rule_names_and_versions_are_checked() {
 #[test]
 fn the_hash_covers_actions_but_not_limits_or_formatting() {
     let hash = |doc: &str| policy(doc).hash().to_owned();
-    let accept = r#"{"version": 1, "rules": [{"name": "r", "match": {"payloadTypes": ["LeadInvitation", "OpportunityInvitation"]}, "action": "accept"}]}"#;
-    let reordered = r#"{"rules": [{"action": "accept", "match": {"payloadTypes": ["OpportunityInvitation", "LeadInvitation"]}, "name": "r"}], "version": 1, "dryRun": false, "maxActionsPerRun": 4}"#;
-    let reject = r#"{"version": 1, "rules": [{"name": "r", "match": {"payloadTypes": ["LeadInvitation", "OpportunityInvitation"]}, "action": "reject", "rejectionReason": "Other"}]}"#;
-    let other_reason = r#"{"version": 1, "rules": [{"name": "r", "match": {"payloadTypes": ["LeadInvitation", "OpportunityInvitation"]}, "action": "reject", "rejectionReason": "Next steps unclear"}]}"#;
+    let accept = r#"{"version": 1, "rules": [{"name": "r", "match": {"payloadTypes": ["LeadInvitation", "OpportunityInvitation"], "senderAwsAccountIds": ["123456789012"]}, "action": "accept"}]}"#;
+    let reordered = r#"{"rules": [{"action": "accept", "match": {"senderAwsAccountIds": ["123456789012"], "payloadTypes": ["OpportunityInvitation", "LeadInvitation"]}, "name": "r"}], "version": 1, "dryRun": false, "maxActionsPerRun": 4}"#;
+    let reject = r#"{"version": 1, "rules": [{"name": "r", "match": {"payloadTypes": ["LeadInvitation", "OpportunityInvitation"], "senderAwsAccountIds": ["123456789012"]}, "action": "reject", "rejectionReason": "Other"}]}"#;
+    let other_reason = r#"{"version": 1, "rules": [{"name": "r", "match": {"payloadTypes": ["LeadInvitation", "OpportunityInvitation"], "senderAwsAccountIds": ["123456789012"]}, "action": "reject", "rejectionReason": "Next steps unclear"}]}"#;
     assert_eq!(hash(accept), hash(reordered));
     let hashes: BTreeSet<String> = [accept, reject, other_reason].iter().map(|d| hash(d)).collect();
     assert_eq!(hashes.len(), 3, "the action is part of what the policy decides");
 }
 
 #[test]
-fn client_tokens_are_deterministic_and_in_the_allowed_alphabet() {
-    let p = one_rule(r#"{"olderThanHours": 3}"#);
-    let q = one_rule(r#"{"olderThanHours": 4}"#);
-    let t = client_token(&p, "engi-0000000000001");
-    assert_eq!(t, client_token(&p, "engi-0000000000001"));
-    assert_ne!(t, client_token(&p, "engi-0000000000002"));
-    assert_ne!(t, client_token(&q, "engi-0000000000001"));
-    assert!(t.starts_with(&format!("ar-{}-", p.hash())) && t.len() == 40, "{t}");
+fn client_tokens_are_keyed_on_the_invitation_and_the_answer_not_the_policy() {
+    let reject = Response::Reject { rejection_reason: RejectionReason::new("Other").unwrap_or_else(|e| panic!("{e}")) };
+    let t = client_token(&Response::Accept, "engi-0000000000001");
+    assert_eq!(t, client_token(&Response::Accept, "engi-0000000000001"));
+    assert_ne!(t, client_token(&Response::Accept, "engi-0000000000002"));
+    assert_ne!(t, client_token(&reject, "engi-0000000000001"));
+    assert!(t.starts_with("ar-accept-") && t.len() == 42, "{t}");
+    assert!(client_token(&reject, "pacinv-A000000000001").starts_with("ar-reject-"));
     assert!(t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'), "{t}");
 }
 
@@ -277,4 +280,93 @@ fn invitation_ids_follow_the_api_pattern() {
     assert!(is_invitation_id("engi-0123456789abc"));
     assert!(!is_invitation_id("engi-0123456789AB"));
     assert!(!is_invitation_id("pacinv-A000000000001"));
+}
+
+// --- safe by construction, and connection rules -----------------------------------
+
+#[test]
+fn an_accept_rule_must_name_the_sender_by_what_the_sender_cannot_choose() {
+    // Title and company name are written by the sender: alone, they are refused, naming the rule.
+    let m = error(
+        r#"{"version": 1, "rules": [{"name": "trusting", "match": {"titleContains": "aws", "senderCompanyNames": ["AWS"]}, "action": "accept"}]}"#,
+    );
+    assert!(
+        m.starts_with("rules[0]: an accept rule must name who sent the invitation with match.senderAwsAccountIds"),
+        "{m}"
+    );
+    let m = error(
+        r#"{"version": 1, "rules": [{"name": "any-collab", "kind": "connection", "match": {"connectionTypes": ["OPPORTUNITY_COLLABORATION"]}, "action": "accept"}]}"#,
+    );
+    assert!(
+        m.starts_with(
+            "rules[0]: an accept rule must name who sent the invitation with match.otherParticipantIdentifiers"
+        ),
+        "{m}"
+    );
+    // Named by account: accepted; a reject rule needs no sender.
+    policy(
+        r#"{"version": 1, "rules": [{"name": "ok", "match": {"senderAwsAccountIds": ["123456789012"], "titleContains": "aws"}, "action": "accept"}]}"#,
+    );
+    policy(
+        r#"{"version": 1, "rules": [{"name": "ok", "match": {"titleContains": "spam"}, "action": "reject", "rejectionReason": "Other"}]}"#,
+    );
+}
+
+/// A PENDING connection invitation we received `age_hours` ago from `from` (15-day expiry).
+fn connection(id: &str, connection_type: &str, age_hours: i64, from: &str) -> Invitation {
+    Invitation {
+        participant_type: shared::domain::ParticipantType::Receiver,
+        connection_type: Some(connection_type.to_owned()),
+        other_party: OtherParty { participant_identifier: Some(from.to_owned()), ..OtherParty::default() },
+        ..shared::testing::connection_invitation(id, now() - Duration::hours(age_hours))
+    }
+}
+
+#[test]
+fn connection_rules_answer_connection_invitations_only_with_their_own_conditions() {
+    let p = policy(
+        r#"{"version": 1, "rules": [
+            {"name": "partners", "kind": "connection", "match": {"otherParticipantIdentifiers": ["111122223333"], "connectionTypes": ["OPPORTUNITY_COLLABORATION"]}, "action": "accept"},
+            {"name": "stale", "kind": "connection", "match": {"olderThanHours": 72}, "action": "reject", "rejectionReason": "Not a partner we work with"},
+            {"name": "old-referrals", "match": {"olderThanHours": 72}, "action": "reject", "rejectionReason": "Other"}
+        ], "exclude": {"otherParticipantIdentifiers": ["999988887777"], "invitationIds": ["pacinv-KeepThisOne01"]}}"#,
+    );
+    let rule = |i: &Invitation| match p.evaluate(i, now()) {
+        Decision::Matched { rule } => Some(rule.name.clone()),
+        _ => None,
+    };
+    const COLLAB: &str = "OPPORTUNITY_COLLABORATION";
+    assert_eq!(rule(&connection("pacinv-A000000000001", COLLAB, 1, "111122223333")).as_deref(), Some("partners"));
+    assert_eq!(rule(&connection("pacinv-A000000000002", "SUBSIDIARY", 1, "111122223333")), None);
+    assert_eq!(rule(&connection("pacinv-A000000000003", "SUBSIDIARY", 73, "444455556666")).as_deref(), Some("stale"));
+    // An engagement invitation is answered by engagement rules only (and the reverse).
+    assert_eq!(rule(&referral("engi-0000000000001", 73)).as_deref(), Some("old-referrals"));
+    let kept = connection("pacinv-A000000000004", COLLAB, 80, "999988887777");
+    assert!(matches!(p.evaluate(&kept, now()), Decision::Excluded { reason: ExclusionReason::OtherParticipant, .. }));
+    let kept = connection("pacinv-KeepThisOne01", COLLAB, 80, "111122223333");
+    assert!(matches!(p.evaluate(&kept, now()), Decision::Excluded { reason: ExclusionReason::InvitationId, .. }));
+
+    // The other kind's conditions are named and refused; an unknown kind too.
+    let m = error(
+        r#"{"version": 1, "rules": [{"name": "x", "kind": "connection", "match": {"payloadTypes": ["LeadInvitation"], "otherParticipantIdentifiers": ["p-1"]}, "action": "accept"},
+                                   {"name": "y", "match": {"connectionTypes": ["SUBSIDIARY"]}, "action": "reject", "rejectionReason": "Other"},
+                                   {"name": "z", "kind": "partner", "match": {"olderThanHours": 1}, "action": "reject", "rejectionReason": "Other"}]}"#,
+    );
+    assert!(m.contains("rules[0].match.payloadTypes: not a condition of connection invitations"), "{m}");
+    assert!(m.contains("rules[1].match.connectionTypes: not a condition of engagement invitations"), "{m}");
+    assert!(m.contains("rules[2].kind: unknown kind \"partner\" (accepted: engagement, connection)"), "{m}");
+}
+
+#[test]
+fn engagement_policies_keep_their_hash_and_connection_rules_hash_their_kind() {
+    // Connection rules must not change the hashes of engagement-only policies.
+    let engagement = r#"{"version": 1, "rules": [{"name": "r", "match": {"olderThanHours": 3}, "action": "reject", "rejectionReason": "Other"}]}"#;
+    let connection = r#"{"version": 1, "rules": [{"name": "r", "kind": "connection", "match": {"olderThanHours": 3}, "action": "reject", "rejectionReason": "Other"}]}"#;
+    assert_ne!(policy(engagement).hash(), policy(connection).hash(), "the kind is part of what a rule selects");
+    assert_eq!(
+        policy(engagement).canonical_json(),
+        policy(&engagement.replace("\"match\"", "\"kind\": \"engagement\", \"match\"")).canonical_json()
+    );
+    assert!(!policy(engagement).canonical_json().contains("kind"));
+    assert!(!policy(engagement).canonical_json().contains("otherParticipantIdentifiers"));
 }

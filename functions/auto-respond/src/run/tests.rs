@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use chrono::{Duration, TimeZone};
 use serde_json::json;
 
+use shared::domain::engagement_response::AcceptanceTask;
 use shared::domain::{InvitationEventDetail, OtherParty};
+use shared::run::RunSummary;
 use shared::testing::{FakePartnerCentral, FixedClock, MemoryStateStore, RecordingPublisher, engagement_invitation};
 
 use super::*;
@@ -57,7 +59,7 @@ fn policy(dry_run: bool, per_run: u32, per_day: u32) -> Policy {
         "maxActionsPerRun": per_run,
         "maxActionsPerDay": per_day,
         "rules": [
-            {"name": "aws-referrals", "match": {"payloadTypes": ["OpportunityInvitation"], "senderCompanyNames": ["AWS"]}, "action": "accept"},
+            {"name": "aws-referrals", "match": {"payloadTypes": ["OpportunityInvitation"], "senderAwsAccountIds": ["123456789012"], "senderCompanyNames": ["AWS"]}, "action": "accept"},
             {"name": "leads", "match": {"payloadTypes": ["LeadInvitation"]}, "action": "reject", "rejectionReason": "Unable to support"}
         ],
         "exclude": {"invitationIds": [KEEP]}
@@ -81,7 +83,7 @@ fn app(policy: Policy) -> App {
         publisher: RecordingPublisher::new(),
         clock: FixedClock::at(now()),
         policy,
-        settings: Settings { catalog: Catalog::Aws },
+        settings: Settings { catalog: Catalog::Aws, requests_per_second: 8 },
     }
 }
 
@@ -92,6 +94,8 @@ impl App {
         '_,
         FakePartnerCentral,
         FakePartnerCentral,
+        FakePartnerCentral,
+        FakePartnerCentral,
         MemoryStateStore,
         RecordingPublisher,
         FixedClock,
@@ -100,7 +104,7 @@ impl App {
     > {
         AutoRespond {
             ports: Ports {
-                connections: &(),
+                connections: &self.partner,
                 engagements: &self.partner,
                 store: &self.store,
                 publisher: &self.publisher,
@@ -108,6 +112,7 @@ impl App {
                 calls: &self.partner,
             },
             responses: &self.partner,
+            answers: &self.partner,
             budget: &self.store,
             policy: &self.policy,
             settings: &self.settings,
@@ -115,7 +120,7 @@ impl App {
     }
 
     async fn run(&self, invocation: PolicyInvocation) -> Summary {
-        let report = self.function().run(invocation).await;
+        let report = self.function().run(invocation, None).await;
         assert_eq!(report.error, None, "{:?}", report.summary);
         report.summary
     }
@@ -360,4 +365,169 @@ async fn a_task_the_listing_never_returns_is_followed_for_a_day_then_reported_fa
     assert_eq!(s.tasks_followed, 1, "only REFERRAL_NEW's task: {s:?}");
     assert_eq!(app.calls(START), 2);
     assert!(s.skipped.iter().any(|k| k.invitation_id == REFERRAL_OLD && k.reason.to_string().contains("ended FAILED")));
+}
+
+// --- one answer per invitation, and the run's time -------------------------------------
+
+#[tokio::test]
+async fn a_run_killed_after_start_and_an_edited_policy_still_give_one_task() {
+    let app = app(policy(false, 10, 10));
+    // A run started accepting REFERRAL_OLD and was killed before recording it.
+    let token = client_token(&Response::Accept, REFERRAL_OLD);
+    let first = app.partner.start_accepting_engagement_invitation(REFERRAL_OLD, &token).await;
+    let first = first.unwrap_or_else(|e| panic!("{e}"));
+    // The policy is edited (another hash) before the next run.
+    let mut edited = policy(false, 10, 10);
+    edited.rules.reverse();
+    let edited = Policy::new(1, edited.limits, edited.rules, edited.exclude.clone());
+    assert_ne!(edited.hash(), app.policy.hash());
+    let app = App { policy: edited, ..app };
+    let s = app.run(PolicyInvocation::scheduled()).await;
+    let tasks: Vec<AcceptanceTask> = app
+        .partner
+        .acceptance_tasks()
+        .into_iter()
+        .filter(|t| t.invitation_id.as_deref() == Some(REFERRAL_OLD))
+        .collect();
+    assert_eq!(tasks.len(), 1, "one task for the invitation: {tasks:?}");
+    assert_eq!(tasks[0].task_id, first.task_id);
+    assert!(s.accepting.iter().any(|a| a.invitation_id == REFERRAL_OLD && a.task_id == first.task_id), "{s:?}");
+}
+
+#[tokio::test]
+async fn an_invitation_being_accepted_is_never_rejected_by_an_edited_policy() {
+    let app = app(policy(false, 10, 10));
+    let token = client_token(&Response::Accept, LEAD);
+    app.partner.start_accepting_engagement_invitation(LEAD, &token).await.unwrap_or_else(|e| panic!("{e}"));
+    // The policy rejects leads; the killed run had started accepting this one.
+    let s = app.run(PolicyInvocation::scheduled()).await;
+    assert_eq!(app.calls(REJECT), 0, "{s:?}");
+    assert!(s.skipped.iter().any(|k| k.invitation_id == LEAD && k.reason.to_string().starts_with("being accepted by")));
+    assert_eq!(app.store.allowance_used("auto-respond/day/2026-11-20"), 2, "the skip gave its allowance back");
+}
+
+#[tokio::test]
+async fn no_answer_is_started_that_the_time_left_cannot_finish() {
+    let app = app(policy(false, 10, 10));
+    let report = app.function().run(PolicyInvocation::scheduled(), Some(std::time::SystemTime::UNIX_EPOCH)).await;
+    let s = report.summary;
+    assert_eq!((app.calls(START), app.calls(REJECT), app.calls("GetEngagementInvitation")), (0, 0, 0));
+    assert_eq!(s.deferred, ids(&[REFERRAL_OLD, LEAD, REFERRAL_NEW]));
+    assert!(s.notes.iter().any(|n| n.contains("cannot finish another action") && n.contains("3 match(es) wait")));
+    assert_eq!(app.store.allowance_used("auto-respond/day/2026-11-20"), 0);
+}
+
+// --- connection invitations we received -----------------------------------------------
+
+const PARTNER: &str = "pacinv-Partner000001";
+const STRANGER: &str = "pacinv-Stranger00001";
+const FULL: &str = "pacinv-Partner000002";
+const OURS: &str = "pacinv-Ours000000001";
+
+fn connection(id: &str, age_hours: i64, from: &str, side: ParticipantType) -> Invitation {
+    Invitation {
+        participant_type: side,
+        connection_type: Some("OPPORTUNITY_COLLABORATION".into()),
+        other_party: OtherParty { participant_identifier: Some(from.to_owned()), ..OtherParty::default() },
+        ..shared::testing::connection_invitation(id, now() - Duration::hours(age_hours))
+    }
+}
+
+fn connection_policy(dry_run: bool) -> Policy {
+    let doc = json!({
+        "version": 1, "dryRun": dry_run, "maxActionsPerRun": 10, "maxActionsPerDay": 10,
+        "rules": [
+            {"name": "known-partners", "kind": "connection",
+             "match": {"otherParticipantIdentifiers": ["111122223333"], "connectionTypes": ["OPPORTUNITY_COLLABORATION"]},
+             "action": "accept"},
+            {"name": "strangers", "kind": "connection", "match": {"olderThanHours": 48},
+             "action": "reject", "rejectionReason": "Not a partner we work with"}
+        ]
+    });
+    crate::policy::parse(&doc.to_string()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn connection_app(policy: Policy) -> App {
+    let mut invitations = world();
+    invitations.extend([
+        connection(PARTNER, 30, "111122223333", ParticipantType::Receiver),
+        connection(FULL, 20, "111122223333", ParticipantType::Receiver),
+        connection(STRANGER, 72, "999988887777", ParticipantType::Receiver),
+        // We sent it: never answered, whatever matches.
+        connection(OURS, 100, "111122223333", ParticipantType::Sender),
+    ]);
+    App { partner: FakePartnerCentral::new(invitations), ..app(policy) }
+}
+
+#[tokio::test]
+async fn a_connection_policy_plans_in_a_dry_run_then_accepts_and_rejects() {
+    let app = connection_app(connection_policy(true));
+    let s = app.run(PolicyInvocation::scheduled()).await;
+    assert_eq!(s.candidates, 3, "connection invitations we received only (engagement rules: none)");
+    assert_eq!(s.planned, ids(&[STRANGER, PARTNER, FULL]), "oldest first");
+    assert_eq!(app.calls("ListEngagementInvitations"), 0, "no engagement rule, no engagement listing");
+    let planned = app.published();
+    assert!(planned.iter().all(|(t, _)| t == "Connection Invitation Response Planned"), "{planned:?}");
+    let stranger = planned.iter().find(|(_, d)| d.invitation_id == STRANGER).map(|(_, d)| d.clone());
+    let stranger = stranger.unwrap_or_else(|| panic!("planned"));
+    assert_eq!(
+        serde_json::to_value(&stranger.response).unwrap_or_default(),
+        json!({"action": "reject", "rejectionReason": "Not a partner we work with"})
+    );
+    assert!(app.partner.connection_answers().is_empty());
+
+    let app = App { policy: connection_policy(false), ..app };
+    app.partner.set_connections_full(false);
+    let s = app.run(PolicyInvocation::scheduled()).await;
+    assert_eq!(s.accepted, ids(&[PARTNER, FULL]));
+    assert_eq!(s.rejected, ids(&[STRANGER]));
+    let answers = app.partner.connection_answers();
+    assert_eq!(answers.len(), 3);
+    for (id, token, status) in &answers {
+        let action = if *status == InvitationStatus::Accepted { "accept" } else { "reject" };
+        assert!(token.starts_with(&format!("ar-{action}-")), "{id}: {token}");
+    }
+    assert_eq!(app.partner.get(InvitationKind::Connection, OURS).map(|i| i.status), Some(InvitationStatus::Pending));
+    let answered: Vec<(String, InvitationEventDetail)> =
+        app.published().into_iter().filter(|(t, _)| !t.ends_with("Response Planned")).collect();
+    assert_eq!(answered.len(), 3, "{answered:?}");
+    for (t, d) in &answered {
+        let cause = d.cause.as_ref().unwrap_or_else(|| panic!("cause"));
+        assert_eq!(cause.policy_hash, app.policy.hash());
+        let expected = if d.invitation_id == STRANGER {
+            "Connection Invitation Rejected"
+        } else {
+            "Connection Invitation Accepted"
+        };
+        assert_eq!(t, expected);
+        // The same eventId list-and-publish would give the transition.
+        let current = app.partner.get(InvitationKind::Connection, &d.invitation_id).unwrap_or_else(|| panic!("known"));
+        let plain = InvitationEvent::transition(&current, InvitationStatus::Pending, now());
+        assert_eq!(plain.map(|e| e.detail.event_id), Some(d.event_id.clone()));
+    }
+    // Nothing answered twice.
+    let again = app.run(PolicyInvocation::scheduled()).await;
+    assert!(again.accepted.is_empty() && again.rejected.is_empty(), "{again:?}");
+    assert_eq!(app.partner.connection_answers().len(), 3);
+}
+
+#[tokio::test]
+async fn a_full_account_is_a_skip_with_its_reason_and_an_alarm_worthy_metric() {
+    let app = connection_app(connection_policy(false));
+    app.partner.set_connections_full(true);
+    let s = app.run(PolicyInvocation::scheduled()).await;
+    assert!(s.accepted.is_empty());
+    assert_eq!(s.rejected, ids(&[STRANGER]));
+    let reasons: BTreeMap<String, String> =
+        s.skipped.iter().map(|k| (k.invitation_id.clone(), k.reason.to_string())).collect();
+    assert_eq!(
+        reasons.get(PARTNER).map(String::as_str),
+        Some(
+            "AcceptConnectionInvitation: service quota exceeded (LIMIT_EXCEEDED_NUMBER_OF_ACTIVE_CONNECTION); left PENDING"
+        )
+    );
+    let emf = s.metrics().to_emf("auto-respond", "AWS", 0);
+    assert_eq!(emf["QuotaExceeded"], 2.0);
+    assert_eq!(app.store.allowance_used("auto-respond/day/2026-11-20"), 1, "skips give their allowance back");
+    assert_eq!(app.partner.get(InvitationKind::Connection, PARTNER).map(|i| i.status), Some(InvitationStatus::Pending));
 }

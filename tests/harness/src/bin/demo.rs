@@ -38,6 +38,7 @@ async fn run() -> harness::Result<()> {
     }
     if demo.has_function("auto-respond") {
         harness::demo::auto_respond::act(&mut demo).await?;
+        harness::demo::auto_respond_connections::act(&mut demo).await?;
     }
     demo.finish().await
 }

@@ -26,7 +26,7 @@ fn policy(dry_run: bool) -> String {
         "dryRun": dry_run,
         "maxActionsPerRun": 5,
         "rules": [
-            {"name": "aws-referrals", "match": {"payloadTypes": ["OpportunityInvitation"], "titleContains": "demo referral"}, "action": "accept"},
+            {"name": "aws-referrals", "match": {"payloadTypes": ["OpportunityInvitation"], "senderAwsAccountIds": ["AWS"], "titleContains": "demo referral"}, "action": "accept"},
             {"name": "unsupported-leads", "match": {"payloadTypes": ["LeadInvitation"], "titleContains": "demo lead"}, "action": "reject", "rejectionReason": "Unable to support"}
         ]
     })

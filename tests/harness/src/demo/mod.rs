@@ -6,6 +6,7 @@
 
 pub mod auto_cancel;
 pub mod auto_respond;
+pub mod auto_respond_connections;
 pub mod expire_sweeper;
 pub mod list_and_publish;
 pub mod native_relay;
