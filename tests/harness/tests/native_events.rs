@@ -155,7 +155,7 @@ async fn every_change_arrives_as_the_native_event_our_account_receives_and_our_o
     let selling = w.selling().await;
 
     // Our own actions.
-    ok(account
+    let accepted_by_us = ok(account
         .accept_connection_invitation()
         .catalog("AWS")
         .identifier("pacinv-RECVACCEPT001")
@@ -257,6 +257,12 @@ async fn every_change_arrives_as_the_native_event_our_account_receives_and_our_o
         (&json!(THEM), &json!(US), &json!("ACTIVE"))
     );
     assert!(connection["id"].as_str().is_some_and(|i| i.starts_with("pac-")));
+    let answered = accepted_by_us.connection().map(|c| (c.id().to_owned(), c.arn().to_owned()));
+    assert_eq!(
+        Some((connection["id"].clone(), connection["arn"].clone())),
+        answered.map(|(id, arn)| (json!(id), json!(arn))),
+        "the event names the connection AcceptConnectionInvitation answered with"
+    );
     assert_eq!(connection["arn"], json!(arn("connection", connection["id"].as_str().unwrap_or_default())));
     let sent_accepted = &events["pacinv-SENTACCEPT001"]["detail"]["connectionInvitation"]["connection"];
     assert_eq!(sent_accepted["Participant1AccountId"], json!(US));
