@@ -406,3 +406,14 @@ pub trait ActionBudget: Send + Sync {
     /// Return one action counted by `take` that did not happen after all.
     fn give_back(&self, allowances: &[Allowance]) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
+
+/// Where a policy too large for the environment is kept: SSM Parameter Store (the adapter:
+/// [`crate::adapters::ssm::SsmParameters`]), read once at start-up.
+pub trait ParameterStore: Send + Sync {
+    /// The value and version of parameter `name` (a name, a `name:version` or `name:label`
+    /// selector, or an ARN), decrypted when it is a SecureString.
+    fn get_parameter(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<crate::policy::source::Parameter, crate::policy::source::ParameterError>> + Send;
+}

@@ -933,3 +933,39 @@ mod engagement_response_tests {
         assert!(matches!(e, Some(PartnerCentralError::Throttled { .. })), "{e:?}");
     }
 }
+
+/// A [`ParameterStore`](crate::ports::ParameterStore) holding fixed parameters by name (an
+/// unknown name is `ParameterNotFound`); it records the names read.
+#[derive(Debug, Default)]
+pub struct FixedParameters {
+    parameters: std::collections::HashMap<String, Result<crate::policy::source::Parameter, crate::policy::source::ParameterError>>,
+    reads: std::sync::Mutex<Vec<String>>,
+}
+
+impl FixedParameters {
+    /// A store holding `value` at `version` under `name`.
+    pub fn with(mut self, name: &str, value: &str, version: i64) -> Self {
+        self.parameters.insert(name.to_owned(), Ok(crate::policy::source::Parameter { value: value.to_owned(), version }));
+        self
+    }
+
+    /// A store whose read of `name` fails with `error`.
+    pub fn failing(mut self, name: &str, error: crate::policy::source::ParameterError) -> Self {
+        self.parameters.insert(name.to_owned(), Err(error));
+        self
+    }
+
+    /// The names read so far, in order.
+    pub fn reads(&self) -> Vec<String> {
+        self.reads.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+impl crate::ports::ParameterStore for FixedParameters {
+    async fn get_parameter(&self, name: &str) -> Result<crate::policy::source::Parameter, crate::policy::source::ParameterError> {
+        if let Ok(mut r) = self.reads.lock() {
+            r.push(name.to_owned());
+        }
+        self.parameters.get(name).cloned().unwrap_or(Err(crate::policy::source::ParameterError::NotFound))
+    }
+}
