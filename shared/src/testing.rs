@@ -938,14 +938,18 @@ mod engagement_response_tests {
 /// unknown name is `ParameterNotFound`); it records the names read.
 #[derive(Debug, Default)]
 pub struct FixedParameters {
-    parameters: std::collections::HashMap<String, Result<crate::policy::source::Parameter, crate::policy::source::ParameterError>>,
+    parameters: std::collections::HashMap<
+        String,
+        Result<crate::policy::source::Parameter, crate::policy::source::ParameterError>,
+    >,
     reads: std::sync::Mutex<Vec<String>>,
 }
 
 impl FixedParameters {
     /// A store holding `value` at `version` under `name`.
     pub fn with(mut self, name: &str, value: &str, version: i64) -> Self {
-        self.parameters.insert(name.to_owned(), Ok(crate::policy::source::Parameter { value: value.to_owned(), version }));
+        self.parameters
+            .insert(name.to_owned(), Ok(crate::policy::source::Parameter { value: value.to_owned(), version }));
         self
     }
 
@@ -962,7 +966,10 @@ impl FixedParameters {
 }
 
 impl crate::ports::ParameterStore for FixedParameters {
-    async fn get_parameter(&self, name: &str) -> Result<crate::policy::source::Parameter, crate::policy::source::ParameterError> {
+    async fn get_parameter(
+        &self,
+        name: &str,
+    ) -> Result<crate::policy::source::Parameter, crate::policy::source::ParameterError> {
         if let Ok(mut r) = self.reads.lock() {
             r.push(name.to_owned());
         }

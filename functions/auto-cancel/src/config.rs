@@ -15,7 +15,8 @@ const POLICY_VARIABLES: PolicyVariables =
 
 /// …or `CANCEL_POLICY_PARAMETER`: the name of an SSM parameter holding it (a policy larger
 /// than Lambda's 4 KB environment allows).
-pub const POLICY_SOURCES: PolicySources = PolicySources { variables: POLICY_VARIABLES, parameter: "CANCEL_POLICY_PARAMETER" };
+pub const POLICY_SOURCES: PolicySources =
+    PolicySources { variables: POLICY_VARIABLES, parameter: "CANCEL_POLICY_PARAMETER" };
 
 /// Everything auto-cancel reads from its environment.
 #[derive(Debug, Clone)]
@@ -121,7 +122,9 @@ mod tests {
     async fn a_policy_larger_than_the_environment_allows_comes_from_its_ssm_parameter() {
         // 60 rules with long names: well over Lambda's 4 KB for all variables together.
         let rules: Vec<String> = (0..60)
-            .map(|i| format!(r#"{{"name": "rule-{i:02}-{}", "match": {{"olderThanDays": {}}}}}"#, "n".repeat(40), i + 1))
+            .map(|i| {
+                format!(r#"{{"name": "rule-{i:02}-{}", "match": {{"olderThanDays": {}}}}}"#, "n".repeat(40), i + 1)
+            })
             .collect();
         let big = format!(r#"{{"version": 1, "rules": [{}]}}"#, rules.join(", "));
         assert!(big.len() > 4096, "{}", big.len());
@@ -146,7 +149,10 @@ mod tests {
         let bad = r#"{"version": 1, "rules": [{"name": "", "match": {"olderThanDays": 1}}]}"#;
         let store = FixedParameters::default().with("/p", bad, 2);
         let m = Config::load(&env(&[("CANCEL_POLICY_PARAMETER", "/p")]), &store).await.err().map(|e| e.to_string());
-        assert_eq!(m.as_deref(), Some(r#"CANCEL_POLICY_PARAMETER="/p" (version 2): invalid cancellation policy: rules[0].name: empty"#));
+        assert_eq!(
+            m.as_deref(),
+            Some(r#"CANCEL_POLICY_PARAMETER="/p" (version 2): invalid cancellation policy: rules[0].name: empty"#)
+        );
         let m = Config::load(&env(&[("CANCEL_POLICY", POLICY), ("CANCEL_POLICY_PARAMETER", "/p")]), &store).await;
         let m = m.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(m.ends_with("but CANCEL_POLICY and CANCEL_POLICY_PARAMETER are set"), "{m}");

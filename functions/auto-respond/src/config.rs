@@ -15,7 +15,8 @@ const POLICY_VARIABLES: PolicyVariables =
 
 /// …or `RESPOND_POLICY_PARAMETER`: the name of an SSM parameter holding it (a policy larger
 /// than Lambda's 4 KB environment allows).
-pub const POLICY_SOURCES: PolicySources = PolicySources { variables: POLICY_VARIABLES, parameter: "RESPOND_POLICY_PARAMETER" };
+pub const POLICY_SOURCES: PolicySources =
+    PolicySources { variables: POLICY_VARIABLES, parameter: "RESPOND_POLICY_PARAMETER" };
 
 /// Everything auto-respond reads from its environment.
 #[derive(Debug, Clone)]
@@ -91,11 +92,16 @@ mod tests {
         ]);
         let store = FixedParameters::default().with("/invitations/respond-policy:3", r#"{"version": 1}"#, 3);
         let c = Config::load(&env, &store).await.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(c.policy_source.to_string(), r#"RESPOND_POLICY_PARAMETER="/invitations/respond-policy:3" (version 3)"#);
+        assert_eq!(
+            c.policy_source.to_string(),
+            r#"RESPOND_POLICY_PARAMETER="/invitations/respond-policy:3" (version 3)"#
+        );
         let m = Config::load(&env, &FixedParameters::default()).await.err().map(|e| e.to_string());
         assert_eq!(
             m.as_deref(),
-            Some(r#"RESPOND_POLICY_PARAMETER="/invitations/respond-policy:3": cannot read the SSM parameter: no such parameter (ParameterNotFound)"#)
+            Some(
+                r#"RESPOND_POLICY_PARAMETER="/invitations/respond-policy:3": cannot read the SSM parameter: no such parameter (ParameterNotFound)"#
+            )
         );
     }
 }

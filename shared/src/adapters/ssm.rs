@@ -42,7 +42,8 @@ impl SsmParameters {
 impl ParameterStore for SsmParameters {
     async fn get_parameter(&self, name: &str) -> Result<Parameter, ParameterError> {
         let out = self.client.get_parameter().name(name).with_decryption(true).send().await.map_err(classify)?;
-        let parameter = out.parameter.ok_or_else(|| ParameterError::Other("GetParameter answered no Parameter".into()))?;
+        let parameter =
+            out.parameter.ok_or_else(|| ParameterError::Other("GetParameter answered no Parameter".into()))?;
         let value = parameter.value.ok_or_else(|| ParameterError::Other("the parameter has no value".into()))?;
         Ok(Parameter { value, version: parameter.version })
     }
@@ -56,9 +57,11 @@ where
         SdkError::ServiceError(ctx) => match ctx.err() {
             GetParameterError::ParameterNotFound(_) => ParameterError::NotFound,
             GetParameterError::ParameterVersionNotFound(_) => ParameterError::VersionNotFound,
-            e if e.code().is_some_and(|c| c.contains("AccessDenied")) => {
-                ParameterError::AccessDenied(format!("{}: {}", e.code().unwrap_or_default(), e.message().unwrap_or_default()))
-            }
+            e if e.code().is_some_and(|c| c.contains("AccessDenied")) => ParameterError::AccessDenied(format!(
+                "{}: {}",
+                e.code().unwrap_or_default(),
+                e.message().unwrap_or_default()
+            )),
             e => ParameterError::Other(format!(
                 "{}: {}",
                 e.code().unwrap_or("Unknown"),

@@ -30,8 +30,8 @@ use serde_json::{Value, json};
 pub use document::{LoadError, PolicySource, PolicyVariables, Shape, parse};
 pub use evaluation::{Condition, Decision, Exclusion, Rule};
 pub use hash::Canonical;
-pub use source::{PolicyOrigin, PolicySources, PolicyStartupError};
 pub use run::{PolicyInvocation, PolicySummary, RunError, StartupError, outbound, parse_policy_invocation, run_policy};
+pub use source::{PolicyOrigin, PolicySources, PolicyStartupError};
 pub use validation::{Caps, PolicyError, Problem, Problems, RuleNames, default_dry_run};
 
 /// What a policy allows, besides what it selects; not part of its hash, so the policy

@@ -214,10 +214,11 @@ impl PolicySources {
                 Ok((policy, source.into()))
             }
             Source::Parameter { variable, name } => {
-                let parameter = store
-                    .get_parameter(&name)
-                    .await
-                    .map_err(|error| SourceError::Read { variable, name: name.clone(), error })?;
+                let parameter = store.get_parameter(&name).await.map_err(|error| SourceError::Read {
+                    variable,
+                    name: name.clone(),
+                    error,
+                })?;
                 let origin = PolicyOrigin::Parameter { variable, name, version: parameter.version };
                 match parse(&parameter.value) {
                     Ok(policy) => Ok((policy, origin)),
@@ -228,7 +229,12 @@ impl PolicySources {
     }
 
     fn choice_error(&self, found: String) -> SourceError {
-        SourceError::Choice { inline: self.variables.inline, file: self.variables.file, parameter: self.parameter, found }
+        SourceError::Choice {
+            inline: self.variables.inline,
+            file: self.variables.file,
+            parameter: self.parameter,
+            found,
+        }
     }
 }
 
@@ -263,7 +269,10 @@ mod tests {
         let store = FixedParameters::default().with("/team/policy", &big, 3);
         let (size, origin) = load(&[("P_PARAMETER", " /team/policy ")], &store).await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(size, big.len());
-        assert_eq!(origin, PolicyOrigin::Parameter { variable: "P_PARAMETER", name: "/team/policy".into(), version: 3 });
+        assert_eq!(
+            origin,
+            PolicyOrigin::Parameter { variable: "P_PARAMETER", name: "/team/policy".into(), version: 3 }
+        );
         assert_eq!(origin.to_string(), r#"P_PARAMETER="/team/policy" (version 3)"#);
         assert_eq!(store.reads(), vec!["/team/policy"]);
     }
@@ -271,7 +280,8 @@ mod tests {
     #[tokio::test]
     async fn the_environment_still_works_and_reads_no_parameter() {
         let store = FixedParameters::default();
-        let (_, origin) = load(&[("P", r#"{"ok": true}"#), ("P_PARAMETER", "  ")], &store).await.unwrap_or_else(|e| panic!("{e}"));
+        let (_, origin) =
+            load(&[("P", r#"{"ok": true}"#), ("P_PARAMETER", "  ")], &store).await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(origin.to_string(), "P");
         assert_eq!(origin, PolicyOrigin::Environment(PolicySource::Inline { variable: "P" }));
         assert!(store.reads().is_empty());
@@ -286,12 +296,16 @@ mod tests {
 
     #[tokio::test]
     async fn read_failures_name_the_variable_and_the_parameter() {
-        let store = FixedParameters::default().failing("/denied", ParameterError::AccessDenied("AccessDeniedException".into()));
+        let store =
+            FixedParameters::default().failing("/denied", ParameterError::AccessDenied("AccessDeniedException".into()));
         let e = load(&[("P_PARAMETER", "/denied")], &store).await.err().unwrap_or_default();
         assert!(e.starts_with(r#"P_PARAMETER="/denied": cannot read the SSM parameter: access denied"#), "{e}");
         assert!(e.contains("ssm:GetParameter"), "{e}");
         let e = load(&[("P_PARAMETER", "/missing")], &FixedParameters::default()).await.err().unwrap_or_default();
-        assert_eq!(e, r#"P_PARAMETER="/missing": cannot read the SSM parameter: no such parameter (ParameterNotFound)"#);
+        assert_eq!(
+            e,
+            r#"P_PARAMETER="/missing": cannot read the SSM parameter: no such parameter (ParameterNotFound)"#
+        );
     }
 
     #[tokio::test]

@@ -250,9 +250,10 @@ fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Byt
             }
             let mut st = lock(&shared.state);
             if let Some(v) = obj.get("active_connections") {
-                let n = v.as_u64().and_then(|n| usize::try_from(n).ok()).ok_or_else(|| {
-                    bad(format!("active_connections must be a whole number (0 or more), got {v}"))
-                })?;
+                let n = v
+                    .as_u64()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| bad(format!("active_connections must be a whole number (0 or more), got {v}")))?;
                 st.active_connection_limit = n;
             }
             Ok((200, quotas_json(&st)))
