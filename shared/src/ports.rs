@@ -361,6 +361,13 @@ pub trait StateStore: Send + Sync {
         0
     }
 
+    /// The answers (and expiries) of invitations we received that this store committed since
+    /// the last call, in this process (the run envelope emits them as `AnswerTime` /
+    /// `ExpiredUnanswered`, see [`crate::metrics::answer_documents`]).
+    fn take_answers(&self) -> Vec<crate::domain::AnswerFact> {
+        Vec::new()
+    }
+
     /// Remove delivered events from the outbox.
     fn remove_from_outbox(&self, event_ids: &[String]) -> impl Future<Output = Result<(), StoreError>> + Send;
 

@@ -566,6 +566,7 @@ pub struct MemoryStateStore {
     /// `load_records` sets them aside, `load_record` answers `Corrupt`.
     corrupt: Mutex<HashSet<(InvitationKind, String)>>,
     set_aside: std::sync::atomic::AtomicU64,
+    answers: crate::metrics::AnswerLog,
 }
 
 impl MemoryStateStore {
@@ -655,6 +656,10 @@ impl StateStore for MemoryStateStore {
         self.set_aside.load(Ordering::SeqCst)
     }
 
+    fn take_answers(&self) -> Vec<crate::domain::AnswerFact> {
+        self.answers.take()
+    }
+
     async fn commit(&self, changes: Vec<RecordChange>) -> Result<Vec<CommitOutcome>, StoreError> {
         self.check("TransactWriteItems")?;
         let now = Utc::now();
@@ -673,6 +678,7 @@ impl StateStore for MemoryStateStore {
                     return CommitOutcome::Conflict;
                 }
                 let version = current.unwrap_or(0) + 1;
+                self.answers.note(&change);
                 records.insert(key, InvitationRecord { version, ..change.record });
                 for event in change.events {
                     outbox.insert(event.event_id.clone(), OutboxEntry { event, enqueued_at: now, attempts: 0 });
@@ -847,6 +853,9 @@ impl StateStore for RacingStateStore {
     }
     async fn remove_from_outbox(&self, event_ids: &[String]) -> Result<(), StoreError> {
         self.inner.remove_from_outbox(event_ids).await
+    }
+    fn take_answers(&self) -> Vec<crate::domain::AnswerFact> {
+        self.inner.take_answers()
     }
     async fn note_delivery_failures(&self, failures: &[(String, String)]) -> Result<(), StoreError> {
         self.inner.note_delivery_failures(failures).await

@@ -84,13 +84,14 @@ async fn a_policy_over_four_kilobytes_is_read_from_its_ssm_parameter_validated_l
     assert!(policy.len() > 4096, "the policy must not fit Lambda's environment: {} bytes", policy.len());
     let version = put_parameter(&stack, &policy).await;
 
-    let f = start(&stack, &[("CANCEL_POLICY_PARAMETER", PARAMETER)]);
+    let mut f = start(&stack, &[("CANCEL_POLICY_PARAMETER", PARAMETER)]);
     let scheduled = event_file("auto-cancel-scheduled.json").unwrap_or_else(|e| panic!("{e}"));
     let s = stack.invoke(FUNCTION, &scheduled).await.and_then(|i| i.output()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s["dryRun"], false, "{s}");
     assert_eq!(strings(&s["canceled"]), ids(&[STALE, BLOCKED]), "{s}");
     let hash = s["policyHash"].as_str().unwrap_or_default().to_owned();
     assert_eq!(hash.len(), 16, "{s}");
+    f.kill().await.unwrap_or_else(|e| panic!("{e}"));
     let loaded = f
         .logs()
         .iter()
@@ -100,7 +101,6 @@ async fn a_policy_over_four_kilobytes_is_read_from_its_ssm_parameter_validated_l
     let text = loaded.to_string();
     assert!(text.contains(&format!(r#"CANCEL_POLICY_PARAMETER=\"{PARAMETER}\" (version {version})"#)), "{text}");
     assert!(text.contains(&format!(r#""policy_hash":"{hash}""#)), "the hash the run used is logged: {text}");
-    drop(f);
 
     // A parameter the role may read but that does not exist, or an invalid policy in it: the
     // function does not start, and says which variable, which parameter and what is wrong.
