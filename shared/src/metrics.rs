@@ -265,8 +265,8 @@ mod tests {
         let mut next = record.clone();
         next.observe(&accepted, now);
         let change = RecordChange::update(next, vec![event]);
-        assert_eq!(change.record.answer, Some(Answer::By(AnsweredBy::Person)), "the record keeps who answered");
-        assert_eq!(change.record.answered_at, Some(now));
+        let kept = change.record.answer.as_deref().map(|a| (a.answer, a.at));
+        assert_eq!(kept, Some((Answer::By(AnsweredBy::Person), now)), "the record keeps who answered, and when");
         store.commit(vec![change.clone()]).await.unwrap_or_else(|e| panic!("{e}"));
         let facts = store.take_answers();
         let answered: Vec<(Answer, f64)> = facts.iter().map(|f| (f.answer, f.seconds())).collect();

@@ -32,6 +32,15 @@ pub enum Answer {
     Unanswered,
 }
 
+/// What a record keeps of its answer (boxed in the record: most records have none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedAnswer {
+    pub answer: Answer,
+    /// When it was observed (the transition event's `observedAt`).
+    pub at: DateTime<Utc>,
+}
+
 /// One answer (or expiry) of an invitation we received, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnswerFact {
@@ -113,7 +122,7 @@ pub fn answer_times<'a>(records: impl IntoIterator<Item = &'a InvitationRecord>,
     let mut times: std::collections::BTreeMap<(InvitationKind, AnsweredBy), Vec<f64>> = Default::default();
     let mut expired = ExpiredUnanswered::default();
     for r in records {
-        let (Some(answer), Some(at)) = (r.answer, r.answered_at) else { continue };
+        let Some(RecordedAnswer { answer, at }) = r.answer.as_deref().copied() else { continue };
         if at <= since || at > now {
             continue;
         }
@@ -172,7 +181,6 @@ mod tests {
             acceptance: None,
             terminal_at: None,
             answer: None,
-            answered_at: None,
             version: 1,
         }
     }
@@ -233,8 +241,7 @@ mod tests {
     #[test]
     fn the_digest_figures_are_percentiles_per_kind_and_answerer_within_the_window() {
         let answered = |kind, by, created_hours_ago: i64, answered_hours_ago: i64| InvitationRecord {
-            answer: Some(by),
-            answered_at: Some(now() - Duration::hours(answered_hours_ago)),
+            answer: Some(Box::new(RecordedAnswer { answer: by, at: now() - Duration::hours(answered_hours_ago) })),
             ..record(kind, ParticipantType::Receiver, created_hours_ago)
         };
         let policy = Answer::By(AnsweredBy::Policy);

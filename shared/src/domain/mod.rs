@@ -11,7 +11,7 @@ pub mod invitation;
 mod pinned_event_ids;
 pub mod state;
 
-pub use answer::{Answer, AnswerFact, AnsweredBy};
+pub use answer::{Answer, AnswerFact, AnsweredBy, RecordedAnswer};
 pub use digest::{DigestInvitation, ExpiringDigest, ExpiringDigestDetail};
 pub use envelope::{Delivery, DeliveryReport, OutboundEvent};
 pub use event::{Cause, CauseType, DetailType, InvitationEvent, InvitationEventDetail, Response, SCHEMA_VERSION};

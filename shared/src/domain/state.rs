@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::answer::{Answer, answer_fact};
+use super::answer::{RecordedAnswer, answer_fact};
 use super::envelope::OutboundEvent;
 use super::event::{Cause, CauseType};
 use super::invitation::{Invitation, InvitationKind, InvitationStatus, ParticipantType};
@@ -51,9 +51,7 @@ pub struct InvitationRecord {
     /// unanswered, and when (see [`crate::domain::answer`]); kept for the digest's figures.
     /// Set from the transition event the record is committed with ([`RecordChange::update`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub answer: Option<Answer>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub answered_at: Option<DateTime<Utc>>,
+    pub answer: Option<Box<RecordedAnswer>>,
     /// Optimistic-concurrency version, maintained by the store (0 = never stored).
     #[serde(default)]
     pub version: u64,
@@ -106,7 +104,6 @@ impl InvitationRecord {
             acceptance: None,
             terminal_at: invitation.status.is_terminal().then_some(now),
             answer: None,
-            answered_at: None,
             version: 0,
         }
     }
@@ -190,8 +187,7 @@ impl RecordChange {
         if record.answer.is_none()
             && let Some(fact) = answer_fact(&record, &events)
         {
-            record.answer = Some(fact.answer);
-            record.answered_at = Some(fact.at);
+            record.answer = Some(Box::new(RecordedAnswer { answer: fact.answer, at: fact.at }));
         }
         let expected = if record.version == 0 { Expected::Absent } else { Expected::Version(record.version) };
         RecordChange { record, expected, events }
