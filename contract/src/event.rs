@@ -56,6 +56,14 @@ pub enum DetailType {
     /// The acceptance task failed (detail `task.reasonCode`, `task.message`).
     #[serde(rename = "Engagement Invitation Acceptance Failed")]
     EngagementInvitationAcceptanceFailed,
+    /// A policy rule of auto-respond says `ask`: a person approves (or dismisses) the answer
+    /// it would give (detail `approval`, `cause`). Nothing was done.
+    #[serde(rename = "Engagement Invitation Approval Requested")]
+    EngagementInvitationApprovalRequested,
+    /// A policy rule of auto-respond or auto-cancel says `ask` about a connection invitation
+    /// (detail `approval`, `cause`). Nothing was done.
+    #[serde(rename = "Connection Invitation Approval Requested")]
+    ConnectionInvitationApprovalRequested,
     /// Not about one invitation: the expire-sweeper's digest (detail
     /// [`crate::ExpiringDigestDetail`]).
     #[serde(rename = "Invitations Expiring Digest")]
@@ -69,7 +77,7 @@ pub enum DetailType {
 
 impl DetailType {
     /// Every detail-type of the contract.
-    pub const ALL: [DetailType; 18] = [
+    pub const ALL: [DetailType; 20] = [
         DetailType::ConnectionInvitationCreated,
         DetailType::ConnectionInvitationAccepted,
         DetailType::ConnectionInvitationRejected,
@@ -86,6 +94,8 @@ impl DetailType {
         DetailType::EngagementInvitationAcceptanceStarted,
         DetailType::EngagementInvitationAcceptanceCompleted,
         DetailType::EngagementInvitationAcceptanceFailed,
+        DetailType::EngagementInvitationApprovalRequested,
+        DetailType::ConnectionInvitationApprovalRequested,
         DetailType::InvitationsExpiringDigest,
         DetailType::HealthCheck,
     ];
@@ -118,6 +128,8 @@ impl DetailType {
             EngagementInvitationAcceptanceStarted => "Engagement Invitation Acceptance Started",
             EngagementInvitationAcceptanceCompleted => "Engagement Invitation Acceptance Completed",
             EngagementInvitationAcceptanceFailed => "Engagement Invitation Acceptance Failed",
+            EngagementInvitationApprovalRequested => "Engagement Invitation Approval Requested",
+            ConnectionInvitationApprovalRequested => "Connection Invitation Approval Requested",
             InvitationsExpiringDigest => "Invitations Expiring Digest",
             HealthCheck => "Health Check",
         }
@@ -144,6 +156,13 @@ impl DetailType {
         match kind {
             InvitationKind::Connection => DetailType::ConnectionInvitationCreated,
             InvitationKind::Engagement => DetailType::EngagementInvitationCreated,
+        }
+    }
+
+    pub fn approval_requested(kind: InvitationKind) -> DetailType {
+        match kind {
+            InvitationKind::Connection => DetailType::ConnectionInvitationApprovalRequested,
+            InvitationKind::Engagement => DetailType::EngagementInvitationApprovalRequested,
         }
     }
 
@@ -210,6 +229,71 @@ pub enum CauseType {
     Policy,
 }
 
+/// What a person is asked to approve (`… Approval Requested`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalAction {
+    Accept,
+    Reject,
+    Cancel,
+}
+
+impl ApprovalAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalAction::Accept => "accept",
+            ApprovalAction::Reject => "reject",
+            ApprovalAction::Cancel => "cancel",
+        }
+    }
+}
+
+/// The function that acts once a person approves: its approval entry takes the decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApprovalFunction {
+    AutoRespond,
+    AutoCancel,
+}
+
+impl ApprovalFunction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalFunction::AutoRespond => "auto-respond",
+            ApprovalFunction::AutoCancel => "auto-cancel",
+        }
+    }
+}
+
+/// An approval request (`… Approval Requested`): what would be done, by which rule, until
+/// when it can still be done, and the one-time id bound to the invitation, the action and the
+/// policy hash. The decision is an invocation of `function` with
+/// `{"approval": {"approvalId": "…", "decision": "approve"|"dismiss"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Approval {
+    /// Printable ASCII without spaces, at most 200 characters (it travels in a chat button's
+    /// command).
+    pub approval_id: String,
+    pub action: ApprovalAction,
+    /// The policy rule that said `ask`.
+    pub rule: String,
+    pub policy_hash: String,
+    /// After this instant the approval is refused.
+    pub until: DateTime<Utc>,
+    pub function: ApprovalFunction,
+}
+
+impl Approval {
+    /// The longest approval id.
+    pub const MAX_ID_CHARS: usize = 200;
+
+    /// Whether `id` is a well-formed approval id: 1–200 printable ASCII characters, no spaces.
+    pub fn is_valid_id(id: &str) -> bool {
+        !id.is_empty() && id.len() <= Self::MAX_ID_CHARS && id.bytes().all(|b| (0x21..0x7f).contains(&b))
+    }
+}
+
 /// The `Detail` of every invitation event of contract v1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -247,6 +331,9 @@ pub struct InvitationEventDetail {
     /// opportunity id, reason code and message).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task: Option<AcceptanceTask>,
+    /// Approval Requested: what a person is asked to approve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
 }
 
 #[cfg(test)]
@@ -275,12 +362,14 @@ mod tests {
                 "Engagement Invitation Acceptance Started",
                 "Engagement Invitation Acceptance Completed",
                 "Engagement Invitation Acceptance Failed",
+                "Engagement Invitation Approval Requested",
+                "Connection Invitation Approval Requested",
                 "Invitations Expiring Digest",
                 "Health Check",
             ]
         );
         assert!(
-            DetailType::invitation_events().eq(DetailType::ALL[..16].iter().copied()),
+            DetailType::invitation_events().eq(DetailType::ALL[..18].iter().copied()),
             "every type but the digest and the health check"
         );
         for d in DetailType::ALL {

@@ -60,6 +60,7 @@ pub mod envelope;
 pub mod event;
 pub mod health;
 pub mod invitation;
+pub mod render;
 pub mod schema;
 
 use std::fmt;
@@ -71,7 +72,10 @@ pub use engagement_response::{
     AcceptanceTask, InvalidRejectionReason, RejectionReason, TaskOutcome, TaskReasonCode, TaskStatus,
 };
 pub use envelope::{ReceivedDigestEvent, ReceivedEvent, ReceivedHealthCheckEvent, ReceivedInvitationEvent};
-pub use event::{Cause, CauseType, DetailType, InvitationEventDetail, Response, SCHEMA_VERSION};
+pub use event::{
+    Approval, ApprovalAction, ApprovalFunction, Cause, CauseType, DetailType, InvitationEventDetail, Response,
+    SCHEMA_VERSION,
+};
 pub use health::HealthCheckDetail;
 pub use invitation::{
     Catalog, ConnectionDetails, Invitation, InvitationKind, InvitationStatus, OtherParty, ParticipantType, UnknownValue,

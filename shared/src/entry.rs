@@ -11,7 +11,21 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::adapters::health::HealthProbes;
-use crate::health::is_health_check;
+use crate::health::{HealthReport, is_health_check};
+
+/// What a function's check payload runs: [`HealthProbes`] for the functions that read
+/// Partner Central and publish to the bus; a function with other wiring (notify: an SNS
+/// topic) brings its own.
+pub trait HealthCheck {
+    /// Every check; `request_id` is the invocation's.
+    fn run(&self, request_id: &str) -> impl Future<Output = HealthReport>;
+}
+
+impl HealthCheck for HealthProbes<'_> {
+    fn run(&self, request_id: &str) -> impl Future<Output = HealthReport> {
+        HealthProbes::run(self, request_id)
+    }
+}
 
 /// `result`'s value, or: log `what` with the error as one JSON line and exit with code 1.
 pub fn or_exit<T, E: Display>(result: Result<T, E>, what: &str) -> T {
@@ -27,8 +41,9 @@ pub fn or_exit<T, E: Display>(result: Result<T, E>, what: &str) -> T {
 /// Serve invocations until the runtime stops: the check payload runs `health`, anything
 /// else `handler`. Never returns an error to `main`: a runtime failure is logged and ends
 /// the process with code 1.
-pub async fn serve<Handler, Fut, Summary, Error>(health: HealthProbes<'_>, handler: Handler)
+pub async fn serve<Health, Handler, Fut, Summary, Error>(health: Health, handler: Handler)
 where
+    Health: HealthCheck,
     Handler: Fn(LambdaEvent<Value>) -> Fut,
     Fut: Future<Output = Result<Summary, Error>>,
     Summary: Serialize,

@@ -16,8 +16,8 @@ use sha2::{Digest, Sha256};
 use crate::domain::answer::{AnswerTimeFigures, AnswerTimes, AnsweredBy, ExpiredUnanswered};
 use crate::domain::engagement_response::{AcceptanceTask, RejectionReason, TaskReasonCode, TaskStatus};
 use crate::domain::{
-    Catalog, Cause, CauseType, DetailType, ExpiringDigest, Invitation, InvitationEvent, InvitationKind,
-    InvitationStatus, OtherParty, OutboundEvent, ParticipantType, Response,
+    Approval, ApprovalAction, ApprovalFunction, Catalog, Cause, CauseType, DetailType, ExpiringDigest, Invitation,
+    InvitationEvent, InvitationKind, InvitationStatus, OtherParty, OutboundEvent, ParticipantType, Response,
 };
 
 /// The `source` of the samples: the stack's default `EventSource`.
@@ -125,6 +125,20 @@ fn cause(rule: &str) -> Cause {
     }
 }
 
+/// An approval request of `invitation`, valid until an hour before its expiry.
+fn approval(invitation: &Invitation, action: ApprovalAction, function: ApprovalFunction, rule: &str) -> Approval {
+    let policy_hash = cause(rule).policy_hash;
+    let digest = Sha256::digest(format!("{}:{}:{policy_hash}", invitation.id, action.as_str()).as_bytes());
+    Approval {
+        approval_id: format!("apr1.{}.{}", invitation.id, hex::encode(&digest[..12])),
+        action,
+        rule: rule.to_owned(),
+        policy_hash,
+        until: invitation.expires_at.map(|e| e - Duration::hours(1)).unwrap_or_default(),
+        function,
+    }
+}
+
 fn task(status: TaskStatus) -> AcceptanceTask {
     let invitation = engagement();
     let (opportunity_id, reason_code, message) = match status {
@@ -225,6 +239,18 @@ fn outbound(detail_type: DetailType) -> Option<OutboundEvent> {
             Some(cause("accept-aws-opportunities")),
             at(8, 9, 25),
         )?,
+        EngagementInvitationApprovalRequested => InvitationEvent::approval_requested(
+            &eng,
+            approval(&eng, ApprovalAction::Accept, ApprovalFunction::AutoRespond, "ask-before-accepting"),
+            cause("ask-before-accepting"),
+            at(8, 9, 10),
+        ),
+        ConnectionInvitationApprovalRequested => InvitationEvent::approval_requested(
+            &conn,
+            approval(&conn, ApprovalAction::Cancel, ApprovalFunction::AutoCancel, "stale-after-3-days"),
+            cause("stale-after-3-days"),
+            later,
+        ),
         InvitationsExpiringDigest => {
             let now = at(20, 7, 0);
             let soon = Invitation { expires_at: Some(now + Duration::minutes(310)), ..eng.clone() };

@@ -133,8 +133,9 @@ class PreflightTest(unittest.TestCase):
 
     def test_too_little_lambda_concurrency(self):
         self.lam.concurrent, self.lam.unreserved = 50, 50
-        self.assert_refused(self.preflight(), "Lambda concurrency headroom", "the template reserves 6",
-                            "44 would be left, Lambda refuses a reservation below 100", "of at least 106")
+        # 7: notify's 1 with the others'.
+        self.assert_refused(self.preflight(), "Lambda concurrency headroom", "the template reserves 7",
+                            "43 would be left, Lambda refuses a reservation below 100", "of at least 107")
 
 
 if __name__ == "__main__":

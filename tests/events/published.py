@@ -112,6 +112,10 @@ def parameter_values(tpl, overrides=None):
     """Parameters' defaults (or the given values), and the pseudo parameter AWS::AccountId as
     the account moto puts our events from (the producer's)."""
     values = {name: p.get("Default") for name, p in tpl.get("Parameters", {}).items()}
+    # A Ref of a CommaDelimitedList is a list, as CloudFormation gives it.
+    for name, p in tpl.get("Parameters", {}).items():
+        if p.get("Type") == "CommaDelimitedList" and isinstance(values[name], str):
+            values[name] = [item.strip() for item in values[name].split(",")]
     values["AWS::AccountId"] = PRODUCER
     values.update(overrides or {})
     return values
@@ -152,13 +156,13 @@ def resolve(node, params, where):
 
 
 def template_patterns(overrides=None):
-    """Our stack's patterns: the ConsumerEventPattern output, the forwarding rule, the archive."""
+    """Our stack's patterns: the ConsumerEventPattern output, the forwarding rule, the archive, notify's rule."""
     tpl = load_template(TEMPLATE)
     params = parameter_values(tpl, overrides)
     out = {}
     output = tpl["Outputs"]["ConsumerEventPattern"]["Value"]
     out["template.yaml: output ConsumerEventPattern"] = json.loads(resolve(output, params, "Outputs.ConsumerEventPattern"))
-    for name in ("ForwardingRule", "EventArchive"):
+    for name in ("ForwardingRule", "EventArchive", "NotifyRule"):
         pattern = tpl["Resources"][name]["Properties"]["EventPattern"]
         out[f"template.yaml: {name}"] = resolve(pattern, params, f"Resources.{name}.Properties.EventPattern")
     return out

@@ -41,7 +41,7 @@ DETAIL_TYPES = {
     f"{ENGAGEMENT} Created", f"{ENGAGEMENT} Accepted", f"{ENGAGEMENT} Rejected", f"{ENGAGEMENT} Expired",
     f"{ENGAGEMENT} Expiring Soon", f"{ENGAGEMENT} Response Planned", f"{ENGAGEMENT} Acceptance Started",
     f"{ENGAGEMENT} Acceptance Completed", f"{ENGAGEMENT} Acceptance Failed", "Invitations Expiring Digest",
-    "Health Check",
+    f"{ENGAGEMENT} Approval Requested", f"{CONNECTION} Approval Requested", "Health Check",
 }
 EVERY_CASE = DETAIL_TYPES | set(VARIANTS)
 # `make smoke`'s event: no documented consumer pattern, archive or forwarding matches it.
@@ -62,6 +62,15 @@ EXPECTED = {
     "template.yaml: output ConsumerEventPattern": EVERY_CASE - HEALTH_CHECK,
     "template.yaml: ForwardingRule": EVERY_CASE - HEALTH_CHECK,
     "template.yaml: EventArchive": EVERY_CASE - HEALTH_CHECK,
+    # The default NotifyDetailTypes, of invitations we received (the engagement samples; the
+    # connection samples are ones we sent), warnings within 24 h only; approval requests (the
+    # connection one is about an invitation we sent) and the digest whatever the side.
+    "template.yaml: NotifyRule": {
+        f"{ENGAGEMENT} Created", f"{ENGAGEMENT} Expiring Soon", f"{ENGAGEMENT} Expired",
+        f"{ENGAGEMENT} Acceptance Failed", f"{ENGAGEMENT} Approval Requested", f"{CONNECTION} Approval Requested",
+        "Invitations Expiring Digest",
+        "Engagement Invitation Expiring Soon, 72 h threshold, 24.0 h left",
+    },
     "examples/consumer: FeedRule": EVERY_CASE - HEALTH_CHECK,
     "examples/consumer: CrmRule": ACCEPTED | CREATED,
     "examples/consumer: ExpiringSoonRule": {

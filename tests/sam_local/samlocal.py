@@ -53,6 +53,7 @@ EVENT_SOURCE = "partnercentral.invitations"
 BUS = "partnercentral-invitations"
 TABLE = "partnercentral-invitations-state"
 CONSUMER = "consumer"
+NOTIFICATION_TOPIC = "notifications"
 
 # The private daemon's bridge: its own interface and subnet, so it never meets another daemon's
 # docker0. Containers reach the host's loopback services through the bridge address (DNAT).
@@ -72,6 +73,7 @@ ENDPOINT_VARIABLES = [
     "AWS_ENDPOINT_URL_PARTNERCENTRAL_SELLING",
     "AWS_ENDPOINT_URL_EVENTBRIDGE",
     "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_SNS",
     "AWS_EC2_METADATA_DISABLED",
 ]
 
@@ -459,6 +461,7 @@ class World:
                                             region_name=REGION)
             self.events = session.client("events", endpoint_url=self.moto_url)
             self.sqs = session.client("sqs", endpoint_url=self.moto_url)
+            self.sns = session.client("sns", endpoint_url=self.moto_url)
             self.dynamodb = session.client("dynamodb", endpoint_url=self.moto_url)
             self._create_resources()
         except BaseException:
@@ -486,6 +489,24 @@ class World:
         arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.events.put_rule(Name=CONSUMER, EventBusName=BUS, EventPattern=json.dumps({"source": [EVENT_SOURCE]}))
         self.events.put_targets(Rule=CONSUMER, EventBusName=BUS, Targets=[{"Id": "queue", "Arn": arn}])
+        # notify's topic, and a queue subscribed to it (what a subscriber receives).
+        self.topic_arn = self.sns.create_topic(Name=NOTIFICATION_TOPIC)["TopicArn"]
+        self.subscriber_url = self.sqs.create_queue(QueueName=f"{NOTIFICATION_TOPIC}-subscriber")["QueueUrl"]
+        subscriber_arn = self.sqs.get_queue_attributes(
+            QueueUrl=self.subscriber_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=subscriber_arn)
+
+    def notifications(self) -> list[dict]:
+        """Every SNS envelope waiting in the topic's subscriber queue (then deleted)."""
+        out = []
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.subscriber_url, MaxNumberOfMessages=10,
+                                                WaitTimeSeconds=0).get("Messages", [])
+            if not messages:
+                return out
+            for m in messages:
+                out.append(json.loads(m["Body"]))
+                self.sqs.delete_message(QueueUrl=self.subscriber_url, ReceiptHandle=m["ReceiptHandle"])
 
     def function_env(self) -> dict:
         """The variables every function container gets: endpoints as the container addresses
@@ -498,6 +519,8 @@ class World:
             "AWS_ENDPOINT_URL_PARTNERCENTRAL_SELLING": emulator,
             "AWS_ENDPOINT_URL_EVENTBRIDGE": moto,
             "AWS_ENDPOINT_URL_DYNAMODB": moto,
+            "AWS_ENDPOINT_URL_SNS": moto,
+            "NOTIFICATION_TOPIC_ARN": self.topic_arn,
             "AWS_EC2_METADATA_DISABLED": "true",
             "CATALOG": "AWS",
             "EVENT_BUS_NAME": BUS,

@@ -571,6 +571,31 @@ def native_relay_event(t: SamLocalCase, function: samlocal.Function, sample: Pat
     t.assertNotIn(("Engagement Invitation Created", eid("f")), facts(t.received()), "published once")
 
 
+def notify_sample(t: SamLocalCase, function: samlocal.Function, sample: Path) -> None:
+    """notify e2e: the event a rule delivers becomes one custom notification on the topic (the
+    subscriber queue gets SNS's `default` message), valid against the documented schema, with an
+    ASCII subject; an approval request names the stack's function in its command."""
+    import jsonschema
+
+    t.start_world(lp_seed(), LP_T0)
+    event = json.loads(sample.read_text())
+    out = t.invoke(function, sample, {"AUTO_RESPOND_FUNCTION_NAME": "s-auto-respond"})
+    t.assertEqual(out["detailType"], event["detail-type"], out)
+    t.assertEqual(out["eventId"], event["detail"]["eventId"], out)
+    t.assertTrue(out["messageId"], out)
+    (envelope,) = t.world.notifications()
+    t.assertTrue(envelope["Subject"].isascii() and len(envelope["Subject"]) < 100, envelope["Subject"])
+    chat = json.loads(envelope["Message"])
+    schema = json.loads((samlocal.ROOT / "tests" / "notify" / "custom-notification.schema.json").read_text())
+    jsonschema.validate(chat, schema)
+    t.assertEqual(chat["metadata"]["threadId"], event["detail"]["invitationId"])
+    if "approval" in event["detail"]:
+        t.assertEqual(out["approval"], True)
+        t.assertEqual(chat["metadata"]["eventType"], "approval-requested")
+        t.assertIn("--function-name s-auto-respond", json.dumps(chat["content"]["nextSteps"]))
+    t.assertEqual(t.received(), [], "notify puts nothing on the bus")
+
+
 SCENARIOS = {
     "list-and-publish-scheduled.json": list_and_publish_scheduled,
     "list-and-publish-full-sync.json": list_and_publish_full_sync,
@@ -582,6 +607,8 @@ SCENARIOS = {
     "auto-respond-scheduled.json": auto_respond_scheduled,
     "native-relay-sqs-batch.json": native_relay_sqs_batch,
     "native-relay-event.json": native_relay_event,
+    "notify-approval-requested.json": notify_sample,
+    "notify-engagement-invitation-created.json": notify_sample,
 }
 
 
@@ -674,15 +701,18 @@ class Smoke(SamLocalCase):
         started = time.monotonic()
         run = subprocess.run([sys.executable, str(samlocal.ROOT / "deploy" / "smoke.py"), "--local", api.endpoint],
                              capture_output=True, text=True, env=env, timeout=900)
-        TIMINGS.append(("make smoke via start-lambda (5 functions)", time.monotonic() - started))
+        TIMINGS.append(("make smoke via start-lambda (6 functions)", time.monotonic() - started))
         print(f"\n{run.stdout}", file=sys.stderr)
         self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
         rows = [line.split() for line in run.stdout.splitlines()[2:] if line and not line.startswith("smoke:")]
         functions = sorted(f.logical_id for f in FUNCTIONS)
         self.assertEqual(sorted({r[0] for r in rows}), functions)
         self.assertTrue(all(" ok " in f" {line} " for line in run.stdout.splitlines()[2:-1]), run.stdout)
-        # 5 checks for the functions that read both APIs or one (auto-cancel, auto-respond: 4).
-        self.assertEqual(len(rows), 5 + 5 + 4 + 4 + 5, run.stdout)
+        # 5 checks for the functions that read both APIs or one (auto-cancel, auto-respond: 4);
+        # notify's one: a Health Check notification published to its topic.
+        self.assertEqual(len(rows), 5 + 5 + 4 + 4 + 5 + 1, run.stdout)
+        (health,) = self.world.notifications()
+        self.assertTrue(health["Subject"].startswith("Health check"), health)
         events = self.received()
         self.assertEqual(sorted(e["detail"]["function"] for e in events),
                          sorted(["list-and-publish", "expire-sweeper", "auto-cancel", "auto-respond", "native-relay"]))

@@ -48,6 +48,7 @@ impl InvitationEvent {
                 cause: None,
                 response: None,
                 task: None,
+                approval: None,
             },
         }
     }
@@ -170,6 +171,22 @@ impl InvitationEvent {
         observed_at: DateTime<Utc>,
     ) -> Option<Self> {
         Self::canceled_by_policy(invitation, previous, cause, observed_at)
+    }
+}
+
+impl InvitationEvent {
+    /// A policy rule says `ask`: a person is asked to approve `approval`. One per approval id.
+    pub fn approval_requested(
+        invitation: &Invitation,
+        approval: Approval,
+        cause: Cause,
+        observed_at: DateTime<Utc>,
+    ) -> Self {
+        let detail_type = DetailType::approval_requested(invitation.kind);
+        let mut event = Self::new(detail_type, invitation, None, observed_at, &approval.approval_id);
+        event.detail.cause = Some(cause);
+        event.detail.approval = Some(approval);
+        event
     }
 }
 

@@ -14,7 +14,10 @@ pub mod state;
 pub use answer::{Answer, AnswerFact, AnsweredBy, RecordedAnswer};
 pub use digest::{DigestInvitation, ExpiringDigest, ExpiringDigestDetail};
 pub use envelope::{Delivery, DeliveryReport, OutboundEvent};
-pub use event::{Cause, CauseType, DetailType, InvitationEvent, InvitationEventDetail, Response, SCHEMA_VERSION};
+pub use event::{
+    Approval, ApprovalAction, ApprovalFunction, Cause, CauseType, DetailType, InvitationEvent, InvitationEventDetail,
+    Response, SCHEMA_VERSION,
+};
 pub use invitation::{
     Catalog, ConnectionDetails, Invitation, InvitationKind, InvitationStatus, OtherParty, ParticipantType,
     UnreadableInvitation, redact_contact_details,

@@ -190,6 +190,46 @@ impl Consumer {
     }
 }
 
+/// Topic `name` (moto's SNS) with queue `<name>-subscriber` subscribed to it: its ARN and the
+/// queue, which receives SNS's envelopes.
+pub async fn notification_topic(
+    sns: &aws_sdk_sns::Client,
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+) -> Result<(String, Consumer)> {
+    let topic = sns.create_topic().name(name).send().await.map_err(Error::sdk("CreateTopic"))?;
+    let topic_arn = topic.topic_arn().unwrap_or_default().to_owned();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("{name}-subscriber"))
+        .send()
+        .await
+        .map_err(Error::sdk("CreateQueue"))?
+        .queue_url()
+        .unwrap_or_default()
+        .to_owned();
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(Error::sdk("GetQueueAttributes"))?;
+    let queue_arn = attrs
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .cloned()
+        .unwrap_or_default();
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .map_err(Error::sdk("Subscribe"))?;
+    Ok((topic_arn, Consumer { sqs: sqs.clone(), queue_url }))
+}
+
 /// Name of the queue (and of its rule) that receives Partner Central's native events.
 pub const NATIVE_EVENTS_QUEUE: &str = "partnercentral-native-events";
 

@@ -17,7 +17,8 @@ use partnercentral_local::{
 use serde_json::{Value, json};
 
 use crate::aws::{
-    ACCESS_KEY, Consumer, REGION, SECRET_KEY, create_bus, create_state_table, native_events_queue, sdk_config,
+    ACCESS_KEY, Consumer, REGION, SECRET_KEY, create_bus, create_state_table, native_events_queue, notification_topic,
+    sdk_config,
 };
 use crate::lambda::{FunctionProcess, Invocation, RuntimeApi};
 use crate::moto::Moto;
@@ -29,6 +30,8 @@ use crate::{Error, Result};
 pub const EVENT_SOURCE: &str = "partnercentral.invitations";
 pub const BUS: &str = "partnercentral-invitations";
 pub const TABLE: &str = "partnercentral-invitations-state";
+/// notify's topic (moto's SNS), with an SQS queue subscribed to it ([`Stack::notifications`]).
+pub const NOTIFICATION_TOPIC: &str = "partnercentral-invitations-notifications";
 
 /// How to set the world up.
 #[derive(Debug, Clone)]
@@ -70,6 +73,10 @@ pub struct Stack {
     pub eventbridge: aws_sdk_eventbridge::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub sns: aws_sdk_sns::Client,
+    /// notify's topic, and the queue subscribed to it (SNS's envelope kept).
+    pub notification_topic_arn: String,
+    notification_queue: Option<Consumer>,
     /// The consumer queue, behind a rule on the bus matching our `EVENT_SOURCE`.
     pub consumer: Option<Consumer>,
     /// With [`StackOptions::native_events`]: the queue behind the default bus rule matching
@@ -104,6 +111,9 @@ impl Stack {
             eventbridge: aws_sdk_eventbridge::Client::new(&conf),
             dynamodb: aws_sdk_dynamodb::Client::new(&conf),
             sqs: aws_sdk_sqs::Client::new(&conf),
+            sns: aws_sdk_sns::Client::new(&conf),
+            notification_topic_arn: String::new(),
+            notification_queue: None,
             emulator,
             moto,
             proxy,
@@ -113,6 +123,9 @@ impl Stack {
             http: Client::builder(TokioExecutor::new()).build_http(),
         };
         create_state_table(&stack.dynamodb, TABLE).await?;
+        let (topic_arn, queue) = notification_topic(&stack.sns, &stack.sqs, NOTIFICATION_TOPIC).await?;
+        stack.notification_topic_arn = topic_arn;
+        stack.notification_queue = Some(queue);
         if options.create_bus {
             stack.create_bus().await?;
         }
@@ -155,6 +168,8 @@ impl Stack {
             ("AWS_ENDPOINT_URL_EVENTBRIDGE", self.proxy.endpoint()),
             ("AWS_ENDPOINT_URL_DYNAMODB", self.moto.endpoint().to_owned()),
             ("AWS_ENDPOINT_URL_SQS", self.moto.endpoint().to_owned()),
+            ("AWS_ENDPOINT_URL_SNS", self.moto.endpoint().to_owned()),
+            ("NOTIFICATION_TOPIC_ARN", self.notification_topic_arn.clone()),
             ("CATALOG", "AWS".to_owned()),
             ("EVENT_BUS_NAME", BUS.to_owned()),
             ("STATE_TABLE_NAME", TABLE.to_owned()),
@@ -186,6 +201,15 @@ impl Stack {
     pub async fn received(&self) -> Result<Vec<Value>> {
         match &self.consumer {
             Some(c) => c.drain().await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// What reached notify's topic since the last call: SNS envelopes (`Subject`, `Message`:
+    /// the `default` of the per-protocol message, the custom notification).
+    pub async fn notifications(&self) -> Result<Vec<Value>> {
+        match &self.notification_queue {
+            Some(q) => q.drain().await,
             None => Ok(Vec::new()),
         }
     }

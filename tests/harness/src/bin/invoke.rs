@@ -214,7 +214,7 @@ async fn run(args: Args, signals: &mut Signals) -> Result<ExitCode> {
     };
 
     let started = Instant::now();
-    step("starting local Partner Central, moto (EventBridge, SQS, DynamoDB) and the Lambda Runtime API…");
+    step("starting local Partner Central, moto (EventBridge, SQS, SNS, DynamoDB) and the Lambda Runtime API…");
     let start = Stack::start(StackOptions {
         clock: session.as_ref().and_then(|(_, saved)| saved.as_ref()).map(|s| s.clock),
         generate: Some(GenerateConfig { seed: 7, engagements: 200, connections: 50, catalogs: CatalogChoice::Both }),
@@ -271,6 +271,7 @@ impl Run<'_> {
         }
         let invocation = outcome?;
         let events = stack.received().await?;
+        let notifications = stack.notifications().await?;
         if let Some((path, _)) = session {
             Session::capture(stack).await?.save(path)?;
         }
@@ -289,6 +290,16 @@ impl Run<'_> {
         println!("--- {} event(s) on the bus ---", events.len());
         for e in &events {
             println!("{}", serde_json::to_string(e).map_err(|e| Error::msg(e.to_string()))?);
+        }
+        if !notifications.is_empty() {
+            // notify's: the e-mail subject and the custom notification a chat channel gets.
+            println!("--- {} notification(s) on the topic ---", notifications.len());
+            for n in &notifications {
+                let chat: serde_json::Value = serde_json::from_str(n["Message"].as_str().unwrap_or("null"))
+                    .map_err(|e| Error::msg(format!("notification is not JSON: {e}")))?;
+                println!("Subject: {}", n["Subject"].as_str().unwrap_or_default());
+                println!("{}", serde_json::to_string_pretty(&chat).map_err(|e| Error::msg(e.to_string()))?);
+            }
         }
         Ok(code)
     }
