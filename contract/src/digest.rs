@@ -8,6 +8,64 @@ use serde::{Deserialize, Serialize};
 
 use crate::invitation::{Catalog, InvitationKind, InvitationStatus, OtherParty, ParticipantType};
 
+/// Who answered an invitation we received: a policy rule (auto-respond, cause type
+/// `policy`), a person approving a policy's proposal (cause type `approval`), or a person in
+/// Partner Central directly (no cause: seen by polling or native events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AnsweredBy {
+    Policy,
+    Approval,
+    Person,
+}
+
+impl AnsweredBy {
+    pub const ALL: [AnsweredBy; 3] = [AnsweredBy::Policy, AnsweredBy::Approval, AnsweredBy::Person];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnsweredBy::Policy => "policy",
+            AnsweredBy::Approval => "approval",
+            AnsweredBy::Person => "person",
+        }
+    }
+}
+
+/// How fast the invitations of one kind were answered by one kind of answerer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AnswerTimeFigures {
+    pub kind: InvitationKind,
+    pub answered_by: AnsweredBy,
+    /// Invitations answered (accepted or rejected) in the window.
+    pub count: usize,
+    /// Median hours from receipt (the invitation's creation) to the answer, one decimal.
+    pub p50_hours: f64,
+    /// 90th percentile (nearest rank) of the same, one decimal.
+    pub p90_hours: f64,
+}
+
+/// Received invitations that expired while unanswered, per kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpiredUnanswered {
+    pub connection: usize,
+    pub engagement: usize,
+}
+
+/// How fast we answer the invitations we receive, from the state records of the
+/// `windowDays` before the digest's `observedAt` (records are kept `RetentionDays` after
+/// they end: a shorter retention shortens the window).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AnswerTimes {
+    pub window_days: u32,
+    /// One entry per kind and answerer with at least one answer in the window (kind, then
+    /// answerer order).
+    pub answered: Vec<AnswerTimeFigures>,
+    pub expired_unanswered: ExpiredUnanswered,
+}
+
 /// One invitation in the digest: what a person needs to act on it, no contact details.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -57,4 +115,7 @@ pub struct ExpiringDigestDetail {
     pub omitted: usize,
     /// Soonest expiry first.
     pub invitations: Vec<DigestInvitation>,
+    /// How fast we answered what we received lately (absent from digests of earlier versions).
+    #[serde(default)]
+    pub answer_times: AnswerTimes,
 }

@@ -65,7 +65,9 @@ pub mod schema;
 
 use std::fmt;
 
-pub use digest::{DigestInvitation, ExpiringDigestDetail};
+pub use digest::{
+    AnswerTimeFigures, AnswerTimes, AnsweredBy, DigestInvitation, ExpiredUnanswered, ExpiringDigestDetail,
+};
 pub use engagement_response::{
     AcceptanceTask, InvalidRejectionReason, RejectionReason, TaskOutcome, TaskReasonCode, TaskStatus,
 };

@@ -392,6 +392,13 @@ pub trait StateStore: Send + Sync {
         0
     }
 
+    /// The answers (and expiries) of invitations we received that this store committed since
+    /// the last call, in this process (the run envelope emits them as `AnswerTime` /
+    /// `ExpiredUnanswered`, see [`crate::metrics::answer_documents`]).
+    fn take_answers(&self) -> Vec<crate::domain::AnswerFact> {
+        Vec::new()
+    }
+
     /// Remove delivered events from the outbox.
     fn remove_from_outbox(&self, event_ids: &[String]) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -436,4 +443,15 @@ pub trait ActionBudget: Send + Sync {
 
     /// Return one action counted by `take` that did not happen after all.
     fn give_back(&self, allowances: &[Allowance]) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Where a policy too large for the environment is kept: SSM Parameter Store (the adapter:
+/// [`crate::adapters::ssm::SsmParameters`]), read once at start-up.
+pub trait ParameterStore: Send + Sync {
+    /// The value and version of parameter `name` (a name, a `name:version` or `name:label`
+    /// selector, or an ARN), decrypted when it is a SecureString.
+    fn get_parameter(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<crate::policy::source::Parameter, crate::policy::source::ParameterError>> + Send;
 }

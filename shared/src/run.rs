@@ -331,6 +331,8 @@ where
     // reports them the same way, so one alarm covers them all.
     let set_aside = ports.store.items_set_aside().saturating_sub(set_aside_before);
     summary.metrics().count(STATE_ITEMS_SET_ASIDE, set_aside as f64).emit(function, catalog.as_str());
+    // The answers to invitations we received that this run recorded (whoever answered).
+    crate::metrics::emit_answers(&ports.store.take_answers(), catalog.as_str());
     let rendered = serde_json::to_string(&summary).unwrap_or_default();
     match &error {
         None => tracing::info!(summary = %rendered, "run finished"),

@@ -13,6 +13,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::domain::answer::{AnswerTimeFigures, AnswerTimes, AnsweredBy, ExpiredUnanswered};
 use crate::domain::engagement_response::{AcceptanceTask, RejectionReason, TaskReasonCode, TaskStatus};
 use crate::domain::{
     Approval, ApprovalAction, ApprovalFunction, Catalog, Cause, CauseType, DetailType, ExpiringDigest, Invitation,
@@ -273,11 +274,28 @@ fn outbound(detail_type: DetailType) -> Option<OutboundEvent> {
                 ..eng.clone()
             };
             let pending_conn = Invitation { expires_at: Some(now + Duration::minutes(1260)), ..conn.clone() };
+            let figures = |kind, answered_by, count, p50_hours, p90_hours| AnswerTimeFigures {
+                kind,
+                answered_by,
+                count,
+                p50_hours,
+                p90_hours,
+            };
+            let answer_times = AnswerTimes {
+                window_days: crate::domain::answer::WINDOW_DAYS,
+                answered: vec![
+                    figures(InvitationKind::Connection, AnsweredBy::Person, 3, 52.5, 140.0),
+                    figures(InvitationKind::Engagement, AnsweredBy::Policy, 14, 24.3, 26.1),
+                    figures(InvitationKind::Engagement, AnsweredBy::Person, 4, 71.0, 190.2),
+                ],
+                expired_unanswered: ExpiredUnanswered { connection: 0, engagement: 1 },
+            };
             return OutboundEvent::from_digest(&ExpiringDigest::new(
                 Catalog::Aws,
                 72,
                 now,
                 &[soon, other, pending_conn],
+                answer_times,
             ))
             .ok();
         }

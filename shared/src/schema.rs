@@ -51,8 +51,10 @@ mod tests {
         let inv = sample_invitation();
         let now = inv.created_at + chrono::Duration::days(13);
         let warning = serde_json::to_value(InvitationEvent::expiring_soon(&inv, 72, now).detail).unwrap_or_default();
-        let digest = serde_json::to_value(ExpiringDigest::new(inv.catalog, 72, now, std::slice::from_ref(&inv)).detail)
-            .unwrap_or_default();
+        let digest = serde_json::to_value(
+            ExpiringDigest::new(inv.catalog, 72, now, std::slice::from_ref(&inv), Default::default()).detail,
+        )
+        .unwrap_or_default();
         let arn = serde_json::json!([inv.arn]);
         let v = validator();
         assert!(v.is_valid(&envelope("Engagement Invitation Expiring Soon", arn.clone(), warning.clone())));

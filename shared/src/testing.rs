@@ -652,6 +652,7 @@ pub struct MemoryStateStore {
     /// `load_records` sets them aside, `load_record` answers `Corrupt`.
     corrupt: Mutex<HashSet<(InvitationKind, String)>>,
     set_aside: std::sync::atomic::AtomicU64,
+    answers: crate::metrics::AnswerLog,
 }
 
 impl MemoryStateStore {
@@ -741,6 +742,10 @@ impl StateStore for MemoryStateStore {
         self.set_aside.load(Ordering::SeqCst)
     }
 
+    fn take_answers(&self) -> Vec<crate::domain::AnswerFact> {
+        self.answers.take()
+    }
+
     async fn commit(&self, changes: Vec<RecordChange>) -> Result<Vec<CommitOutcome>, StoreError> {
         self.check("TransactWriteItems")?;
         let now = Utc::now();
@@ -759,6 +764,7 @@ impl StateStore for MemoryStateStore {
                     return CommitOutcome::Conflict;
                 }
                 let version = current.unwrap_or(0) + 1;
+                self.answers.note(&change);
                 records.insert(key, InvitationRecord { version, ..change.record });
                 for event in change.events {
                     outbox.insert(event.event_id.clone(), OutboxEntry { event, enqueued_at: now, attempts: 0 });
@@ -934,6 +940,9 @@ impl StateStore for RacingStateStore {
     async fn remove_from_outbox(&self, event_ids: &[String]) -> Result<(), StoreError> {
         self.inner.remove_from_outbox(event_ids).await
     }
+    fn take_answers(&self) -> Vec<crate::domain::AnswerFact> {
+        self.inner.take_answers()
+    }
     async fn note_delivery_failures(&self, failures: &[(String, String)]) -> Result<(), StoreError> {
         self.inner.note_delivery_failures(failures).await
     }
@@ -1017,5 +1026,48 @@ mod engagement_response_tests {
         pc.fail_next("engi-1", PartnerCentralError::Throttled { operation: "X", message: "injected".into() });
         let e = pc.start_accepting_engagement_invitation("engi-1", "t").await.err();
         assert!(matches!(e, Some(PartnerCentralError::Throttled { .. })), "{e:?}");
+    }
+}
+
+/// A [`ParameterStore`](crate::ports::ParameterStore) holding fixed parameters by name (an
+/// unknown name is `ParameterNotFound`); it records the names read.
+#[derive(Debug, Default)]
+pub struct FixedParameters {
+    parameters: std::collections::HashMap<
+        String,
+        Result<crate::policy::source::Parameter, crate::policy::source::ParameterError>,
+    >,
+    reads: std::sync::Mutex<Vec<String>>,
+}
+
+impl FixedParameters {
+    /// A store holding `value` at `version` under `name`.
+    pub fn with(mut self, name: &str, value: &str, version: i64) -> Self {
+        self.parameters
+            .insert(name.to_owned(), Ok(crate::policy::source::Parameter { value: value.to_owned(), version }));
+        self
+    }
+
+    /// A store whose read of `name` fails with `error`.
+    pub fn failing(mut self, name: &str, error: crate::policy::source::ParameterError) -> Self {
+        self.parameters.insert(name.to_owned(), Err(error));
+        self
+    }
+
+    /// The names read so far, in order.
+    pub fn reads(&self) -> Vec<String> {
+        self.reads.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+impl crate::ports::ParameterStore for FixedParameters {
+    async fn get_parameter(
+        &self,
+        name: &str,
+    ) -> Result<crate::policy::source::Parameter, crate::policy::source::ParameterError> {
+        if let Ok(mut r) = self.reads.lock() {
+            r.push(name.to_owned());
+        }
+        self.parameters.get(name).cloned().unwrap_or(Err(crate::policy::source::ParameterError::NotFound))
     }
 }

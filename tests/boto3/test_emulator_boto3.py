@@ -234,5 +234,56 @@ class Boto3AgainstEmulator(unittest.TestCase):
         self.assertEqual(statuses, ["ACCEPTED", "PENDING"])
 
 
+    def test_accept_and_reject_connection_invitations_with_tokens_and_the_active_connection_quota(self):
+        # Sandbox, so the AWS catalog the other tests count stays as seeded.
+        for n in (1, 2, 3):
+            entry = dict(connection(n, "RECEIVER"), Catalog="Sandbox", Id=f"pacinv-Q{n:012d}")
+            self.control("POST", "/_emulator/connection-invitations", entry)
+        self.control("POST", "/_emulator/quotas", {"active_connections": 1})
+        try:
+            accepted = self.account.accept_connection_invitation(
+                Catalog="Sandbox", Identifier="pacinv-Q000000000001", ClientToken="boto3-accept-1"
+            )
+            connection_id = accepted["Connection"]["Id"]
+            self.assertRegex(connection_id, r"^pac-")
+            self.assertEqual(
+                accepted["Connection"]["ConnectionTypes"]["OPPORTUNITY_COLLABORATION"]["Status"], "ACTIVE"
+            )
+            with self.assertRaises(self.account.exceptions.ServiceQuotaExceededException) as quota:
+                self.account.accept_connection_invitation(
+                    Catalog="Sandbox", Identifier="pacinv-Q000000000002", ClientToken="boto3-accept-2"
+                )
+            error = quota.exception.response["Error"]
+            self.assertEqual(quota.exception.response["Reason"], "LIMIT_EXCEEDED_NUMBER_OF_ACTIVE_CONNECTION")
+            self.assertIn("limit of 1 active connections", error["Message"])
+            # The same token again answers as before, even at the limit.
+            again = self.account.accept_connection_invitation(
+                Catalog="Sandbox", Identifier="pacinv-Q000000000001", ClientToken="boto3-accept-1"
+            )
+            self.assertEqual(again["Connection"]["Id"], connection_id)
+            rejected = self.account.reject_connection_invitation(
+                Catalog="Sandbox", Identifier="pacinv-Q000000000003", ClientToken="boto3-reject-3", Reason="Not now"
+            )
+            self.assertEqual(rejected["Status"], "REJECTED")
+            replay = self.account.reject_connection_invitation(
+                Catalog="Sandbox", Identifier="pacinv-Q000000000003", ClientToken="boto3-reject-3", Reason="Not now"
+            )
+            self.assertEqual(replay["UpdatedAt"], rejected["UpdatedAt"])
+            with self.assertRaises(self.account.exceptions.ConflictException) as conflict:
+                self.account.reject_connection_invitation(
+                    Catalog="Sandbox", Identifier="pacinv-Q000000000003", ClientToken="boto3-reject-3", Reason="Other"
+                )
+            self.assertEqual(conflict.exception.response["Reason"], "CONFLICT_CLIENT_TOKEN")
+            # The refused accept consumed no token: with room again, the same token accepts.
+            quotas = self.control("POST", "/_emulator/quotas", {"active_connections": 2})
+            self.assertEqual(quotas["usage"]["Sandbox"], {"active_connections": 1})
+            later = self.account.accept_connection_invitation(
+                Catalog="Sandbox", Identifier="pacinv-Q000000000002", ClientToken="boto3-accept-2"
+            )
+            self.assertNotEqual(later["Connection"]["Id"], connection_id)
+        finally:
+            self.control("POST", "/_emulator/quotas", {"active_connections": 1000})
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -46,7 +46,21 @@ NOT_AWS = {
     'export PATH="$PWD/.venv/bin:$PATH"': "the shell: what the Makefile does for its own targets",
     "rustup target": "the Makefile's build and template-check targets run the same command",
 }
-RUN = {"aws events start-replay", "aws events describe-replay", "aws dynamodb update-table", "aws dynamodb delete-table"}
+RUN = {
+    "aws events start-replay",
+    "aws events describe-replay",
+    "aws dynamodb update-table",
+    "aws dynamodb delete-table",
+    "aws ssm put-parameter",
+}
+
+# A cancellation policy that outgrew Lambda's 4 KB environment: one rule per blocked partner.
+LARGE_POLICY = json.dumps({
+    "version": 1, "dryRun": True, "maxCancellationsPerRun": 10, "maxCancellationsPerDay": 10,
+    "rules": [{"name": f"blocked-partner-{i:02}", "match": {"otherParticipantIdentifiers": [f"9000000000{i:02}"]}}
+              for i in range(60)],
+})
+FILES = {"cancel-policy.json": LARGE_POLICY}
 
 SECTIONS = (
     "## Quickstart",
@@ -199,7 +213,7 @@ class ReadmeAwsCommandsTest(unittest.TestCase):
             if command.startswith("aws "):
                 with self.subTest(command=command):
                     to_call(fill(command, rule_arn_values("arn:aws:events:us-east-1:123456789012:rule/b/r")),
-                            {"pattern.json": pattern})
+                            {"pattern.json": pattern, **FILES})
 
     def test_a_bad_command_is_refused_naming_what_is_wrong(self):
         with self.assertRaisesRegex(AssertionError, "no option --bus"):
@@ -256,6 +270,23 @@ class ReadmeAwsCommandsTest(unittest.TestCase):
         self.assertEqual(len(archived), len(missed) - 1)
         self.assertEqual(sorted(e["detail"]["eventId"] for e in again), sorted(archived))
         self.assertTrue(all(e["replay-name"] == name for e in again))
+
+    @mock_aws
+    def test_the_large_policy_command_stores_the_parameter_the_deploy_command_names(self):
+        """A policy over 4 KB: the README's put-parameter stores it (Advanced tier), and its
+        deploy command passes that parameter, pinned to a version, as CancelPolicyParameter."""
+        self.assertGreater(len(LARGE_POLICY), 4096)
+        commands = [c for c in section_commands() if key(c) == "aws ssm put-parameter"]
+        self.assertEqual(len(commands), 1)
+        service, operation, params = to_call(fill(commands[0]), FILES)
+        getattr(published.client(service), snake(operation))(**params)
+        stored = published.client("ssm").get_parameter(Name=params["Name"])["Parameter"]
+        self.assertEqual((stored["Value"], stored["Version"]), (LARGE_POLICY, 1))
+        self.assertEqual(params.get("Tier"), "Advanced", "a Standard parameter holds 4 KB")
+        deploys = [c for c in section_commands() if "CancelPolicyParameter=" in c]
+        self.assertTrue(deploys)
+        named = re.search(r"CancelPolicyParameter=(\S+)", deploys[0]).group(1)
+        self.assertRegex(named, "^" + re.escape(params["Name"]) + r":\d+$")
 
     @mock_aws
     def test_the_uninstall_commands_delete_the_retained_deletion_protected_table(self):

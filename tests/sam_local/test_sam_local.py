@@ -358,6 +358,9 @@ def expire_sweeper_digest(t: SamLocalCase, function: samlocal.Function, sample: 
     t.assertEqual((d["count"], d["omitted"], d["thresholdHours"]), (3, 0, 72))
     t.assertEqual([(i["invitationId"], i["hoursRemaining"]) for i in d["invitations"]],
                   [(engi(3), 10.0), (ES_CONNECTION, 30.0), (engi(2), 50.0)])
+    # Nothing received was answered yet in this world (the figures: expire-sweeper's e2e).
+    t.assertEqual(d["answerTimes"], {"windowDays": 7, "answered": [],
+                                     "expiredUnanswered": {"connection": 0, "engagement": 0}})
     t.assertEqual(digests[0]["resources"], [])
 
 

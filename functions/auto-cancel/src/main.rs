@@ -3,14 +3,16 @@
 use auto_cancel::{AutoCancel, Config, Settings};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
-use shared::adapters::{AwsAdapters, HealthProbes, Reads};
+use shared::adapters::{AwsAdapters, HealthProbes, Reads, SsmParameters};
 use shared::config::Env;
 use shared::run::{Failure, Ports};
 
 #[tokio::main]
 async fn main() {
     shared::telemetry::init_logging();
-    let config = shared::entry::or_exit(Config::from_env(&Env::process()), "invalid configuration");
+    // The policy from its variable, or from the SSM parameter its `…_POLICY_PARAMETER` names.
+    let parameters = SsmParameters::load().await;
+    let config = shared::entry::or_exit(Config::load(&Env::process(), &parameters).await, "invalid configuration");
     config.policy.log_loaded(&config.policy_source);
 
     let adapters = AwsAdapters::load(&config.common, &config.state).await;

@@ -278,7 +278,15 @@ impl<'s> Run<'s> {
                 .filter(|i| i.status == InvitationStatus::Pending && !finished.contains(&key_of(i)))
                 .filter(|i| i.time_left(now).is_some_and(|left| left > chrono::Duration::zero() && left < window))
                 .collect();
-            let digest = ExpiringDigest::new(self.settings.catalog, self.settings.largest_threshold(), now, &expiring);
+            // How fast we answer, from the records as they are now (this run's expiries included).
+            let answer_times = shared::domain::answer::answer_times(&ports.store.load_records().await?, now);
+            let digest = ExpiringDigest::new(
+                self.settings.catalog,
+                self.settings.largest_threshold(),
+                now,
+                &expiring,
+                answer_times,
+            );
             if digest.detail.omitted > 0 {
                 tracing::warn!(
                     omitted = digest.detail.omitted,

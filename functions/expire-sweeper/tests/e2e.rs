@@ -371,3 +371,63 @@ async fn the_digest_lists_what_expires_within_the_largest_threshold_soonest_firs
     let message = format!("{refused:?}");
     assert!(message.contains("unknown field `digests`"), "{message}");
 }
+
+/// How fast we answer, in the digest and as metrics: a referral a person accepts in Partner
+/// Central and one that expires unanswered, both seen PENDING first.
+#[tokio::test]
+async fn the_digest_and_the_metrics_say_how_fast_received_invitations_were_answered() {
+    // engi 1: expires in 100 h (received 260 h before t0); engi 2: expires in 5 h.
+    let stack = stack(&[(1, 100), (2, 5)], vec![]).await;
+    let mut f = start(&stack, &[]);
+    // 1. The sweeper records both as PENDING.
+    let first = ok(ok(stack.invoke(NAME, &json!({"digest": false})).await).output());
+    assert!(first["digest"].is_null(), "{first}");
+    // 2. Someone accepts engi 1 in Partner Central; engi 2 expires unanswered 6 h later.
+    ok(stack
+        .emulator_control(
+            "PATCH",
+            &format!("engagement-invitations/AWS/{}", engi(1)),
+            Some(json!({"Status": "ACCEPTED"})),
+        )
+        .await);
+    ok(stack.emulator_control("POST", "clock/advance", Some(json!({"hours": 6}))).await);
+    // 3. The next run records both transitions, then the digest reads the records.
+    let second = ok(ok(stack.invoke(NAME, &json!({"digest": true})).await).output());
+    assert_eq!(second["digest"], 0, "{second}");
+    let events = received(&stack).await;
+    let digest = events.iter().find(|e| e["detail-type"] == "Invitations Expiring Digest");
+    let times = digest.map(|d| d["detail"]["answerTimes"].clone()).unwrap_or_default();
+    // Received at t0 - 260 h, the answer seen at t0 + 6 h (the emulator's clock).
+    assert_eq!(
+        times,
+        json!({"windowDays": 7,
+               "answered": [{"kind": "engagement", "answeredBy": "person", "count": 1, "p50Hours": 266.0, "p90Hours": 266.0}],
+               "expiredUnanswered": {"connection": 0, "engagement": 1}}),
+        "{events:#?}"
+    );
+    // A third run records nothing new.
+    ok(ok(stack.invoke(NAME, &json!({"digest": false})).await).output());
+    // The same facts went out as EMF metrics when the sweeper recorded them, once.
+    ok(f.kill().await);
+    let metrics: Vec<Value> = f
+        .logs()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l.get("_aws").is_some())
+        .collect();
+    let answers: Vec<&Value> = metrics.iter().filter(|m| m.get("AnswerTime").is_some()).collect();
+    assert_eq!(answers.len(), 1, "no answer is counted twice: {metrics:#?}");
+    let answer = answers[0];
+    assert_eq!(
+        (&answer["Kind"], &answer["AnsweredBy"], &answer["Catalog"]),
+        (&json!("engagement"), &json!("person"), &json!("AWS"))
+    );
+    // Seconds; the emulator's clock runs on from t0 + 6 h while the test goes on.
+    let seconds: Vec<f64> =
+        answer["AnswerTime"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
+    assert!(seconds.len() == 1 && (seconds[0] - 266.0 * 3600.0).abs() < 60.0, "{answer}");
+    assert_eq!(answer["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["Catalog", "Kind", "AnsweredBy"]]));
+    let expired: Vec<&Value> = metrics.iter().filter(|m| m.get("ExpiredUnanswered").is_some()).collect();
+    assert_eq!(expired.len(), 1, "{metrics:#?}");
+    assert_eq!((&expired[0]["Kind"], &expired[0]["ExpiredUnanswered"]), (&json!("engagement"), &json!(1)));
+}

@@ -58,6 +58,8 @@ pub struct DynamoStateStore {
     retention: chrono::Duration,
     /// Unreadable items set aside so far ([`StateStore::items_set_aside`]).
     set_aside: Arc<AtomicU64>,
+    /// Answers committed, until the run reports them ([`StateStore::take_answers`]).
+    answers: crate::metrics::AnswerLog,
 }
 
 impl DynamoStateStore {
@@ -68,7 +70,14 @@ impl DynamoStateStore {
 
     /// `retention`: how long a finished invitation's record is kept (its TTL).
     pub fn new(client: Client, table: impl Into<String>, catalog: Catalog, retention: chrono::Duration) -> Self {
-        DynamoStateStore { client, table: table.into(), catalog, retention, set_aside: Arc::default() }
+        DynamoStateStore {
+            client,
+            table: table.into(),
+            catalog,
+            retention,
+            set_aside: Arc::default(),
+            answers: crate::metrics::AnswerLog::default(),
+        }
     }
 
     fn record_pk(&self) -> String {
@@ -332,6 +341,11 @@ impl StateStore for DynamoStateStore {
                 }
             }
         }
+        for (change, outcome) in changes.iter().zip(&outcomes) {
+            if *outcome == CommitOutcome::Committed {
+                self.answers.note(change);
+            }
+        }
         Ok(outcomes)
     }
 
@@ -365,6 +379,10 @@ impl StateStore for DynamoStateStore {
 
     fn items_set_aside(&self) -> u64 {
         self.set_aside.load(Ordering::Relaxed)
+    }
+
+    fn take_answers(&self) -> Vec<crate::domain::AnswerFact> {
+        self.answers.take()
     }
 
     async fn remove_from_outbox(&self, event_ids: &[String]) -> Result<(), StoreError> {

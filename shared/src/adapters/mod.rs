@@ -12,6 +12,7 @@ mod properties;
 pub mod rate_limit;
 mod sdk_error;
 pub mod service_clock;
+pub mod ssm;
 mod stack;
 
 pub use aws::{PartnerCentralClients, dynamodb_client, eventbridge_client, load_sdk_config};
@@ -21,4 +22,5 @@ pub use eventbridge::{EventBridgePublisher, PublishSettings};
 pub use health::{HealthProbes, Reads};
 pub use partner_central::{PartnerCentralAccount, PartnerCentralSelling};
 pub use service_clock::ServiceClock;
+pub use ssm::SsmParameters;
 pub use stack::{AwsAdapters, AwsPorts};

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
+use super::answer::AnswerTimes;
 use super::event::{DetailType, SCHEMA_VERSION, hours_one_decimal};
 use super::invitation::{Catalog, Invitation};
 
@@ -28,9 +29,16 @@ impl ExpiringDigest {
 
     /// The digest of `invitations` (the caller chooses which: pending, within the window),
     /// sorted by time left at `observed_at` (ties by kind and id), capped to
-    /// [`MAX_DIGEST_DETAIL_BYTES`]. Invitations without an expiry are skipped.
-    pub fn new(catalog: Catalog, threshold_hours: u32, observed_at: DateTime<Utc>, invitations: &[Invitation]) -> Self {
-        Self::with_budget(catalog, threshold_hours, observed_at, invitations, MAX_DIGEST_DETAIL_BYTES)
+    /// [`MAX_DIGEST_DETAIL_BYTES`]. Invitations without an expiry are skipped. `answer_times`:
+    /// how fast we answered lately ([`crate::domain::answer::answer_times`]).
+    pub fn new(
+        catalog: Catalog,
+        threshold_hours: u32,
+        observed_at: DateTime<Utc>,
+        invitations: &[Invitation],
+        answer_times: AnswerTimes,
+    ) -> Self {
+        Self::with_budget(catalog, threshold_hours, observed_at, invitations, answer_times, MAX_DIGEST_DETAIL_BYTES)
     }
 
     fn with_budget(
@@ -38,6 +46,7 @@ impl ExpiringDigest {
         threshold_hours: u32,
         observed_at: DateTime<Utc>,
         invitations: &[Invitation],
+        answer_times: AnswerTimes,
         budget: usize,
     ) -> Self {
         let mut entries: Vec<DigestInvitation> = invitations
@@ -71,6 +80,7 @@ impl ExpiringDigest {
             // Room for the largest count once entries are left out.
             omitted: count,
             invitations: Vec::new(),
+            answer_times,
         };
         let mut size = serde_json::to_string(&detail).map(|s| s.len()).unwrap_or(budget);
         for entry in entries {
@@ -135,8 +145,13 @@ mod tests {
 
     #[test]
     fn lists_soonest_first_with_hours_left() {
-        let digest =
-            ExpiringDigest::new(Catalog::Aws, 72, now(), &[engagement(1, 50), engagement(2, 3), engagement(3, 20)]);
+        let digest = ExpiringDigest::new(
+            Catalog::Aws,
+            72,
+            now(),
+            &[engagement(1, 50), engagement(2, 3), engagement(3, 20)],
+            AnswerTimes::default(),
+        );
         let d = &digest.detail;
         let order: Vec<(&str, f64)> =
             d.invitations.iter().map(|i| (i.invitation_id.as_str(), i.hours_remaining)).collect();
@@ -160,7 +175,7 @@ mod tests {
     #[test]
     fn a_large_digest_stays_under_the_put_events_limit_and_says_how_many_were_left_out() {
         let many: Vec<Invitation> = (0..5000).map(|n| engagement(n, (n % 70) as i64 + 1)).collect();
-        let digest = ExpiringDigest::new(Catalog::Aws, 72, now(), &many);
+        let digest = ExpiringDigest::new(Catalog::Aws, 72, now(), &many, AnswerTimes::default());
         let d = &digest.detail;
         let size = serde_json::to_string(d).map(|s| s.len()).unwrap_or(usize::MAX);
         assert!(size <= MAX_DIGEST_DETAIL_BYTES, "{size} bytes");
@@ -175,9 +190,9 @@ mod tests {
     #[test]
     fn the_budget_is_never_overshot() {
         let few: Vec<Invitation> = (0..10).map(|n| engagement(n, 5)).collect();
-        let full = ExpiringDigest::new(Catalog::Aws, 72, now(), &few);
+        let full = ExpiringDigest::new(Catalog::Aws, 72, now(), &few, AnswerTimes::default());
         let size = serde_json::to_string(&full.detail).map(|s| s.len()).unwrap_or(0);
-        let capped = ExpiringDigest::with_budget(Catalog::Aws, 72, now(), &few, size - 1);
+        let capped = ExpiringDigest::with_budget(Catalog::Aws, 72, now(), &few, AnswerTimes::default(), size - 1);
         assert_eq!((capped.detail.invitations.len(), capped.detail.omitted), (9, 1));
         assert!(serde_json::to_string(&capped.detail).map(|s| s.len()).unwrap_or(usize::MAX) < size);
     }

@@ -1,5 +1,6 @@
 //! Domain: invitations, the event contract and delivery outcomes. No SDK types.
 
+pub mod answer;
 pub mod decision;
 pub mod digest;
 pub mod engagement_response;
@@ -10,6 +11,7 @@ pub mod invitation;
 mod pinned_event_ids;
 pub mod state;
 
+pub use answer::{Answer, AnswerFact, AnsweredBy, RecordedAnswer};
 pub use digest::{DigestInvitation, ExpiringDigest, ExpiringDigestDetail};
 pub use envelope::{Delivery, DeliveryReport, OutboundEvent};
 pub use event::{

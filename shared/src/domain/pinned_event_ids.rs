@@ -34,7 +34,7 @@ fn event_ids_of_known_facts_never_change() {
     let accepted = Invitation { status: InvitationStatus::Accepted, ..engagement() };
     let expired = Invitation { status: InvitationStatus::Expired, ..connection() };
     let canceled = Invitation { status: InvitationStatus::Canceled, ..connection() };
-    let digest = ExpiringDigest::new(Catalog::Aws, 72, at(20, 8), &[engagement(), connection()]);
+    let digest = ExpiringDigest::new(Catalog::Aws, 72, at(20, 8), &[engagement(), connection()], Default::default());
     let pinned = [
         ("created", id(Some(InvitationEvent::created(&connection(), at(1, 12))))),
         ("accepted", id(InvitationEvent::transition(&accepted, InvitationStatus::Pending, at(5, 0)))),

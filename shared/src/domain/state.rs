@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::answer::{RecordedAnswer, answer_fact};
 use super::envelope::OutboundEvent;
 use super::event::{Cause, CauseType};
 use super::invitation::{Invitation, InvitationKind, InvitationStatus, ParticipantType};
@@ -46,6 +47,11 @@ pub struct InvitationRecord {
     /// after that, then expires (table TTL).
     #[serde(default)]
     pub terminal_at: Option<DateTime<Utc>>,
+    /// For an invitation we received and saw PENDING: who answered it, or that it expired
+    /// unanswered, and when (see [`crate::domain::answer`]); kept for the digest's figures.
+    /// Set from the transition event the record is committed with ([`RecordChange::update`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Box<RecordedAnswer>>,
     /// Optimistic-concurrency version, maintained by the store (0 = never stored).
     #[serde(default)]
     pub version: u64,
@@ -97,6 +103,7 @@ impl InvitationRecord {
             planned_by_policy: None,
             acceptance: None,
             terminal_at: invitation.status.is_terminal().then_some(now),
+            answer: None,
             version: 0,
         }
     }
@@ -174,8 +181,14 @@ pub struct RecordChange {
 }
 
 impl RecordChange {
-    /// A change to `record`, expecting it as it was read (its `version`).
-    pub fn update(record: InvitationRecord, events: Vec<OutboundEvent>) -> Self {
+    /// A change to `record`, expecting it as it was read (its `version`). When `events` hold
+    /// the answer (or expiry) of an invitation we received, the record keeps it.
+    pub fn update(mut record: InvitationRecord, events: Vec<OutboundEvent>) -> Self {
+        if record.answer.is_none()
+            && let Some(fact) = answer_fact(&record, &events)
+        {
+            record.answer = Some(Box::new(RecordedAnswer { answer: fact.answer, at: fact.at }));
+        }
         let expected = if record.version == 0 { Expected::Absent } else { Expected::Version(record.version) };
         RecordChange { record, expected, events }
     }

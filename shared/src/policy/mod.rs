@@ -8,6 +8,8 @@
 //!   every policy shares (version, caps, rule names, bounded numbers, lists of values);
 //! - [`evaluation`]: rules ORed, a rule's conditions ANDed, exclusions always win, the first
 //!   matching rule reported; the combinators conditions are written with;
+//! - [`source`]: where the text comes from when not from the environment (an SSM parameter,
+//!   for policies larger than Lambda's 4 KB environment);
 //! - [`hash`]: the canonical form of what a policy selects, its hash, and the deterministic
 //!   client tokens derived from it.
 //!
@@ -20,6 +22,7 @@ pub mod engine;
 pub mod evaluation;
 pub mod hash;
 pub mod run;
+pub mod source;
 pub mod validation;
 
 use chrono::{DateTime, Utc};
@@ -29,6 +32,7 @@ pub use document::{LoadError, PolicySource, PolicyVariables, Shape, parse};
 pub use evaluation::{Condition, Decision, Exclusion, Rule};
 pub use hash::Canonical;
 pub use run::{PolicyInvocation, PolicySummary, RunError, StartupError, outbound, parse_policy_invocation, run_policy};
+pub use source::{PolicyOrigin, PolicySources, PolicyStartupError};
 pub use validation::{Caps, PolicyError, Problem, Problems, RuleNames, default_dry_run};
 
 /// What a policy allows, besides what it selects; not part of its hash, so the policy
@@ -120,7 +124,7 @@ impl<Conditions, Exclusions, Action> Policy<Conditions, Exclusions, Action> {
     }
 
     /// Log, once at start-up, which policy a function runs with.
-    pub fn log_loaded(&self, source: &PolicySource) {
+    pub fn log_loaded(&self, source: &impl std::fmt::Display) {
         tracing::info!(
             policy = %source,
             policy_hash = self.hash(),

@@ -155,7 +155,7 @@ async fn every_change_arrives_as_the_native_event_our_account_receives_and_our_o
     let selling = w.selling().await;
 
     // Our own actions.
-    ok(account
+    let accepted_by_us = ok(account
         .accept_connection_invitation()
         .catalog("AWS")
         .identifier("pacinv-RECVACCEPT001")
@@ -257,6 +257,12 @@ async fn every_change_arrives_as_the_native_event_our_account_receives_and_our_o
         (&json!(THEM), &json!(US), &json!("ACTIVE"))
     );
     assert!(connection["id"].as_str().is_some_and(|i| i.starts_with("pac-")));
+    let answered = accepted_by_us.connection().map(|c| (c.id().to_owned(), c.arn().to_owned()));
+    assert_eq!(
+        Some((connection["id"].clone(), connection["arn"].clone())),
+        answered.map(|(id, arn)| (json!(id), json!(arn))),
+        "the event names the connection AcceptConnectionInvitation answered with"
+    );
     assert_eq!(connection["arn"], json!(arn("connection", connection["id"].as_str().unwrap_or_default())));
     let sent_accepted = &events["pacinv-SENTACCEPT001"]["detail"]["connectionInvitation"]["connection"];
     assert_eq!(sent_accepted["Participant1AccountId"], json!(US));
@@ -367,4 +373,54 @@ async fn a_running_clock_expires_invitations_on_time_without_any_request() {
     let events = ok(w.queue.receive(1, WAIT).await);
     assert_eq!(keys(&events), [("Engagement Invitation Expired".to_owned(), "engi-expires000001".to_owned())]);
     assert_eq!(events[0]["time"], json!("2026-11-20T10:00:01Z"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_accept_emits_nothing_and_the_answers_that_follow_emit_their_events() {
+    let w = world(NativeFaults::default()).await;
+    let account = w.account().await;
+    // No room for a new connection: Partner Central refuses the accept, and nothing changes.
+    w.control("POST", "quotas", json!({"active_connections": 0})).await;
+    let accept = || {
+        account
+            .accept_connection_invitation()
+            .catalog("AWS")
+            .identifier("pacinv-RECVACCEPT001")
+            .client_token("q1")
+            .send()
+    };
+    let refused = accept().await.expect_err("over the active-connection limit");
+    assert!(
+        matches!(
+            refused.as_service_error(),
+            Some(aws_sdk_partnercentralaccount::operation::accept_connection_invitation::AcceptConnectionInvitationError::ServiceQuotaExceededException(_))
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(w.settled().await["emitted"], json!(0), "a refused answer is no change");
+    // Room again: the same token accepts; and an acceptance task accepts a referral.
+    w.control("POST", "quotas", json!({"active_connections": 1})).await;
+    let accepted = ok(accept().await);
+    let selling = w.selling().await;
+    ok(selling
+        .start_engagement_by_accepting_invitation_task()
+        .catalog("AWS")
+        .identifier("engi-rejectbyus001")
+        .client_token("t1")
+        .send()
+        .await);
+    let ended = w.control("POST", "clock/advance", json!({"seconds": 5})).await;
+    assert_eq!(ended["tasks_ended"], json!(1));
+    let events = ok(w.queue.receive(2, WAIT).await);
+    assert_eq!(w.settled().await["emitted"], json!(2));
+    assert_eq!(
+        keys(&events),
+        [
+            ("Engagement Invitation Accepted".to_owned(), "engi-rejectbyus001".to_owned()),
+            ("Partner Connection Invitation Accepted".to_owned(), "pacinv-RECVACCEPT001".to_owned()),
+        ]
+    );
+    let by = by_id(&events);
+    let connection = &by["pacinv-RECVACCEPT001"]["detail"]["connectionInvitation"]["connection"];
+    assert_eq!(connection["id"], json!(accepted.connection().map(|c| c.id().to_owned())));
 }

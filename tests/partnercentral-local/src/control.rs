@@ -241,6 +241,23 @@ fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Byt
             st.task_delay = Duration::seconds(i64::try_from(seconds).map_err(|_| bad("seconds is too large"))?);
             Ok((200, task_delay_json(&st)))
         }
+        (["quotas"], &Method::GET) => Ok((200, quotas_json(&lock(&shared.state)))),
+        (["quotas"], &Method::POST | &Method::PUT) => {
+            let body = parse_body(body)?;
+            let obj = body.as_object().ok_or_else(|| bad("give {\"active_connections\": n}"))?;
+            if let Some(k) = obj.keys().find(|k| k.as_str() != "active_connections") {
+                return Err(bad(format!("unknown quota {k}; accepted: active_connections")));
+            }
+            let mut st = lock(&shared.state);
+            if let Some(v) = obj.get("active_connections") {
+                let n = v
+                    .as_u64()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| bad(format!("active_connections must be a whole number (0 or more), got {v}")))?;
+                st.active_connection_limit = n;
+            }
+            Ok((200, quotas_json(&st)))
+        }
         (["response-overrides"], &Method::GET) => Ok((200, overrides_json(shared))),
         (["response-overrides"], &Method::POST | &Method::PUT) => {
             let o: ResponseOverride = serde_json::from_slice(body)
@@ -274,6 +291,7 @@ fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Byt
             | ["engagement-tasks"]
             | ["engagement-tasks", _, _]
             | ["task-delay"]
+            | ["quotas"]
             | ["response-overrides"]
             | ["response-overrides", _],
             m,
@@ -315,6 +333,16 @@ fn query_param(query: &str, name: &str) -> Option<String> {
 
 fn overrides_json(shared: &Shared) -> Value {
     json!({"Overrides": lock(&shared.overrides).list()})
+}
+
+/// `{"active_connections": limit, "usage": {"<Catalog>": {"active_connections": n}}}`.
+fn quotas_json(st: &State) -> Value {
+    let usage: Map<String, Value> = st
+        .catalogs
+        .keys()
+        .map(|c| (c.clone(), json!({"active_connections": st.active_connections(c).len()})))
+        .collect();
+    json!({"active_connections": st.active_connection_limit, "usage": usage})
 }
 
 fn task_delay_json(st: &State) -> Value {
@@ -390,6 +418,7 @@ fn reset(shared: &Shared, body: &Value) -> Reply {
     let mut st = lock(&shared.state);
     *st = State::new(crate::clock::VirtualClock::new(now, start.frozen), start.id_seed);
     st.task_delay = start.task_delay;
+    st.active_connection_limit = start.active_connection_limit;
     if reseed {
         st.load(start.data.clone());
     }

@@ -63,6 +63,10 @@ struct Cli {
     /// Virtual seconds from a StartEngagementByAcceptingInvitationTask task's start to its end.
     #[arg(long, default_value_t = partnercentral_local::state::DEFAULT_TASK_DELAY_SECONDS, value_name = "N")]
     task_delay_seconds: u64,
+    /// Most active connections per catalog; AcceptConnectionInvitation beyond it answers
+    /// ServiceQuotaExceededException (LIMIT_EXCEEDED_NUMBER_OF_ACTIVE_CONNECTION).
+    #[arg(long, default_value_t = partnercentral_local::state::DEFAULT_ACTIVE_CONNECTION_LIMIT, value_name = "N")]
+    active_connection_limit: usize,
     /// Validate every response against the model (default: on in debug builds).
     #[arg(long)]
     validate_responses: Option<bool>,
@@ -134,7 +138,7 @@ async fn run(cli: Cli) -> Result<(), MainError> {
         fault_seed: cli.fault_seed,
     });
     let delay = i64::try_from(cli.task_delay_seconds).map_err(|_| MainError::TaskDelay(cli.task_delay_seconds))?;
-    b = b.task_delay(chrono::Duration::seconds(delay));
+    b = b.task_delay(chrono::Duration::seconds(delay)).active_connection_limit(cli.active_connection_limit);
     if let Some(c) = &cli.clock {
         b = b.clock(partnercentral_local::clock::parse_ts(c).map_err(MainError::Clock)?);
     }

@@ -260,7 +260,38 @@ impl Ctx<'_> {
         Ok(c.clone())
     }
 
+    /// `ServiceQuotaExceededException` (`LIMIT_EXCEEDED_NUMBER_OF_ACTIVE_CONNECTION`) when
+    /// accepting the invitation would open a connection beyond the catalog's active-connection
+    /// limit. Accepting another type with a participant we are already connected to opens no
+    /// new connection. An invitation that is unknown or not acceptable is left to
+    /// [`Ctx::transition`]'s errors (not found, conflict), which come first, as on AWS.
+    fn check_connection_quota(&self, state: &State) -> Result<(), ApiError> {
+        let id = self.s("Identifier").unwrap_or_default();
+        let Some(inv) = state.catalog(self.catalog()).and_then(|c| c.connection_invitations.get(id)) else {
+            return Ok(());
+        };
+        if inv.status != status::PENDING || inv.participant_type != participant::RECEIVER {
+            return Ok(());
+        }
+        let active = state.active_connections(self.catalog());
+        let limit = state.active_connection_limit;
+        if active.contains(&account_id_for(&inv.other_participant_identifier)) || active.len() < limit {
+            return Ok(());
+        }
+        Err(ApiError::modeled(
+            self.m,
+            "ServiceQuotaExceededException",
+            format!(
+                "Accepting connection invitation {id} would exceed the limit of {limit} active connections in catalog {} ({} active)",
+                self.catalog(),
+                active.len()
+            ),
+        )
+        .with_reason(self.m, "LIMIT_EXCEEDED_NUMBER_OF_ACTIVE_CONNECTION"))
+    }
+
     fn accept(&self, state: &mut State) -> Result<Value, ApiError> {
+        self.check_connection_quota(state)?;
         let inv = self.transition(state, participant::RECEIVER, status::ACCEPTED, "accepted")?;
         let now = inv.updated_at;
         let catalog = inv.catalog.clone();

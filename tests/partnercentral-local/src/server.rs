@@ -67,6 +67,7 @@ pub(crate) struct StartConfig {
     pub faults: FaultConfig,
     pub id_seed: u64,
     pub task_delay: chrono::Duration,
+    pub active_connection_limit: usize,
 }
 
 /// State shared by all connections.
@@ -119,6 +120,7 @@ pub struct EmulatorBuilder {
     validate_responses: bool,
     native_events: Option<NativeEventsConfig>,
     task_delay: chrono::Duration,
+    active_connection_limit: usize,
 }
 
 impl Default for EmulatorBuilder {
@@ -133,6 +135,7 @@ impl Default for EmulatorBuilder {
             validate_responses: cfg!(debug_assertions),
             native_events: None,
             task_delay: chrono::Duration::seconds(crate::state::DEFAULT_TASK_DELAY_SECONDS as i64),
+            active_connection_limit: crate::state::DEFAULT_ACTIVE_CONNECTION_LIMIT,
         }
     }
 }
@@ -197,6 +200,14 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Most active connections per catalog before `AcceptConnectionInvitation` answers
+    /// `ServiceQuotaExceededException` (default 1,000, Partner Central's quota;
+    /// `POST /_emulator/quotas` changes it at run time).
+    pub fn active_connection_limit(mut self, limit: usize) -> Self {
+        self.active_connection_limit = limit;
+        self
+    }
+
     /// Bind, load data and start serving in a background task.
     pub async fn spawn(self) -> Result<EmulatorHandle, EmulatorError> {
         let models = Models::shared()?;
@@ -219,6 +230,7 @@ impl EmulatorBuilder {
         let id_seed = self.generate.as_ref().map_or(0, |g| g.seed);
         let mut state = State::new(clock, id_seed);
         state.task_delay = self.task_delay;
+        state.active_connection_limit = self.active_connection_limit;
         state.load(data.clone());
         let expired = state.expire_due();
         let (c, e) = state.counts();
@@ -244,6 +256,7 @@ impl EmulatorBuilder {
                 faults: self.faults,
                 id_seed,
                 task_delay: self.task_delay,
+                active_connection_limit: self.active_connection_limit,
             },
             validate_responses: self.validate_responses,
             request_ids: AtomicU64::new(0),

@@ -39,6 +39,10 @@ pub const DEFAULT_TASK_DELAY_SECONDS: u64 = 5;
 /// through the control API) before the task ended.
 pub const INVITATION_CONFLICT_REASON: &str = "EngagementInvitationConflict";
 
+/// Default limit of active connections per catalog (Partner Central's quota: 1,000 per
+/// account); `AcceptConnectionInvitation` beyond it is a `ServiceQuotaExceededException`.
+pub const DEFAULT_ACTIVE_CONNECTION_LIMIT: usize = 1000;
+
 /// A successful answer remembered for a `ClientToken`.
 #[derive(Debug, Clone)]
 pub struct IdempotencyRecord {
@@ -61,6 +65,8 @@ pub struct State {
     pub task_delay: Duration,
     /// Earliest end among IN_PROGRESS tasks (a lower bound: `None` = none running).
     next_task_end: Option<Ts>,
+    /// Most active connections a catalog may have (see [`State::active_connections`]).
+    pub active_connection_limit: usize,
 }
 
 impl State {
@@ -74,6 +80,7 @@ impl State {
             next_expiry: None,
             task_delay: Duration::seconds(DEFAULT_TASK_DELAY_SECONDS as i64),
             next_task_end: None,
+            active_connection_limit: DEFAULT_ACTIVE_CONNECTION_LIMIT,
         }
     }
 
@@ -255,6 +262,26 @@ impl State {
     /// Every acceptance task, of every catalog.
     pub fn tasks(&self) -> impl Iterator<Item = &AcceptanceTask> {
         self.catalogs.values().flat_map(|c| c.acceptance_tasks.values())
+    }
+
+    /// The other participants (12-digit account ids) we have an active connection with in
+    /// `catalog`: those of the connections `AcceptConnectionInvitation` created, and of every
+    /// ACCEPTED connection invitation (seeded or generated data, control changes), one
+    /// connection per participant whatever its connection types.
+    pub fn active_connections(&self, catalog: &str) -> std::collections::BTreeSet<String> {
+        let Some(c) = self.catalog(catalog) else {
+            return std::collections::BTreeSet::new();
+        };
+        c.connections
+            .keys()
+            .cloned()
+            .chain(
+                c.connection_invitations
+                    .values()
+                    .filter(|i| i.status == status::ACCEPTED)
+                    .map(|i| crate::ops::account_id_for(&i.other_participant_identifier)),
+            )
+            .collect()
     }
 
     /// Total numbers of (connection, engagement) invitations.

@@ -441,3 +441,109 @@ async fn pending_invitations_expire_on_the_virtual_clock() {
     assert_eq!(out.status(), &InvitationStatus::Pending);
     emu.finish().await;
 }
+
+/// A received PENDING connection invitation from `other` (seed entry).
+fn received(id: &str, other: &str, ctype: &str, status: &str) -> serde_json::Value {
+    json!({
+        "Catalog": "AWS", "Id": id, "ConnectionType": ctype, "CreatedAt": "2026-11-19T10:00:00Z",
+        "OtherParticipantIdentifier": other, "ParticipantType": "RECEIVER", "Status": status,
+        "InvitationMessage": "Let's connect", "InviterEmail": "ann@example.com", "InviterName": "Ann",
+    })
+}
+
+#[tokio::test]
+async fn accept_beyond_the_active_connection_limit_is_service_quota_exceeded_and_consumes_no_token() {
+    let seed = partnercentral_local::SeedDocument {
+        connection_invitations: vec![
+            received("pacinv-QACTIVE000001", "111111111111", "OPPORTUNITY_COLLABORATION", "ACCEPTED"),
+            received("pacinv-QPENDING00002", "222222222222", "OPPORTUNITY_COLLABORATION", "PENDING"),
+            received("pacinv-QPENDING00003", "333333333333", "OPPORTUNITY_COLLABORATION", "PENDING"),
+            // Same participant as the active connection: accepting it opens no new connection.
+            received("pacinv-QSAMEPART0004", "111111111111", "SUBSIDIARY", "PENDING"),
+            received("pacinv-QPENDING00005", "555555555555", "SUBSIDIARY", "PENDING"),
+        ],
+        engagement_invitations: vec![],
+    };
+    let emu = start_with(builder().seed(seed).active_connection_limit(2)).await;
+    let client = emu.account().await;
+    let quotas = emu.ok("GET", "/_emulator/quotas", None).await;
+    assert_eq!(quotas, json!({"active_connections": 2, "usage": {"AWS": {"active_connections": 1}}}));
+    let accept = |id: &'static str, token: &'static str| {
+        client.accept_connection_invitation().catalog("AWS").identifier(id).client_token(token).send()
+    };
+
+    let first = accept("pacinv-QPENDING00002", "tok-q-2").await.expect("second connection fits the limit");
+    let first_id = first.connection().map(|c| c.id().to_owned());
+    let err = accept("pacinv-QPENDING00003", "tok-q-3").await.expect_err("third connection is over the limit");
+    match err.as_service_error() {
+        Some(AcceptConnectionInvitationError::ServiceQuotaExceededException(e)) => {
+            assert_eq!(e.reason().as_str(), "LIMIT_EXCEEDED_NUMBER_OF_ACTIVE_CONNECTION");
+            assert!(e.message().contains("limit of 2 active connections"), "{}", e.message());
+        }
+        other => panic!("expected ServiceQuotaExceededException, got {other:?}"),
+    }
+    let raw = emu
+        .aws(
+            "PartnerCentralAccount.AcceptConnectionInvitation",
+            json!({"Catalog": "AWS", "Identifier": "pacinv-QPENDING00003", "ClientToken": "tok-raw"}),
+        )
+        .await;
+    assert_eq!(raw.0, 400);
+    assert_eq!(raw.1["__type"], json!("ServiceQuotaExceededException"));
+    assert_eq!(raw.1["Reason"], json!("LIMIT_EXCEEDED_NUMBER_OF_ACTIVE_CONNECTION"));
+    assert!(raw.1["Message"].is_string());
+    let still = client.get_connection_invitation().catalog("AWS").identifier("pacinv-QPENDING00003").send().await;
+    assert_eq!(still.expect("get").status(), &InvitationStatus::Pending, "a refused accept changes nothing");
+
+    // Another type with a participant we are connected to: no new connection, allowed.
+    let same = accept("pacinv-QSAMEPART0004", "tok-q-4").await.expect("existing participant");
+    let other = same.connection().map(|c| c.other_participant_account_id().to_owned());
+    assert_eq!(other.as_deref(), Some("111111111111"), "the connection with the participant we already have");
+    // A replay of an accepted request answers as before, even at the limit.
+    let replay = accept("pacinv-QPENDING00002", "tok-q-2").await.expect("replay at the limit");
+    assert_eq!(replay.connection().map(|c| c.id().to_owned()), first_id);
+    // Rejecting is never limited.
+    let rej = client
+        .reject_connection_invitation()
+        .catalog("AWS")
+        .identifier("pacinv-QPENDING00005")
+        .client_token("tok-q-r5")
+        .reason("Not now")
+        .send()
+        .await
+        .expect("reject at the limit");
+    assert_eq!(rej.status(), &InvitationStatus::Rejected);
+
+    // The failed call consumed no token: once the limit is raised the same token accepts.
+    let raised = emu.ok("POST", "/_emulator/quotas", Some(json!({"active_connections": 3}))).await;
+    assert_eq!(raised, json!({"active_connections": 3, "usage": {"AWS": {"active_connections": 2}}}));
+    let later = accept("pacinv-QPENDING00003", "tok-q-3").await.expect("fits the raised limit");
+    assert!(later.connection().is_some());
+    let usage = emu.ok("GET", "/_emulator/quotas", None).await;
+    assert_eq!(usage["usage"]["AWS"]["active_connections"], json!(3));
+
+    for (body, needle) in [
+        (json!({"active_connections": -1}), "whole number"),
+        (json!({"active_connections": "10"}), "whole number"),
+        (json!({"open_invitations": 5}), "accepted: active_connections"),
+    ] {
+        let (status, v) = emu.control("POST", "/_emulator/quotas", Some(body.clone())).await;
+        assert_eq!(status, 400, "{body}: {v}");
+        assert!(v["error"].as_str().is_some_and(|e| e.contains(needle)), "{body}: {v}");
+    }
+    let (status, _) = emu.control("DELETE", "/_emulator/quotas", None).await;
+    assert_eq!(status, 405);
+    // reset goes back to the start-up limit.
+    emu.ok("POST", "/_emulator/reset", Some(json!({"reseed": true}))).await;
+    let after = emu.ok("GET", "/_emulator/quotas", None).await;
+    assert_eq!(after, json!({"active_connections": 2, "usage": {"AWS": {"active_connections": 1}}}));
+    emu.finish().await;
+}
+
+#[tokio::test]
+async fn the_default_active_connection_limit_is_partner_centrals_thousand() {
+    let (emu, _, _) = start().await;
+    let quotas = emu.ok("GET", "/_emulator/quotas", None).await;
+    assert_eq!(quotas["active_connections"], json!(1000));
+    emu.finish().await;
+}
