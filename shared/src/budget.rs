@@ -17,8 +17,9 @@
 //!   window drains first).
 //!
 //! A quiet run makes 2 writes (begin, end), plus one per second of Partner Central calls
-//! after the first, plus one per conflict with another process's write. A killed process's
-//! share lapses [`TERM_MS`] after its last write, its run lease [`RUN_TERM_MS`] after.
+//! after the first, plus one per conflict with another process's write (and one per
+//! [`RUN_RENEW_MS`] of a run working without Partner Central calls). A killed process's share
+//! lapses [`TERM_MS`] after its last write, its run lease [`RUN_TERM_MS`] after.
 //!
 //! Failure modes: a write that fails after the SDK's retries (table throttled) leaves the
 //! process at its current share until its lease would lapse ([`valid for`](lease_validity)),
@@ -51,7 +52,10 @@ pub const RENEW_AFTER_MS: i64 = 1_000;
 pub const SKEW_ALLOWANCE_MS: i64 = 500;
 /// A run lease lapses this long after its holder's last write (a killed run blocks its
 /// function this long at most).
-pub const RUN_TERM_MS: i64 = 60_000;
+pub const RUN_TERM_MS: i64 = 15_000;
+/// A run extends its run lease this often while it works without Partner Central calls
+/// ([`RequestBudget::keep_alive`]; its share renewals extend it too).
+pub const RUN_RENEW_MS: i64 = 5_000;
 /// The lease book read with the last write is used as-is for the next write this long; an
 /// older one is read again first (a read is cheaper than a conditional write that fails).
 pub const FRESH_MS: i64 = 1_000;
@@ -321,6 +325,39 @@ impl RequestBudget {
         }
     }
 
+    /// Extend the run lease every [`RUN_RENEW_MS`] until dropped (the run skeleton races it
+    /// with the run): a run busy with the state table or the bus for a while keeps it.
+    pub async fn keep_alive(&self) {
+        loop {
+            let next = {
+                let mut local = self.0.local.lock().await;
+                let now = self.now();
+                match local.run.clone() {
+                    Some(function) if now - local.last_write >= RUN_RENEW_MS => {
+                        let holder = self.0.holder.clone();
+                        let extended = self
+                            .exchange(&mut local, |book, now| {
+                                book.extend_run(&holder, &function, now, RUN_TERM_MS).map(|b| (b, ()))
+                            })
+                            .await;
+                        match extended {
+                            Ok(((), sent)) => local.last_write = sent,
+                            Err(Renewal::Busy(busy)) => {
+                                tracing::warn!(holder = %busy.holder, "the run lease lapsed and was taken over");
+                                local.run = None;
+                            }
+                            Err(Renewal::Store(e)) => tracing::warn!(error = %e, "cannot extend the run lease"),
+                        }
+                        self.now() + RUN_RENEW_MS
+                    }
+                    Some(_) => local.last_write + RUN_RENEW_MS,
+                    None => now + RUN_RENEW_MS,
+                }
+            };
+            tokio::time::sleep_until(self.instant_at(next)).await;
+        }
+    }
+
     /// Give the share (and the run lease) back; nothing to write when none is held.
     pub async fn end(&self) -> Result<(), BudgetError> {
         let mut local = self.0.local.lock().await;
@@ -583,6 +620,21 @@ mod tests {
         assert!(waited >= TERM_MS - WAIT_POLL_MS && relay.units().await == 8, "waited {waited} ms");
         let retry = budget(&store, 8, "sweeper#2");
         assert!(matches!(retry.begin(Some("sweeper")).await, Ok(Begun::Busy { .. })), "run lease still held");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_without_partner_central_calls_keeps_its_run_lease() {
+        let store = Arc::new(MemoryLeaseStore::default());
+        let first = budget(&store, 8, "sweeper#1");
+        first.begin(Some("sweeper")).await.unwrap_or_else(|e| panic!("{e}"));
+        // 40 s of work on the state table alone (the clock moves while keep_alive runs).
+        tokio::select! {
+            () = first.keep_alive() => {}
+            () = tokio::time::sleep(Duration::from_secs(40)) => {}
+        }
+        let retry = budget(&store, 8, "sweeper#2");
+        assert!(matches!(retry.begin(Some("sweeper")).await, Ok(Begun::Busy { .. })), "still held after 40 s");
+        assert!(first.writes() <= 1 + 40_000 / u64::try_from(RUN_RENEW_MS).unwrap_or(1), "{} writes", first.writes());
     }
 
     #[tokio::test(start_paused = true)]

@@ -71,7 +71,19 @@ where
                     Err(e) => tracing::warn!(error = %e, "cannot take the request budget share yet"),
                 }
             }
-            let result = handler(event).await.map_err(Into::into);
+            let work = handler(event);
+            let result = match (budget, run) {
+                // A scheduled run keeps its run lease while it works.
+                (Some(budget), Some(_)) => {
+                    tokio::pin!(work);
+                    tokio::select! {
+                        r = &mut work => r,
+                        () = budget.keep_alive() => work.await,
+                    }
+                }
+                _ => work.await,
+            }
+            .map_err(Into::into);
             give_back(budget).await;
             let mut value = serde_json::to_value(result?);
             if let (Some(budget), Ok(Value::Object(summary)), Some(_)) = (budget, &mut value, run) {

@@ -174,6 +174,20 @@ impl LeaseBook {
         book
     }
 
+    /// `me` extends its run lease of `function` to `now + term_ms` (a run working without
+    /// Partner Central calls for a while); the shares are left as they are. `Err` when another
+    /// process holds it (ours lapsed and was taken).
+    pub fn extend_run(&self, me: &str, function: &str, now: i64, term_ms: i64) -> Result<LeaseBook, RunBusy> {
+        let mut book = self.pruned(now);
+        if let Some(hold) = book.runs.get(function)
+            && hold.holder != me
+        {
+            return Err(RunBusy { holder: hold.holder.clone(), until: hold.expires });
+        }
+        book.runs.insert(function.to_owned(), RunHold { holder: me.to_owned(), expires: now + term_ms });
+        Ok(book)
+    }
+
     /// Whether `me` holds anything in the book (a share, draining or not, or a run lease).
     pub fn mentions(&self, me: &str) -> bool {
         self.shares.contains_key(me) || self.runs.values().any(|hold| hold.holder == me)
@@ -298,6 +312,16 @@ mod tests {
         assert_eq!(book.runs["sweeper"].expires, 61_000);
         // Giving back someone else's run lease does nothing.
         assert_eq!(book.give_back("p2", Recent::default(), 2_000, Some("sweeper")).runs.len(), 1);
+    }
+
+    #[test]
+    fn extending_a_run_lease_leaves_the_shares_alone() {
+        let run = RunRequest { function: "sweeper", term_ms: 15_000 };
+        let (book, _) = LeaseBook::default().take(8, "p1", 8, Recent::default(), 0, TERM, Some(run)).unwrap_or_default();
+        let extended = book.extend_run("p1", "sweeper", 5_000, 15_000).unwrap_or_default();
+        assert_eq!(extended.runs["sweeper"].expires, 20_000);
+        assert_eq!(extended.shares, book.shares);
+        assert!(book.extend_run("p2", "sweeper", 5_000, 15_000).is_err(), "not someone else's");
     }
 
     #[test]
