@@ -219,6 +219,11 @@ pub struct QuietRun {
     pub wall_ms_max: f64,
     pub partner_central_calls: u64,
     pub runs: u64,
+    /// The most state-table writes a run made for the request budget (its summary's
+    /// `budgetWrites`: take, renewals, give back, races lost); native-relay's batch answer
+    /// carries none.
+    #[serde(default)]
+    pub budget_writes_max: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -811,14 +816,18 @@ pub async fn run(config: &FastPathConfig, log: &dyn Fn(String)) -> Result<FastPa
                 invoke_scheduled(&stack, name).await?;
                 let mut walls = Vec::new();
                 let mut pc = 0;
+                let mut writes = 0;
                 for _ in 0..config.quiet_runs {
                     past_the_window().await;
                     stack.reset_emulator_stats().await?;
-                    let (_, wall) = invoke_scheduled(&stack, name).await?;
+                    let (summary, wall) = invoke_scheduled(&stack, name).await?;
                     walls.push(wall.as_secs_f64() * 1000.0);
                     pc = partner_central_calls(&stack).await?;
+                    writes = summary["budgetWrites"].as_u64().map_or(writes, |w| writes.max(w));
                 }
-                figures.quiet_run.insert(name.to_owned(), quiet(walls, pc));
+                let mut q = quiet(walls, pc);
+                q.budget_writes_max = Some(writes);
+                figures.quiet_run.insert(name.to_owned(), q);
             }
             // native-relay's quiet run: a native event about a change already published (a duplicate).
             if let Some(relay) = processes.relays.first() {
@@ -846,8 +855,8 @@ pub async fn run(config: &FastPathConfig, log: &dyn Fn(String)) -> Result<FastPa
             }
             for (name, q) in &figures.quiet_run {
                 log(format!(
-                    "  quiet run {name:<16} median {:.0} ms, max {:.0} ms, {} Partner Central calls",
-                    q.wall_ms_median, q.wall_ms_max, q.partner_central_calls
+                    "  quiet run {name:<16} median {:.0} ms, max {:.0} ms, {} Partner Central calls, budget writes {:?}",
+                    q.wall_ms_median, q.wall_ms_max, q.partner_central_calls, q.budget_writes_max
                 ));
             }
 
@@ -1000,6 +1009,7 @@ fn quiet(mut walls: Vec<f64>, calls: u64) -> QuietRun {
         wall_ms_max: round1(walls.last().copied().unwrap_or(0.0)),
         partner_central_calls: calls,
         runs: walls.len() as u64,
+        budget_writes_max: None,
     }
 }
 
@@ -1208,11 +1218,14 @@ pub fn markdown(f: &FastPathFigures) -> String {
         f.account_rate.wall_s,
         f.account_rate.runs
     ));
-    md.push_str("\n| quiet run (nothing to do) | wall median ms | wall max ms | Partner Central calls |\n| --- | --- | --- | --- |\n");
+    md.push_str("\n| quiet run (nothing to do) | wall median ms | wall max ms | Partner Central calls | budget lease writes (max) |\n| --- | --- | --- | --- | --- |\n");
     for (name, q) in &f.quiet_run {
         md.push_str(&format!(
-            "| {name} | {:.0} | {:.0} | {} |\n",
-            q.wall_ms_median, q.wall_ms_max, q.partner_central_calls
+            "| {name} | {:.0} | {:.0} | {} | {} |\n",
+            q.wall_ms_median,
+            q.wall_ms_max,
+            q.partner_central_calls,
+            q.budget_writes_max.map_or_else(|| "2 (by design)".to_owned(), |w| w.to_string())
         ));
     }
     let d = &f.daily_calls;
