@@ -121,6 +121,16 @@ pub struct ChaosFigures {
     pub faults: BTreeMap<String, u64>,
     pub invocations_failed: u64,
     pub kills: u64,
+    /// Steps invoked twice at once (retried firing / manual invoke), invocations skipped on the
+    /// run lease, the account's budget and the busiest second the emulator saw.
+    #[serde(default)]
+    pub overlaps: u64,
+    #[serde(default)]
+    pub skipped: u64,
+    #[serde(default)]
+    pub budget: u64,
+    #[serde(default)]
+    pub max_requests_per_second: u64,
     /// With native-relay in the mix: its native events and the fast path's share.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub native: Option<crate::chaos_native::NativeFigures>,
@@ -347,6 +357,17 @@ fn chaos_table(c: &ChaosFigures) -> String {
         c.invocations_failed
     );
     let _ = writeln!(md, "\nFaults injected: {}.", ops(&c.faults));
+    if c.budget > 0 {
+        let _ = writeln!(
+            md,
+            "\nRequest budget shared at run time: {} overlapping invocations (a retried firing or a manual invoke next to a run) and {} invocations skipped on a held run lease; busiest second **{} Partner Central requests** at a budget of {}/s {}.",
+            c.overlaps,
+            c.skipped,
+            c.max_requests_per_second,
+            c.budget,
+            if c.max_requests_per_second <= c.budget { "✅" } else { "❌" }
+        );
+    }
     if let Some(a) = &c.auto_respond {
         let _ = writeln!(
             md,
