@@ -442,12 +442,8 @@ impl RequestBudget {
 
 /// Who holds what, for an error message.
 fn describe(book: &LeaseBook, now: i64) -> String {
-    let held: Vec<String> = book
-        .pruned(now)
-        .shares
-        .iter()
-        .map(|(id, share)| format!("{id} {}", share.held(now)))
-        .collect();
+    let held: Vec<String> =
+        book.pruned(now).shares.iter().map(|(id, share)| format!("{id} {}", share.held(now))).collect();
     if held.is_empty() { "nobody".to_owned() } else { held.join(", ") }
 }
 

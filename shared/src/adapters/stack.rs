@@ -7,11 +7,11 @@ use crate::budget::{RequestBudget, function_name, holder_id};
 use crate::config::{CommonConfig, StateConfig};
 use crate::run::Ports;
 
+use super::lease_table::DynamoLeaseStore;
 use super::{
     ApiCallCounter, DynamoStateStore, EventBridgePublisher, PartnerCentralAccount, PartnerCentralClients,
     PartnerCentralSelling, ServiceClock, dynamodb_client, eventbridge_client, load_sdk_config,
 };
-use super::lease_table::DynamoLeaseStore;
 
 /// The adapters of one process: both Partner Central APIs behind the account's request budget
 /// (leased through the state table), the state table, the bus, Partner Central's clock and the

@@ -278,7 +278,8 @@ mod tests {
     #[test]
     fn a_killed_holders_share_and_run_lease_lapse() {
         let run = RunRequest { function: "sweeper", term_ms: 60_000 };
-        let (book, _) = LeaseBook::default().take(8, "p1", 8, Recent::default(), 0, TERM, Some(run)).unwrap_or_default();
+        let (book, _) =
+            LeaseBook::default().take(8, "p1", 8, Recent::default(), 0, TERM, Some(run)).unwrap_or_default();
         // p1 is killed. A retried firing in p2 finds the run lease held.
         let busy = LeaseBook::take(&book, 8, "p2", 8, Recent::default(), 1_000, TERM, Some(run));
         assert_eq!(busy, Err(RunBusy { holder: "p1".into(), until: 60_000 }));
@@ -295,7 +296,8 @@ mod tests {
     #[test]
     fn giving_back_frees_the_units_once_the_last_requests_left_the_window() {
         let run = RunRequest { function: "sweeper", term_ms: 60_000 };
-        let (book, _) = LeaseBook::default().take(8, "p1", 8, Recent::default(), 0, TERM, Some(run)).unwrap_or_default();
+        let (book, _) =
+            LeaseBook::default().take(8, "p1", 8, Recent::default(), 0, TERM, Some(run)).unwrap_or_default();
         let book = book.give_back("p1", Recent { count: 3, until: 1_500 }, 1_000, Some("sweeper"));
         assert!(book.runs.is_empty(), "the run lease is given back");
         assert_eq!(take(&book, "relay", 8, 1_200).1, 5, "3 still count until 1500");
@@ -307,7 +309,8 @@ mod tests {
     #[test]
     fn the_same_process_renews_its_own_run_lease() {
         let run = RunRequest { function: "sweeper", term_ms: 60_000 };
-        let (book, _) = LeaseBook::default().take(8, "p1", 8, Recent::default(), 0, TERM, Some(run)).unwrap_or_default();
+        let (book, _) =
+            LeaseBook::default().take(8, "p1", 8, Recent::default(), 0, TERM, Some(run)).unwrap_or_default();
         let (book, _) = book.take(8, "p1", 8, Recent::default(), 1_000, TERM, Some(run)).unwrap_or_default();
         assert_eq!(book.runs["sweeper"].expires, 61_000);
         // Giving back someone else's run lease does nothing.
@@ -317,7 +320,8 @@ mod tests {
     #[test]
     fn extending_a_run_lease_leaves_the_shares_alone() {
         let run = RunRequest { function: "sweeper", term_ms: 15_000 };
-        let (book, _) = LeaseBook::default().take(8, "p1", 8, Recent::default(), 0, TERM, Some(run)).unwrap_or_default();
+        let (book, _) =
+            LeaseBook::default().take(8, "p1", 8, Recent::default(), 0, TERM, Some(run)).unwrap_or_default();
         let extended = book.extend_run("p1", "sweeper", 5_000, 15_000).unwrap_or_default();
         assert_eq!(extended.runs["sweeper"].expires, 20_000);
         assert_eq!(extended.shares, book.shares);

@@ -1137,7 +1137,8 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
         let mut end;
         let mut attempts = 0;
         loop {
-            let (e, output) = invoke_with_output(&mut fleet, function, &payload, None, PutEventsFaults::default()).await?;
+            let (e, output) =
+                invoke_with_output(&mut fleet, function, &payload, None, PutEventsFaults::default()).await?;
             end = e;
             attempts += 1;
             if !output.as_ref().is_some_and(is_skipped) || attempts > 30 {

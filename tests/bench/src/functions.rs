@@ -175,9 +175,12 @@ impl<'a> Fleet<'a> {
         // Ready once it asks the runtime for its first invocation.
         let next = format!("/.rt/{name}/");
         let deadline = spawned + Duration::from_secs(30);
-        while !self.runtime_tap.records().iter().any(|r| {
-            r.at >= spawned && r.path.starts_with(&next) && r.path.ends_with("/runtime/invocation/next")
-        }) {
+        while !self
+            .runtime_tap
+            .records()
+            .iter()
+            .any(|r| r.at >= spawned && r.path.starts_with(&next) && r.path.ends_with("/runtime/invocation/next"))
+        {
             if Instant::now() > deadline {
                 return Err(Error::msg(format!("the second {name} process never asked for work")));
             }
