@@ -37,7 +37,7 @@ use futures::future::BoxFuture;
 use tokio::sync::Mutex;
 use tokio::time::{Duration, Instant};
 
-use crate::domain::lease::{LeaseBook, Recent, RunBusy, RunRequest, WINDOW_MS};
+use crate::domain::lease::{Ask, LeaseBook, Recent, RunBusy, RunRequest, WINDOW_MS};
 use crate::error::StoreError;
 
 pub use crate::domain::lease;
@@ -299,7 +299,17 @@ impl RequestBudget {
                         let recent = local.recent(now);
                         let free = book
                             .book
-                            .take(self.0.budget, &self.0.holder, self.0.budget, recent, now, TERM_MS, None)
+                            .take(
+                                self.0.budget,
+                                Ask {
+                                    holder: &self.0.holder,
+                                    want: self.0.budget,
+                                    recent,
+                                    term_ms: TERM_MS,
+                                    run: None,
+                                },
+                                now,
+                            )
                             .map_or(0, |(_, units)| units);
                         local.cached = Some((book, now));
                         if free > 0 {
@@ -392,7 +402,7 @@ impl RequestBudget {
             .exchange(local, |book, now| {
                 let recent = Local { given: given.clone(), ..Local::default() }.recent(now);
                 let run = run.as_deref().map(|function| RunRequest { function, term_ms: RUN_TERM_MS });
-                book.take(budget, &holder, budget, recent, now, TERM_MS, run)
+                book.take(budget, Ask { holder: &holder, want: budget, recent, term_ms: TERM_MS, run }, now)
             })
             .await?;
         if units != local.units {

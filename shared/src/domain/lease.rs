@@ -87,6 +87,20 @@ pub struct RunRequest<'a> {
     pub term_ms: i64,
 }
 
+/// What a process asks of the book ([`LeaseBook::take`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ask<'a> {
+    pub holder: &'a str,
+    /// Units it would use (capped at the budget).
+    pub want: u32,
+    /// Its requests of the last window (they drain when its share shrinks).
+    pub recent: Recent,
+    /// How long the share holds unless renewed.
+    pub term_ms: i64,
+    /// The run lease to take or renew with it.
+    pub run: Option<RunRequest<'a>>,
+}
+
 /// The shares and run leases of the account.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeaseBook {
@@ -116,20 +130,12 @@ impl LeaseBook {
         self.shares.values().map(|s| s.held(now)).sum()
     }
 
-    /// `me` takes (or renews, grows, shrinks) its share for `term_ms`, wanting `want` units of
-    /// `budget`; with `run`, also takes (or renews) that function's run lease, unless another
+    /// `ask.holder` takes (or renews, grows, shrinks) its share for `ask.term_ms`, wanting
+    /// `ask.want` units of `budget`; with `ask.run`, also takes (or renews) that function's run lease, unless another
     /// process holds it. Returns the new book and the units granted (0: wait, the others hold
     /// everything; they give back their surplus at their next renewal).
-    pub fn take(
-        &self,
-        budget: u32,
-        me: &str,
-        want: u32,
-        recent: Recent,
-        now: i64,
-        term_ms: i64,
-        run: Option<RunRequest<'_>>,
-    ) -> Result<(LeaseBook, u32), RunBusy> {
+    pub fn take(&self, budget: u32, ask: Ask<'_>, now: i64) -> Result<(LeaseBook, u32), RunBusy> {
+        let Ask { holder: me, want, recent, term_ms, run } = ask;
         let mut book = self.pruned(now);
         if let Some(run) = run {
             if let Some(hold) = book.runs.get(run.function)
@@ -225,7 +231,8 @@ mod tests {
     const TERM: i64 = 6_000;
 
     fn take(book: &LeaseBook, me: &str, want: u32, now: i64) -> (LeaseBook, u32) {
-        book.take(8, me, want, Recent::default(), now, TERM, None).unwrap_or_else(|b| panic!("{b:?}"))
+        book.take(8, Ask { holder: me, want, recent: Recent::default(), term_ms: TERM, run: None }, now)
+            .unwrap_or_else(|b| panic!("{b:?}"))
     }
 
     #[test]
@@ -245,7 +252,8 @@ mod tests {
         // a renews at 1000 having made 8 requests in its window (newest at 900): it shrinks to
         // its fair 4, but the 8 drain until 2000.
         let recent = Recent { count: 8, until: 900 + WINDOW_MS };
-        let (book, a_units) = book.take(8, "a", 8, recent, 1_000, TERM, None).unwrap_or_default();
+        let (book, a_units) =
+            book.take(8, Ask { holder: "a", want: 8, recent, term_ms: TERM, run: None }, 1_000).unwrap_or_default();
         assert_eq!(a_units, 4);
         assert_eq!(book.held(1_000), 8);
         let (_, b_early) = take(&book, "b", 8, 1_500);
@@ -266,7 +274,9 @@ mod tests {
             for id in ids {
                 now += 50;
                 let recent = Recent { count: book.shares.get(id).map_or(0, |s| s.units), until: now };
-                let (next, _) = book.take(8, id, 8, recent, now, TERM, None).unwrap_or_default();
+                let (next, _) = book
+                    .take(8, Ask { holder: id, want: 8, recent, term_ms: TERM, run: None }, now)
+                    .unwrap_or_default();
                 book = next;
                 assert!(book.held(now) <= 8, "round {round}, {id}: {book:?}");
             }
@@ -278,10 +288,15 @@ mod tests {
     #[test]
     fn a_killed_holders_share_and_run_lease_lapse() {
         let run = RunRequest { function: "sweeper", term_ms: 60_000 };
-        let (book, _) =
-            LeaseBook::default().take(8, "p1", 8, Recent::default(), 0, TERM, Some(run)).unwrap_or_default();
+        let (book, _) = LeaseBook::default()
+            .take(8, Ask { holder: "p1", want: 8, recent: Recent::default(), term_ms: TERM, run: Some(run) }, 0)
+            .unwrap_or_default();
         // p1 is killed. A retried firing in p2 finds the run lease held.
-        let busy = LeaseBook::take(&book, 8, "p2", 8, Recent::default(), 1_000, TERM, Some(run));
+        let busy = book.take(
+            8,
+            Ask { holder: "p2", want: 8, recent: Recent::default(), term_ms: TERM, run: Some(run) },
+            1_000,
+        );
         assert_eq!(busy, Err(RunBusy { holder: "p1".into(), until: 60_000 }));
         // Another function meanwhile gets nothing until the share lapses, then everything.
         let (_, units) = take(&book, "relay", 8, TERM - 1);
@@ -289,15 +304,18 @@ mod tests {
         let (_, units) = take(&book, "relay", 8, TERM);
         assert_eq!(units, 8);
         // Once the run lease lapses, the next firing runs.
-        let (book, units) = book.take(8, "p2", 8, Recent::default(), 60_000, TERM, Some(run)).unwrap_or_default();
+        let (book, units) = book
+            .take(8, Ask { holder: "p2", want: 8, recent: Recent::default(), term_ms: TERM, run: Some(run) }, 60_000)
+            .unwrap_or_default();
         assert_eq!((units, book.runs["sweeper"].holder.as_str()), (8, "p2"));
     }
 
     #[test]
     fn giving_back_frees_the_units_once_the_last_requests_left_the_window() {
         let run = RunRequest { function: "sweeper", term_ms: 60_000 };
-        let (book, _) =
-            LeaseBook::default().take(8, "p1", 8, Recent::default(), 0, TERM, Some(run)).unwrap_or_default();
+        let (book, _) = LeaseBook::default()
+            .take(8, Ask { holder: "p1", want: 8, recent: Recent::default(), term_ms: TERM, run: Some(run) }, 0)
+            .unwrap_or_default();
         let book = book.give_back("p1", Recent { count: 3, until: 1_500 }, 1_000, Some("sweeper"));
         assert!(book.runs.is_empty(), "the run lease is given back");
         assert_eq!(take(&book, "relay", 8, 1_200).1, 5, "3 still count until 1500");
@@ -309,9 +327,12 @@ mod tests {
     #[test]
     fn the_same_process_renews_its_own_run_lease() {
         let run = RunRequest { function: "sweeper", term_ms: 60_000 };
-        let (book, _) =
-            LeaseBook::default().take(8, "p1", 8, Recent::default(), 0, TERM, Some(run)).unwrap_or_default();
-        let (book, _) = book.take(8, "p1", 8, Recent::default(), 1_000, TERM, Some(run)).unwrap_or_default();
+        let (book, _) = LeaseBook::default()
+            .take(8, Ask { holder: "p1", want: 8, recent: Recent::default(), term_ms: TERM, run: Some(run) }, 0)
+            .unwrap_or_default();
+        let (book, _) = book
+            .take(8, Ask { holder: "p1", want: 8, recent: Recent::default(), term_ms: TERM, run: Some(run) }, 1_000)
+            .unwrap_or_default();
         assert_eq!(book.runs["sweeper"].expires, 61_000);
         // Giving back someone else's run lease does nothing.
         assert_eq!(book.give_back("p2", Recent::default(), 2_000, Some("sweeper")).runs.len(), 1);
@@ -320,8 +341,9 @@ mod tests {
     #[test]
     fn extending_a_run_lease_leaves_the_shares_alone() {
         let run = RunRequest { function: "sweeper", term_ms: 15_000 };
-        let (book, _) =
-            LeaseBook::default().take(8, "p1", 8, Recent::default(), 0, TERM, Some(run)).unwrap_or_default();
+        let (book, _) = LeaseBook::default()
+            .take(8, Ask { holder: "p1", want: 8, recent: Recent::default(), term_ms: TERM, run: Some(run) }, 0)
+            .unwrap_or_default();
         let extended = book.extend_run("p1", "sweeper", 5_000, 15_000).unwrap_or_default();
         assert_eq!(extended.runs["sweeper"].expires, 20_000);
         assert_eq!(extended.shares, book.shares);
