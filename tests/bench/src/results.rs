@@ -156,6 +156,10 @@ pub struct Results {
     /// The scenario the functions' figures come from.
     #[serde(default)]
     pub scenario: Value,
+    /// What the machine was doing while figures were taken (load average, other builds),
+    /// recorded by whoever ran the benchmark: one Markdown paragraph each, kept by every run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Results {
@@ -205,6 +209,12 @@ impl Results {
         }
         if let Some(c) = &self.chaos {
             md.push_str(&chaos_table(c));
+        }
+        if !self.notes.is_empty() {
+            let _ = writeln!(md, "\n## Notes: the machine while measuring\n");
+            for note in &self.notes {
+                let _ = writeln!(md, "{note}\n");
+            }
         }
         md
     }
