@@ -56,6 +56,11 @@ pub const RUN_TERM_MS: i64 = 15_000;
 /// A run extends its run lease this often while it works without Partner Central calls
 /// ([`RequestBudget::keep_alive`]; its share renewals extend it too).
 pub const RUN_RENEW_MS: i64 = 5_000;
+/// A run waiting for another's run lease re-reads the book this often.
+pub const RUN_POLL_MS: i64 = 250;
+/// How long a scheduled or manual run waits for another process's run lease before it skips:
+/// a killed run's lease lapses within it, a live run that takes longer is left to finish.
+pub const RUN_WAIT_MS: i64 = RUN_TERM_MS + 1_000;
 /// The lease book read with the last write is used as-is for the next write this long; an
 /// older one is read again first (a read is cheaper than a conditional write that fails).
 pub const FRESH_MS: i64 = 1_000;
@@ -134,6 +139,8 @@ struct Inner {
     anchor: (i64, Instant),
     local: Mutex<Local>,
     writes: AtomicU64,
+    /// A health check is running ([`RequestBudget::probing`]).
+    probing: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -193,6 +200,7 @@ impl RequestBudget {
             anchor: (epoch_ms, Instant::now()),
             local: Mutex::new(Local::default()),
             writes: AtomicU64::new(0),
+            probing: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -256,10 +264,47 @@ impl RequestBudget {
         }
     }
 
+    /// [`RequestBudget::begin`], and while another process holds the run lease, wait for it
+    /// (given back, or lapsed: a killed run) up to `wait_ms`, re-reading every
+    /// [`RUN_POLL_MS`]; [`Begun::Busy`] when it is still held then.
+    pub async fn begin_or_wait(&self, run: Option<&str>, wait_ms: i64) -> Result<Begun, BudgetError> {
+        let deadline = self.now() + wait_ms;
+        loop {
+            match self.begin(run).await? {
+                Begun::Busy { until, .. } if self.now() < deadline => {
+                    let wake = (until.timestamp_millis()).min(self.now() + RUN_POLL_MS).min(deadline);
+                    tokio::time::sleep_until(self.instant_at(wake.max(self.now() + 1))).await;
+                }
+                begun => return Ok(begun),
+            }
+        }
+    }
+
+    /// Health checks: their few reads go at one per window without a lease (nothing written
+    /// to the state table) while `on`.
+    pub fn probing(&self, on: bool) {
+        self.0.probing.store(on, Ordering::Relaxed);
+    }
+
     /// Wait for a slot for one request (see the module documentation).
     pub async fn permit(&self) -> Result<(), BudgetError> {
         let mut local = self.0.local.lock().await;
         let started = self.now();
+        if self.0.probing.load(Ordering::Relaxed) && !local.registered {
+            loop {
+                let now = self.now();
+                match local.given.back() {
+                    Some(last) if *last > now - WINDOW_MS => {
+                        let wake = last + WINDOW_MS;
+                        tokio::time::sleep_until(self.instant_at(wake)).await;
+                    }
+                    _ => {
+                        local.given.push_back(now);
+                        return Ok(());
+                    }
+                }
+            }
+        }
         loop {
             let now = self.now();
             let due = !local.registered || now >= local.valid_until || now - local.last_write >= RENEW_AFTER_MS;
@@ -641,6 +686,34 @@ mod tests {
         let retry = budget(&store, 8, "sweeper#2");
         assert!(matches!(retry.begin(Some("sweeper")).await, Ok(Begun::Busy { .. })), "still held after 40 s");
         assert!(first.writes() <= 1 + 40_000 / u64::try_from(RUN_RENEW_MS).unwrap_or(1), "{} writes", first.writes());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retried_firing_after_a_killed_run_waits_for_its_lease_to_lapse_then_runs() {
+        let store = Arc::new(MemoryLeaseStore::default());
+        let killed = budget(&store, 8, "sweeper#1");
+        killed.begin(Some("sweeper")).await.unwrap_or_else(|e| panic!("{e}"));
+        drop(killed);
+        let retry = budget(&store, 8, "sweeper#2");
+        let start = retry.now();
+        assert_eq!(retry.begin_or_wait(Some("sweeper"), RUN_WAIT_MS).await, Ok(Begun::Started));
+        let waited = retry.now() - start;
+        // (each process anchors its clock to the wall clock's millisecond: ±1 ms between them)
+        assert!((RUN_TERM_MS - 5..RUN_TERM_MS + RUN_POLL_MS).contains(&waited), "waited {waited} ms");
+        // A live run that outlasts the wait: the second invocation skips.
+        let other = budget(&store, 8, "sweeper#3");
+        assert!(matches!(other.begin_or_wait(Some("sweeper"), 1_000).await, Ok(Begun::Busy { .. })));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_health_check_reads_at_one_per_window_and_writes_nothing() {
+        let store = Arc::new(MemoryLeaseStore::default());
+        let b = budget(&store, 8, "probe");
+        b.probing(true);
+        assert_eq!(permits(&b, 3).await, [0, WINDOW_MS, 2 * WINDOW_MS]);
+        b.probing(false);
+        assert_eq!(b.end().await, Ok(()));
+        assert_eq!((store.writes(), b.writes()), (0, 0), "nothing written");
     }
 
     #[tokio::test(start_paused = true)]

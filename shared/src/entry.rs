@@ -6,8 +6,9 @@
 //! A process that takes part in the account's request budget ([`crate::budget::participant`]:
 //! it built its Partner Central clients through `AwsAdapters::load`) takes its share around
 //! every invocation and gives it back at the end. A scheduled or manual run also takes the
-//! function's run lease: while another process runs the function, the invocation does nothing
-//! and says so ([`skipped`]). A batch of queue messages (native-relay's event source mapping,
+//! function's run lease: while another process runs the function, the invocation waits for it
+//! (up to [`crate::budget::RUN_WAIT_MS`]: a killed run's lease lapses within it), then runs; if
+//! the other run is still going, it does nothing and says so ([`skipped`]). A batch of queue messages (native-relay's event source mapping,
 //! up to `MaximumConcurrency` at once) takes no run lease.
 
 use std::fmt::Display;
@@ -49,14 +50,23 @@ where
     let function = &crate::budget::function_name();
     let ran = lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let rendered = if is_health_check(&event.payload) {
+            // The check changes nothing, the lease item included: its few reads go at one a
+            // second without a share.
+            if let Some(budget) = budget {
+                budget.probing(true);
+            }
             let report = health.run(&event.context.request_id).await;
-            give_back(budget).await;
+            if let Some(budget) = budget {
+                budget.probing(false);
+            }
             serde_json::to_value(report)
         } else {
             let run = (!is_batch(&event.payload)).then_some(function.as_str());
             let writes_before = budget.map_or(0, RequestBudget::writes);
             if let Some(budget) = budget {
-                match budget.begin(run).await {
+                // A second invocation waits for a run in progress (a killed one's lease lapses
+                // within the wait), then runs; a run that outlasts the wait is left alone.
+                match budget.begin_or_wait(run, crate::budget::RUN_WAIT_MS).await {
                     Ok(Begun::Started) => {}
                     Ok(Begun::Busy { holder, until }) => {
                         let summary = skipped(function, &holder, until);
