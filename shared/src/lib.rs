@@ -13,6 +13,7 @@
 //! loading, validation, evaluation, hash).
 
 pub mod adapters;
+pub mod budget;
 pub mod commit;
 pub mod config;
 pub mod delivery;

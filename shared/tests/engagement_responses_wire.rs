@@ -46,7 +46,7 @@ async fn clients(emu: &EmulatorHandle) -> PartnerCentralClients {
         ("MAX_ATTEMPTS", "1"),
     ]))
     .unwrap_or_else(|e| panic!("{e}"));
-    PartnerCentralClients::new(&sdk, &config)
+    PartnerCentralClients::new(&sdk, &config, shared::budget::RequestBudget::alone(config.max_requests_per_second))
 }
 
 #[tokio::test]

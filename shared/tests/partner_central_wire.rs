@@ -32,7 +32,7 @@ async fn clients(emu: &EmulatorHandle, rps: &str) -> PartnerCentralClients {
         ("MAX_REQUESTS_PER_SECOND", rps),
     ]))
     .unwrap_or_else(|e| panic!("{e}"));
-    PartnerCentralClients::new(&sdk, &config)
+    PartnerCentralClients::new(&sdk, &config, shared::budget::RequestBudget::alone(config.max_requests_per_second))
 }
 
 async fn stats(emu: &EmulatorHandle) -> serde_json::Value {

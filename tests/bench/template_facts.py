@@ -2,9 +2,10 @@
 decoder the template tests use (cfn-lint's, which understands the CloudFormation tags), so the
 benchmark never carries a second copy of them:
 
-- the account's request budget (MaxRequestsPerSecond: default and allowed values) and its split
-  between the functions (the RequestBudget mapping), with each function's process cap
-  (ReservedConcurrentExecutions, or the Globals' value);
+- the account's request budget (MaxRequestsPerSecond's default), which every function calling
+  Partner Central gets whole and shares at run time, and how many processes of each may run at
+  once (1 for a scheduled function: its run lease; the event source mapping's
+  MaximumConcurrency for native-relay);
 - native-relay's event source mapping (BatchSize, MaximumBatchingWindowInSeconds,
   ScalingConfig.MaximumConcurrency), which the benchmark's poller imitates.
 
@@ -31,8 +32,6 @@ def facts(template_path: Path) -> dict:
     if tpl is None:
         raise SystemExit(f"{template_path}: cannot be read: {matches}")
     budget = tpl["Parameters"]["MaxRequestsPerSecond"]
-    split = tpl["Mappings"]["RequestBudget"]
-    global_reserved = tpl["Globals"]["Function"].get("ReservedConcurrentExecutions")
     functions = {}
     event_source = None
     for logical_id, resource in tpl["Resources"].items():
@@ -40,25 +39,26 @@ def facts(template_path: Path) -> dict:
             continue
         props = resource["Properties"]
         share = props["Environment"]["Variables"].get("MAX_REQUESTS_PER_SECOND")
-        if not (isinstance(share, dict) and "Fn::FindInMap" in share):
-            raise SystemExit(f"{logical_id}: MAX_REQUESTS_PER_SECOND is not a RequestBudget share: {share!r}")
-        key = share["Fn::FindInMap"][2]
-        functions[kebab(logical_id)] = {
-            "budget_key": key,
-            "processes": props.get("ReservedConcurrentExecutions", global_reserved),
-        }
+        if share is None:
+            continue  # calls no Partner Central: not in the budget
+        if share != {"Ref": "MaxRequestsPerSecond"}:
+            raise SystemExit(f"{logical_id}: MAX_REQUESTS_PER_SECOND is not the account's budget: {share!r}")
+        if "ReservedConcurrentExecutions" in props:
+            raise SystemExit(f"{logical_id}: reserves concurrency; the budget is shared at run time")
+        processes = 1  # a scheduled function: one run at a time (its run lease)
         for event in (props.get("Events") or {}).values():
             if event.get("Type") == "SQS":
                 p = event["Properties"]
+                processes = (p.get("ScalingConfig") or {}).get("MaximumConcurrency")
                 event_source = {
                     "function": kebab(logical_id),
                     "batch_size": p.get("BatchSize", 10),
                     "batching_window_s": p.get("MaximumBatchingWindowInSeconds", 0),
-                    "max_concurrency": (p.get("ScalingConfig") or {}).get("MaximumConcurrency"),
+                    "max_concurrency": processes,
                 }
+        functions[kebab(logical_id)] = {"processes": processes}
     return {
         "default_budget": int(budget["Default"]),
-        "split": {value: shares for value, shares in split.items()},
         "functions": functions,
         "event_source": event_source,
     }

@@ -177,29 +177,32 @@ class TemplateTest(unittest.TestCase):
                     self.assertIn("::catalog/${Catalog}/connection-invitation/*", resource)
 
     def test_the_request_budget_holds_with_every_function_running_at_once(self):
-        """Each process has its own limiter: the shares of all functions, times the processes
-        each may run at once, must stay within the account's budget for every allowed value."""
+        """The budget is shared at run time (shared/src/budget.rs): every function that calls
+        Partner Central gets the whole account's budget (the one knob) and may read and write the
+        lease item of its state table; nothing reserves concurrency (it made CreateStack fail in
+        accounts with a low concurrency quota), native-relay's pollers are capped by the event
+        source mapping alone."""
+        self.assertNotIn("Mappings", self.tpl, "no static split of the budget")
+        self.assertNotIn("ReservedConcurrentExecutions", self.tpl["Globals"]["Function"])
         budget = self.tpl["Parameters"]["MaxRequestsPerSecond"]
-        split = self.tpl["Mappings"]["RequestBudget"]
-        self.assertEqual({str(v) for v in budget["AllowedValues"]}, set(split))
-        processes = {}
+        self.assertEqual(budget["Default"], 8)
+        self.assertLessEqual(budget["MaxValue"], 10, "the Selling API allows 10/s per account")
+        callers = 0
         for name, fn in self.functions.items():
-            if fn["Metadata"]["BuildProperties"]["Binary"] in NO_PARTNER_CENTRAL:
-                self.assertNotIn("MAX_REQUESTS_PER_SECOND", fn["Properties"]["Environment"]["Variables"], name)
+            props = fn["Properties"]
+            self.assertNotIn("ReservedConcurrentExecutions", props, name)
+            calls_partner_central = any(a.startswith("partnercentral:") for s in statements(fn) for a in actions_of(s))
+            if not calls_partner_central:
                 continue
-            key = name.removesuffix("Function")
-            share = fn["Properties"]["Environment"]["Variables"]["MAX_REQUESTS_PER_SECOND"]
-            self.assertEqual(share, {"Fn::FindInMap": ["RequestBudget", {"Ref": "MaxRequestsPerSecond"}, key]}, name)
-            reserved = fn["Properties"].get(
-                "ReservedConcurrentExecutions",
-                self.tpl["Globals"]["Function"].get("ReservedConcurrentExecutions"),
-            )
-            self.assertIsInstance(reserved, int, f"{name}: concurrency must be capped for the split to hold")
-            processes[key] = reserved
-        for value, shares in split.items():
-            total = sum(shares[key] * n for key, n in processes.items())
-            self.assertLessEqual(total, int(value), f"budget {value}: {shares} x processes {processes} = {total}")
-            self.assertTrue(all(shares[key] >= 1 for key in processes), f"budget {value}: every function needs a share")
+            callers += 1
+            variables = props["Environment"]["Variables"]
+            self.assertEqual(variables["MAX_REQUESTS_PER_SECOND"], {"Ref": "MaxRequestsPerSecond"}, name)
+            on_table = [s for s in statements(fn) if s.get("Resource") == {"Fn::GetAtt": ["StateTable", "Arn"]}]
+            allowed = {a for s in on_table for a in actions_of(s)}
+            self.assertLessEqual({"dynamodb:GetItem", "dynamodb:PutItem"}, allowed, f"{name}: the lease item")
+        self.assertGreaterEqual(callers, 5)
+        relay = self.tpl["Resources"]["NativeRelayFunction"]["Properties"]["Events"]["NativeEvents"]["Properties"]
+        self.assertEqual(relay["ScalingConfig"]["MaximumConcurrency"], 2, "pollers capped without a reservation")
 
     def test_every_statement_has_a_sid(self):
         def walk(node, path):

@@ -3,7 +3,8 @@
 //! Endpoints, credentials and region come only from the SDK's standard configuration
 //! chain (`AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`, ...). The one thing
 //! set here is what the product needs: Partner Central lives only in us-east-1, its calls
-//! share one rate limiter, and retries are standard-with-jitter with configurable attempts.
+//! take slots of the account's request budget shared at run time ([`RequestBudget`]), and
+//! retries are standard-with-jitter with configurable attempts.
 
 use std::time::Duration;
 
@@ -14,8 +15,9 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use super::call_counter::ApiCallCounter;
-use super::rate_limit::{RateLimitedHttpClient, SharedRateLimiter, WritePacer};
+use super::rate_limit::{RateLimitedHttpClient, WritePacer};
 use super::service_clock::ServiceClock;
+use crate::budget::RequestBudget;
 use crate::config::CommonConfig;
 
 /// The Selling API's write quota: one write request per second (Accept, Reject, Start…).
@@ -70,9 +72,9 @@ fn timeouts() -> TimeoutConfig {
         .build()
 }
 
-/// The Partner Central clients of one process, sharing one rate limiter (the Selling client's
-/// writes also paced to the Selling API's write quota), and the service's clock read from
-/// their responses.
+/// The Partner Central clients of one process, sharing the process's side of the account's
+/// request budget (the Selling client's writes also paced to the Selling API's write quota),
+/// and the service's clock read from their responses.
 #[derive(Debug, Clone)]
 pub struct PartnerCentralClients {
     pub account: aws_sdk_partnercentralaccount::Client,
@@ -83,11 +85,12 @@ pub struct PartnerCentralClients {
 }
 
 impl PartnerCentralClients {
-    pub fn new(sdk: &SdkConfig, config: &CommonConfig) -> Self {
-        let limiter = SharedRateLimiter::per_second(config.max_requests_per_second);
+    /// `budget`: the process's side of the account's request budget (see
+    /// [`crate::budget`]; [`RequestBudget::alone`] for a tool that runs alone).
+    pub fn new(sdk: &SdkConfig, config: &CommonConfig, budget: RequestBudget) -> Self {
         let https =
             aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc)).build_https();
-        let http = RateLimitedHttpClient::new(https, limiter);
+        let http = RateLimitedHttpClient::new(https, budget);
         let retry = partner_central_retry_config(config.max_attempts);
         let region = Region::from_static(PARTNER_CENTRAL_REGION);
         let clock = ServiceClock::new();

@@ -6,6 +6,7 @@ pub mod call_counter;
 pub mod dynamodb;
 pub mod eventbridge;
 pub mod health;
+pub mod lease_table;
 pub mod partner_central;
 #[cfg(test)]
 mod properties;

@@ -7,6 +7,7 @@ pub mod engagement_response;
 pub mod envelope;
 pub mod event;
 pub mod invitation;
+pub mod lease;
 #[cfg(test)]
 mod pinned_event_ids;
 pub mod state;

@@ -14,6 +14,12 @@
 //! - DynamoDB: the tap in front of moto answers a fraction of the functions' state requests with
 //!   `ProvisionedThroughputExceededException`, `ThrottlingException`, `InternalServerError` or
 //!   (on `TransactWriteItems`) `TransactionCanceledException` instead of forwarding them;
+//! - overlapping invocations: a second invocation of the same function on a second warm process
+//!   while the first runs (a retried firing with the same event, or a manual invoke): one runs,
+//!   the other skips (the run lease in the state table); never both;
+//! - the account's request budget: every function shares `budget` requests a second at run
+//!   time (the state table's lease item); the emulator's busiest second must stay within it,
+//!   retries, overlaps, killed lease holders and throttled lease writes included;
 //! - crashes: the function process is SIGKILLed at a known point — while the emulator holds its
 //!   N-th Partner Central request (before it runs, or after it ran and before the answer: e.g.
 //!   between a cancellation taking effect and its state write), while the proxy holds a
@@ -69,6 +75,11 @@ pub struct ChaosConfig {
     pub dynamodb_fault_rate: f64,
     /// Fraction of runs in which the process is killed at a random point.
     pub kill_rate: f64,
+    /// Fraction of (unkilled) scheduled steps invoked twice at once on two processes.
+    pub overlap_rate: f64,
+    /// `MAX_REQUESTS_PER_SECOND` of every function: the account's budget, never to be exceeded
+    /// in any second (the emulator's count).
+    pub budget: u32,
     /// Partner Central's native events on, with native-relay in the mix: the fraction the
     /// emulator drops, the fraction it sends twice, and its random delay (reordering), ms.
     pub native: bool,
@@ -104,6 +115,8 @@ impl ChaosConfig {
             put_events_fail_entry_rate: 0.2,
             dynamodb_fault_rate: 0.1,
             kill_rate: 0.25,
+            overlap_rate: 0.3,
+            budget: 10,
             native: true,
             native_drop_rate: 0.2,
             native_duplicate_rate: 0.2,
@@ -124,6 +137,7 @@ impl ChaosConfig {
             connections: 60,
             extra_pending: 10,
             kill_rate: 0.35,
+            overlap_rate: 0.4,
             respond_max_actions_per_run: 8,
             verbose: false,
             ..ChaosConfig::full(seed)
@@ -177,18 +191,20 @@ pub fn function_env(config: &ChaosConfig) -> BTreeMap<String, Vec<(String, Strin
         ]
     });
     let pairs = |v: &[(&str, &str)]| v.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
+    let budget = config.budget.to_string();
+    let budget = budget.as_str();
     BTreeMap::from([
-        (LIST_AND_PUBLISH.to_owned(), pairs(&[("MAX_REQUESTS_PER_SECOND", "50")])),
-        (EXPIRE_SWEEPER.to_owned(), pairs(&[("MAX_REQUESTS_PER_SECOND", "50")])),
-        (AUTO_CANCEL.to_owned(), pairs(&[("MAX_REQUESTS_PER_SECOND", "50"), ("CANCEL_POLICY", &policy.to_string())])),
+        (LIST_AND_PUBLISH.to_owned(), pairs(&[("MAX_REQUESTS_PER_SECOND", budget)])),
+        (EXPIRE_SWEEPER.to_owned(), pairs(&[("MAX_REQUESTS_PER_SECOND", budget)])),
+        (AUTO_CANCEL.to_owned(), pairs(&[("MAX_REQUESTS_PER_SECOND", budget), ("CANCEL_POLICY", &policy.to_string())])),
         (
             AUTO_RESPOND.to_owned(),
             pairs(&[
-                ("MAX_REQUESTS_PER_SECOND", "50"),
+                ("MAX_REQUESTS_PER_SECOND", budget),
                 ("RESPOND_POLICY", &respond_policy(config.respond_max_actions_per_run).to_string()),
             ]),
         ),
-        (NATIVE_RELAY.to_owned(), pairs(&[("MAX_REQUESTS_PER_SECOND", "50")])),
+        (NATIVE_RELAY.to_owned(), pairs(&[("MAX_REQUESTS_PER_SECOND", budget)])),
     ])
 }
 
@@ -287,6 +303,10 @@ pub struct Verdict {
     pub other: BTreeMap<String, usize>,
     /// auto-respond's actions, as the emulator recorded them.
     pub actions: ActionCheck,
+    /// The account's budget (requests per second) and the most requests the emulator received
+    /// in any second of the run (0, 0: not measured).
+    pub budget: u64,
+    pub max_requests_per_second: u64,
 }
 
 impl Verdict {
@@ -299,6 +319,7 @@ impl Verdict {
             && self.missing_warnings.is_empty()
             && self.spurious_created.is_empty()
             && self.actions.ok()
+            && (self.budget == 0 || self.max_requests_per_second <= self.budget)
     }
 
     /// A readable account of what failed.
@@ -318,6 +339,12 @@ impl Verdict {
         out.extend(self.spurious_created.iter().map(|s| format!("SPURIOUS CREATED: {s}")));
         out.extend(self.actions.double_actions.iter().map(|s| format!("DOUBLE ACTION: {s}")));
         out.extend(self.actions.wrong_outcomes.iter().map(|s| format!("WRONG ACCEPTANCE OUTCOME: {s}")));
+        if self.budget > 0 && self.max_requests_per_second > self.budget {
+            out.push(format!(
+                "BUDGET EXCEEDED: {} Partner Central requests in one second, budget {}/s",
+                self.max_requests_per_second, self.budget
+            ));
+        }
         if self.duplicates_with_other_id > 0 || self.warnings_with_other_id > 0 {
             out.push(format!(
                 "DUPLICATES WITH ANOTHER eventId: {} (warnings {})",
@@ -542,6 +569,10 @@ pub struct ChaosReport {
     pub faults: BTreeMap<String, u64>,
     pub kills: usize,
     pub invocations_failed: usize,
+    /// Steps invoked twice at once, and invocations that skipped because another process held
+    /// the function's run lease (overlaps, and runs right after a killed one).
+    pub overlaps: usize,
+    pub skipped: usize,
     pub steps: Vec<StepLog>,
     pub events_received: usize,
     pub elapsed_s: f64,
@@ -569,6 +600,10 @@ impl ChaosReport {
             faults: self.faults.clone(),
             invocations_failed: self.invocations_failed as u64,
             kills: self.kills as u64,
+            overlaps: self.overlaps as u64,
+            skipped: self.skipped as u64,
+            budget: v.budget,
+            max_requests_per_second: v.max_requests_per_second,
             native: self.native.clone(),
             auto_respond: Some(v.actions.clone()),
         }
@@ -579,7 +614,7 @@ impl ChaosReport {
         let v = &self.verdict;
         let faults: Vec<String> = self.faults.iter().map(|(k, n)| format!("{k}={n}")).collect();
         format!(
-            "chaos seed {}: {} runs (+{} drain runs) in {:.0} s\n  transitions {}  delivered {}  duplicates {}  duplicates with another id {}  lost {}  spurious {}\n  expiry warnings {} (duplicates {}, with another id {}, spurious {})  created {} (spurious {})  other {:?}\n  faults injected: {}\n  kills {}  failed invocations {}  events received {}",
+            "chaos seed {}: {} runs (+{} drain runs) in {:.0} s\n  transitions {}  delivered {}  duplicates {}  duplicates with another id {}  lost {}  spurious {}\n  expiry warnings {} (duplicates {}, with another id {}, spurious {})  created {} (spurious {})  other {:?}\n  faults injected: {}\n  kills {}  failed invocations {}  events received {}\n  overlapping invocations {}  skipped (run lease held) {}  busiest second {} requests (budget {}/s)",
             self.seed,
             self.runs,
             self.drain_runs,
@@ -601,6 +636,10 @@ impl ChaosReport {
             self.kills,
             self.invocations_failed,
             self.events_received,
+            self.overlaps,
+            self.skipped,
+            v.max_requests_per_second,
+            v.budget,
         ) + &format!("\n  {}", v.actions.describe())
             + &self.native.as_ref().map(|n| format!("\n  {}", n.describe())).unwrap_or_default()
     }
@@ -789,8 +828,11 @@ fn choose_kill(rng: &mut XorShift, function: &str) -> KillPoint {
         };
         return KillPoint::PartnerCentral { nth: rng.range(1, 2), operation: Some(operation.into()), phase: "after" };
     }
-    match rng.below(6) {
+    match rng.below(7) {
         0 => KillPoint::PutEvents,
+        // Right after a conditional PutItem went through (the run's lease write at its start,
+        // or a renewal): the killed process holds a share and the run lease until they lapse.
+        6 => KillPoint::State { operation: "PutItem", after_forwarding: true },
         // Delivered, then killed before the outbox delete: a duplicate with the same id later.
         4 => KillPoint::State { operation: "BatchWriteItem", after_forwarding: false },
         // Committed (record + events), then killed before delivering.
@@ -899,6 +941,11 @@ pub(crate) async fn invoke_with_output(
     }
 }
 
+/// Whether a function's answer says it skipped: another process held its run lease.
+fn is_skipped(output: &Value) -> bool {
+    output["skipped"] == json!(true)
+}
+
 fn answer(outcome: Invocation) -> (RunEnd, Option<Value>) {
     let output = match &outcome {
         Invocation::Ok(v) => Some(v.clone()),
@@ -968,6 +1015,8 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
     let mut duties: Vec<WarningDuty> = Vec::new();
     let mut kills = 0;
     let mut failed = 0;
+    let mut overlaps = 0;
+    let mut skipped = 0;
     let log = |line: String| {
         if config.verbose {
             eprintln!("{line}");
@@ -1038,18 +1087,42 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
             Vec::new()
         };
         let t = Instant::now();
-        let end = invoke(
-            &mut fleet,
-            function,
-            &functions::scheduled_event(function),
-            kill.clone(),
-            proxy_faults(config, true),
-        )
-        .await?;
+        let firing = functions::scheduled_event(function);
+        let (end, ran) = if kill.is_none() && rng.chance(config.overlap_rate) {
+            // A second invocation while the first runs: a retried firing (the same event) or a
+            // manual invoke. The run lease lets one of them run; the other skips.
+            let second = if rng.chance(0.5) { firing.clone() } else { json!({}) };
+            overlaps += 1;
+            let outcomes = fleet.invoke_overlapping(function, [&firing, &second]).await?;
+            let mut ran = 0;
+            let mut end = RunEnd::Ok;
+            for outcome in outcomes {
+                let (e, output) = answer(outcome);
+                match (&e, output.as_ref().is_some_and(is_skipped)) {
+                    (RunEnd::Ok, true) => skipped += 1,
+                    (RunEnd::Ok, false) => ran += 1,
+                    _ => end = e,
+                }
+            }
+            if ran > 1 {
+                // Both ran at once: one run at a time did not hold (unless the first ended
+                // before the second began, which the run's duration makes rare; logged).
+                log(format!("step {step}: both overlapping invocations of {function} ran"));
+            }
+            (end, ran > 0)
+        } else {
+            let (end, output) =
+                invoke_with_output(&mut fleet, function, &firing, kill.clone(), proxy_faults(config, true)).await?;
+            let was_skipped = output.as_ref().is_some_and(is_skipped);
+            skipped += usize::from(was_skipped);
+            (end, !was_skipped)
+        };
         match &end {
             RunEnd::Killed(_) => kills += 1,
             RunEnd::FunctionError(_) => failed += 1,
-            RunEnd::Ok => duties.extend(owed),
+            // A skipped invocation owes nothing: the run that held the lease does the work.
+            RunEnd::Ok if ran => duties.extend(owed),
+            RunEnd::Ok => {}
         }
         let got = stack.received().await?;
         let changes = truth.observe(&stack, step, function).await?;
@@ -1106,7 +1179,21 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
         } else {
             Vec::new()
         };
-        let end = invoke(&mut fleet, function, &payload, None, PutEventsFaults::default()).await?;
+        // A run killed in the last steps may still hold the function's run lease: the next
+        // firing skips until it lapses (15 s), as a schedule's would.
+        let mut end;
+        let mut attempts = 0;
+        loop {
+            let (e, output) =
+                invoke_with_output(&mut fleet, function, &payload, None, PutEventsFaults::default()).await?;
+            end = e;
+            attempts += 1;
+            if !output.as_ref().is_some_and(is_skipped) || attempts > 30 {
+                break;
+            }
+            skipped += 1;
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
         if end == RunEnd::Ok {
             duties.extend(owed);
         } else {
@@ -1147,6 +1234,8 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
     }
     fleet.stop_all().await?;
     let mut verdict = verify(&truth, &duties, &events);
+    verdict.budget = u64::from(config.budget);
+    verdict.max_requests_per_second = stats["max_received_per_second"].as_u64().unwrap_or(u64::MAX);
     verdict.actions = actions_of(&stack, &truth, &events).await?;
     let native = if config.native {
         let status = stack.native_events_status().await?;
@@ -1168,6 +1257,8 @@ pub async fn run(config: &ChaosConfig) -> Result<ChaosReport> {
         faults,
         kills,
         invocations_failed: failed,
+        overlaps,
+        skipped,
         steps,
         events_received: events.len(),
         elapsed_s: started.elapsed().as_secs_f64(),

@@ -43,12 +43,11 @@ pub const ROUND_PER_KIND: usize = 100;
 // ---------------------------------------------------------------------------------------------
 // What the template deploys
 
-/// One function's place in the budget split.
+/// One function's place in the budget.
 #[derive(Debug, Clone, Deserialize)]
 pub struct FunctionFacts {
-    /// Its column in the `RequestBudget` mapping.
-    pub budget_key: String,
-    /// How many of its processes may run at once (`ReservedConcurrentExecutions`).
+    /// How many of its processes may run at once (1 for a scheduled function, its run lease;
+    /// the event source mapping's `MaximumConcurrency` for native-relay).
     pub processes: u32,
 }
 
@@ -64,10 +63,9 @@ pub struct EventSource {
 /// The deployment facts of `template.yaml` the benchmark runs with.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TemplateFacts {
-    /// `MaxRequestsPerSecond`'s default: the account budget.
+    /// `MaxRequestsPerSecond`'s default: the account budget, which every function gets whole
+    /// and shares with the others at run time (the state table's lease item).
     pub default_budget: u32,
-    /// `RequestBudget`: budget → function column → that function's per-process share.
-    pub split: BTreeMap<String, BTreeMap<String, u32>>,
     /// Per function (binary name).
     pub functions: BTreeMap<String, FunctionFacts>,
     pub event_source: EventSource,
@@ -94,23 +92,18 @@ impl TemplateFacts {
         serde_json::from_slice(&out.stdout).map_err(|e| Error::msg(format!("{}: output: {e}", script.display())))
     }
 
-    /// `function`'s per-process share of `budget`.
+    /// What `function` is configured with at `budget`: all of it (`MAX_REQUESTS_PER_SECOND` is
+    /// the account's budget; the share a process gets is decided at run time).
     pub fn share(&self, budget: u32, function: &str) -> Result<u32> {
-        let key = &self
-            .functions
+        self.functions
             .get(function)
-            .ok_or_else(|| Error::msg(format!("template.yaml has no function {function}")))?
-            .budget_key;
-        self.split
-            .get(&budget.to_string())
-            .and_then(|shares| shares.get(key))
-            .copied()
-            .ok_or_else(|| Error::msg(format!("RequestBudget has no {key} share for budget {budget}")))
+            .map(|_| budget)
+            .ok_or_else(|| Error::msg(format!("template.yaml has no function {function} in the budget")))
     }
 
     /// The scheduled functions the template deploys, in the order a round runs them:
     /// list-and-publish, the sweeper and auto-cancel always; auto-respond when the template has
-    /// it (with its `AutoRespond` share of the budget).
+    /// it.
     pub fn scheduled(&self) -> Vec<&'static str> {
         let mut names = vec![LIST_AND_PUBLISH, EXPIRE_SWEEPER, AUTO_CANCEL];
         if self.functions.contains_key(AUTO_RESPOND) {
@@ -123,14 +116,10 @@ impl TemplateFacts {
         self.functions.get(function).map_or(1, |f| f.processes)
     }
 
-    /// The most requests per second all functions together may make at `budget`: each share
-    /// times the processes that may hold it at once.
+    /// The most requests per second all functions together may make at `budget`: the budget
+    /// itself, however many processes run (the leased shares never sum above it).
     pub fn account_total(&self, budget: u32) -> Result<u32> {
-        let mut total = 0;
-        for name in self.functions.keys() {
-            total += self.share(budget, name)? * self.processes(name);
-        }
-        Ok(total)
+        Ok(budget)
     }
 }
 
@@ -230,6 +219,11 @@ pub struct QuietRun {
     pub wall_ms_max: f64,
     pub partner_central_calls: u64,
     pub runs: u64,
+    /// The most state-table writes a run made for the request budget (its summary's
+    /// `budgetWrites`: take, renewals, give back, races lost); native-relay's batch answer
+    /// carries none.
+    #[serde(default)]
+    pub budget_writes_max: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -700,8 +694,9 @@ async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
 pub async fn run(config: &FastPathConfig, log: &dyn Fn(String)) -> Result<FastPathFigures> {
     let facts = TemplateFacts::read()?;
     let budget = config.budget.unwrap_or(facts.default_budget);
+    // The pollers together may take the whole budget when nothing else runs (the burst).
     let relay_share = facts.share(budget, NATIVE_RELAY)?;
-    let relay_rps = relay_share * facts.event_source.max_concurrency.max(1);
+    let relay_rps = budget;
     let mut rng = XorShift::new(config.seed);
     let mut figures = FastPathFigures {
         date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
@@ -755,7 +750,7 @@ pub async fn run(config: &FastPathConfig, log: &dyn Fn(String)) -> Result<FastPa
         stack.received().await?;
         stack.reset_emulator_stats().await?;
         log(format!(
-            "fast path, round {}/{rounds}: {} changes ({per_kind} of each of {} kinds), one every {} ms; native-relay {}×{}/s, batching window {} s",
+            "fast path, round {}/{rounds}: {} changes ({per_kind} of each of {} kinds), one every {} ms; native-relay {} pollers sharing {}/s at run time, batching window {} s",
             round + 1,
             changes.len(),
             CHANGE_KINDS.len(),
@@ -821,14 +816,18 @@ pub async fn run(config: &FastPathConfig, log: &dyn Fn(String)) -> Result<FastPa
                 invoke_scheduled(&stack, name).await?;
                 let mut walls = Vec::new();
                 let mut pc = 0;
+                let mut writes = 0;
                 for _ in 0..config.quiet_runs {
                     past_the_window().await;
                     stack.reset_emulator_stats().await?;
-                    let (_, wall) = invoke_scheduled(&stack, name).await?;
+                    let (summary, wall) = invoke_scheduled(&stack, name).await?;
                     walls.push(wall.as_secs_f64() * 1000.0);
                     pc = partner_central_calls(&stack).await?;
+                    writes = summary["budgetWrites"].as_u64().map_or(writes, |w| writes.max(w));
                 }
-                figures.quiet_run.insert(name.to_owned(), quiet(walls, pc));
+                let mut q = quiet(walls, pc);
+                q.budget_writes_max = Some(writes);
+                figures.quiet_run.insert(name.to_owned(), q);
             }
             // native-relay's quiet run: a native event about a change already published (a duplicate).
             if let Some(relay) = processes.relays.first() {
@@ -856,8 +855,8 @@ pub async fn run(config: &FastPathConfig, log: &dyn Fn(String)) -> Result<FastPa
             }
             for (name, q) in &figures.quiet_run {
                 log(format!(
-                    "  quiet run {name:<16} median {:.0} ms, max {:.0} ms, {} Partner Central calls",
-                    q.wall_ms_median, q.wall_ms_max, q.partner_central_calls
+                    "  quiet run {name:<16} median {:.0} ms, max {:.0} ms, {} Partner Central calls, budget writes {:?}",
+                    q.wall_ms_median, q.wall_ms_max, q.partner_central_calls, q.budget_writes_max
                 ));
             }
 
@@ -956,7 +955,7 @@ pub async fn run(config: &FastPathConfig, log: &dyn Fn(String)) -> Result<FastPa
     // 5. Daily calls.
     figures.daily_calls = daily_calls(config, &figures);
     figures.description = format!(
-        "{} changes of each of {} kinds, one every {} ms, timed from the emulator request to the enriched event in the consumer queue (emulator → moto default bus → rule → SQS → {} poller(s) as the event source mapping: batch ≤ {}, window {} s → native-relay ({}/s each) → our bus → consumer queue); {} ms added to every Partner Central call, emulator quota {}/s; account budget {}/s split as template.yaml's RequestBudget; {} binaries.",
+        "{} changes of each of {} kinds, one every {} ms, timed from the emulator request to the enriched event in the consumer queue (emulator → moto default bus → rule → SQS → {} poller(s) as the event source mapping: batch ≤ {}, window {} s → native-relay (its pollers sharing up to {}/s at run time) → our bus → consumer queue); {} ms added to every Partner Central call, emulator quota {}/s; account budget {}/s shared at run time through the state table's lease item (no static split, no reserved concurrency); {} binaries.",
         config.changes_per_kind,
         CHANGE_KINDS.len(),
         config.change_interval.as_millis(),
@@ -1010,6 +1009,7 @@ fn quiet(mut walls: Vec<f64>, calls: u64) -> QuietRun {
         wall_ms_max: round1(walls.last().copied().unwrap_or(0.0)),
         partner_central_calls: calls,
         runs: walls.len() as u64,
+        budget_writes_max: None,
     }
 }
 
@@ -1103,7 +1103,7 @@ async fn account_rate(
         runs,
     };
     log(format!(
-        "whole account ({} engagement invitations): {} Partner Central calls in {:.1} s, max {} in any second (configured {}/s; shares × processes {}), runs {:?}",
+        "whole account ({} engagement invitations): {} Partner Central calls in {:.1} s, max {} in any second (configured {}/s, all processes together at most {}), runs {:?}",
         config.account_engagements,
         figures.partner_central_calls,
         figures.wall_s,
@@ -1210,19 +1210,22 @@ pub fn markdown(f: &FastPathFigures) -> String {
         f.changes, f.relayed, f.latency_ms_p50, f.latency_ms_p99, f.latency_ms_max
     ));
     let split: Vec<String> =
-        f.account_rate.split.iter().map(|(name, (share, n))| format!("{name} {share}/s × {n}")).collect();
+        f.account_rate.split.iter().map(|(name, (share, n))| format!("{name} ≤ {share}/s × {n} process(es)")).collect();
     md.push_str(&format!(
-        "\nWhole account: {} ({} Partner Central calls in {:.1} s; runs {:?}).\n",
+        "\nWhole account, one budget shared at run time: {} ({} Partner Central calls in {:.1} s; runs {:?}).\n",
         split.join(", "),
         f.account_rate.partner_central_calls,
         f.account_rate.wall_s,
         f.account_rate.runs
     ));
-    md.push_str("\n| quiet run (nothing to do) | wall median ms | wall max ms | Partner Central calls |\n| --- | --- | --- | --- |\n");
+    md.push_str("\n| quiet run (nothing to do) | wall median ms | wall max ms | Partner Central calls | budget lease writes (max) |\n| --- | --- | --- | --- | --- |\n");
     for (name, q) in &f.quiet_run {
         md.push_str(&format!(
-            "| {name} | {:.0} | {:.0} | {} |\n",
-            q.wall_ms_median, q.wall_ms_max, q.partner_central_calls
+            "| {name} | {:.0} | {:.0} | {} | {} |\n",
+            q.wall_ms_median,
+            q.wall_ms_max,
+            q.partner_central_calls,
+            q.budget_writes_max.map_or_else(|| "2 (by design)".to_owned(), |w| w.to_string())
         ));
     }
     let d = &f.daily_calls;

@@ -157,6 +157,40 @@ impl<'a> Fleet<'a> {
         Ok(Served { outcome, wall: started.elapsed() })
     }
 
+    /// Two invocations of `name` at once, on two warm processes (a retried firing or a manual
+    /// invoke while a run is in progress): a second process serving `name` is started, and
+    /// both are invoked once it waits for work; it is stopped afterwards.
+    pub async fn invoke_overlapping(&mut self, name: &str, payloads: [&Value; 2]) -> Result<[Invocation; 2]> {
+        self.ensure_started(name)?;
+        let bin = self.bins.get(name).ok_or_else(|| Error::msg(format!("unknown function {name}")))?.clone();
+        let runtime_api = format!("{}/.rt/{name}", self.runtime_tap.endpoint());
+        let dynamodb = self.dynamodb_tap.endpoint();
+        let mut overrides: Vec<(&str, &str)> =
+            vec![("AWS_LAMBDA_RUNTIME_API", runtime_api.as_str()), ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb.as_str())];
+        if let Some(extra) = self.env.get(name) {
+            overrides.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
+        let spawned = Instant::now();
+        let mut twin = self.stack.start_function(name, &bin, &overrides)?;
+        // Ready once it asks the runtime for its first invocation.
+        let next = format!("/.rt/{name}/");
+        let deadline = spawned + Duration::from_secs(30);
+        while !self
+            .runtime_tap
+            .records()
+            .iter()
+            .any(|r| r.at >= spawned && r.path.starts_with(&next) && r.path.ends_with("/runtime/invocation/next"))
+        {
+            if Instant::now() > deadline {
+                return Err(Error::msg(format!("the second {name} process never asked for work")));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let (a, b) = tokio::join!(self.stack.invoke(name, payloads[0]), self.stack.invoke(name, payloads[1]));
+        twin.kill().await?;
+        Ok([a?, b?])
+    }
+
     /// SIGKILL `name`'s process; the next invocation starts a fresh one.
     pub async fn kill(&mut self, name: &str) -> Result<()> {
         if let Some(mut r) = self.running.remove(name) {

@@ -121,6 +121,16 @@ pub struct ChaosFigures {
     pub faults: BTreeMap<String, u64>,
     pub invocations_failed: u64,
     pub kills: u64,
+    /// Steps invoked twice at once (retried firing / manual invoke), invocations skipped on the
+    /// run lease, the account's budget and the busiest second the emulator saw.
+    #[serde(default)]
+    pub overlaps: u64,
+    #[serde(default)]
+    pub skipped: u64,
+    #[serde(default)]
+    pub budget: u64,
+    #[serde(default)]
+    pub max_requests_per_second: u64,
     /// With native-relay in the mix: its native events and the fast path's share.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub native: Option<crate::chaos_native::NativeFigures>,
@@ -146,6 +156,10 @@ pub struct Results {
     /// The scenario the functions' figures come from.
     #[serde(default)]
     pub scenario: Value,
+    /// What the machine was doing while figures were taken (load average, other builds),
+    /// recorded by whoever ran the benchmark: one Markdown paragraph each, kept by every run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Results {
@@ -195,6 +209,12 @@ impl Results {
         }
         if let Some(c) = &self.chaos {
             md.push_str(&chaos_table(c));
+        }
+        if !self.notes.is_empty() {
+            let _ = writeln!(md, "\n## Notes: the machine while measuring\n");
+            for note in &self.notes {
+                let _ = writeln!(md, "{note}\n");
+            }
         }
         md
     }
@@ -347,6 +367,17 @@ fn chaos_table(c: &ChaosFigures) -> String {
         c.invocations_failed
     );
     let _ = writeln!(md, "\nFaults injected: {}.", ops(&c.faults));
+    if c.budget > 0 {
+        let _ = writeln!(
+            md,
+            "\nRequest budget shared at run time: {} overlapping invocations (a retried firing or a manual invoke next to a run) and {} invocations skipped on a held run lease; busiest second **{} Partner Central requests** at a budget of {}/s {}.",
+            c.overlaps,
+            c.skipped,
+            c.max_requests_per_second,
+            c.budget,
+            if c.max_requests_per_second <= c.budget { "✅" } else { "❌" }
+        );
+    }
     if let Some(a) = &c.auto_respond {
         let _ = writeln!(
             md,

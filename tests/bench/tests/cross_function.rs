@@ -146,3 +146,108 @@ async fn the_fast_path_publishes_a_change_once_with_the_pollers_event_and_the_po
     assert_eq!(answer, json!({"batchItemFailures": []}));
     assert_eq!(of_type(&ok(stack.received().await), "Engagement Invitation Accepted"), ["engi-fast000000002"]);
 }
+
+/// The account's request budget, shared at run time through the state table's lease item:
+/// every function at once (and a second invocation of each on a process of its own) never makes
+/// more Partner Central requests in any second than the budget, a run alone uses all of it, and
+/// a second invocation of a function whose run is in progress does nothing and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_budget_holds_with_every_function_at_once_and_a_run_alone_uses_all_of_it() {
+    use bench::benchmark::{BenchConfig, function_env};
+    use partnercentral_local::GenerateConfig;
+
+    const BUDGET: u32 = 3;
+    let stack = ok(Stack::start(StackOptions {
+        clock: Some(Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).single().unwrap_or_default()),
+        generate: Some(GenerateConfig { seed: 30, engagements: 300, connections: 60, ..Default::default() }),
+        ..Default::default()
+    })
+    .await);
+    let mut env = function_env(&BenchConfig { max_requests_per_second: BUDGET, ..BenchConfig::default() });
+    env.insert(
+        "auto-respond".to_owned(),
+        vec![
+            ("MAX_REQUESTS_PER_SECOND".to_owned(), BUDGET.to_string()),
+            (
+                "RESPOND_POLICY".to_owned(),
+                json!({"version": 1, "dryRun": true, "maxActionsPerRun": 10, "maxActionsPerDay": 10, "rules": []})
+                    .to_string(),
+            ),
+        ],
+    );
+    let scheduled = ["list-and-publish", "expire-sweeper", "auto-cancel", "auto-respond"];
+    // Two processes of each (two warm execution environments): a second invocation can overlap.
+    let _processes: Vec<_> = scheduled
+        .iter()
+        .flat_map(|name| [name, name])
+        .map(|name| {
+            let overrides: Vec<(&str, &str)> =
+                env.get(*name).map(|e| e.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()).unwrap_or_default();
+            ok(stack.start_function(name, &ok(function_binary(name, Profile::Debug)), &overrides))
+        })
+        .collect();
+
+    // A run alone takes the whole budget: the full listing goes at 3 requests a second, not at
+    // a fixed share of it.
+    ok(stack.reset_emulator_stats().await);
+    let alone = ok(ok(stack.invoke("list-and-publish", &json!({"mode": "full"})).await).output());
+    let stats = ok(stack.emulator_stats().await);
+    assert_eq!(stats["max_received_per_second"], json!(BUDGET), "alone: {stats}\n{alone}");
+    let writes = alone["budgetWrites"].as_u64().unwrap_or_else(|| panic!("no budgetWrites: {alone}"));
+    assert!(writes >= 2, "taken and given back: {alone}");
+
+    // A run in progress (held inside its first Partner Central request) and a second
+    // invocation of the same function: the second skips, naming the run lease.
+    ok(stack.emulator_control("POST", "hold", Some(json!({"nth": 1, "phase": "before"}))).await);
+    let empty = json!({});
+    let first = stack.invoke("expire-sweeper", &empty);
+    let second = async {
+        loop {
+            let v = ok(stack.emulator_control("POST", "hold/wait", Some(json!({"timeout_ms": 5_000}))).await);
+            if !v["held"].is_null() {
+                break;
+            }
+        }
+        let skipped = ok(ok(stack.invoke("expire-sweeper", &json!({})).await).output());
+        ok(stack.emulator_control("POST", "hold/release", None).await);
+        skipped
+    };
+    let (first, skipped) = tokio::join!(first, second);
+    let first = ok(ok(first).output());
+    assert_eq!(skipped["skipped"], json!(true), "{skipped}");
+    assert!(skipped["reason"].as_str().unwrap_or_default().contains("another run of expire-sweeper"), "{skipped}");
+    assert_ne!(first["skipped"], json!(true), "the first run ran: {first}");
+
+    // Everything at once, twice each (a retried firing or a manual invoke next to each run):
+    // never above the budget in any second.
+    ok(stack.advance_clock(2.0).await);
+    ok(stack.reset_emulator_stats().await);
+    let stack = &stack;
+    let invoke = |name: &'static str, payload: Value| async move { (name, ok(stack.invoke(name, &payload).await)) };
+    let (a, b, c, d, e, f, g, h) = tokio::join!(
+        invoke("list-and-publish", json!({"mode": "full"})),
+        invoke("list-and-publish", json!({})),
+        invoke("expire-sweeper", json!({})),
+        invoke("expire-sweeper", json!({})),
+        invoke("auto-cancel", json!({})),
+        invoke("auto-cancel", json!({})),
+        invoke("auto-respond", json!({})),
+        invoke("auto-respond", json!({})),
+    );
+    let outcomes = [a, b, c, d, e, f, g, h];
+    let stats = ok(stack.emulator_stats().await);
+    assert!(
+        stats["max_received_per_second"].as_u64().unwrap_or(u64::MAX) <= u64::from(BUDGET),
+        "above the budget of {BUDGET}/s: {stats}\n{outcomes:#?}"
+    );
+    let mut ran = 0;
+    for (name, outcome) in &outcomes {
+        let summary = ok(outcome.clone().output());
+        if summary["skipped"] != json!(true) {
+            ran += 1;
+        } else {
+            assert!(summary["reason"].as_str().unwrap_or_default().contains(name), "{summary}");
+        }
+    }
+    assert!(ran >= scheduled.len(), "every function ran at least once: {outcomes:#?}");
+}
