@@ -48,6 +48,9 @@ def invoke(client, name):
                                               "result": "failed", "message": str(e)}]}
     if "FunctionError" in response or not isinstance(body, dict) or "checks" not in body:
         message = body.get("errorMessage") if isinstance(body, dict) else body
+        if message is None:
+            # Not a health report and no error: say what came back instead of "None".
+            message = f"not a health report: {json.dumps(body)[:300]}"
         return {"healthy": False, "checks": [{"check": "invoke", "action": "lambda:InvokeFunction",
                                               "result": "failed", "message": f"{message}"}]}
     return body

@@ -761,7 +761,11 @@ class Smoke(SamLocalCase):
 
     def test_make_smoke_prints_every_check_ok_for_every_function(self):
         self.start_world(lp_seed(), LP_T0)
-        api = self.sam.start_lambda()
+        # SAM CLI drops environment variables whose value is an `Fn::If` (the template sets
+        # CANCEL_POLICY / RESPOND_POLICY or their `…_PARAMETER` twin under one), so sam local is
+        # given the policy the way a developer gives it: an env-vars override.
+        api = self.sam.start_lambda(env={"AutoCancelFunction": {"CANCEL_POLICY": ac_policy()},
+                                         "AutoRespondFunction": {"RESPOND_POLICY": ar_policy()}})
         self.addCleanup(api.close)
         env = {**os.environ, "AWS_ACCESS_KEY_ID": samlocal.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": samlocal.SECRET_KEY,
                "AWS_DEFAULT_REGION": samlocal.REGION, "AWS_CONFIG_FILE": "/nonexistent",
@@ -776,9 +780,10 @@ class Smoke(SamLocalCase):
         functions = sorted(f.logical_id for f in FUNCTIONS)
         self.assertEqual(sorted({r[0] for r in rows}), functions)
         self.assertTrue(all(" ok " in f" {line} " for line in run.stdout.splitlines()[2:-1]), run.stdout)
-        # 5 checks for the functions that read both APIs or one (auto-cancel, auto-respond: 4);
-        # notify's one: a Health Check notification published to its topic.
-        self.assertEqual(len(rows), 5 + 5 + 4 + 4 + 5 + 1, run.stdout)
+        # 5 checks for the functions that read both APIs (auto-respond too, now that it answers
+        # connection invitations), 4 for auto-cancel (the Account API only); notify's one: a
+        # Health Check notification published to its topic.
+        self.assertEqual(len(rows), 5 + 5 + 4 + 5 + 5 + 1, run.stdout)
         (health,) = self.world.notifications()
         self.assertTrue(health["Subject"].startswith("Health check"), health)
         events = self.received()
