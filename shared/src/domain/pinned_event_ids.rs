@@ -5,7 +5,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::domain::{
-    Catalog, Cause, CauseType, ExpiringDigest, Invitation, InvitationEvent, InvitationStatus, OutboundEvent,
+    Catalog, Cause, ExpiringDigest, Invitation, InvitationEvent, InvitationStatus, OutboundEvent,
 };
 use crate::testing::{connection_invitation, engagement_invitation};
 
@@ -22,7 +22,7 @@ fn engagement() -> Invitation {
 }
 
 fn cause() -> Cause {
-    Cause { cause_type: CauseType::Policy, rule: "stale-invitations".into(), policy_hash: "a1b2c3d4e5f60718".into() }
+    Cause::policy("stale-invitations", "a1b2c3d4e5f60718")
 }
 
 fn id(event: Option<InvitationEvent>) -> String {
