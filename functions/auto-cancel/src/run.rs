@@ -9,7 +9,10 @@ use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 
 use shared::PartnerCentralError;
-use shared::domain::{ApprovalAction, ApprovalFunction, Catalog, Cause, Invitation, InvitationEvent, InvitationKind, InvitationStatus, ParticipantType};
+use shared::domain::{
+    ApprovalAction, ApprovalFunction, Catalog, Cause, Invitation, InvitationEvent, InvitationKind, InvitationStatus,
+    ParticipantType,
+};
 use shared::policy::engine::{
     Acted, Answer, ApprovalId, ApprovalInput, ApprovalSummary, Engine, Refusal, Subjects, TimeBudget, parse_approval,
     run_approval,
@@ -117,8 +120,13 @@ where
     ) -> Result<Answer<Summary>, RunError> {
         // A person's decision on an approval the policy asked for.
         if let Some(approval) = parse_approval(&payload) {
-            let approval = approval.inspect_err(|e| tracing::error!(error = %e, "rejected")).map_err(RunError::Input)?;
-            return self.approval(approval, request_id, deadline).await.into_result().map(Answer::Approval);
+            let approval =
+                approval.inspect_err(|e| tracing::error!(error = %e, "rejected")).map_err(RunError::Input)?;
+            return self
+                .approval(approval, request_id, deadline)
+                .await
+                .into_result()
+                .map(|s| Answer::Approval(Box::new(s)));
         }
         let invocation = parse_input(&payload).inspect_err(|e| tracing::error!(error = %e, "rejected"))?;
         self.run(invocation.or_request(request_id), deadline).await.into_result().map(Answer::Run)

@@ -25,8 +25,8 @@ use futures::stream::BoxStream;
 use shared::PartnerCentralError;
 use shared::domain::engagement_response::{AcceptanceTask, TaskStatus};
 use shared::domain::{
-    ApprovalAction, ApprovalFunction, Catalog, Cause, Invitation, InvitationEvent, InvitationKind, InvitationRecord, InvitationStatus, ParticipantType,
-    Response,
+    ApprovalAction, ApprovalFunction, Catalog, Cause, Invitation, InvitationEvent, InvitationKind, InvitationRecord,
+    InvitationStatus, ParticipantType, Response,
 };
 use shared::policy::engine::{
     self, Acted, Answer, ApprovalId, ApprovalInput, ApprovalSummary, Engine, Refusal, SkipReason, Subjects, TimeBudget,
@@ -240,8 +240,13 @@ where
     ) -> Result<Answer<Summary>, RunError> {
         // A person's decision on an approval the policy asked for.
         if let Some(approval) = parse_approval(&payload) {
-            let approval = approval.inspect_err(|e| tracing::error!(error = %e, "rejected")).map_err(RunError::Input)?;
-            return self.approval(approval, request_id, deadline).await.into_result().map(Answer::Approval);
+            let approval =
+                approval.inspect_err(|e| tracing::error!(error = %e, "rejected")).map_err(RunError::Input)?;
+            return self
+                .approval(approval, request_id, deadline)
+                .await
+                .into_result()
+                .map(|s| Answer::Approval(Box::new(s)));
         }
         let invocation = parse_policy_invocation(&payload).inspect_err(|e| tracing::error!(error = %e, "rejected"))?;
         self.run(invocation.or_request(request_id), deadline).await.into_result().map(Answer::Run)

@@ -11,8 +11,8 @@ use serde_json::Value;
 use shared::PartnerCentralError;
 use shared::config::Env;
 use shared::domain::{
-    Cause, ConnectionDetails, Invitation, InvitationEvent, InvitationKind, InvitationRecord,
-    InvitationStatus, OtherParty, OutboundEvent, ParticipantType, RecordChange, SyncMeta,
+    Cause, ConnectionDetails, Invitation, InvitationEvent, InvitationKind, InvitationRecord, InvitationStatus,
+    OtherParty, OutboundEvent, ParticipantType, RecordChange, SyncMeta,
 };
 use shared::ports::{Clock, ConnectionInvitationQuery, ConnectionInvitations, Page, StateStore};
 use shared::run::{Ports, RunSummary};

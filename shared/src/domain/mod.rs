@@ -21,4 +21,6 @@ pub use invitation::{
     UnreadableInvitation, redact_contact_details,
 };
 pub use state::{
-    AcceptanceRecord, ApprovalDecided, ApprovalDecision, ApprovalRecord, CommitOutcome, Expected, InvitationRecord, OutboxEntry, RecordChange, SyncMeta};
+    AcceptanceRecord, ApprovalDecided, ApprovalDecision, ApprovalRecord, CommitOutcome, Expected, InvitationRecord,
+    OutboxEntry, RecordChange, SyncMeta,
+};

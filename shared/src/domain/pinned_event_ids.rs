@@ -4,9 +4,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::domain::{
-    Catalog, Cause, ExpiringDigest, Invitation, InvitationEvent, InvitationStatus, OutboundEvent,
-};
+use crate::domain::{Catalog, Cause, ExpiringDigest, Invitation, InvitationEvent, InvitationStatus, OutboundEvent};
 use crate::testing::{connection_invitation, engagement_invitation};
 
 fn at(day: u32, hour: u32) -> DateTime<Utc> {

@@ -35,8 +35,8 @@ use futures::stream::BoxStream;
 use crate::commit::{CommittedOne, Decided, commit_one};
 use crate::domain::engagement_response::AcceptanceTask;
 use crate::domain::{
-    Approval, ApprovalAction, ApprovalDecision, ApprovalFunction, Cause, Invitation, InvitationEvent, InvitationKind, InvitationRecord, InvitationStatus, OutboundEvent,
-    ParticipantType, RecordChange, redact_contact_details,
+    Approval, ApprovalAction, ApprovalDecision, ApprovalFunction, Cause, Invitation, InvitationEvent, InvitationKind,
+    InvitationRecord, InvitationStatus, OutboundEvent, ParticipantType, RecordChange, redact_contact_details,
 };
 use crate::error::PartnerCentralError;
 use crate::ports::{ActionBudget, Allowance, Clock, Page, StateStore, Take};
@@ -44,10 +44,10 @@ use crate::ports::{ActionBudget, Allowance, Clock, Page, StateStore, Take};
 use super::run::{RunError, outbound};
 use super::{Condition, Decision, Exclusion, Policy, Rule};
 
-pub use decide::{EventKind, Outcome, Write};
 pub use approve::{
     Answer, ApprovalId, ApprovalInput, ApprovalOutcome, ApprovalSummary, Refusal, parse_approval, run_approval,
 };
+pub use decide::{EventKind, Outcome, Write};
 pub use report::{Asked, Match, PolicyReport, Skip, SkipReason, Started};
 
 /// What one action came to, as its adapter saw it.
@@ -461,8 +461,12 @@ where
             until,
             function: S::FUNCTION,
         };
-        let event =
-            InvitationEvent::approval_requested(&self.for_event(invitation.clone()), approval.clone(), self.cause(rule), now);
+        let event = InvitationEvent::approval_requested(
+            &self.for_event(invitation.clone()),
+            approval.clone(),
+            self.cause(rule),
+            now,
+        );
         let decide = |record| approve::ask(record, invitation, &approval, now);
         match self.commit(invitation, record, decide, |_| Ok(vec![outbound(&event)?])).await? {
             CommittedOne::Skipped(reason) => report.skip(&invitation.id, reason),
@@ -511,8 +515,7 @@ where
             let record = self.store.load_record(S::KIND, &id.invitation_id).await?;
             summary.status = record.as_ref().map(|r| r.status);
             let now = self.clock.now();
-            let judged =
-                approve::judge(record.clone(), id, &input.approval_id, input.decision, hash, request_id, now);
+            let judged = approve::judge(record.clone(), id, &input.approval_id, input.decision, hash, request_id, now);
             let (decided, approval, resume) = match judged {
                 approve::Judged::Refused(refusal) => {
                     self.give_back(taken.take()).await?;
@@ -587,8 +590,11 @@ where
             ));
             return Ok(());
         };
-        let Some(rule) =
-            self.policy.rules.iter().find(|r| r.name == approval.rule && subjects.approval_action(&r.action) == approval.action)
+        let Some(rule) = self
+            .policy
+            .rules
+            .iter()
+            .find(|r| r.name == approval.rule && subjects.approval_action(&r.action) == approval.action)
         else {
             self.give_back(taken.take()).await?;
             summary.refuse(Refusal::PolicyChanged { asked: approval.policy_hash.clone(), now: hash.to_owned() });

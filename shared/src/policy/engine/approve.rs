@@ -15,13 +15,13 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::domain::Catalog;
 use crate::domain::{
     Approval, ApprovalAction, ApprovalDecided, ApprovalDecision, ApprovalFunction, ApprovalRecord, Cause, Invitation,
     InvitationKind, InvitationRecord, InvitationStatus,
 };
 use crate::invocation::InputError;
 use crate::metrics::RunMetrics;
-use crate::domain::Catalog;
 use crate::ports::{CallCounts, EventPublisher, StateStore};
 use crate::run::{EndReport, Ports, RunReport, RunSummary, envelope};
 
@@ -121,7 +121,14 @@ impl fmt::Display for ApprovalId {
             InvitationKind::Engagement => "e",
             InvitationKind::Connection => "c",
         };
-        write!(f, "{function}:{kind}:{}:{}:{}:{}", self.action.as_str(), self.policy_hash, self.nonce, self.invitation_id)
+        write!(
+            f,
+            "{function}:{kind}:{}:{}:{}:{}",
+            self.action.as_str(),
+            self.policy_hash,
+            self.nonce,
+            self.invitation_id
+        )
     }
 }
 
@@ -366,7 +373,11 @@ pub enum Judged {
     AlreadyDecided(ApprovalDecided),
     /// The decision recorded on the record (commit it; then act when it approves). `resume`:
     /// this invocation decided it before (a retry of it): act again, with the same token.
-    Decide { record: Box<InvitationRecord>, approval: Box<ApprovalRecord>, resume: bool },
+    Decide {
+        record: Box<InvitationRecord>,
+        approval: Box<ApprovalRecord>,
+        resume: bool,
+    },
 }
 
 /// Judge a decision on `id` (already parsed and for this function).
@@ -394,7 +405,9 @@ pub fn judge(
     }
     let mut resume = false;
     if let Some(decided) = &asked.decided {
-        if decided.decision == ApprovalDecision::Approve && decided.request_id == request_id && !record.status.is_terminal()
+        if decided.decision == ApprovalDecision::Approve
+            && decided.request_id == request_id
+            && !record.status.is_terminal()
         {
             resume = true;
         } else {
@@ -408,7 +421,10 @@ pub fn judge(
         return Judged::Refused(Refusal::Expired { until: asked.until });
     }
     if asked.policy_hash != policy_hash {
-        return Judged::Refused(Refusal::PolicyChanged { asked: asked.policy_hash.clone(), now: policy_hash.to_owned() });
+        return Judged::Refused(Refusal::PolicyChanged {
+            asked: asked.policy_hash.clone(),
+            now: policy_hash.to_owned(),
+        });
     }
     let mut approval = asked;
     if !resume {
@@ -423,7 +439,8 @@ pub fn judge(
 #[serde(untagged)]
 pub enum Answer<Summary> {
     Run(Summary),
-    Approval(ApprovalSummary),
+    /// Boxed: the run's summary is the usual answer.
+    Approval(Box<ApprovalSummary>),
 }
 
 /// The approval entry in the shared envelope: `work` judges and acts on the decision
@@ -482,7 +499,8 @@ mod tests {
         assert!(Approval::is_valid_id(&text), "{text}");
         assert!(text.starts_with("ar:e:accept:0123456789abcdef:") && text.ends_with(":engi-0000000000001"), "{text}");
         assert_eq!(ApprovalId::parse(&text), Ok(a));
-        for bad in ["", "has space", "xx:e:accept:0123456789abcdef:0123456789abcdef01234567:i", "ar:e:accept:short:n:i"] {
+        for bad in ["", "has space", "xx:e:accept:0123456789abcdef:0123456789abcdef01234567:i", "ar:e:accept:short:n:i"]
+        {
             assert!(ApprovalId::parse(bad).is_err(), "{bad}");
         }
         let too_long = format!("ar:e:accept:0123456789abcdef:0123456789abcdef01234567:{}", "x".repeat(200));
@@ -523,29 +541,50 @@ mod tests {
             let id = ApprovalId::parse(text).unwrap_or_else(|e| panic!("{e}"));
             judge(record, &id, text, ApprovalDecision::Approve, hash, "req-1", at)
         };
-        assert!(matches!(judge(Some(record.clone()), &text, "0123456789abcdef", now()), Judged::Decide { resume: false, .. }));
+        assert!(matches!(
+            judge(Some(record.clone()), &text, "0123456789abcdef", now()),
+            Judged::Decide { resume: false, .. }
+        ));
         let forged = ApprovalId { nonce: "ffffffffffffffffffffffff".into(), ..genuine.clone() }.to_string();
-        assert!(matches!(judge(Some(record.clone()), &forged, "0123456789abcdef", now()), Judged::Refused(Refusal::Unknown { .. })));
+        assert!(matches!(
+            judge(Some(record.clone()), &forged, "0123456789abcdef", now()),
+            Judged::Refused(Refusal::Unknown { .. })
+        ));
         assert!(matches!(judge(None, &text, "0123456789abcdef", now()), Judged::Refused(Refusal::Unknown { .. })));
         let mismatched = ApprovalId { action: ApprovalAction::Reject, ..genuine.clone() }.to_string();
         assert!(matches!(
             judge(Some(record.clone()), &mismatched, "0123456789abcdef", now()),
-            Judged::Refused(Refusal::Mismatched { recorded: ApprovalAction::Accept, given: ApprovalAction::Reject, .. })
+            Judged::Refused(Refusal::Mismatched {
+                recorded: ApprovalAction::Accept,
+                given: ApprovalAction::Reject,
+                ..
+            })
         ));
         assert!(matches!(
             judge(Some(record.clone()), &text, "0123456789abcdef", now() + Duration::hours(6)),
             Judged::Refused(Refusal::Expired { .. })
         ));
-        assert!(matches!(judge(Some(record.clone()), &text, "fedcba9876543210", now()), Judged::Refused(Refusal::PolicyChanged { .. })));
+        assert!(matches!(
+            judge(Some(record.clone()), &text, "fedcba9876543210", now()),
+            Judged::Refused(Refusal::PolicyChanged { .. })
+        ));
         let done = InvitationRecord { status: InvitationStatus::Accepted, ..record.clone() };
-        assert!(matches!(judge(Some(done), &text, "0123456789abcdef", now()), Judged::Refused(Refusal::NotPending(InvitationStatus::Accepted))));
+        assert!(matches!(
+            judge(Some(done), &text, "0123456789abcdef", now()),
+            Judged::Refused(Refusal::NotPending(InvitationStatus::Accepted))
+        ));
         // Decided once: a replay is "already done"; the same invocation's retry resumes.
-        let Judged::Decide { record: decided, .. } = judge(Some(record.clone()), &text, "0123456789abcdef", now()) else {
+        let Judged::Decide { record: decided, .. } = judge(Some(record.clone()), &text, "0123456789abcdef", now())
+        else {
             panic!("genuine")
         };
-        assert!(matches!(judge(Some((*decided).clone()), &text, "0123456789abcdef", now()), Judged::Decide { resume: true, .. }));
+        assert!(matches!(
+            judge(Some((*decided).clone()), &text, "0123456789abcdef", now()),
+            Judged::Decide { resume: true, .. }
+        ));
         let id = ApprovalId::parse(&text).unwrap_or_else(|e| panic!("{e}"));
-        let replay = super::judge(Some(*decided), &id, &text, ApprovalDecision::Approve, "0123456789abcdef", "req-2", now());
+        let replay =
+            super::judge(Some(*decided), &id, &text, ApprovalDecision::Approve, "0123456789abcdef", "req-2", now());
         assert!(matches!(replay, Judged::AlreadyDecided(ApprovalDecided { decision: ApprovalDecision::Approve, .. })));
     }
 
@@ -563,11 +602,18 @@ mod tests {
         let Outcome::Write(w) = ask(None, &invitation, &approval, now()) else { panic!("first ask writes") };
         assert_eq!(w.events, [EventKind::Asked]);
         let mut record = w.record;
-        assert!(matches!(ask(Some(record.clone()), &invitation, &approval, now()), Outcome::Skip(SkipReason::AwaitingApproval { .. })));
+        assert!(matches!(
+            ask(Some(record.clone()), &invitation, &approval, now()),
+            Outcome::Skip(SkipReason::AwaitingApproval { .. })
+        ));
         if let Some(a) = record.approval.as_mut() {
-            a.decided = Some(ApprovalDecided { decision: ApprovalDecision::Dismiss, at: now(), request_id: "r".into() });
+            a.decided =
+                Some(ApprovalDecided { decision: ApprovalDecision::Dismiss, at: now(), request_id: "r".into() });
         }
-        assert!(matches!(ask(Some(record.clone()), &invitation, &approval, now()), Outcome::Skip(SkipReason::Dismissed { .. })));
+        assert!(matches!(
+            ask(Some(record.clone()), &invitation, &approval, now()),
+            Outcome::Skip(SkipReason::Dismissed { .. })
+        ));
         let edited = Approval { policy_hash: "fedcba9876543210".into(), ..approval };
         assert!(matches!(ask(Some(record), &invitation, &edited, now()), Outcome::Write(_)), "a new policy asks again");
     }

@@ -112,7 +112,11 @@ impl fmt::Display for SkipReason {
                 write!(f, "awaiting approval {approval_id} (until {})", until.to_rfc3339())
             }
             SkipReason::TooLateToAsk { until } => {
-                write!(f, "too close to its expiry to ask for approval (it could be approved until {})", until.to_rfc3339())
+                write!(
+                    f,
+                    "too close to its expiry to ask for approval (it could be approved until {})",
+                    until.to_rfc3339()
+                )
             }
             SkipReason::Dismissed { approval_id } => {
                 write!(f, "a person dismissed approval {approval_id}: not asked again under this policy")

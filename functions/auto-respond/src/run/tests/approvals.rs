@@ -30,7 +30,7 @@ fn asking_policy(stranger_hours: u32) -> Policy {
 async fn decide(app: &App, approval_id: &str, decision: &str, request_id: &str) -> ApprovalSummary {
     let payload = json!({"approval": {"approvalId": approval_id, "decision": decision}});
     match app.function().handle(payload, request_id, None).await {
-        Ok(Answer::Approval(summary)) => summary,
+        Ok(Answer::Approval(summary)) => *summary,
         other => panic!("not an approval's answer: {other:?}"),
     }
 }
@@ -65,7 +65,11 @@ async fn an_ask_rule_asks_once_takes_no_action_and_spends_no_allowance() {
     assert_eq!(partner.policy_hash, app.policy.hash());
     assert_eq!(partner.function.as_str(), "auto-respond");
     let invitation = app.partner.get(InvitationKind::Connection, PARTNER).unwrap_or_else(|| panic!("known"));
-    assert_eq!(Some(partner.until), invitation.expires_at.map(|e| e - Duration::hours(1)), "its expiry, minus the margin");
+    assert_eq!(
+        Some(partner.until),
+        invitation.expires_at.map(|e| e - Duration::hours(1)),
+        "its expiry, minus the margin"
+    );
     assert!(shared::domain::Approval::is_valid_id(&partner.approval_id));
     assert_eq!(asked[STRANGER].1.action, ApprovalAction::Reject);
     assert_eq!(asked[REFERRAL_OLD].0, "Engagement Invitation Approval Requested");
@@ -76,7 +80,12 @@ async fn an_ask_rule_asks_once_takes_no_action_and_spends_no_allowance() {
     // Not again on the next run: it awaits the person.
     let again = app.run(PolicyInvocation::scheduled()).await;
     assert!(again.approvals_requested.is_empty() && again.events_queued == 0, "{again:?}");
-    assert!(again.skipped.iter().any(|s| s.invitation_id == PARTNER && s.reason.to_string().starts_with("awaiting approval")));
+    assert!(
+        again
+            .skipped
+            .iter()
+            .any(|s| s.invitation_id == PARTNER && s.reason.to_string().starts_with("awaiting approval"))
+    );
     assert_eq!(app.published().len(), 5);
 }
 
@@ -93,12 +102,8 @@ async fn an_approval_acts_once_with_the_same_token_and_the_approval_cause() {
     let answers = app.partner.connection_answers();
     assert_eq!(answers.len(), 1);
     assert_eq!(answers[0].1, crate::policy::client_token(&Response::Accept, PARTNER), "the policy's own token");
-    let accepted: Vec<InvitationEventDetail> = app
-        .published()
-        .into_iter()
-        .filter(|(t, _)| t == "Connection Invitation Accepted")
-        .map(|(_, d)| d)
-        .collect();
+    let accepted: Vec<InvitationEventDetail> =
+        app.published().into_iter().filter(|(t, _)| t == "Connection Invitation Accepted").map(|(_, d)| d).collect();
     assert_eq!(accepted.len(), 1);
     let cause = accepted[0].cause.clone().unwrap_or_else(|| panic!("cause"));
     assert_eq!(cause.cause_type, CauseType::Approval);
@@ -147,7 +152,10 @@ async fn forged_mismatched_malformed_and_other_functions_approvals_are_refused_w
     let other_function = format!("ac:{}", &genuine[3..]);
     let cases = [
         (forged.as_str(), "no such approval was requested for invitation pacinv-Partner000001"),
-        (mismatched.as_str(), "does not match the approval requested for invitation pacinv-Partner000001 (it asks to accept, this id says reject)"),
+        (
+            mismatched.as_str(),
+            "does not match the approval requested for invitation pacinv-Partner000001 (it asks to accept, this id says reject)",
+        ),
         ("not-an-approval", "not an approval id this project issues"),
         ("has a space", "printable ASCII"),
         (other_function.as_str(), "an approval for auto-cancel"),
@@ -183,7 +191,11 @@ async fn expired_changed_policy_and_answered_invitations_are_refused_and_the_app
     let s = decide(&app, &full, "approve", "req-2").await;
     assert_eq!((s.outcome, s.status), (ApprovalOutcome::Refused, Some(InvitationStatus::Accepted)), "{s:?}");
     assert!(s.reason.as_deref().is_some_and(|r| r.contains("no longer PENDING: ACCEPTED")));
-    assert!(app.published().iter().any(|(t, d)| t == "Connection Invitation Accepted" && d.invitation_id == FULL && d.cause.is_none()));
+    assert!(
+        app.published()
+            .iter()
+            .any(|(t, d)| t == "Connection Invitation Accepted" && d.invitation_id == FULL && d.cause.is_none())
+    );
 
     // Past `until`.
     app.clock.set(until + Duration::seconds(1));
