@@ -227,12 +227,34 @@ pub struct Cause {
     pub rule: String,
     /// Hash of the policy document in force.
     pub policy_hash: String,
+    /// `approval`: the approval id of the `… Approval Requested` a person approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<String>,
 }
 
+impl Cause {
+    /// The policy's rule `rule` of policy `policy_hash` acted by itself.
+    pub fn policy(rule: impl Into<String>, policy_hash: impl Into<String>) -> Self {
+        Cause { cause_type: CauseType::Policy, rule: rule.into(), policy_hash: policy_hash.into(), approval_id: None }
+    }
+
+    /// A person approved `approval_id`, asked for by `rule` of policy `policy_hash`.
+    pub fn approval(rule: impl Into<String>, policy_hash: impl Into<String>, approval_id: impl Into<String>) -> Self {
+        Cause {
+            cause_type: CauseType::Approval,
+            rule: rule.into(),
+            policy_hash: policy_hash.into(),
+            approval_id: Some(approval_id.into()),
+        }
+    }
+}
+
+/// Who decided: the policy by itself, or a person approving what a rule asked (`ask`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CauseType {
     Policy,
+    Approval,
 }
 
 /// What a person is asked to approve (`… Approval Requested`).

@@ -122,6 +122,7 @@ fn cause(rule: &str) -> Cause {
         cause_type: CauseType::Policy,
         rule: rule.to_owned(),
         policy_hash: "5d41402abc4b2a76b9719d911017c592ae3c0f7a5b8e9d1c2f3a4b5c6d7e8f90".into(),
+        approval_id: None,
     }
 }
 

@@ -267,6 +267,8 @@ fn status_line(d: &InvitationEventDetail) -> Line {
             (CauseType::Policy, false) => "by policy rule",
             // Nothing was done: the rule asks.
             (CauseType::Policy, true) => "asked by policy rule",
+            // A person approved what the rule asked.
+            (CauseType::Approval, _) => "approved by a person, asked by policy rule",
         };
         line = line.and(format!(", {by} ")).code(&cause.rule);
     }

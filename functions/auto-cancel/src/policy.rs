@@ -74,6 +74,9 @@ struct RuleDocument {
     name: String,
     #[serde(rename = "match")]
     conditions: MatchDocument,
+    /// Ask a person to approve the action instead of taking it (`… Approval Requested`).
+    #[serde(default)]
+    ask: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -284,6 +287,7 @@ fn validate(doc: PolicyDocument) -> Result<Policy, PolicyError> {
     let rules = problems.rules(
         doc.rules,
         |rule| &rule.name,
+        |rule| rule.ask,
         |i, rule, problems| {
             (validate_conditions(&format!("rules[{i}].match"), rule.conditions, problems, &mut warnings), ())
         },

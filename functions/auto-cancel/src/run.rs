@@ -9,8 +9,14 @@ use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 
 use shared::PartnerCentralError;
-use shared::domain::{Catalog, Cause, Invitation, InvitationEvent, InvitationKind, InvitationStatus, ParticipantType};
-use shared::policy::engine::{Acted, Engine, Subjects, TimeBudget};
+use shared::domain::{
+    ApprovalAction, ApprovalFunction, Catalog, Cause, Invitation, InvitationEvent, InvitationKind, InvitationStatus,
+    ParticipantType,
+};
+use shared::policy::engine::{
+    Acted, Answer, ApprovalId, ApprovalInput, ApprovalSummary, Engine, Refusal, Subjects, TimeBudget, parse_approval,
+    run_approval,
+};
 use shared::policy::run_policy;
 use shared::ports::{
     ActionBudget, CallCounts, ConnectionInvitationQuery, ConnectionInvitations, EventPublisher, Page, StateStore,
@@ -18,7 +24,7 @@ use shared::ports::{
 use shared::run::{Ports, RunReport};
 
 use crate::input::{Invocation, parse_input};
-use crate::policy::{Policy, client_token};
+use crate::policy::{Conditions, Exclusions, Policy, client_token};
 use crate::summary::Summary;
 
 /// The function's name in metrics and logs.
@@ -54,6 +60,11 @@ struct Sent<'a, Connections>(&'a Connections);
 impl<Connections: ConnectionInvitations> Subjects<()> for Sent<'_, Connections> {
     const KIND: InvitationKind = InvitationKind::Connection;
     const SIDE: ParticipantType = ParticipantType::Sender;
+    const FUNCTION: ApprovalFunction = ApprovalFunction::AutoCancel;
+
+    fn approval_action(&self, _: &()) -> ApprovalAction {
+        ApprovalAction::Cancel
+    }
 
     fn list(&self) -> BoxStream<'_, Result<Page, PartnerCentralError>> {
         self.0.list_connection_invitations(ConnectionInvitationQuery {
@@ -106,9 +117,58 @@ where
         payload: serde_json::Value,
         request_id: &str,
         deadline: Option<SystemTime>,
-    ) -> Result<Summary, RunError> {
+    ) -> Result<Answer<Summary>, RunError> {
+        // A person's decision on an approval the policy asked for.
+        if let Some(approval) = parse_approval(&payload) {
+            let approval =
+                approval.inspect_err(|e| tracing::error!(error = %e, "rejected")).map_err(RunError::Input)?;
+            return self
+                .approval(approval, request_id, deadline)
+                .await
+                .into_result()
+                .map(|s| Answer::Approval(Box::new(s)));
+        }
         let invocation = parse_input(&payload).inspect_err(|e| tracing::error!(error = %e, "rejected"))?;
-        self.run(invocation.or_request(request_id), deadline).await.into_result()
+        self.run(invocation.or_request(request_id), deadline).await.into_result().map(Answer::Run)
+    }
+
+    /// The approval entry: a person's decision on an approval id (see
+    /// `shared::policy::engine::Engine::approve`).
+    pub(crate) async fn approval(
+        &self,
+        input: ApprovalInput,
+        request_id: &str,
+        deadline: Option<SystemTime>,
+    ) -> RunReport<ApprovalSummary, RunError> {
+        let summary = ApprovalSummary::new(&input, self.policy.hash());
+        let engine = self.engine(deadline);
+        let work = async |summary: &mut ApprovalSummary| match ApprovalId::parse(&input.approval_id) {
+            Ok(id) if id.kind == InvitationKind::Connection => {
+                engine.approve(&Sent(self.ports.connections), &id, &input, request_id, summary).await
+            }
+            Ok(id) => {
+                summary.refuse(Refusal::OtherFunction(id.function));
+                Ok(())
+            }
+            Err(problem) => {
+                summary.refuse(Refusal::Malformed(problem));
+                Ok(())
+            }
+        };
+        run_approval(self.ports, FUNCTION_NAME, self.settings.catalog, summary, work).await
+    }
+
+    fn engine(&self, deadline: Option<SystemTime>) -> Engine<'_, Store, Budget, Clock, Conditions, Exclusions, ()> {
+        Engine {
+            function: FUNCTION_NAME,
+            store: self.ports.store,
+            budget: self.budget,
+            clock: self.ports.clock,
+            policy: self.policy,
+            include_contact_details: self.settings.include_contact_details,
+            // A cancellation: a Get and a Cancel.
+            time: TimeBudget::until(deadline, 2, self.settings.requests_per_second),
+        }
     }
 
     /// One run. Always reports the summary; the error, if any, after the outbox was drained.
@@ -132,16 +192,7 @@ where
         deadline: Option<SystemTime>,
         summary: &mut Summary,
     ) -> Result<(), RunError> {
-        let engine = Engine {
-            function: FUNCTION_NAME,
-            store: self.ports.store,
-            budget: self.budget,
-            clock: self.ports.clock,
-            policy: self.policy,
-            include_contact_details: self.settings.include_contact_details,
-            // A cancellation: a Get and a Cancel.
-            time: TimeBudget::until(deadline, 2, self.settings.requests_per_second),
-        };
+        let engine = self.engine(deadline);
         let ran = engine.run(&Sent(self.ports.connections), dry_run, firing, &mut summary.report).await;
         summary.canceled = summary.report.acted_to(InvitationStatus::Canceled);
         ran

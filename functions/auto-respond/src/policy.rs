@@ -76,6 +76,9 @@ struct RuleDocument {
     action: String,
     #[serde(default)]
     rejection_reason: Option<String>,
+    /// Ask a person to approve the action instead of taking it (`… Approval Requested`).
+    #[serde(default)]
+    ask: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -297,6 +300,7 @@ fn validate(doc: PolicyDocument) -> Result<Policy, PolicyError> {
     let rules = problems.rules(
         doc.rules,
         |rule| &rule.name,
+        |rule| rule.ask,
         |i, rule, problems| {
             let kind = validate_kind(i, rule.kind.as_deref(), problems);
             let conditions = validate_conditions(&format!("rules[{i}].match"), kind, rule.conditions, problems);

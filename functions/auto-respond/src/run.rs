@@ -25,10 +25,13 @@ use futures::stream::BoxStream;
 use shared::PartnerCentralError;
 use shared::domain::engagement_response::{AcceptanceTask, TaskStatus};
 use shared::domain::{
-    Catalog, Cause, Invitation, InvitationEvent, InvitationKind, InvitationRecord, InvitationStatus, ParticipantType,
-    Response,
+    ApprovalAction, ApprovalFunction, Catalog, Cause, Invitation, InvitationEvent, InvitationKind, InvitationRecord,
+    InvitationStatus, ParticipantType, Response,
 };
-use shared::policy::engine::{self, Acted, Engine, SkipReason, Subjects, TimeBudget};
+use shared::policy::engine::{
+    self, Acted, Answer, ApprovalId, ApprovalInput, ApprovalSummary, Engine, Refusal, SkipReason, Subjects, TimeBudget,
+    parse_approval, run_approval,
+};
 use shared::policy::{PolicyInvocation, parse_policy_invocation, run_policy};
 use shared::ports::{
     AcceptanceTaskQuery, ActionBudget, CallCounts, ConnectionInvitationQuery, ConnectionInvitations,
@@ -71,6 +74,14 @@ pub struct AutoRespond<'a, Connections, Engagements, Responses, Answers, Store, 
     pub settings: &'a Settings,
 }
 
+/// What a person approving `response` approves.
+fn approval_action(response: &Response) -> ApprovalAction {
+    match response {
+        Response::Accept => ApprovalAction::Accept,
+        Response::Reject { .. } => ApprovalAction::Reject,
+    }
+}
+
 /// The engagement invitations we received, and their answers.
 struct ReceivedEngagements<'a, Engagements, Responses> {
     engagements: &'a Engagements,
@@ -84,6 +95,11 @@ where
 {
     const KIND: InvitationKind = InvitationKind::Engagement;
     const SIDE: ParticipantType = ParticipantType::Receiver;
+    const FUNCTION: ApprovalFunction = ApprovalFunction::AutoRespond;
+
+    fn approval_action(&self, response: &Response) -> ApprovalAction {
+        approval_action(response)
+    }
 
     fn list(&self) -> BoxStream<'_, Result<Page, PartnerCentralError>> {
         let mut query = EngagementInvitationQuery::new(ParticipantType::Receiver);
@@ -143,6 +159,11 @@ where
 {
     const KIND: InvitationKind = InvitationKind::Connection;
     const SIDE: ParticipantType = ParticipantType::Receiver;
+    const FUNCTION: ApprovalFunction = ApprovalFunction::AutoRespond;
+
+    fn approval_action(&self, response: &Response) -> ApprovalAction {
+        approval_action(response)
+    }
 
     fn list(&self) -> BoxStream<'_, Result<Page, PartnerCentralError>> {
         self.connections.list_connection_invitations(ConnectionInvitationQuery {
@@ -216,9 +237,53 @@ where
         payload: serde_json::Value,
         request_id: &str,
         deadline: Option<SystemTime>,
-    ) -> Result<Summary, RunError> {
+    ) -> Result<Answer<Summary>, RunError> {
+        // A person's decision on an approval the policy asked for.
+        if let Some(approval) = parse_approval(&payload) {
+            let approval =
+                approval.inspect_err(|e| tracing::error!(error = %e, "rejected")).map_err(RunError::Input)?;
+            return self
+                .approval(approval, request_id, deadline)
+                .await
+                .into_result()
+                .map(|s| Answer::Approval(Box::new(s)));
+        }
         let invocation = parse_policy_invocation(&payload).inspect_err(|e| tracing::error!(error = %e, "rejected"))?;
-        self.run(invocation.or_request(request_id), deadline).await.into_result()
+        self.run(invocation.or_request(request_id), deadline).await.into_result().map(Answer::Run)
+    }
+
+    /// The approval entry: a person's decision on an approval id (see
+    /// `shared::policy::engine::Engine::approve`), on the engagement or connection
+    /// invitation it names.
+    pub(crate) async fn approval(
+        &self,
+        input: ApprovalInput,
+        request_id: &str,
+        deadline: Option<SystemTime>,
+    ) -> RunReport<ApprovalSummary, RunError> {
+        let summary = ApprovalSummary::new(&input, self.policy.hash());
+        let engine = self.engine(deadline);
+        let work = async |summary: &mut ApprovalSummary| {
+            let id = match ApprovalId::parse(&input.approval_id) {
+                Ok(id) => id,
+                Err(problem) => {
+                    summary.refuse(Refusal::Malformed(problem));
+                    return Ok(());
+                }
+            };
+            match id.kind {
+                InvitationKind::Engagement => {
+                    let subjects =
+                        ReceivedEngagements { engagements: self.ports.engagements, responses: self.responses };
+                    engine.approve(&subjects, &id, &input, request_id, summary).await
+                }
+                InvitationKind::Connection => {
+                    let subjects = ReceivedConnections { connections: self.ports.connections, answers: self.answers };
+                    engine.approve(&subjects, &id, &input, request_id, summary).await
+                }
+            }
+        };
+        run_approval(self.ports, FUNCTION_NAME, self.settings.catalog, summary, work).await
     }
 
     /// One run. Always reports the summary; the error, if any, after the outbox was drained.

@@ -11,8 +11,8 @@ use serde_json::Value;
 use shared::PartnerCentralError;
 use shared::config::Env;
 use shared::domain::{
-    Cause, CauseType, ConnectionDetails, Invitation, InvitationEvent, InvitationKind, InvitationRecord,
-    InvitationStatus, OtherParty, OutboundEvent, ParticipantType, RecordChange, SyncMeta,
+    Cause, ConnectionDetails, Invitation, InvitationEvent, InvitationKind, InvitationRecord, InvitationStatus,
+    OtherParty, OutboundEvent, ParticipantType, RecordChange, SyncMeta,
 };
 use shared::ports::{Clock, ConnectionInvitationQuery, ConnectionInvitations, Page, StateStore};
 use shared::run::{Ports, RunSummary};
@@ -404,7 +404,7 @@ async fn a_transition_another_function_commits_first_is_not_published_again() {
     let canceled = w.api.get(InvitationKind::Connection, &cid(2)).unwrap_or_else(|| panic!("seeded"));
     let mut theirs = racing.inner.record(InvitationKind::Connection, &cid(2)).unwrap_or_else(|| panic!("recorded"));
     theirs.observe(&canceled, now);
-    let cause = Cause { cause_type: CauseType::Policy, rule: "stale".into(), policy_hash: "abc".into() };
+    let cause = Cause::policy("stale", "abc");
     let event = InvitationEvent::canceled_by_policy(&canceled, Pending, cause, now).unwrap_or_else(|| panic!("event"));
     let event = OutboundEvent::from_event(&event).unwrap_or_else(|e| panic!("{e}"));
     racing.before_next_commit(vec![RecordChange::update(theirs, vec![event])]);

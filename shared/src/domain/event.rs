@@ -288,7 +288,7 @@ mod tests {
     #[test]
     fn policy_cancel_shares_the_id_of_the_observed_cancel() {
         let inv = invitation(InvitationKind::Connection, InvitationStatus::Canceled);
-        let cause = Cause { cause_type: CauseType::Policy, rule: "stale".into(), policy_hash: "abc".into() };
+        let cause = Cause::policy("stale", "abc");
         let by_policy = InvitationEvent::canceled_by_policy(&inv, InvitationStatus::Pending, cause, now());
         let observed = InvitationEvent::transition(&inv, InvitationStatus::Pending, now());
         assert_eq!(by_policy.map(|e| e.detail.event_id), observed.map(|e| e.detail.event_id));

@@ -23,4 +23,7 @@ pub use invitation::{
     Catalog, ConnectionDetails, Invitation, InvitationKind, InvitationStatus, OtherParty, ParticipantType,
     UnreadableInvitation, redact_contact_details,
 };
-pub use state::{AcceptanceRecord, CommitOutcome, Expected, InvitationRecord, OutboxEntry, RecordChange, SyncMeta};
+pub use state::{
+    AcceptanceRecord, ApprovalDecided, ApprovalDecision, ApprovalRecord, CommitOutcome, Expected, InvitationRecord,
+    OutboxEntry, RecordChange, SyncMeta,
+};

@@ -4,9 +4,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::domain::{
-    Catalog, Cause, CauseType, ExpiringDigest, Invitation, InvitationEvent, InvitationStatus, OutboundEvent,
-};
+use crate::domain::{Catalog, Cause, ExpiringDigest, Invitation, InvitationEvent, InvitationStatus, OutboundEvent};
 use crate::testing::{connection_invitation, engagement_invitation};
 
 fn at(day: u32, hour: u32) -> DateTime<Utc> {
@@ -22,7 +20,7 @@ fn engagement() -> Invitation {
 }
 
 fn cause() -> Cause {
-    Cause { cause_type: CauseType::Policy, rule: "stale-invitations".into(), policy_hash: "a1b2c3d4e5f60718".into() }
+    Cause::policy("stale-invitations", "a1b2c3d4e5f60718")
 }
 
 fn id(event: Option<InvitationEvent>) -> String {

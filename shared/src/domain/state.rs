@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::answer::{RecordedAnswer, answer_fact};
 use super::envelope::OutboundEvent;
-use super::event::{Cause, CauseType};
+use super::event::{ApprovalAction, Cause};
 use super::invitation::{Invitation, InvitationKind, InvitationStatus, ParticipantType};
 
 /// The remembered state of one invitation.
@@ -43,6 +43,10 @@ pub struct InvitationRecord {
     /// The acceptance task auto-respond started for it, followed until it ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acceptance: Option<Box<AcceptanceRecord>>,
+    /// The approval a policy rule asked a person for (`ask`), and what became of it: what
+    /// makes an approval id genuine, and what stops the policy asking again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Box<ApprovalRecord>>,
     /// When a terminal status was recorded; the record is kept for the retention period
     /// after that, then expires (table TTL).
     #[serde(default)]
@@ -70,6 +74,63 @@ pub struct AcceptanceRecord {
     /// `None` while it is followed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<String>,
+    /// Started because a person approved this approval id (the cause is then `approval`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<String>,
+}
+
+/// An approval a policy rule asked for (`… Approval Requested` was published with it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalRecord {
+    /// The one-time id the request carried.
+    pub approval_id: String,
+    /// `accept`, `reject`, `cancel`.
+    pub action: ApprovalAction,
+    /// The rule that said `ask`, and its policy.
+    pub rule: String,
+    pub policy_hash: String,
+    /// Refused after this instant.
+    pub until: DateTime<Utc>,
+    pub requested_at: DateTime<Utc>,
+    /// What a person decided, once decided: one decision per approval id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided: Option<ApprovalDecided>,
+}
+
+/// A person's decision on an approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalDecided {
+    pub decision: ApprovalDecision,
+    pub at: DateTime<Utc>,
+    /// The Lambda request that decided (its own retries may finish what it started).
+    pub request_id: String,
+}
+
+/// `approve` or `dismiss`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalDecision {
+    Approve,
+    Dismiss,
+}
+
+impl ApprovalDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalDecision::Approve => "approve",
+            ApprovalDecision::Dismiss => "dismiss",
+        }
+    }
+}
+
+impl ApprovalRecord {
+    /// Whether this is the request for `action` under the policy `policy_hash` (then the
+    /// policy does not ask again, whatever became of it).
+    pub fn is_for(&self, action: ApprovalAction, policy_hash: &str) -> bool {
+        self.action == action && self.policy_hash == policy_hash
+    }
 }
 
 impl AcceptanceRecord {
@@ -81,7 +142,10 @@ impl AcceptanceRecord {
     /// The policy that started the task: the `cause` of its events and of the `Accepted`
     /// transition, whoever records that.
     pub fn cause(&self) -> Cause {
-        Cause { cause_type: CauseType::Policy, rule: self.rule.clone(), policy_hash: self.policy_hash.clone() }
+        match &self.approval_id {
+            Some(id) => Cause::approval(self.rule.clone(), self.policy_hash.clone(), id.clone()),
+            None => Cause::policy(self.rule.clone(), self.policy_hash.clone()),
+        }
     }
 }
 
@@ -102,6 +166,7 @@ impl InvitationRecord {
             warned_expires_at: None,
             planned_by_policy: None,
             acceptance: None,
+            approval: None,
             terminal_at: invitation.status.is_terminal().then_some(now),
             answer: None,
             version: 0,

@@ -20,6 +20,7 @@
 //! adapters ([`Subjects`]); the pure decisions ([`decide`]) return *what* to write, rendered
 //! into contract events after.
 
+pub mod approve;
 pub mod decide;
 mod report;
 
@@ -34,8 +35,8 @@ use futures::stream::BoxStream;
 use crate::commit::{CommittedOne, Decided, commit_one};
 use crate::domain::engagement_response::AcceptanceTask;
 use crate::domain::{
-    Cause, CauseType, Invitation, InvitationEvent, InvitationKind, InvitationRecord, InvitationStatus, OutboundEvent,
-    ParticipantType, RecordChange, redact_contact_details,
+    Approval, ApprovalAction, ApprovalDecision, ApprovalFunction, Cause, Invitation, InvitationEvent, InvitationKind,
+    InvitationRecord, InvitationStatus, OutboundEvent, ParticipantType, RecordChange, redact_contact_details,
 };
 use crate::error::PartnerCentralError;
 use crate::ports::{ActionBudget, Allowance, Clock, Page, StateStore, Take};
@@ -43,8 +44,11 @@ use crate::ports::{ActionBudget, Allowance, Clock, Page, StateStore, Take};
 use super::run::{RunError, outbound};
 use super::{Condition, Decision, Exclusion, Policy, Rule};
 
+pub use approve::{
+    Answer, ApprovalId, ApprovalInput, ApprovalOutcome, ApprovalSummary, Refusal, parse_approval, run_approval,
+};
 pub use decide::{EventKind, Outcome, Write};
-pub use report::{Match, PolicyReport, Skip, SkipReason, Started};
+pub use report::{Asked, Match, PolicyReport, Skip, SkipReason, Started};
 
 /// What one action came to, as its adapter saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +70,11 @@ pub trait Subjects<Action>: Sync {
     /// Which invitations: the kind, and our side of them.
     const KIND: InvitationKind;
     const SIDE: ParticipantType;
+    /// The function whose approval entry takes a person's decision on its `ask` rules.
+    const FUNCTION: ApprovalFunction;
+
+    /// What a person approving `action` approves (`accept`, `reject`, `cancel`).
+    fn approval_action(&self, action: &Action) -> ApprovalAction;
 
     /// Every PENDING invitation of the kind on our side (all pages).
     fn list(&self) -> BoxStream<'_, Result<Page, PartnerCentralError>>;
@@ -296,6 +305,11 @@ where
                 report.skip(&invitation.id, reason);
                 continue;
             }
+            // `ask`: no action, no allowance; a person decides through the approval entry.
+            if rule.ask {
+                self.ask(subjects, invitation, rule, record, now, report).await?;
+                continue;
+            }
             if used_up || out_of_time.is_some() || !self.policy.limits.within_run_cap(report.actions()) {
                 report.deferred.push(invitation.id.clone());
                 continue;
@@ -317,7 +331,8 @@ where
                 continue;
             }
             // An error keeps the action counted: it may have happened.
-            match self.act_one(subjects, invitation, rule, record, report).await? {
+            let cause = self.cause(rule);
+            match self.act_one(subjects, invitation, &rule.action, &cause, record, report).await? {
                 Acted::Done(now_is) => report.acted.push((invitation.id.clone(), now_is.status)),
                 Acted::Started(task) => {
                     report.started.push(Started { invitation_id: invitation.id.clone(), task_id: task.task_id })
@@ -345,7 +360,8 @@ where
         &self,
         subjects: &S,
         listed: &Invitation,
-        rule: &Rule<Conditions, Action>,
+        action: &Action,
+        cause: &Cause,
         record: Option<InvitationRecord>,
         report: &mut PolicyReport,
     ) -> Result<Acted, RunError> {
@@ -365,9 +381,9 @@ where
         if current.is_overdue(self.clock.now()) {
             return Ok(Acted::Skipped(SkipReason::Overdue));
         }
-        let token = subjects.client_token(id, &rule.action);
-        tracing::info!(invitation_id = id, rule = %rule.name, client_token = %token, function = self.function, "acting");
-        let acted = match subjects.act(&current, &rule.action, &token).await {
+        let token = subjects.client_token(id, action);
+        tracing::info!(invitation_id = id, rule = %cause.rule, cause = ?cause.cause_type, client_token = %token, function = self.function, "acting");
+        let acted = match subjects.act(&current, action, &token).await {
             Ok(acted) => acted,
             Err(e) => {
                 let mut reason = report.skip_reason_of(e)?;
@@ -386,9 +402,8 @@ where
                 return Ok(Acted::Skipped(reason));
             }
         };
-        let cause = self.cause(rule);
         match &acted {
-            Acted::Done(now_is) => self.record_observed(listed, record, now_is, Some(&cause), report).await?,
+            Acted::Done(now_is) => self.record_observed(listed, record, now_is, Some(cause), report).await?,
             Acted::Answered { operation, invitation } => {
                 tracing::warn!(invitation_id = id, status = %invitation.status, operation, "answered with another status");
                 self.record_observed(listed, record, invitation, None, report).await?;
@@ -397,14 +412,232 @@ where
             }
             Acted::Started(task) => {
                 let at = self.clock.now();
-                let decide = |record| decide::started(record, &current, task, &cause, at);
+                let decide = |record| decide::started(record, &current, task, cause, at);
                 let committed =
-                    self.commit(&current, record, decide, |w| self.rendered(&current, w, Some(&cause), at)).await?;
+                    self.commit(&current, record, decide, |w| self.rendered(&current, w, Some(cause), at)).await?;
                 report.events_queued += committed.events();
             }
             Acted::Skipped(_) => {}
         }
         Ok(acted)
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Approvals
+
+    /// A match whose rule says `ask`: publish `… Approval Requested` once per invitation,
+    /// action and policy, the approval recorded on its record (what makes its id genuine).
+    /// No action, no allowance.
+    async fn ask<S: Subjects<Action>>(
+        &self,
+        subjects: &S,
+        invitation: &Invitation,
+        rule: &Rule<Conditions, Action>,
+        record: Option<InvitationRecord>,
+        now: DateTime<Utc>,
+        report: &mut PolicyReport,
+    ) -> Result<(), RunError> {
+        let action = subjects.approval_action(&rule.action);
+        let hash = self.policy.hash();
+        let approval_id = ApprovalId::new(S::FUNCTION, S::KIND, action, hash, &invitation.id).to_string();
+        if !Approval::is_valid_id(&approval_id) {
+            report.notes.push(format!(
+                "invitation {:?}: its id cannot travel in an approval id (printable ASCII, at most {} characters); not asked",
+                invitation.id,
+                Approval::MAX_ID_CHARS
+            ));
+            return Ok(());
+        }
+        let until = approve::until(invitation, now);
+        if until <= now {
+            report.skip(&invitation.id, SkipReason::TooLateToAsk { until });
+            return Ok(());
+        }
+        let approval = Approval {
+            approval_id: approval_id.clone(),
+            action,
+            rule: rule.name.clone(),
+            policy_hash: hash.to_owned(),
+            until,
+            function: S::FUNCTION,
+        };
+        let event = InvitationEvent::approval_requested(
+            &self.for_event(invitation.clone()),
+            approval.clone(),
+            self.cause(rule),
+            now,
+        );
+        let decide = |record| approve::ask(record, invitation, &approval, now);
+        match self.commit(invitation, record, decide, |_| Ok(vec![outbound(&event)?])).await? {
+            CommittedOne::Skipped(reason) => report.skip(&invitation.id, reason),
+            CommittedOne::AlreadyRecorded => {}
+            committed => {
+                report.events_queued += committed.events();
+                tracing::info!(invitation_id = %invitation.id, approval_id = %approval_id, rule = %rule.name, "approval requested");
+                report.approvals_requested.push(Asked {
+                    invitation_id: invitation.id.clone(),
+                    approval_id,
+                    rule: rule.name.clone(),
+                    until,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The approval entry: a person's decision on approval `id` (of an invitation of
+    /// `subjects`' kind), in the Lambda invocation `request_id`. Genuine (recorded, same
+    /// invitation and action), not expired, the policy unchanged, the invitation still
+    /// PENDING (Get), an allowance taken: the decision is recorded (one per approval id),
+    /// then the action taken through the same path as the policy's, with the same client
+    /// token, its transition recorded with the cause `approval`. Refusals are answers (in
+    /// `summary`), not errors.
+    pub async fn approve<S: Subjects<Action>>(
+        &self,
+        subjects: &S,
+        id: &ApprovalId,
+        input: &ApprovalInput,
+        request_id: &str,
+        summary: &mut ApprovalSummary,
+    ) -> Result<(), RunError> {
+        summary.invitation_id = Some(id.invitation_id.clone());
+        summary.action = Some(id.action);
+        if id.function != S::FUNCTION {
+            summary.refuse(Refusal::OtherFunction(id.function));
+            return Ok(());
+        }
+        let mut report = PolicyReport::default();
+        let hash = self.policy.hash();
+        let mut taken: Option<Vec<Allowance>> = None;
+        let mut attempts = 0;
+        let (approval, current) = loop {
+            attempts += 1;
+            let record = self.store.load_record(S::KIND, &id.invitation_id).await?;
+            summary.status = record.as_ref().map(|r| r.status);
+            let now = self.clock.now();
+            let judged = approve::judge(record.clone(), id, &input.approval_id, input.decision, hash, request_id, now);
+            let (decided, approval, resume) = match judged {
+                approve::Judged::Refused(refusal) => {
+                    self.give_back(taken.take()).await?;
+                    summary.refuse(refusal);
+                    return Ok(());
+                }
+                approve::Judged::AlreadyDecided(decided) => {
+                    self.give_back(taken.take()).await?;
+                    let done = match decided.decision {
+                        ApprovalDecision::Approve => "approved",
+                        ApprovalDecision::Dismiss => "dismissed",
+                    };
+                    summary.outcome = ApprovalOutcome::AlreadyDone;
+                    summary.reason = Some(format!("already done: {done} at {}", decided.at.to_rfc3339()));
+                    tracing::info!(approval_id = %input.approval_id, done, "approval replayed: nothing done again");
+                    return Ok(());
+                }
+                approve::Judged::Decide { record, approval, resume } => (record, approval, resume),
+            };
+            // Approving: the invitation still PENDING, and an allowance, before the decision
+            // is recorded (a refused approval stays usable).
+            let mut current = None;
+            if input.decision == ApprovalDecision::Approve {
+                let got = match subjects.get(&id.invitation_id).await {
+                    Ok(got) => got,
+                    Err(e) => {
+                        let reason = report.skip_reason_of(e)?;
+                        self.give_back(taken.take()).await?;
+                        summary.refuse(Refusal::NotDone(reason));
+                        return Ok(());
+                    }
+                };
+                if got.status != InvitationStatus::Pending {
+                    self.give_back(taken.take()).await?;
+                    self.record_observed(&got, record, &got, None, &mut report).await?;
+                    summary.events_queued += report.events_queued;
+                    summary.status = Some(got.status);
+                    summary.refuse(Refusal::NotPending(got.status));
+                    return Ok(());
+                }
+                if taken.is_none() && !resume {
+                    let allowances = self.policy.limits.allowances(self.function, None, now);
+                    if let Take::UsedUp { key } = self.budget.take(&allowances).await? {
+                        summary.refuse(Refusal::AllowanceUsedUp { key });
+                        return Ok(());
+                    }
+                    taken = Some(allowances);
+                }
+                current = Some(got);
+            }
+            if resume {
+                break (approval, current);
+            }
+            match self.store.commit(vec![RecordChange::update(*decided, Vec::new())]).await?.first() {
+                Some(crate::domain::CommitOutcome::Conflict) if attempts < 5 => continue,
+                Some(crate::domain::CommitOutcome::Conflict) => {
+                    self.give_back(taken.take()).await?;
+                    summary.refuse(Refusal::NotDone(SkipReason::RecordKeptChanging));
+                    return Ok(());
+                }
+                _ => break (approval, current),
+            }
+        };
+        let Some(current) = current else {
+            tracing::info!(approval_id = %input.approval_id, invitation_id = %id.invitation_id, "approval dismissed: not asked again under this policy");
+            summary.outcome = ApprovalOutcome::Dismissed;
+            summary.reason = Some(format!(
+                "dismissed: the policy does not ask again to {} invitation {} under policy {}",
+                approval.action.as_str(),
+                id.invitation_id,
+                approval.policy_hash
+            ));
+            return Ok(());
+        };
+        let Some(rule) = self
+            .policy
+            .rules
+            .iter()
+            .find(|r| r.name == approval.rule && subjects.approval_action(&r.action) == approval.action)
+        else {
+            self.give_back(taken.take()).await?;
+            summary.refuse(Refusal::PolicyChanged { asked: approval.policy_hash.clone(), now: hash.to_owned() });
+            return Ok(());
+        };
+        let cause = Cause::approval(approval.rule.clone(), approval.policy_hash.clone(), approval.approval_id.clone());
+        let record = self.store.load_record(S::KIND, &id.invitation_id).await?;
+        let acted = self.act_one(subjects, &current, &rule.action, &cause, record, &mut report).await?;
+        summary.events_queued += report.events_queued;
+        match acted {
+            Acted::Done(now_is) => {
+                tracing::info!(approval_id = %input.approval_id, invitation_id = %id.invitation_id, status = %now_is.status, "approved and done");
+                summary.outcome = ApprovalOutcome::Done;
+                summary.status = Some(now_is.status);
+                summary.cause = Some(cause);
+            }
+            Acted::Started(task) => {
+                tracing::info!(approval_id = %input.approval_id, invitation_id = %id.invitation_id, task_id = %task.task_id, "approved: acceptance started");
+                summary.outcome = ApprovalOutcome::Started;
+                summary.task_id = Some(task.task_id);
+                summary.cause = Some(cause);
+            }
+            Acted::Answered { .. } => {}
+            Acted::Skipped(reason) => {
+                self.give_back(taken.take()).await?;
+                let refusal = match reason {
+                    SkipReason::NoLongerPending(status) => {
+                        summary.status = Some(status);
+                        Refusal::NotPending(status)
+                    }
+                    other => Refusal::NotDone(other),
+                };
+                summary.refuse(refusal);
+            }
+        }
+        Ok(())
+    }
+
+    async fn give_back(&self, taken: Option<Vec<Allowance>>) -> Result<(), RunError> {
+        if let Some(allowances) = taken {
+            self.budget.give_back(&allowances).await?;
+        }
+        Ok(())
     }
 
     /// Record a status the API showed us and publish its transition (`cause`: when it was
@@ -468,7 +701,7 @@ where
     }
 
     fn cause(&self, rule: &Rule<Conditions, Action>) -> Cause {
-        Cause { cause_type: CauseType::Policy, rule: rule.name.clone(), policy_hash: self.policy.hash().to_owned() }
+        Cause::policy(rule.name.clone(), self.policy.hash())
     }
 
     /// The invitation as published: without its personal data unless configured.

@@ -8,12 +8,14 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, Utc};
 
 /// One named rule: act on what matches all its conditions; `action`, when the function's
-/// rules say what to do (`()` when it has one thing to do).
+/// rules say what to do (`()` when it has one thing to do); `ask`: ask a person to approve
+/// the action instead of taking it (`"ask": true` in the document).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule<Conditions, Action = ()> {
     pub name: String,
     pub conditions: Conditions,
     pub action: Action,
+    pub ask: bool,
 }
 
 /// A function's condition set: whether every condition that is set holds for `subject` at
@@ -121,7 +123,7 @@ mod tests {
     }
 
     fn rule(name: &str, conditions: Toy) -> Rule<Toy> {
-        Rule { name: name.to_owned(), conditions, action: () }
+        Rule { name: name.to_owned(), conditions, action: (), ask: false }
     }
 
     fn names(v: &[&str]) -> Option<BTreeSet<String>> {

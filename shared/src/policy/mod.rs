@@ -78,7 +78,7 @@ where
 
     /// What the policy selects (version, rules in order, exclusions) as canonical JSON: keys
     /// sorted, no whitespace, set-valued lists sorted and de-duplicated. Each rule is
-    /// `{"name", "match"}`, plus `"action"` when its action is not `null`.
+    /// `{"name", "match"}`, plus `"action"` when its action is not `null` and `"ask": true` when it asks.
     pub fn canonical_json(&self) -> String {
         let rules: Vec<Value> = self
             .rules
@@ -88,6 +88,10 @@ where
                 let action = r.action.canonical();
                 if !action.is_null() {
                     rule["action"] = action;
+                }
+                // Only when set: the hashes of policies without `ask` are unchanged.
+                if r.ask {
+                    rule["ask"] = Value::Bool(true);
                 }
                 rule
             })

@@ -141,19 +141,21 @@ impl Problems {
 
     /// Every rule of a document, in order: its name checked first (`name`: where a rule
     /// document has it), then `rule` (its conditions and action, problems reported at
-    /// `rules[<index>]…`).
+    /// `rules[<index>]…`); `ask`: whether the rule asks a person instead of acting.
     pub fn rules<Document, Conditions, Action>(
         &mut self,
         documents: Vec<Document>,
         name: impl Fn(&Document) -> &str,
+        ask: impl Fn(&Document) -> bool,
         mut rule: impl FnMut(usize, Document, &mut Problems) -> (Conditions, Action),
     ) -> Vec<Rule<Conditions, Action>> {
         let mut names = RuleNames::default();
         let mut rules = Vec::with_capacity(documents.len());
         for (i, document) in documents.into_iter().enumerate() {
             let name = names.check(i, name(&document), self);
+            let ask = ask(&document);
             let (conditions, action) = rule(i, document, self);
-            rules.push(Rule { name, conditions, action });
+            rules.push(Rule { name, conditions, action, ask });
         }
         rules
     }

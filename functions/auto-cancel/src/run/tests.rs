@@ -158,7 +158,10 @@ impl<Connections: Fake> App<Connections> {
     }
 
     async fn handle(&self, payload: serde_json::Value, request_id: &str) -> Result<Summary, RunError> {
-        self.function().handle(payload, request_id, None).await
+        match self.function().handle(payload, request_id, None).await? {
+            Answer::Run(summary) => Ok(summary),
+            Answer::Approval(approval) => panic!("a run's payload answered as an approval: {approval:?}"),
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use super::*;
 use chrono::TimeZone;
 use shared::domain::engagement_response::TaskReasonCode;
-use shared::domain::{Cause, CauseType, DetailType, InvitationEvent, InvitationRecord};
+use shared::domain::{Cause, DetailType, InvitationEvent, InvitationRecord};
 use shared::policy::engine::SkipReason;
 use shared::policy::engine::decide::{plan, precheck, render, started};
 use shared::testing::engagement_invitation;
@@ -18,7 +18,7 @@ fn pending() -> Invitation {
 }
 
 fn cause() -> Cause {
-    Cause { cause_type: CauseType::Policy, rule: "r".into(), policy_hash: "0123456789abcdef".into() }
+    Cause::policy("r", "0123456789abcdef")
 }
 
 fn task(status: TaskStatus) -> AcceptanceTask {
@@ -137,6 +137,7 @@ fn an_unlisted_task_is_given_up_a_day_after_its_start_with_its_end_from_the_invi
         policy_hash: "0123456789abcdef".into(),
         started_at: now(),
         ended: None,
+        approval_id: None,
     };
     let limit = chrono::Duration::hours(UNLISTED_TASK_LIMIT_HOURS);
     assert!(!give_up_on(&acceptance, now() + limit - chrono::Duration::seconds(1)));

@@ -149,6 +149,8 @@ fn ids(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| (*s).to_owned()).collect()
 }
 
+mod approvals;
+
 const START: &str = "StartEngagementByAcceptingInvitationTask";
 const REJECT: &str = "RejectEngagementInvitation";
 

@@ -192,6 +192,7 @@ mod tests {
             policy_hash: "0123456789abcdef".into(),
             started_at: t(2),
             ended: None,
+            approval_id: None,
         }));
         let caused = render(&accepted, Some(&record), &from_pending, t(3)).unwrap_or_else(|e| panic!("{e}"));
         let detail = |events: &[OutboundEvent]| -> serde_json::Value {

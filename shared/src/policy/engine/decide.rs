@@ -36,6 +36,8 @@ pub enum EventKind {
     Transition { previous: crate::domain::InvitationStatus },
     /// `Acceptance Completed` / `Acceptance Failed`.
     Ended(AcceptanceTask),
+    /// `… Approval Requested` (rendered by the engine, which made the approval).
+    Asked,
 }
 
 /// A record to write with its (unrendered) events.
@@ -89,6 +91,7 @@ pub fn started(
         policy_hash: cause.policy_hash.clone(),
         started_at: task.started_at.unwrap_or(now),
         ended: None,
+        approval_id: cause.approval_id.clone(),
     }));
     Outcome::Write(Box::new(Write { record, events: vec![EventKind::Started(task.clone())] }))
 }
@@ -130,7 +133,7 @@ pub fn render(
             }
             (EventKind::Transition { previous }, None) => InvitationEvent::transition(invitation, *previous, now),
             (EventKind::Ended(task), cause) => InvitationEvent::acceptance_ended(invitation, task, cause.cloned(), now),
-            (EventKind::Planned | EventKind::Started(_), _) => None,
+            (EventKind::Planned | EventKind::Asked | EventKind::Started(_), _) => None,
         })
         .collect()
 }

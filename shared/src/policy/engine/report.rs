@@ -46,6 +46,13 @@ pub enum SkipReason {
     /// The call returned the invitation in a form this version cannot read (an unknown
     /// value, a missing member): never acted on.
     Unreadable(UnreadableAnswer),
+    /// Its rule says `ask`: a person was asked (this approval id) and has not decided yet.
+    AwaitingApproval { approval_id: String, until: DateTime<Utc> },
+    /// Its rule says `ask`, and a person dismissed the approval: not asked again under this
+    /// policy.
+    Dismissed { approval_id: String },
+    /// Its rule says `ask`, but it expires within the approval safety margin.
+    TooLateToAsk { until: DateTime<Utc> },
 }
 
 impl SkipReason {
@@ -101,6 +108,19 @@ impl fmt::Display for SkipReason {
             }
             SkipReason::RecordKeptChanging => f.write_str("its state record kept changing; try again on the next run"),
             SkipReason::Unreadable(answer) => answer.fmt(f),
+            SkipReason::AwaitingApproval { approval_id, until } => {
+                write!(f, "awaiting approval {approval_id} (until {})", until.to_rfc3339())
+            }
+            SkipReason::TooLateToAsk { until } => {
+                write!(
+                    f,
+                    "too close to its expiry to ask for approval (it could be approved until {})",
+                    until.to_rfc3339()
+                )
+            }
+            SkipReason::Dismissed { approval_id } => {
+                write!(f, "a person dismissed approval {approval_id}: not asked again under this policy")
+            }
         }
     }
 }
@@ -151,6 +171,16 @@ impl Match {
     }
 }
 
+/// An approval a run asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Asked {
+    pub invitation_id: String,
+    pub approval_id: String,
+    pub rule: String,
+    pub until: DateTime<Utc>,
+}
+
 /// An acceptance task a run started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -182,6 +212,9 @@ pub struct PolicyReport {
     pub matches: Vec<Match>,
     /// Dry run: the matches it plans to act on (each gets one planned event per policy).
     pub planned: Vec<String>,
+    /// Real run: matches whose rule says `ask`, asked for approval by this run (each gets
+    /// one `… Approval Requested` per invitation, action and policy).
+    pub approvals_requested: Vec<Asked>,
     /// Real run: done by this run, with the status the action gave (the function's summary
     /// names them: `canceled`, `accepted`, `rejected`).
     #[serde(skip)]
