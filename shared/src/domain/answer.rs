@@ -180,6 +180,7 @@ mod tests {
             planned_by_policy: None,
             acceptance: None,
             terminal_at: None,
+            approval: None,
             answer: None,
             version: 1,
         }
