@@ -556,6 +556,13 @@ where
                     summary.refuse(Refusal::NotPending(got.status));
                     return Ok(());
                 }
+                // Again with the service's "now" the Get just brought: a warm process's clock
+                // is only as fresh as its last Partner Central answer, which may be long ago.
+                if self.clock.now() > approval.until {
+                    self.give_back(taken.take()).await?;
+                    summary.refuse(Refusal::Expired { until: approval.until });
+                    return Ok(());
+                }
                 if taken.is_none() && !resume {
                     let allowances = self.policy.limits.allowances(self.function, None, now);
                     if let Take::UsedUp { key } = self.budget.take(&allowances).await? {
