@@ -64,6 +64,10 @@ pub enum EventKind {
 }
 
 /// What to do about one invitation.
+// `Commit` carries the whole record (it grew with the approval and answer fields): a plan is
+// made per invitation and consumed at once, so boxing would add an allocation per invitation
+// for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
     Nothing,
