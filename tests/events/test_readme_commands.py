@@ -86,6 +86,7 @@ PLACEHOLDERS = {
     "<EventArchiveArn>": f"arn:aws:events:us-east-1:{published.PRODUCER}:archive/{ARCHIVE}",
     "<deploy time>": "2026-11-20T08:00:00Z",
     "<now>": "2026-11-20T14:00:00Z",
+    "<approvalId>": "ar:c:accept:5fe3086c10a630db:d2059afaf1d3c126391b201d:pacinv-Partner000001",
 }
 
 
