@@ -611,9 +611,14 @@ where
         let acted = match self.act_one(subjects, &current, &rule.action, &cause, record, &mut report).await {
             Ok(acted) => acted,
             Err(e) => {
-                // Not done: the approval stays usable (a later invocation can give it again).
-                if let Err(release) = self.release(S::KIND, id, input, request_id).await {
-                    tracing::error!(approval_id = %input.approval_id, error = %release, "the approval stays spent");
+                // Not done: the allowance goes back, and the approval stays usable (a later
+                // invocation can give it again).
+                let undone = async {
+                    self.give_back(taken.take()).await?;
+                    self.release(S::KIND, id, input, request_id).await
+                };
+                if let Err(undo) = undone.await {
+                    tracing::error!(approval_id = %input.approval_id, error = %undo, "cannot undo the decision");
                 }
                 return Err(e);
             }

@@ -659,6 +659,29 @@ mod tests {
     }
 
     #[test]
+    fn only_this_requests_undone_approval_of_a_pending_invitation_is_released() {
+        let invitation = engagement_invitation("engi-0000000000001", now());
+        let text = id().to_string();
+        let mut record = InvitationRecord::first_sighting(&invitation, true, now());
+        asked(&mut record, &text, now() + Duration::hours(5));
+        let decided = |mut r: InvitationRecord, decision: ApprovalDecision, request: &str| {
+            if let Some(a) = r.approval.as_mut() {
+                a.decided = Some(ApprovalDecided { decision, at: now(), request_id: request.into() });
+            }
+            r
+        };
+        let approved = decided(record.clone(), ApprovalDecision::Approve, "req-1");
+        let released = release(approved.clone(), &text, "req-1").and_then(|r| r.approval);
+        assert_eq!(released.map(|a| a.decided), Some(None), "approvable again");
+        assert_eq!(release(approved.clone(), &text, "req-2"), None, "another request's decision stays");
+        assert_eq!(release(approved.clone(), "ar:other", "req-1"), None, "another approval");
+        assert_eq!(release(decided(record.clone(), ApprovalDecision::Dismiss, "req-1"), &text, "req-1"), None);
+        let ended = InvitationRecord { status: InvitationStatus::Accepted, ..approved };
+        assert_eq!(release(ended, &text, "req-1"), None, "the invitation ended: nothing to give again");
+        assert_eq!(release(record, &text, "req-1"), None, "not decided");
+    }
+
+    #[test]
     fn a_rule_asks_once_per_invitation_action_and_policy_and_never_again_once_dismissed() {
         let invitation = engagement_invitation("engi-0000000000001", now());
         let approval = Approval {
