@@ -555,9 +555,11 @@ where
                     summary.refuse(Refusal::NotPending(got.status));
                     return Ok(());
                 }
-                // Again with the service's "now" the Get just brought: a warm process's clock
-                // is only as fresh as its last Partner Central answer, which may be long ago.
-                if self.clock.now() > approval.until {
+                // `until` at the service's "now" the Get just brought (a warm process's clock
+                // is only as fresh as its last Partner Central answer, a fresh one's is the
+                // machine's), and the allowance of that day.
+                let now = self.clock.now();
+                if now > approval.until {
                     self.give_back(taken.take()).await?;
                     summary.refuse(Refusal::Expired { until: approval.until });
                     return Ok(());

@@ -419,7 +419,10 @@ pub fn judge(
     if record.status.is_terminal() {
         return Judged::Refused(Refusal::NotPending(record.status));
     }
-    if now > asked.until {
+    // An approval's `until` is judged at the service's "now", which only a Partner Central
+    // answer brings: the engine judges it after its Get. A dismissal makes no call: judged at
+    // the best "now" there is.
+    if decision == ApprovalDecision::Dismiss && now > asked.until {
         return Judged::Refused(Refusal::Expired { until: asked.until });
     }
     if asked.policy_hash != policy_hash {
@@ -630,9 +633,22 @@ mod tests {
                 ..
             })
         ));
+        // Past `until`: a dismissal is refused here; an approval after the engine's Get, at
+        // the service's "now" (a fresh process's clock is the machine's until then).
+        let late = now() + Duration::hours(6);
+        let dismissed = super::judge(
+            Some(record.clone()),
+            &genuine,
+            &text,
+            ApprovalDecision::Dismiss,
+            "0123456789abcdef",
+            "req-1",
+            late,
+        );
+        assert!(matches!(dismissed, Judged::Refused(Refusal::Expired { .. })));
         assert!(matches!(
-            judge(Some(record.clone()), &text, "0123456789abcdef", now() + Duration::hours(6)),
-            Judged::Refused(Refusal::Expired { .. })
+            judge(Some(record.clone()), &text, "0123456789abcdef", late),
+            Judged::Decide { resume: false, .. }
         ));
         assert!(matches!(
             judge(Some(record.clone()), &text, "fedcba9876543210", now()),
