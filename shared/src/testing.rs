@@ -71,6 +71,8 @@ pub struct FakePartnerCentral {
     calls: Mutex<BTreeMap<&'static str, u32>>,
     /// Errors to return for one invitation id on Get/Cancel (consumed once each).
     failures: Mutex<HashMap<String, Vec<PartnerCentralError>>>,
+    /// Failures of the actions only (Cancel, Accept, Reject, Start task): the Gets pass.
+    action_failures: Mutex<HashMap<String, Vec<PartnerCentralError>>>,
     page_size: usize,
     /// Acceptance tasks and rejections ([`EngagementResponses`]).
     responses: Mutex<FakeResponses>,
@@ -84,6 +86,7 @@ impl FakePartnerCentral {
             invitations: Mutex::new(invitations),
             calls: Mutex::default(),
             failures: Mutex::default(),
+            action_failures: Mutex::default(),
             page_size: 100,
             responses: Mutex::default(),
             unreadable: Mutex::default(),
@@ -158,6 +161,12 @@ impl FakePartnerCentral {
         lock(&self.failures).entry(id.to_owned()).or_default().push(error);
     }
 
+    /// Make the next action on `id` (Cancel, Accept, Reject, Start task) fail with `error`;
+    /// the Gets before it pass.
+    pub fn fail_next_action(&self, id: &str, error: PartnerCentralError) {
+        lock(&self.action_failures).entry(id.to_owned()).or_default().push(error);
+    }
+
     /// Calls per operation so far.
     pub fn calls(&self) -> BTreeMap<&'static str, u32> {
         lock(&self.calls).clone()
@@ -173,6 +182,12 @@ impl FakePartnerCentral {
 
     fn take_failure(&self, id: &str) -> Option<PartnerCentralError> {
         lock(&self.failures).get_mut(id).and_then(|v| (!v.is_empty()).then(|| v.remove(0)))
+    }
+
+    /// An action's failure: one planned for the action, else the next planned for any call.
+    fn take_action_failure(&self, id: &str) -> Option<PartnerCentralError> {
+        let planned = lock(&self.action_failures).get_mut(id).and_then(|v| (!v.is_empty()).then(|| v.remove(0)));
+        planned.or_else(|| self.take_failure(id))
     }
 
     fn pages(
@@ -244,7 +259,7 @@ impl ConnectionInvitations for FakePartnerCentral {
     ) -> Result<Invitation, PartnerCentralError> {
         const OP: &str = "CancelConnectionInvitation";
         self.count(OP);
-        if let Some(e) = self.take_failure(id) {
+        if let Some(e) = self.take_action_failure(id) {
             return Err(e);
         }
         let mut all = lock(&self.invitations);
@@ -286,7 +301,7 @@ impl FakePartnerCentral {
         status: InvitationStatus,
     ) -> Result<Invitation, PartnerCentralError> {
         self.count(op);
-        if let Some(e) = self.take_failure(id) {
+        if let Some(e) = self.take_action_failure(id) {
             return Err(e);
         }
         let mut all = lock(&self.invitations);
@@ -547,7 +562,7 @@ impl EngagementResponses for FakePartnerCentral {
     ) -> Result<AcceptanceTask, PartnerCentralError> {
         const OP: &str = "StartEngagementByAcceptingInvitationTask";
         self.count(OP);
-        if let Some(e) = self.take_failure(invitation_id) {
+        if let Some(e) = self.take_action_failure(invitation_id) {
             return Err(e);
         }
         let mut responses = lock(&self.responses);
@@ -627,7 +642,7 @@ impl EngagementResponses for FakePartnerCentral {
     ) -> Result<(), PartnerCentralError> {
         const OP: &str = "RejectEngagementInvitation";
         self.count(OP);
-        if let Some(e) = self.take_failure(invitation_id) {
+        if let Some(e) = self.take_action_failure(invitation_id) {
             return Err(e);
         }
         let mut responses = lock(&self.responses);

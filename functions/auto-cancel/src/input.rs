@@ -5,6 +5,7 @@
 //! counted under the firing it names.
 
 pub(crate) use shared::policy::PolicyInvocation as Invocation;
+#[cfg(test)]
 pub(crate) use shared::policy::parse_policy_invocation as parse_input;
 
 #[cfg(test)]

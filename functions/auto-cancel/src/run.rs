@@ -14,7 +14,7 @@ use shared::domain::{
     ParticipantType,
 };
 use shared::policy::engine::{
-    Acted, Answer, ApprovalId, ApprovalInput, ApprovalSummary, Engine, Refusal, Subjects, TimeBudget, parse_approval,
+    Acted, Answer, ApprovalId, ApprovalInput, ApprovalSummary, Engine, Request, Subjects, TimeBudget, parse_request,
     run_approval,
 };
 use shared::policy::run_policy;
@@ -23,7 +23,7 @@ use shared::ports::{
 };
 use shared::run::{Ports, RunReport};
 
-use crate::input::{Invocation, parse_input};
+use crate::input::Invocation;
 use crate::policy::{Conditions, Exclusions, Policy, client_token};
 use crate::summary::Summary;
 
@@ -118,18 +118,10 @@ where
         request_id: &str,
         deadline: Option<SystemTime>,
     ) -> Result<Answer<Summary>, RunError> {
-        // A person's decision on an approval the policy asked for.
-        if let Some(approval) = parse_approval(&payload) {
-            let approval =
-                approval.inspect_err(|e| tracing::error!(error = %e, "rejected")).map_err(RunError::Input)?;
-            return self
-                .approval(approval, request_id, deadline)
-                .await
-                .into_result()
-                .map(|s| Answer::Approval(Box::new(s)));
+        match parse_request(&payload, request_id)? {
+            Request::Approval(input) => Answer::of_approval(self.approval(input, request_id, deadline).await),
+            Request::Run(invocation) => Answer::of_run(self.run(invocation, deadline).await),
         }
-        let invocation = parse_input(&payload).inspect_err(|e| tracing::error!(error = %e, "rejected"))?;
-        self.run(invocation.or_request(request_id), deadline).await.into_result().map(Answer::Run)
     }
 
     /// The approval entry: a person's decision on an approval id (see
@@ -140,22 +132,12 @@ where
         request_id: &str,
         deadline: Option<SystemTime>,
     ) -> RunReport<ApprovalSummary, RunError> {
-        let summary = ApprovalSummary::new(&input, self.policy.hash());
         let engine = self.engine(deadline);
-        let work = async |summary: &mut ApprovalSummary| match ApprovalId::parse(&input.approval_id) {
-            Ok(id) if id.kind == InvitationKind::Connection => {
-                engine.approve(&Sent(self.ports.connections), &id, &input, request_id, summary).await
-            }
-            Ok(id) => {
-                summary.refuse(Refusal::OtherFunction(id.function));
-                Ok(())
-            }
-            Err(problem) => {
-                summary.refuse(Refusal::Malformed(problem));
-                Ok(())
-            }
+        let approve = async |id: &ApprovalId, input: &ApprovalInput, summary: &mut ApprovalSummary| {
+            engine.approve(&Sent(self.ports.connections), id, input, request_id, summary).await
         };
-        run_approval(self.ports, FUNCTION_NAME, self.settings.catalog, summary, work).await
+        let (catalog, hash) = (self.settings.catalog, self.policy.hash());
+        run_approval(self.ports, ApprovalFunction::AutoCancel, catalog, hash, input, approve).await
     }
 
     fn engine(&self, deadline: Option<SystemTime>) -> Engine<'_, Store, Budget, Clock, Conditions, Exclusions, ()> {

@@ -29,10 +29,10 @@ use shared::domain::{
     InvitationStatus, ParticipantType, Response,
 };
 use shared::policy::engine::{
-    self, Acted, Answer, ApprovalId, ApprovalInput, ApprovalSummary, Engine, Refusal, SkipReason, Subjects, TimeBudget,
-    parse_approval, run_approval,
+    self, Acted, Answer, ApprovalId, ApprovalInput, ApprovalSummary, Engine, Request, SkipReason, Subjects, TimeBudget,
+    parse_request, run_approval,
 };
-use shared::policy::{PolicyInvocation, parse_policy_invocation, run_policy};
+use shared::policy::{PolicyInvocation, run_policy};
 use shared::ports::{
     AcceptanceTaskQuery, ActionBudget, CallCounts, ConnectionInvitationQuery, ConnectionInvitations,
     ConnectionResponses, EngagementInvitationQuery, EngagementInvitations, EngagementResponses, EventPublisher, Page,
@@ -238,18 +238,10 @@ where
         request_id: &str,
         deadline: Option<SystemTime>,
     ) -> Result<Answer<Summary>, RunError> {
-        // A person's decision on an approval the policy asked for.
-        if let Some(approval) = parse_approval(&payload) {
-            let approval =
-                approval.inspect_err(|e| tracing::error!(error = %e, "rejected")).map_err(RunError::Input)?;
-            return self
-                .approval(approval, request_id, deadline)
-                .await
-                .into_result()
-                .map(|s| Answer::Approval(Box::new(s)));
+        match parse_request(&payload, request_id)? {
+            Request::Approval(input) => Answer::of_approval(self.approval(input, request_id, deadline).await),
+            Request::Run(invocation) => Answer::of_run(self.run(invocation, deadline).await),
         }
-        let invocation = parse_policy_invocation(&payload).inspect_err(|e| tracing::error!(error = %e, "rejected"))?;
-        self.run(invocation.or_request(request_id), deadline).await.into_result().map(Answer::Run)
     }
 
     /// The approval entry: a person's decision on an approval id (see
@@ -261,29 +253,19 @@ where
         request_id: &str,
         deadline: Option<SystemTime>,
     ) -> RunReport<ApprovalSummary, RunError> {
-        let summary = ApprovalSummary::new(&input, self.policy.hash());
         let engine = self.engine(deadline);
-        let work = async |summary: &mut ApprovalSummary| {
-            let id = match ApprovalId::parse(&input.approval_id) {
-                Ok(id) => id,
-                Err(problem) => {
-                    summary.refuse(Refusal::Malformed(problem));
-                    return Ok(());
-                }
-            };
-            match id.kind {
-                InvitationKind::Engagement => {
-                    let subjects =
-                        ReceivedEngagements { engagements: self.ports.engagements, responses: self.responses };
-                    engine.approve(&subjects, &id, &input, request_id, summary).await
-                }
-                InvitationKind::Connection => {
-                    let subjects = ReceivedConnections { connections: self.ports.connections, answers: self.answers };
-                    engine.approve(&subjects, &id, &input, request_id, summary).await
-                }
+        let approve = async |id: &ApprovalId, input: &ApprovalInput, summary: &mut ApprovalSummary| match id.kind {
+            InvitationKind::Engagement => {
+                let subjects = ReceivedEngagements { engagements: self.ports.engagements, responses: self.responses };
+                engine.approve(&subjects, id, input, request_id, summary).await
+            }
+            InvitationKind::Connection => {
+                let subjects = ReceivedConnections { connections: self.ports.connections, answers: self.answers };
+                engine.approve(&subjects, id, input, request_id, summary).await
             }
         };
-        run_approval(self.ports, FUNCTION_NAME, self.settings.catalog, summary, work).await
+        let (catalog, hash) = (self.settings.catalog, self.policy.hash());
+        run_approval(self.ports, ApprovalFunction::AutoRespond, catalog, hash, input, approve).await
     }
 
     /// One run. Always reports the summary; the error, if any, after the outbox was drained.

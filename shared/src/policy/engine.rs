@@ -45,7 +45,8 @@ use super::run::{RunError, outbound};
 use super::{Condition, Decision, Exclusion, Policy, Rule};
 
 pub use approve::{
-    Answer, ApprovalId, ApprovalInput, ApprovalOutcome, ApprovalSummary, Refusal, parse_approval, run_approval,
+    Answer, ApprovalId, ApprovalInput, ApprovalOutcome, ApprovalSummary, Refusal, Request, parse_approval,
+    parse_request, run_approval,
 };
 pub use decide::{EventKind, Outcome, Write};
 pub use report::{Asked, Match, PolicyReport, Skip, SkipReason, Started};
@@ -500,8 +501,6 @@ where
         request_id: &str,
         summary: &mut ApprovalSummary,
     ) -> Result<(), RunError> {
-        summary.invitation_id = Some(id.invitation_id.clone());
-        summary.action = Some(id.action);
         if id.function != S::FUNCTION {
             summary.refuse(Refusal::OtherFunction(id.function));
             return Ok(());
@@ -609,7 +608,21 @@ where
         };
         let cause = Cause::approval(approval.rule.clone(), approval.policy_hash.clone(), approval.approval_id.clone());
         let record = self.store.load_record(S::KIND, &id.invitation_id).await?;
-        let acted = self.act_one(subjects, &current, &rule.action, &cause, record, &mut report).await?;
+        let acted = match self.act_one(subjects, &current, &rule.action, &cause, record, &mut report).await {
+            Ok(acted) => acted,
+            Err(e) => {
+                // Not done: the allowance goes back, and the approval stays usable (a later
+                // invocation can give it again).
+                let undone = async {
+                    self.give_back(taken.take()).await?;
+                    self.release(S::KIND, id, input, request_id).await
+                };
+                if let Err(undo) = undone.await {
+                    tracing::error!(approval_id = %input.approval_id, error = %undo, "cannot undo the decision");
+                }
+                return Err(e);
+            }
+        };
         summary.events_queued += report.events_queued;
         match acted {
             Acted::Done(now_is) => {
@@ -624,7 +637,11 @@ where
                 summary.task_id = Some(task.task_id);
                 summary.cause = Some(cause);
             }
-            Acted::Answered { .. } => {}
+            Acted::Answered { invitation, .. } => {
+                self.give_back(taken.take()).await?;
+                summary.status = Some(invitation.status);
+                summary.refuse(Refusal::NotPending(invitation.status));
+            }
             Acted::Skipped(reason) => {
                 self.give_back(taken.take()).await?;
                 let refusal = match reason {
@@ -632,11 +649,38 @@ where
                         summary.status = Some(status);
                         Refusal::NotPending(status)
                     }
-                    other => Refusal::NotDone(other),
+                    other => {
+                        self.release(S::KIND, id, input, request_id).await?;
+                        Refusal::NotDone(other)
+                    }
                 };
                 summary.refuse(refusal);
             }
         }
+        Ok(())
+    }
+
+    /// Take back the decision this invocation recorded on `id` (its action did not happen),
+    /// so that the same approval can be given again; a conditional write, re-read on conflict.
+    async fn release(
+        &self,
+        kind: InvitationKind,
+        id: &ApprovalId,
+        input: &ApprovalInput,
+        request_id: &str,
+    ) -> Result<(), RunError> {
+        for _ in 0..5 {
+            let Some(record) = self.store.load_record(kind, &id.invitation_id).await? else { return Ok(()) };
+            let Some(released) = approve::release(record, &input.approval_id, request_id) else { return Ok(()) };
+            match self.store.commit(vec![RecordChange::update(released, Vec::new())]).await?.first() {
+                Some(crate::domain::CommitOutcome::Conflict) => continue,
+                _ => {
+                    tracing::info!(approval_id = %input.approval_id, "not done: the approval was not spent");
+                    return Ok(());
+                }
+            }
+        }
+        tracing::warn!(approval_id = %input.approval_id, "the record kept changing: the approval stays spent");
         Ok(())
     }
 

@@ -878,3 +878,6 @@ async fn what_it_cannot_read_it_never_cancels_and_the_rest_goes_on() {
     );
     assert_eq!(calls(fake, "CancelConnectionInvitation"), 2);
 }
+
+#[path = "tests/approvals.rs"]
+mod approvals;

@@ -25,7 +25,7 @@ use crate::metrics::RunMetrics;
 use crate::ports::{CallCounts, EventPublisher, StateStore};
 use crate::run::{EndReport, Ports, RunReport, RunSummary, envelope};
 
-use super::super::run::RunError;
+use super::super::run::{PolicyInvocation, RunError, parse_policy_invocation};
 
 use super::SkipReason;
 use super::decide::{EventKind, Outcome, Write, stored_or_new};
@@ -203,7 +203,7 @@ pub enum Refusal {
     NotPending(InvitationStatus),
     /// The action's allowance (per UTC day) is used up.
     AllowanceUsedUp { key: String },
-    /// Acting was not possible (the action's own reason).
+    /// Acting was not possible (the action's own reason); the approval was not spent.
     NotDone(SkipReason),
 }
 
@@ -235,7 +235,9 @@ impl fmt::Display for Refusal {
             Refusal::AllowanceUsedUp { key } => {
                 write!(f, "allowance {key} used up: approve again once it allows another action")
             }
-            Refusal::NotDone(reason) => write!(f, "not done: {reason}"),
+            Refusal::NotDone(reason) => {
+                write!(f, "not done: {reason} (the approval was not spent: it can be given again)")
+            }
         }
     }
 }
@@ -443,29 +445,97 @@ pub enum Answer<Summary> {
     Approval(Box<ApprovalSummary>),
 }
 
-/// The approval entry in the shared envelope: `work` judges and acts on the decision
-/// (`summary` says what became of it), then the outbox is drained and the summary reported.
+/// What a policy-driven function (auto-cancel, auto-respond) is asked: a person's decision,
+/// or a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// `{"approval": {…}}`: the approval entry.
+    Approval(ApprovalInput),
+    /// Anything else a run accepts: the scheduled event, `{}`, `{"dryRun": …}`; its firing
+    /// named by the Lambda request when the payload does not name one.
+    Run(PolicyInvocation),
+}
+
+/// The request in `payload`, or what is wrong with it (logged, and answered as the
+/// invocation's error). `request_id`: the Lambda request id, the same on Lambda's own retries.
+pub fn parse_request(payload: &Value, request_id: &str) -> Result<Request, RunError> {
+    let parsed = match parse_approval(payload) {
+        Some(approval) => approval.map(Request::Approval),
+        None => parse_policy_invocation(payload).map(|run| Request::Run(run.or_request(request_id))),
+    };
+    parsed.inspect_err(|e| tracing::error!(error = %e, "rejected")).map_err(RunError::Input)
+}
+
+impl<Summary> Answer<Summary> {
+    /// The answer to an invocation, from the report of what it did: its summary, or its
+    /// error once everything committed was drained.
+    pub fn of_run(report: RunReport<Summary, RunError>) -> Result<Self, RunError> {
+        report.into_result().map(Answer::Run)
+    }
+
+    pub fn of_approval(report: RunReport<ApprovalSummary, RunError>) -> Result<Self, RunError> {
+        report.into_result().map(|s| Answer::Approval(Box::new(s)))
+    }
+}
+
+/// The approval entry of `function` in the shared envelope: the decision's id is read (one
+/// that is malformed or for another function is refused with the reason), `approve` judges
+/// and acts on it (the summary says what became of it), then the outbox is drained and the
+/// summary reported.
 pub async fn run_approval<Connections, Engagements, Store, Publisher, Clock, Calls>(
     ports: Ports<'_, Connections, Engagements, Store, Publisher, Clock, Calls>,
-    function: &str,
+    function: ApprovalFunction,
     catalog: Catalog,
-    mut summary: ApprovalSummary,
-    work: impl AsyncFnOnce(&mut ApprovalSummary) -> Result<(), RunError>,
+    policy_hash: &str,
+    input: ApprovalInput,
+    approve: impl AsyncFnOnce(&ApprovalId, &ApprovalInput, &mut ApprovalSummary) -> Result<(), RunError>,
 ) -> RunReport<ApprovalSummary, RunError>
 where
     Store: StateStore,
     Publisher: EventPublisher,
     Calls: CallCounts,
 {
+    let mut summary = ApprovalSummary::new(&input, policy_hash);
     let work = async {
-        let worked = work(&mut summary).await;
+        let worked = match ApprovalId::parse(&input.approval_id) {
+            Err(problem) => {
+                summary.refuse(Refusal::Malformed(problem));
+                Ok(())
+            }
+            Ok(id) => {
+                summary.invitation_id = Some(id.invitation_id.clone());
+                summary.action = Some(id.action);
+                if id.function == function {
+                    approve(&id, &input, &mut summary).await
+                } else {
+                    summary.refuse(Refusal::OtherFunction(id.function));
+                    Ok(())
+                }
+            }
+        };
         (summary, worked)
     };
-    envelope(ports, function, catalog, work, |found, end, error| ApprovalSummary {
+    envelope(ports, function.as_str(), catalog, work, |found, end, error| ApprovalSummary {
         end: EndReport::new(end, error.map(ToString::to_string)),
         ..found
     })
     .await
+}
+
+/// Take back the approval `approval_id` decided by `request_id` on `record` when its action
+/// did not happen (a throttled or failed call): a person can give it again. `None`: nothing
+/// to take back (another decision, another request, or the invitation ended).
+pub fn release(mut record: InvitationRecord, approval_id: &str, request_id: &str) -> Option<InvitationRecord> {
+    if record.status.is_terminal() {
+        return None;
+    }
+    let approval = record.approval.as_mut().filter(|a| a.approval_id == approval_id)?;
+    let ours = |d: &ApprovalDecided| d.decision == ApprovalDecision::Approve && d.request_id == request_id;
+    if !approval.decided.as_ref().is_some_and(ours) {
+        return None;
+    }
+    approval.decided = None;
+    Some(record)
 }
 
 #[cfg(test)]
@@ -586,6 +656,29 @@ mod tests {
         let replay =
             super::judge(Some(*decided), &id, &text, ApprovalDecision::Approve, "0123456789abcdef", "req-2", now());
         assert!(matches!(replay, Judged::AlreadyDecided(ApprovalDecided { decision: ApprovalDecision::Approve, .. })));
+    }
+
+    #[test]
+    fn only_this_requests_undone_approval_of_a_pending_invitation_is_released() {
+        let invitation = engagement_invitation("engi-0000000000001", now());
+        let text = id().to_string();
+        let mut record = InvitationRecord::first_sighting(&invitation, true, now());
+        asked(&mut record, &text, now() + Duration::hours(5));
+        let decided = |mut r: InvitationRecord, decision: ApprovalDecision, request: &str| {
+            if let Some(a) = r.approval.as_mut() {
+                a.decided = Some(ApprovalDecided { decision, at: now(), request_id: request.into() });
+            }
+            r
+        };
+        let approved = decided(record.clone(), ApprovalDecision::Approve, "req-1");
+        let released = release(approved.clone(), &text, "req-1").and_then(|r| r.approval);
+        assert_eq!(released.map(|a| a.decided), Some(None), "approvable again");
+        assert_eq!(release(approved.clone(), &text, "req-2"), None, "another request's decision stays");
+        assert_eq!(release(approved.clone(), "ar:other", "req-1"), None, "another approval");
+        assert_eq!(release(decided(record.clone(), ApprovalDecision::Dismiss, "req-1"), &text, "req-1"), None);
+        let ended = InvitationRecord { status: InvitationStatus::Accepted, ..approved };
+        assert_eq!(release(ended, &text, "req-1"), None, "the invitation ended: nothing to give again");
+        assert_eq!(release(record, &text, "req-1"), None, "not decided");
     }
 
     #[test]

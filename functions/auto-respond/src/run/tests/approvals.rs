@@ -252,3 +252,23 @@ async fn the_same_approval_twice_concurrently_with_a_scheduled_run_acts_once() {
     let accepted = app.published().into_iter().filter(|(t, _)| t == "Connection Invitation Accepted").count();
     assert_eq!(accepted, 1);
 }
+
+#[tokio::test]
+async fn an_approval_refused_for_a_full_quota_is_not_spent_and_accepts_once_when_given_again() {
+    let app = connection_app(asking_policy(48));
+    app.run(PolicyInvocation::scheduled()).await;
+    let id = approval_id(&app, PARTNER);
+    app.partner.set_connections_full(true);
+    let s = decide(&app, &id, "approve", "req-1").await;
+    assert_eq!(s.outcome, ApprovalOutcome::Refused, "{s:?}");
+    let reason = s.reason.unwrap_or_default();
+    assert!(reason.starts_with("not done:") && reason.ends_with("it can be given again)"), "{reason}");
+    assert_eq!(app.store.allowance_used(DAY), 0, "the allowance went back");
+    assert_eq!(app.partner.get(InvitationKind::Connection, PARTNER).map(|i| i.status), Some(InvitationStatus::Pending));
+
+    app.partner.set_connections_full(false);
+    let again = decide(&app, &id, "approve", "req-2").await;
+    assert_eq!((again.outcome, again.status), (ApprovalOutcome::Done, Some(InvitationStatus::Accepted)), "{again:?}");
+    assert_eq!(app.partner.connection_answers().len(), 1);
+    assert_eq!(decide(&app, &id, "approve", "req-3").await.outcome, ApprovalOutcome::AlreadyDone);
+}
