@@ -249,10 +249,11 @@ fn subjects(config: &ApprovalChaosConfig, rng: &mut XorShift) -> Vec<Subject> {
         out.push(Subject { kind, id, other: format!("{:012}", 300_000_000_000u64 + n), action, scenario });
     };
     for (kind, count) in [("engagement", config.engagements), ("connection", config.connections)] {
+        // Distinct scenarios per kind first (from an offset the seed draws), then drawn.
+        let offset = rng.below(concurrent.len() as u64) as usize;
         for i in 0..count {
-            // Every scenario once per kind first (the seed orders them), then drawn.
             let scenario = if i < concurrent.len() {
-                concurrent[(i + rng.below(concurrent.len() as u64) as usize) % concurrent.len()]
+                concurrent[(i + offset) % concurrent.len()]
             } else {
                 *rng.pick(&concurrent).unwrap_or(&Scenario::Twice)
             };
