@@ -622,10 +622,8 @@ async fn drive(
         let j = rng.below(i as u64 + 1) as usize;
         planned.swap(i, j);
     }
-    let mut next = 0usize;
-    for p in planned.iter_mut().filter(|p| p.process.is_empty()) {
+    for (next, p) in planned.iter_mut().filter(|p| p.process.is_empty()).enumerate() {
         p.process = ask_names[next % ask_names.len()].clone();
-        next += 1;
     }
     if runs_alongside {
         // Two firings at once (one holds the run lease), somewhere among the decisions.
@@ -765,10 +763,8 @@ async fn check(
         } else if g.what.starts_with("run") && !g.what.contains("follow") {
             report.runs += 1;
         }
-        if let Some(e) = &g.error {
-            if e != "killed" {
-                report.problems.push(format!("{} on {} for {:?} failed: {e}", g.what, g.process, g.invitation));
-            }
+        if let Some(e) = g.error.as_ref().filter(|e| *e != "killed") {
+            report.problems.push(format!("{} on {} for {:?} failed: {e}", g.what, g.process, g.invitation));
         }
         if g.what == "run" || g.what.starts_with("run ") {
             continue;
@@ -911,10 +907,8 @@ async fn check(
         }
         // The state table agrees with Partner Central.
         let kind = if s.kind == "engagement" { Kind::Engagement } else { Kind::Connection };
-        if let Some(recorded) = records.records.get(&(kind, s.id.clone())) {
-            if recorded.status != status {
-                report.problems.push(format!("{name}: recorded {}, Partner Central shows {status}", recorded.status));
-            }
+        if let Some(recorded) = records.records.get(&(kind, s.id.clone())).filter(|r| r.status != status) {
+            report.problems.push(format!("{name}: recorded {}, Partner Central shows {status}", recorded.status));
         }
         if !approval_ids.contains_key(&s.id) {
             report.problems.push(format!("{name}: never asked"));

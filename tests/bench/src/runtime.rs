@@ -126,10 +126,10 @@ async fn serve(state: Arc<State>, request: Request<Incoming>) -> Result<Response
                 }
             };
             let reply = state.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(*request_id);
-            if let Some(reply) = reply {
-                if reply.send(answer).is_err() {
-                    tracing::debug!(request_id, "the caller no longer waits");
-                }
+            if let Some(reply) = reply
+                && reply.send(answer).is_err()
+            {
+                tracing::debug!(request_id, "the caller no longer waits");
             }
             Ok(respond(StatusCode::ACCEPTED, Bytes::from_static(b"{}")))
         }
