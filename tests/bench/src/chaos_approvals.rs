@@ -708,6 +708,67 @@ async fn drive(
     Ok(report)
 }
 
+/// What an approval answers while a scheduled run of the function is in progress (the run
+/// held by the emulator in its answer, as a long run is busy): `(approval's answer, the run's
+/// answer)`. Invitation 1 is asked (then approved), invitation 2 answered directly by the run.
+pub async fn approval_during_a_run() -> Result<(Value, Value)> {
+    let mut rng = XorShift::new(1);
+    let subjects: Vec<Subject> = (1..=2)
+        .map(|n| Subject {
+            kind: "connection",
+            id: format!("pacinv-ChaosAppr{n:04}"),
+            other: format!("{:012}", 300_000_000_000u64 + n),
+            action: "accept",
+            scenario: Scenario::Twice,
+        })
+        .collect();
+    let t0 = t0();
+    let stack =
+        Stack::start(StackOptions { clock: Some(t0), seed: Some(seed_document(&subjects, t0)?), ..Default::default() })
+            .await?;
+    let mut processes = Processes::new(&stack, rng.fork()).await?;
+    let result = async {
+        let asking = policy(subjects[..1].iter().map(|s| (s, s.action)), true);
+        let direct = policy(subjects[1..].iter().map(|s| (s, s.action)), false);
+        processes.start("ar-ask", &asking)?;
+        processes.start("ar-approve", &asking)?;
+        processes.start("ar-run", &direct)?;
+        processes.invoke("ar-ask", &scheduled_event(AUTO_RESPOND), None).await?.output()?;
+        let asked = received(&stack).await?;
+        let approval_id = asked
+            .iter()
+            .find_map(|e| e["detail"]["approval"]["approvalId"].as_str())
+            .ok_or_else(|| Error::msg("nothing asked"))?
+            .to_owned();
+        // The run, held in its answer (as long as the test says).
+        stack
+            .emulator_control(
+                "POST",
+                "hold",
+                Some(json!({"nth": 1, "operation": "AcceptConnectionInvitation", "phase": "before"})),
+            )
+            .await?;
+        let (runtime, run_id) = (processes.runtime.clone(), request_id_from(&mut rng));
+        let run = tokio::spawn(async move { runtime.invoke("ar-run", &scheduled_event(AUTO_RESPOND), &run_id).await });
+        loop {
+            let v = stack.emulator_control("POST", "hold/wait", Some(json!({"timeout_ms": 5_000}))).await?;
+            if !v["held"].is_null() {
+                break;
+            }
+        }
+        let approved = processes.invoke("ar-approve", &decision(&approval_id, "approve"), None).await?.output();
+        stack.emulator_control("POST", "hold/release", None).await?;
+        let run = run.await.map_err(|e| Error::msg(e.to_string()))??.output()?;
+        Ok::<_, Error>((approved?, run))
+    }
+    .await;
+    let stopped = processes.stop_all().await;
+    drop(processes);
+    stack.shutdown().await;
+    stopped?;
+    result
+}
+
 async fn received(stack: &Stack) -> Result<Vec<Value>> {
     let events = stack.received().await?;
     harness::contract::check_events(&events)?;

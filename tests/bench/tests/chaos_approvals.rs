@@ -42,3 +42,18 @@ async fn approvals_given_twice_and_racing_runs_act_at_most_once() {
     assert!(report.outcomes.get("refused").copied().unwrap_or(0) > 0, "nothing was refused: {:?}", report.outcomes);
     assert_eq!(report.kills, 1, "the crash point was reached");
 }
+
+/// A person's approval while a scheduled run of the function is busy (held by the emulator in
+/// its answer) must still be decided: the approval entry acts on one invitation and takes no
+/// run lease. Today it does take the run lease (`shared::entry::serve`: every payload but a
+/// queue batch), waits `RUN_WAIT_MS` (16 s) for the run, then answers `skipped` ("the running
+/// one does the work", which it does not): the decision is dropped. Ignored until the entry
+/// lets approvals through; run it with `--run-ignored all`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "known bug: approvals take the function's run lease and are skipped while a run is in progress"]
+async fn an_approval_during_a_scheduled_run_is_decided_not_skipped() {
+    let (approved, run) = chaos_approvals::approval_during_a_run().await.unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("approval: {approved}\nrun: {run}");
+    assert_eq!(approved["outcome"], "done", "{approved}");
+    assert_ne!(approved["skipped"], true, "{approved}");
+}
