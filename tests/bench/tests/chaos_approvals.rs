@@ -5,14 +5,14 @@
 //! Partner Central emulator and moto. Then: at most one answer per invitation changed Partner
 //! Central (the emulator's own log), one transition event per answered invitation, every
 //! outcome one of five, with a reason when refused, nothing lost.
-//! Fixed seed (override with `CHAOS_SEED`), printed with the result table.
+//! Fixed seed (override with `APPROVAL_CHAOS_SEED`; `CHAOS_SEED` is chaos_short's), printed with the result table.
 
 use bench::chaos_approvals::{self, ApprovalChaosConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approvals_given_twice_and_racing_runs_act_at_most_once() {
-    let seed = std::env::var("CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(31);
-    eprintln!("approvals chaos: seed {seed} — replay with CHAOS_SEED={seed}");
+    let seed = std::env::var("APPROVAL_CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(31);
+    eprintln!("approvals chaos: seed {seed} — replay with APPROVAL_CHAOS_SEED={seed}");
     let report =
         chaos_approvals::run(&ApprovalChaosConfig::short(seed)).await.unwrap_or_else(|e| panic!("seed {seed}: {e}"));
     eprintln!("{}", report.table());
