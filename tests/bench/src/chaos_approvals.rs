@@ -192,7 +192,10 @@ impl ApprovalChaosReport {
             ),
             ("transition events", transitions.to_string()),
             ("events by type", join(&self.events)),
-            ("conflicts retried", join(&self.conflicts)),
+            (
+                "conflicts retried (lost conditional writes: PutItem = the run lease, others = records)",
+                join(&self.conflicts),
+            ),
             ("problems", self.problems.len().to_string()),
             ("findings", self.findings.len().to_string()),
             (
