@@ -19,6 +19,7 @@ pub mod account;
 pub mod auto_respond;
 pub mod benchmark;
 pub mod chaos;
+pub mod chaos_approvals;
 pub mod chaos_native;
 pub mod chart;
 pub mod fast_path;
@@ -26,6 +27,7 @@ pub mod functions;
 pub mod measure;
 pub mod prng;
 pub mod results;
+pub mod runtime;
 pub mod state;
 pub mod tap;
 

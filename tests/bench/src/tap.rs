@@ -158,6 +158,9 @@ struct TapState {
     hold: Mutex<Option<TapHold>>,
     held: Notify,
     release: Mutex<Vec<oneshot::Sender<()>>>,
+    /// Upstream answers that were a lost conditional write (`ConditionalCheckFailedException`,
+    /// or a `TransactionCanceledException` with a `ConditionalCheckFailed` reason), by operation.
+    lost_conditions: Mutex<BTreeMap<String, u64>>,
 }
 
 impl TapState {
@@ -235,6 +238,10 @@ async fn forward(state: Arc<TapState>, request: Request<Incoming>) -> Result<Res
     let response = state.http.request(request).await.map_err(|e| Error::msg(format!("tap: upstream: {e}")))?;
     let (parts, body) = response.into_parts();
     let body = body.collect().await.map_err(|e| Error::msg(format!("tap: response body: {e}")))?.to_bytes();
+    if dynamodb && parts.status == StatusCode::BAD_REQUEST && contains(&body, b"ConditionalCheckFailed") {
+        let op = operation.clone().unwrap_or_default();
+        *state.lost_conditions.lock().unwrap_or_else(|e| e.into_inner()).entry(op).or_default() += 1;
+    }
     state.hold_point(operation.as_deref(), true).await;
     let mut out = Response::new(Full::new(body));
     *out.status_mut() = parts.status;
@@ -244,6 +251,10 @@ async fn forward(state: Arc<TapState>, request: Request<Incoming>) -> Result<Res
         }
     }
     Ok(out)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 impl Tap {
@@ -259,6 +270,7 @@ impl Tap {
             hold: Mutex::new(None),
             held: Notify::new(),
             release: Mutex::new(Vec::new()),
+            lost_conditions: Mutex::new(BTreeMap::new()),
         });
         let accept_state = state.clone();
         let task = tokio::spawn(async move {
@@ -308,6 +320,12 @@ impl Tap {
             }
         }
         out
+    }
+
+    /// DynamoDB's answers that were a lost conditional write (another writer came first), by
+    /// operation: what the callers had to re-read and decide again (or give up on).
+    pub fn lost_conditions(&self) -> BTreeMap<String, u64> {
+        self.state.lost_conditions.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Answer `rate` of the DynamoDB requests from now on with a fault (0: none); `seed`

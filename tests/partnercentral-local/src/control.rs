@@ -115,6 +115,7 @@ fn route(shared: &Shared, method: &Method, seg: &[&str], query: &str, body: &Byt
         (["clock"], &Method::POST | &Method::PUT) => set_clock(shared, &parse_body(body)?),
         (["clock", "advance"], &Method::POST) => advance_clock(shared, &parse_body(body)?),
         (["stats"], &Method::GET) => Ok((200, stats_json(shared))),
+        (["answers"], &Method::GET) => Ok((200, json!({"answers": lock(&shared.state).answers}))),
         (["stats", "reset"], &Method::POST) => {
             *lock(&shared.stats) = Stats::default();
             lock(&shared.faults).reset_windows();

@@ -16,7 +16,7 @@ use crate::data::{
 use crate::error::{ApiError, UNKNOWN_OPERATION};
 use crate::model::{Api, Models, ServiceModel};
 use crate::pagination::{self, Cursor, TokenError};
-use crate::state::{IdempotencyRecord, State};
+use crate::state::{AnswerLogEntry, AnswerOutcome, IdempotencyRecord, State};
 
 /// Page size when a list request has no `MaxResults` (the model gives no default).
 pub const DEFAULT_MAX_RESULTS: usize = 20;
@@ -59,36 +59,75 @@ pub fn dispatch(
     state.catch_up();
     let m = models.api(api);
     let ctx = Ctx { m, input };
-    match (api, operation) {
-        (Api::Account, "ListConnectionInvitations") => ctx.list_connection_invitations(state),
-        (Api::Account, "GetConnectionInvitation") => ctx.find_connection_invitation(state).map(|c| c.detail_json()),
-        (Api::Account, "CancelConnectionInvitation") => ctx.idempotent(state, operation, |ctx, s| {
-            ctx.transition(s, participant::SENDER, status::CANCELED, "canceled").map(|c| c.detail_json())
-        }),
-        (Api::Account, "RejectConnectionInvitation") => ctx.idempotent(state, operation, |ctx, s| {
-            ctx.transition(s, participant::RECEIVER, status::REJECTED, "rejected").map(|c| c.detail_json())
-        }),
-        (Api::Account, "AcceptConnectionInvitation") => ctx.idempotent(state, operation, |ctx, s| ctx.accept(s)),
-        (Api::Account, "CreateConnectionInvitation") => ctx.idempotent(state, operation, |ctx, s| ctx.create(s)),
-        (Api::Selling, "ListEngagementInvitations") => ctx.list_engagement_invitations(state),
-        (Api::Selling, "GetEngagementInvitation") => ctx.find_engagement_invitation(state).map(|e| e.detail_json()),
-        (Api::Selling, "RejectEngagementInvitation") => {
-            ctx.answer_engagement_invitation(state, status::REJECTED, "rejected").map(|()| json!({}))
+    if !ANSWER_OPERATIONS.contains(&operation) {
+        return ctx.run(state, api, operation);
+    }
+    // An answer: logged with what became of it (`GET /_emulator/answers`).
+    let replay = ctx
+        .idempotency_key(operation)
+        .is_some_and(|(key, fingerprint)| state.idempotency.get(&key).is_some_and(|r| r.fingerprint == fingerprint));
+    let result = ctx.run(state, api, operation);
+    let (outcome, error) = match &result {
+        Ok(_) if replay => (AnswerOutcome::Replay, None),
+        Ok(_) => (AnswerOutcome::Effect, None),
+        Err(e) => (AnswerOutcome::Refused, Some(format!("{}: {}", e.type_name, e.message))),
+    };
+    state.answers.push(AnswerLogEntry {
+        operation: operation.to_owned(),
+        catalog: ctx.catalog().to_owned(),
+        invitation_id: ctx.s("Identifier").unwrap_or_default().to_owned(),
+        client_token: ctx.s("ClientToken").map(str::to_owned),
+        outcome,
+        error,
+    });
+    result
+}
+
+/// The operations that answer an invitation (or start its acceptance), logged in
+/// [`State::answers`].
+pub const ANSWER_OPERATIONS: &[&str] = &[
+    "AcceptConnectionInvitation",
+    "RejectConnectionInvitation",
+    "CancelConnectionInvitation",
+    "AcceptEngagementInvitation",
+    "RejectEngagementInvitation",
+    "StartEngagementByAcceptingInvitationTask",
+];
+
+impl Ctx<'_> {
+    fn run(&self, state: &mut State, api: Api, operation: &str) -> Result<Value, ApiError> {
+        let ctx = self;
+        match (api, operation) {
+            (Api::Account, "ListConnectionInvitations") => ctx.list_connection_invitations(state),
+            (Api::Account, "GetConnectionInvitation") => ctx.find_connection_invitation(state).map(|c| c.detail_json()),
+            (Api::Account, "CancelConnectionInvitation") => ctx.idempotent(state, operation, |ctx, s| {
+                ctx.transition(s, participant::SENDER, status::CANCELED, "canceled").map(|c| c.detail_json())
+            }),
+            (Api::Account, "RejectConnectionInvitation") => ctx.idempotent(state, operation, |ctx, s| {
+                ctx.transition(s, participant::RECEIVER, status::REJECTED, "rejected").map(|c| c.detail_json())
+            }),
+            (Api::Account, "AcceptConnectionInvitation") => ctx.idempotent(state, operation, |ctx, s| ctx.accept(s)),
+            (Api::Account, "CreateConnectionInvitation") => ctx.idempotent(state, operation, |ctx, s| ctx.create(s)),
+            (Api::Selling, "ListEngagementInvitations") => ctx.list_engagement_invitations(state),
+            (Api::Selling, "GetEngagementInvitation") => ctx.find_engagement_invitation(state).map(|e| e.detail_json()),
+            (Api::Selling, "RejectEngagementInvitation") => {
+                ctx.answer_engagement_invitation(state, status::REJECTED, "rejected").map(|()| json!({}))
+            }
+            (Api::Selling, "AcceptEngagementInvitation") => {
+                ctx.answer_engagement_invitation(state, status::ACCEPTED, "accepted").map(|()| json!({}))
+            }
+            (Api::Selling, "StartEngagementByAcceptingInvitationTask") => {
+                let first = ctx.idempotent(state, operation, |ctx, s| ctx.start_acceptance_task(s))?;
+                // A repeat answers with the task as it is now (same TaskId), not a stale copy.
+                Ok(ctx.current_task(state, first))
+            }
+            (Api::Selling, "ListEngagementByAcceptingInvitationTasks") => ctx.list_acceptance_tasks(state),
+            _ => Err(ApiError::protocol(
+                UNKNOWN_OPERATION,
+                format!("Operation {operation} is not supported by this emulator"),
+                400,
+            )),
         }
-        (Api::Selling, "AcceptEngagementInvitation") => {
-            ctx.answer_engagement_invitation(state, status::ACCEPTED, "accepted").map(|()| json!({}))
-        }
-        (Api::Selling, "StartEngagementByAcceptingInvitationTask") => {
-            let first = ctx.idempotent(state, operation, |ctx, s| ctx.start_acceptance_task(s))?;
-            // A repeat answers with the task as it is now (same TaskId), not a stale copy.
-            Ok(ctx.current_task(state, first))
-        }
-        (Api::Selling, "ListEngagementByAcceptingInvitationTasks") => ctx.list_acceptance_tasks(state),
-        _ => Err(ApiError::protocol(
-            UNKNOWN_OPERATION,
-            format!("Operation {operation} is not supported by this emulator"),
-            400,
-        )),
     }
 }
 
@@ -198,6 +237,18 @@ impl Ctx<'_> {
         Ok(Value::Object(out))
     }
 
+    /// The idempotency record's key (catalog, operation, ClientToken) and the request's
+    /// fingerprint (canonical, without the token), when the request has a `ClientToken`.
+    fn idempotency_key(&self, operation: &str) -> Option<((String, String, String), String)> {
+        let token = self.s("ClientToken")?;
+        let mut req = self.input.clone();
+        if let Some(o) = req.as_object_mut() {
+            o.retain(|k, _| k != "ClientToken");
+        }
+        let key = (self.catalog().to_owned(), operation.to_owned(), token.to_owned());
+        Some((key, canonical(&req).to_string()))
+    }
+
     /// Run `f` at most once per (catalog, operation, ClientToken): a repeat with the same
     /// request returns the first answer again; the token with a different request is a
     /// `ConflictException` (`CONFLICT_CLIENT_TOKEN`). Failures are not remembered.
@@ -207,15 +258,10 @@ impl Ctx<'_> {
         operation: &str,
         f: impl FnOnce(&Self, &mut State) -> Result<Value, ApiError>,
     ) -> Result<Value, ApiError> {
-        let Some(token) = self.s("ClientToken") else {
+        let Some((key, fingerprint)) = self.idempotency_key(operation) else {
             return f(self, state);
         };
-        let mut req = self.input.clone();
-        if let Some(o) = req.as_object_mut() {
-            o.retain(|k, _| k != "ClientToken");
-        }
-        let fingerprint = canonical(&req).to_string();
-        let key = (self.catalog().to_owned(), operation.to_owned(), token.to_owned());
+        let token = key.2.clone();
         if let Some(rec) = state.idempotency.get(&key) {
             if rec.fingerprint == fingerprint {
                 return Ok(rec.response.clone());

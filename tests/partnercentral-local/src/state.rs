@@ -51,6 +51,35 @@ pub struct IdempotencyRecord {
     pub response: Value,
 }
 
+/// What became of one answering request (Accept/Reject/Cancel connection invitation,
+/// Accept/Reject engagement invitation, `StartEngagementByAcceptingInvitationTask`):
+/// `GET /_emulator/answers`, so a test can count the answers that changed something.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AnswerLogEntry {
+    pub operation: String,
+    pub catalog: String,
+    /// The request's `Identifier` (the invitation).
+    pub invitation_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    /// `effect`: it changed the invitation (or started a task); `replay`: a repeat of an
+    /// earlier request with the same `ClientToken`, answered as before, nothing changed;
+    /// `refused`: an error answer, nothing changed.
+    pub outcome: AnswerOutcome,
+    /// The error's `__type` and message, when refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// See [`AnswerLogEntry::outcome`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnswerOutcome {
+    Effect,
+    Replay,
+    Refused,
+}
+
 /// Everything the AWS operations read and write.
 #[derive(Debug)]
 pub struct State {
@@ -67,6 +96,8 @@ pub struct State {
     next_task_end: Option<Ts>,
     /// Most active connections a catalog may have (see [`State::active_connections`]).
     pub active_connection_limit: usize,
+    /// Every answering request served, in order (see [`AnswerLogEntry`]).
+    pub answers: Vec<AnswerLogEntry>,
 }
 
 impl State {
@@ -81,6 +112,7 @@ impl State {
             task_delay: Duration::seconds(DEFAULT_TASK_DELAY_SECONDS as i64),
             next_task_end: None,
             active_connection_limit: DEFAULT_ACTIVE_CONNECTION_LIMIT,
+            answers: Vec::new(),
         }
     }
 

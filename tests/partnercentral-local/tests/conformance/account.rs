@@ -256,6 +256,38 @@ async fn cancel_only_pending_sent_invitations_idempotently() {
     );
     let err = cancel("pacinv-ZZZZZZZZZZZZZ".into(), "tok-cancel-5").await.expect_err("unknown");
     assert!(matches!(err.as_service_error(), Some(CancelConnectionInvitationError::ResourceNotFoundException(_))));
+    // The answer log: one effect, one same-token replay, the rest refused (nothing changed).
+    let log = emu.ok("GET", "/_emulator/answers", None).await;
+    let outcomes: Vec<(&str, &str, &str)> = log["answers"]
+        .as_array()
+        .expect("answers")
+        .iter()
+        .map(|a| {
+            (
+                a["invitation_id"].as_str().unwrap_or_default(),
+                a["client_token"].as_str().unwrap_or_default(),
+                a["outcome"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (sent[0].id.as_str(), "tok-cancel-1", "effect"),
+            (sent[0].id.as_str(), "tok-cancel-1", "replay"),
+            (sent[1].id.as_str(), "tok-cancel-1", "refused"),
+            (sent[0].id.as_str(), "tok-cancel-2", "refused"),
+            (received.id.as_str(), "tok-cancel-3", "refused"),
+            (accepted.id.as_str(), "tok-cancel-4", "refused"),
+            ("pacinv-ZZZZZZZZZZZZZ", "tok-cancel-5", "refused"),
+        ]
+    );
+    assert!(
+        log["answers"][2]["error"].as_str().is_some_and(|e| e.starts_with("ConflictException")),
+        "a refusal names its error: {log}"
+    );
+    emu.ok("POST", "/_emulator/reset", Some(json!({}))).await;
+    assert_eq!(emu.ok("GET", "/_emulator/answers", None).await["answers"], json!([]), "reset clears the log");
     emu.finish().await;
 }
 
