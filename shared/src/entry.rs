@@ -9,7 +9,8 @@
 //! function's run lease: while another process runs the function, the invocation waits for it
 //! (up to [`crate::budget::RUN_WAIT_MS`]: a killed run's lease lapses within it), then runs; if
 //! the other run is still going, it does nothing and says so ([`skipped`]). A batch of queue messages (native-relay's event source mapping,
-//! up to `MaximumConcurrency` at once) takes no run lease.
+//! up to `MaximumConcurrency` at once) and a person's decision on an approval (one invitation,
+//! judged and acted on with conditional writes, alongside a run) take no run lease.
 
 use std::fmt::Display;
 use std::future::Future;
@@ -76,7 +77,7 @@ where
             }
             serde_json::to_value(report)
         } else {
-            let run = (!is_batch(&event.payload)).then_some(function.as_str());
+            let run = takes_run_lease(&event.payload).then_some(function.as_str());
             let writes_before = budget.map_or(0, RequestBudget::writes);
             if let Some(budget) = budget {
                 // A second invocation waits for a run in progress (a killed one's lease lapses
@@ -138,6 +139,14 @@ pub fn is_batch(payload: &Value) -> bool {
     payload.get("Records").is_some_and(Value::is_array)
 }
 
+/// Whether the invocation is a run of the function (one at a time: the run lease). Not a
+/// batch of queue messages, nor a person's decision on an approval (`{"approval": …}`): a
+/// decision waiting behind a run of several minutes would be skipped, and the person's
+/// command would wait for nothing.
+pub fn takes_run_lease(payload: &Value) -> bool {
+    !is_batch(payload) && payload.get("approval").is_none()
+}
+
 /// The summary of an invocation skipped because another process runs the function.
 pub fn skipped(function: &str, holder: &str, until: chrono::DateTime<chrono::Utc>) -> Value {
     serde_json::json!({
@@ -158,11 +167,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_queue_batches_go_without_a_run_lease() {
+    fn only_queue_batches_and_approval_decisions_go_without_a_run_lease() {
         assert!(is_batch(&json!({"Records": [{"messageId": "m"}]})));
         assert!(!is_batch(&json!({"detail-type": "Scheduled Event"})));
         assert!(!is_batch(&json!({})));
         assert!(!is_batch(&Value::Null));
+        assert!(!takes_run_lease(&json!({"Records": [{"messageId": "m"}]})));
+        assert!(!takes_run_lease(&json!({"approval": {"approvalId": "x", "decision": "approve"}})));
+        for run in [json!({"detail-type": "Scheduled Event"}), json!({}), json!({"dryRun": true}), Value::Null] {
+            assert!(takes_run_lease(&run), "{run}");
+        }
     }
 
     #[test]

@@ -45,12 +45,9 @@ async fn approvals_given_twice_and_racing_runs_act_at_most_once() {
 
 /// A person's approval while a scheduled run of the function is busy (held by the emulator in
 /// its answer) must still be decided: the approval entry acts on one invitation and takes no
-/// run lease. Today it does take the run lease (`shared::entry::serve`: every payload but a
-/// queue batch), waits `RUN_WAIT_MS` (16 s) for the run, then answers `skipped` ("the running
-/// one does the work", which it does not): the decision is dropped. Ignored until the entry
-/// lets approvals through; run it with `--run-ignored all`.
+/// run lease (`shared::entry::takes_run_lease`). When it took one, it waited `RUN_WAIT_MS`
+/// (16 s) for the run, then answered `skipped`: the decision was dropped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known bug: approvals take the function's run lease and are skipped while a run is in progress"]
 async fn an_approval_during_a_scheduled_run_is_decided_not_skipped() {
     let (approved, run) = chaos_approvals::approval_during_a_run().await.unwrap_or_else(|e| panic!("{e}"));
     eprintln!("approval: {approved}\nrun: {run}");
