@@ -51,6 +51,15 @@ pub use approve::{
 pub use decide::{EventKind, Outcome, Write};
 pub use report::{Asked, Match, PolicyReport, Skip, SkipReason, Started};
 
+/// The status an approved action leaves the invitation in.
+fn status_given_by(action: ApprovalAction) -> InvitationStatus {
+    match action {
+        ApprovalAction::Accept => InvitationStatus::Accepted,
+        ApprovalAction::Reject => InvitationStatus::Rejected,
+        ApprovalAction::Cancel => InvitationStatus::Canceled,
+    }
+}
+
 /// What one action came to, as its adapter saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Acted {
@@ -549,10 +558,26 @@ where
                 };
                 if got.status != InvitationStatus::Pending {
                     self.give_back(taken.take()).await?;
-                    self.record_observed(&got, record, &got, None, &mut report).await?;
+                    // A retry of the invocation that decided and acted, then stopped before it
+                    // recorded: Partner Central shows what its action gives. It was done.
+                    let done = resume && got.status == status_given_by(approval.action);
+                    let cause = done.then(|| {
+                        Cause::approval(
+                            approval.rule.clone(),
+                            approval.policy_hash.clone(),
+                            approval.approval_id.clone(),
+                        )
+                    });
+                    self.record_observed(&got, record, &got, cause.as_ref(), &mut report).await?;
                     summary.events_queued += report.events_queued;
                     summary.status = Some(got.status);
-                    summary.refuse(Refusal::NotPending(got.status));
+                    if done {
+                        tracing::info!(approval_id = %input.approval_id, status = %got.status, "approved and done (a retry found it done)");
+                        summary.outcome = ApprovalOutcome::Done;
+                        summary.cause = cause;
+                    } else {
+                        summary.refuse(Refusal::NotPending(got.status));
+                    }
                     return Ok(());
                 }
                 // `until` at the service's "now" the Get just brought (a warm process's clock

@@ -902,18 +902,6 @@ async fn check(
         let asked_status = status_of(s.action);
         // Per scenario: who may win, and what Partner Central must show.
         match s.scenario {
-            Scenario::Crash { after: true } if winners.is_empty() && status == asked_status => {
-                // The answer took effect before the crash; the retry resumed and found it
-                // answered. Acted once, nothing lost — but reported as refused, and the
-                // transition recorded with the cause the event shows.
-                let cause = causes.get(&s.id).cloned().unwrap_or_default();
-                report.findings.push(format!(
-                    "{name}: killed after {} took effect; the retry with the same request id answered {} and the `{}` event's cause is {cause:?} (the approval acted, exactly once)",
-                    answer_operation(s.kind, s.action),
-                    describe(&mine[1..]),
-                    if s.action == "accept" { "Accepted" } else { "Rejected" },
-                ));
-            }
             Scenario::Twice | Scenario::Edited | Scenario::Crash { .. } => {
                 if winners.len() != 1 || winners.iter().any(|g| outcome_of(g).as_deref() == Some("dismissed")) {
                     report

@@ -171,3 +171,32 @@ async fn one_approval_given_twice_concurrently_with_a_run_cancels_once() {
     assert_eq!(canceled_events(&app, STALE_OLD).len(), 1);
     assert_eq!(calls(&app.invitations, "CancelConnectionInvitation"), 2, "the blocked one, and this one once");
 }
+
+#[tokio::test]
+async fn a_retry_of_an_approval_that_canceled_then_stopped_records_it_done_with_the_approval_cause() {
+    use shared::domain::{ApprovalDecided, ApprovalDecision};
+    let app = app(asking_policy());
+    run_ok(&app, Invocation::scheduled()).await;
+    let id = approval_id(&app, STALE_OLD);
+    // The invocation req-1 recorded its decision and canceled, then stopped before recording
+    // the transition (killed, timed out).
+    let mut record = app.store.record(InvitationKind::Connection, STALE_OLD).unwrap_or_else(|| panic!("record"));
+    if let Some(approval) = record.approval.as_mut() {
+        approval.decided =
+            Some(ApprovalDecided { decision: ApprovalDecision::Approve, at: now(), request_id: "req-1".into() });
+    }
+    let committed = app.store.commit(vec![RecordChange::update(record, Vec::new())]).await;
+    assert!(matches!(committed.as_deref(), Ok([CommitOutcome::Committed])), "{committed:?}");
+    app.invitations.set_status(InvitationKind::Connection, STALE_OLD, InvitationStatus::Canceled);
+
+    // Another request: that approval was decided.
+    assert_eq!(decide(&app, &id, "approve", "req-2").await.outcome, ApprovalOutcome::AlreadyDone);
+    // Lambda's retry of req-1 finds it done: done, recorded with the approval's cause.
+    let retry = decide(&app, &id, "approve", "req-1").await;
+    assert_eq!((retry.outcome, retry.status), (ApprovalOutcome::Done, Some(InvitationStatus::Canceled)), "{retry:?}");
+    let canceled = canceled_events(&app, STALE_OLD);
+    assert_eq!(canceled.len(), 1);
+    let cause = canceled[0].cause.clone().unwrap_or_else(|| panic!("the approval's cause"));
+    assert_eq!((cause.cause_type, cause.approval_id.as_deref()), (CauseType::Approval, Some(id.as_str())));
+    assert_eq!(calls(&app.invitations, "CancelConnectionInvitation"), 1, "only the outright one: none again");
+}
