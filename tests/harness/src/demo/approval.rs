@@ -21,6 +21,8 @@ const NOTIFY: &str = "notify";
 const SWEEPER: &str = "expire-sweeper";
 const REFERRAL: &str = "engi-demoapproval1";
 const ASKED: &str = "Engagement Invitation Approval Requested";
+/// How long the person takes to decide (the emulator's clock moves on meanwhile).
+const PERSON_HOURS: f64 = 2.0;
 
 fn scheduled() -> Value {
     json!({"scheduledTime": "2026-11-20T08:00:00Z"})
@@ -40,9 +42,10 @@ fn policy() -> String {
     .to_string()
 }
 
+/// Sent just now (15 days to answer).
 fn referral(now: DateTime<Utc>) -> Value {
-    let mut invitation = engagement_invitation(REFERRAL, now, 10 * 24);
-    invitation["EngagementTitle"] = json!("Demo approval: analytics platform for @channel <https://example.com|you>");
+    let mut invitation = engagement_invitation(REFERRAL, now, 15 * 24);
+    invitation["EngagementTitle"] = json!("Demo approval @channel <!here> x.io");
     invitation
 }
 
@@ -194,9 +197,10 @@ pub async fn act(demo: &mut Demo) -> Result<()> {
     if function != FUNCTION {
         return Err(Error::msg(format!("the command invokes {function}, not {FUNCTION}: {command}")));
     }
+    demo.stack.advance_clock(PERSON_HOURS).await?;
     demo.narrate(&format!(
-        "a person approves: the notification's command, as shown (function and payload taken from it): \
-         invoke {function} with {payload}"
+        "{PERSON_HOURS} hours later a person approves with the notification's command, as shown (function and \
+         payload taken from it): invoke {function} with {payload}"
     ));
     let approved = demo.invoke(&function, &payload).await?;
     expect("the approval", &approved, "outcome", "started")?;
