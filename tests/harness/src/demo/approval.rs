@@ -168,7 +168,10 @@ pub async fn act(demo: &mut Demo) -> Result<()> {
     demo.run_with(NOTIFY, &request, &[("AUTO_RESPOND_FUNCTION_NAME", FUNCTION)]).await?;
     let messages = demo.stack.notifications().await?;
     let [envelope] = &messages[..] else {
-        return Err(Error::msg(format!("expected one notification on the topic, got {}: {messages:?}", messages.len())));
+        return Err(Error::msg(format!(
+            "expected one notification on the topic, got {}: {messages:?}",
+            messages.len()
+        )));
     };
     let chat: Value = serde_json::from_str(envelope["Message"].as_str().unwrap_or_default())
         .map_err(|e| Error::msg(format!("the notification is not a custom notification ({e}): {envelope}")))?;
@@ -211,7 +214,9 @@ pub async fn act(demo: &mut Demo) -> Result<()> {
     );
 
     demo.stack.advance_clock(1.0 / 60.0).await?;
-    demo.narrate("a minute later the task has completed: the next run follows it — Accepted, with the approval as its cause");
+    demo.narrate(
+        "a minute later the task has completed: the next run follows it — Accepted, with the approval as its cause",
+    );
     let followed = demo.run_with(FUNCTION, &scheduled(), &[]).await?;
     flow.extend(demo.last_events.iter().map(|e| flow_line("next run (follows)", e)));
     let accepted = demo.last_events.iter().any(|e| {

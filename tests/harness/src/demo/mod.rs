@@ -51,7 +51,14 @@ impl Demo {
             .parent()
             .map(PathBuf::from)
             .ok_or_else(|| Error::msg("no directory for the demo binary"))?;
-        Ok(Demo { stack, bin_dir, functions: BTreeMap::new(), totals: BTreeMap::new(), runs: 0, last_events: Vec::new() })
+        Ok(Demo {
+            stack,
+            bin_dir,
+            functions: BTreeMap::new(),
+            totals: BTreeMap::new(),
+            runs: 0,
+            last_events: Vec::new(),
+        })
     }
 
     /// Whether the function's binary was built (the demo runs only what exists).
