@@ -539,12 +539,12 @@ CONN_KEEP = "pacinv-KeepThisOne01"
 CONN_OURS = "pacinv-Ours000000001"
 
 
-def arc_seed() -> dict:
+def arc_seed(t0: datetime = AR_T0) -> dict:
     """Connection invitations we received (and one we sent), in the emulator's seed format."""
     def connection(id_: str, side: str, age_hours: int, other: str) -> dict:
         return {
             "Catalog": "AWS", "Id": id_, "ConnectionType": "OPPORTUNITY_COLLABORATION",
-            "CreatedAt": ts(AR_T0 - timedelta(hours=age_hours)),
+            "CreatedAt": ts(t0 - timedelta(hours=age_hours)),
             "OtherParticipantIdentifier": other, "ParticipantType": side, "Status": "PENDING",
             "InvitationMessage": "Let's build together", "InviterEmail": "ann@example.com", "InviterName": "Ann",
         }
@@ -618,8 +618,14 @@ def auto_respond_approval(t: SamLocalCase, function: samlocal.Function, sample: 
     Invitation Approval Requested, no answer); the recorded id with another nonce is refused as
     forged; the genuine id accepts once, with the approval as the cause; the same again is
     alreadyDone. The policy comes through an env-vars override (SAM CLI drops the template's
-    `Fn::If` value of RESPOND_POLICY)."""
-    t.start_world(arc_seed(), AR_T0)
+    `Fn::If` value of RESPOND_POLICY).
+
+    The world's clock is the machine's now, not AR_T0: every `sam local invoke` is a fresh
+    process, and the approval entry judges the approval's `until` before its first Partner
+    Central call, with the machine's clock (the service clock has seen no `Date` yet), so at
+    AR_T0 the genuine approval is refused as expired (reported to the lead; the engine is theirs)."""
+    t0 = datetime.now(timezone.utc).replace(microsecond=0)
+    t.start_world(arc_seed(t0), t0)
     env = {"RESPOND_POLICY": arc_ask_policy()}
 
     def accepts() -> int:
