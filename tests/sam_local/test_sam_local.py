@@ -539,12 +539,12 @@ CONN_KEEP = "pacinv-KeepThisOne01"
 CONN_OURS = "pacinv-Ours000000001"
 
 
-def arc_seed() -> dict:
+def arc_seed(t0: datetime = AR_T0) -> dict:
     """Connection invitations we received (and one we sent), in the emulator's seed format."""
     def connection(id_: str, side: str, age_hours: int, other: str) -> dict:
         return {
             "Catalog": "AWS", "Id": id_, "ConnectionType": "OPPORTUNITY_COLLABORATION",
-            "CreatedAt": ts(AR_T0 - timedelta(hours=age_hours)),
+            "CreatedAt": ts(t0 - timedelta(hours=age_hours)),
             "OtherParticipantIdentifier": other, "ParticipantType": side, "Status": "PENDING",
             "InvitationMessage": "Let's build together", "InviterEmail": "ann@example.com", "InviterName": "Ann",
         }
@@ -596,6 +596,83 @@ def auto_respond_connections(t: SamLocalCase, function: samlocal.Function, sampl
     ]))
     for e in answered:
         t.assertEqual(e["detail"]["cause"]["policyHash"], s["policyHash"])
+    t.assertEqual(t.outbox(), [])
+
+
+def arc_ask_policy() -> str:
+    """functions/auto-respond/tests/e2e_approvals.rs's policy: the known partner's invitation is
+    accepted only once a person approves."""
+    return json.dumps({
+        "version": 1, "dryRun": False, "maxActionsPerRun": 10, "maxActionsPerDay": 10,
+        "rules": [
+            {"name": "known-partners", "kind": "connection", "ask": True,
+             "match": {"otherParticipantIdentifiers": ["111122223333"]}, "action": "accept"},
+        ],
+        "exclude": {"invitationIds": [CONN_KEEP]},
+    })
+
+
+def auto_respond_approval(t: SamLocalCase, function: samlocal.Function, sample: Path) -> None:
+    """e2e_approvals: the approval entry in its container. The sample's id was never issued: it
+    is refused with its reason and nothing is answered. Then the scheduled run asks (Connection
+    Invitation Approval Requested, no answer); the recorded id with another nonce is refused as
+    forged; the genuine id accepts once, with the approval as the cause; the same again is
+    alreadyDone. The policy comes through an env-vars override (SAM CLI drops the template's
+    `Fn::If` value of RESPOND_POLICY).
+
+    The world's clock is the machine's now, not AR_T0: every `sam local invoke` is a fresh
+    process, and the approval entry judges the approval's `until` before its first Partner
+    Central call, with the machine's clock (the service clock has seen no `Date` yet), so at
+    AR_T0 the genuine approval is refused as expired (reported to the lead; the engine is theirs)."""
+    t0 = datetime.now(timezone.utc).replace(microsecond=0)
+    t.start_world(arc_seed(t0), t0)
+    env = {"RESPOND_POLICY": arc_ask_policy()}
+
+    def accepts() -> int:
+        return t.emulator_requests("AcceptConnectionInvitation")
+
+    def decide(approval_id: str) -> dict:
+        event = Path(t.world._tmp.name) / f"approval-{time.monotonic_ns()}.json"
+        event.write_text(json.dumps({"approval": {"approvalId": approval_id, "decision": "approve"}}))
+        return t.invoke(function, event, env)
+
+    unknown = t.invoke(function, sample, env)
+    t.assertEqual(unknown["outcome"], "refused", unknown)
+    t.assertTrue(unknown["reason"].startswith(f"approvalId: no such approval was requested for invitation {PARTNER}"),
+                 unknown)
+    t.assertEqual(accepts(), 0)
+    t.assertEqual(t.received(), [], "a refusal publishes nothing")
+
+    asked = t.invoke(function, EVENTS / "auto-respond-connections.json", env)
+    t.assertEqual(accepts(), 0, asked)
+    (request,) = t.received()
+    t.assertEqual((request["detail-type"], request["detail"]["invitationId"]),
+                  ("Connection Invitation Approval Requested", PARTNER))
+    approval = request["detail"]["approval"]
+    t.assertEqual((approval["action"], approval["rule"], approval["function"]), ("accept", "known-partners", "auto-respond"))
+    approval_id = approval["approvalId"]
+
+    parts = approval_id.split(":")
+    parts[4] = "0" * len(parts[4])
+    forged = decide(":".join(parts))
+    t.assertEqual(forged["outcome"], "refused", forged)
+    t.assertTrue(forged["reason"].startswith("approvalId:"), forged)
+    t.assertEqual((accepts(), t.emulator_status("connection", PARTNER)), (0, "PENDING"))
+    t.assertEqual(t.received(), [])
+
+    approved = decide(approval_id)
+    t.assertEqual((approved["outcome"], approved["status"]), ("done", "ACCEPTED"), approved)
+    t.assertEqual((accepts(), t.emulator_status("connection", PARTNER)), (1, "ACCEPTED"))
+    (accepted,) = t.received()
+    t.assertEqual(accepted["detail-type"], "Connection Invitation Accepted")
+    t.assertEqual(accepted["detail"]["cause"], {"type": "approval", "rule": "known-partners",
+                                                "policyHash": approval["policyHash"], "approvalId": approval_id})
+    t.assertEqual(t.records()[f"connection#{PARTNER}"]["status"]["S"], "ACCEPTED")
+
+    replay = decide(approval_id)
+    t.assertEqual(replay["outcome"], "alreadyDone", replay)
+    t.assertEqual(accepts(), 1, "the same approval acts once")
+    t.assertEqual(t.received(), [])
     t.assertEqual(t.outbox(), [])
 
 
@@ -673,6 +750,7 @@ SCENARIOS = {
     "auto-respond-dry-run.json": auto_respond_dry_run,
     "auto-respond-scheduled.json": auto_respond_scheduled,
     "auto-respond-connections.json": auto_respond_connections,
+    "auto-respond-approval.json": auto_respond_approval,
     "native-relay-sqs-batch.json": native_relay_sqs_batch,
     "native-relay-event.json": native_relay_event,
     "notify-approval-requested.json": notify_sample,

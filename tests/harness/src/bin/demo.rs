@@ -40,5 +40,14 @@ async fn run() -> harness::Result<()> {
         harness::demo::auto_respond::act(&mut demo).await?;
         harness::demo::auto_respond_connections::act(&mut demo).await?;
     }
+    // People in the loop: a referral the policy asks about, notify's rendering, the command
+    // from the notification approving it.
+    if demo.has_function("auto-respond") && demo.has_function("notify") {
+        harness::demo::approval::act(&mut demo).await?;
+    }
+    // How fast the acts above answered (the digest's figures).
+    if demo.has_function("expire-sweeper") {
+        harness::demo::approval::answer_times(&mut demo).await?;
+    }
     demo.finish().await
 }

@@ -4,6 +4,7 @@
 //!
 //! Each function contributes one act (`demo/<function>.rs`), run in order by `bin/demo.rs`.
 
+pub mod approval;
 pub mod auto_cancel;
 pub mod auto_respond;
 pub mod auto_respond_connections;
@@ -30,6 +31,9 @@ pub struct Demo {
     /// Events received per detail-type, over the whole demo.
     pub totals: BTreeMap<String, usize>,
     pub runs: usize,
+    /// The events the last invocation delivered to the consumer queue (as a rule delivers
+    /// them: the whole EventBridge event).
+    pub last_events: Vec<Value>,
 }
 
 impl Demo {
@@ -47,7 +51,14 @@ impl Demo {
             .parent()
             .map(PathBuf::from)
             .ok_or_else(|| Error::msg("no directory for the demo binary"))?;
-        Ok(Demo { stack, bin_dir, functions: BTreeMap::new(), totals: BTreeMap::new(), runs: 0 })
+        Ok(Demo {
+            stack,
+            bin_dir,
+            functions: BTreeMap::new(),
+            totals: BTreeMap::new(),
+            runs: 0,
+            last_events: Vec::new(),
+        })
     }
 
     /// Whether the function's binary was built (the demo runs only what exists).
@@ -92,6 +103,7 @@ impl Demo {
         self.runs += 1;
         let events = self.stack.received().await?;
         self.print_events(name, &events);
+        self.last_events = events;
         println!("  summary: {}", compact(&output));
         Ok(output)
     }
@@ -138,7 +150,13 @@ impl Demo {
                 details.push(format!("within {h}h: {}{more}", soonest.join(", ")));
             }
             if let Some(rule) = d["cause"]["rule"].as_str() {
-                details.push(format!("policy rule {rule}"));
+                match d["cause"]["type"].as_str() {
+                    Some("approval") => details.push(format!("approved by a person (rule {rule})")),
+                    _ => details.push(format!("policy rule {rule}")),
+                }
+            }
+            if let Some(action) = d["approval"]["action"].as_str() {
+                details.push(format!("asks a person: {action}?"));
             }
             if let Some(action) = d["response"]["action"].as_str() {
                 details.push(format!("would {action}"));
