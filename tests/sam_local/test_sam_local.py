@@ -620,12 +620,11 @@ def auto_respond_approval(t: SamLocalCase, function: samlocal.Function, sample: 
     alreadyDone. The policy comes through an env-vars override (SAM CLI drops the template's
     `Fn::If` value of RESPOND_POLICY).
 
-    The world's clock is the machine's now, not AR_T0: every `sam local invoke` is a fresh
-    process, and the approval entry judges the approval's `until` before its first Partner
-    Central call, with the machine's clock (the service clock has seen no `Date` yet), so at
-    AR_T0 the genuine approval is refused as expired (reported to the lead; the engine is theirs)."""
-    t0 = datetime.now(timezone.utc).replace(microsecond=0)
-    t.start_world(arc_seed(t0), t0)
+    The world's clock is AR_T0, weeks before the machine's: every `sam local invoke` is a fresh
+    process whose clock is the machine's until Partner Central answers, and the entry judges the
+    approval's `until` only at the service's now (after its Get) -- judged before it, the
+    genuine approval was refused as expired."""
+    t.start_world(arc_seed(), AR_T0)
     env = {"RESPOND_POLICY": arc_ask_policy()}
 
     def accepts() -> int:
