@@ -11,7 +11,6 @@
 //! a name whose process was killed is not used again (its invocation is never answered).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -19,13 +18,11 @@ use bytes::Bytes;
 use harness::lambda::Invocation;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
+
+use harness::serve::{Loopback, serve_loopback};
 
 use crate::{Error, Result};
 
@@ -68,17 +65,8 @@ impl State {
 /// The running Runtime API (clones share it); stops when the last clone is dropped.
 #[derive(Clone)]
 pub struct MiniRuntime {
-    addr: SocketAddr,
     state: Arc<State>,
-    _task: Arc<AbortOnDrop>,
-}
-
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+    server: Arc<Loopback>,
 }
 
 /// How long an invocation may run (`Lambda-Runtime-Deadline-Ms`): the template's timeout.
@@ -144,34 +132,19 @@ async fn serve(state: Arc<State>, request: Request<Incoming>) -> Result<Response
 impl MiniRuntime {
     /// Listen on a free loopback port.
     pub async fn start() -> Result<MiniRuntime> {
-        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| Error::msg(format!("runtime: bind: {e}")))?;
-        let addr = listener.local_addr().map_err(|e| Error::msg(e.to_string()))?;
         let state = Arc::new(State::default());
-        let accept_state = state.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let state = accept_state.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| {
-                        let state = state.clone();
-                        async move {
-                            Ok::<_, std::convert::Infallible>(serve(state, req).await.unwrap_or_else(|e| {
-                                respond(StatusCode::INTERNAL_SERVER_ERROR, Bytes::from(e.to_string()))
-                            }))
-                        }
-                    });
-                    if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
-                        tracing::debug!(error = %e, "runtime connection ended");
-                    }
-                });
-            }
-        });
-        Ok(MiniRuntime { addr, state, _task: Arc::new(AbortOnDrop(task)) })
+        let server = serve_loopback("runtime", state.clone(), |state, req| async move {
+            serve(state, req)
+                .await
+                .unwrap_or_else(|e| respond(StatusCode::INTERNAL_SERVER_ERROR, Bytes::from(e.to_string())))
+        })
+        .await?;
+        Ok(MiniRuntime { state, server: Arc::new(server) })
     }
 
     /// `AWS_LAMBDA_RUNTIME_API` of the process serving `name`.
     pub fn api_for(&self, name: &str) -> String {
-        format!("http://{}/{name}", self.addr)
+        format!("http://{}/{name}", self.server.addr)
     }
 
     /// Invoke `name` with `payload` as request `request_id`, and wait for its answer (at most

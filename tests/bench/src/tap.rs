@@ -9,21 +9,19 @@
 //! canceled transaction) — the state store failing as DynamoDB does.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::TcpListener;
+use hyper_util::rt::TokioExecutor;
 use tokio::sync::{Notify, oneshot};
+
+use harness::serve::{Loopback, serve_loopback};
 
 use crate::{Error, Result};
 
@@ -189,17 +187,8 @@ impl TapState {
 /// The running tap (clones share it); stops when the last clone is dropped.
 #[derive(Clone)]
 pub struct Tap {
-    addr: SocketAddr,
     state: Arc<TapState>,
-    _task: Arc<AbortOnDrop>,
-}
-
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+    server: Arc<Loopback>,
 }
 
 async fn forward(state: Arc<TapState>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>> {
@@ -260,8 +249,6 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 impl Tap {
     /// Listen on a free loopback port, forwarding to `upstream` (`http://host:port`).
     pub async fn start(upstream: &str) -> Result<Tap> {
-        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| Error::msg(format!("tap: bind: {e}")))?;
-        let addr = listener.local_addr().map_err(|e| Error::msg(e.to_string()))?;
         let state = Arc::new(TapState {
             upstream: upstream.trim_end_matches('/').to_owned(),
             faults: Mutex::new(Faults { rate: 0.0, rng: 1, injected: BTreeMap::new() }),
@@ -272,33 +259,20 @@ impl Tap {
             release: Mutex::new(Vec::new()),
             lost_conditions: Mutex::new(BTreeMap::new()),
         });
-        let accept_state = state.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let state = accept_state.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| {
-                        let state = state.clone();
-                        async move {
-                            Ok::<_, std::convert::Infallible>(forward(state, req).await.unwrap_or_else(|e| {
-                                let mut r = Response::new(Full::new(Bytes::from(e.to_string())));
-                                *r.status_mut() = StatusCode::BAD_GATEWAY;
-                                r
-                            }))
-                        }
-                    });
-                    if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
-                        tracing::debug!(error = %e, "tap connection ended");
-                    }
-                });
-            }
-        });
-        Ok(Tap { addr, state, _task: Arc::new(AbortOnDrop(task)) })
+        let server = serve_loopback("tap", state.clone(), |state, req| async move {
+            forward(state, req).await.unwrap_or_else(|e| {
+                let mut r = Response::new(Full::new(Bytes::from(e.to_string())));
+                *r.status_mut() = StatusCode::BAD_GATEWAY;
+                r
+            })
+        })
+        .await?;
+        Ok(Tap { state, server: Arc::new(server) })
     }
 
     /// `http://127.0.0.1:<port>`.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr)
     }
 
     /// Everything seen so far.

@@ -10,6 +10,7 @@ pub mod lambda;
 pub mod moto;
 pub mod process;
 pub mod proxy;
+pub mod serve;
 pub mod session;
 pub mod stack;
 

@@ -3,23 +3,20 @@
 //! (which are then really not delivered), or be held until the test releases them (to kill
 //! a function at a known point). Faults are deterministic from a seed.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
 
+use crate::serve::{Loopback, serve_loopback};
 use crate::{Error, Result};
 
 /// What to do to PutEvents calls.
@@ -71,15 +68,8 @@ impl State {
 
 /// The running proxy; stops when dropped.
 pub struct EventBridgeProxy {
-    addr: SocketAddr,
     state: Arc<State>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for EventBridgeProxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    server: Loopback,
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
@@ -176,8 +166,6 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
 impl EventBridgeProxy {
     /// Listen on a free loopback port, forwarding to `upstream` (moto's endpoint).
     pub async fn start(upstream: &str, seed: u64) -> Result<EventBridgeProxy> {
-        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| Error::msg(e.to_string()))?;
-        let addr = listener.local_addr().map_err(|e| Error::msg(e.to_string()))?;
         let state = Arc::new(State {
             upstream: upstream.trim_end_matches('/').to_owned(),
             faults: Mutex::new(PutEventsFaults::default()),
@@ -190,33 +178,17 @@ impl EventBridgeProxy {
             entries_forwarded: AtomicU64::new(0),
             http: Client::builder(TokioExecutor::new()).build_http(),
         });
-        let accept_state = state.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let state = accept_state.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| {
-                        let state = state.clone();
-                        async move {
-                            Ok::<_, std::convert::Infallible>(handle(state, req).await.unwrap_or_else(|e| {
-                                json_response(
-                                    StatusCode::BAD_GATEWAY,
-                                    &json!({"__type": "ProxyError", "message": e.to_string()}),
-                                )
-                            }))
-                        }
-                    });
-                    if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
-                        tracing::debug!(error = %e, "proxy connection ended");
-                    }
-                });
-            }
-        });
-        Ok(EventBridgeProxy { addr, state, task })
+        let server = serve_loopback("proxy", state.clone(), |state, req| async move {
+            handle(state, req).await.unwrap_or_else(|e| {
+                json_response(StatusCode::BAD_GATEWAY, &json!({"__type": "ProxyError", "message": e.to_string()}))
+            })
+        })
+        .await?;
+        Ok(EventBridgeProxy { state, server })
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr)
     }
 
     pub fn set_faults(&self, faults: PutEventsFaults) {
