@@ -510,10 +510,6 @@ where
         request_id: &str,
         summary: &mut ApprovalSummary,
     ) -> Result<(), RunError> {
-        if id.function != S::FUNCTION {
-            summary.refuse(Refusal::OtherFunction(id.function));
-            return Ok(());
-        }
         let mut report = PolicyReport::default();
         let hash = self.policy.hash();
         let mut taken: Option<Vec<Allowance>> = None;

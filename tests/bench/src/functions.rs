@@ -111,11 +111,9 @@ impl<'a> Fleet<'a> {
         self.bins.get(name)
     }
 
-    /// Start `name`'s process if it is not running (a cold start). Returns true if started.
-    pub fn ensure_started(&mut self, name: &str) -> Result<bool> {
-        if self.running.contains_key(name) {
-            return Ok(false);
-        }
+    /// A new process serving `name` (through the taps, with its environment), and when it
+    /// was spawned.
+    fn spawn(&self, name: &str) -> Result<(FunctionProcess, Instant)> {
         let bin = self.bins.get(name).ok_or_else(|| Error::msg(format!("unknown function {name}")))?.clone();
         let runtime_api = format!("{}/.rt/{name}", self.runtime_tap.endpoint());
         let dynamodb = self.dynamodb_tap.endpoint();
@@ -125,7 +123,15 @@ impl<'a> Fleet<'a> {
             overrides.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         }
         let spawned = Instant::now();
-        let process = self.stack.start_function(name, &bin, &overrides)?;
+        Ok((self.stack.start_function(name, &bin, &overrides)?, spawned))
+    }
+
+    /// Start `name`'s process if it is not running (a cold start). Returns true if started.
+    pub fn ensure_started(&mut self, name: &str) -> Result<bool> {
+        if self.running.contains_key(name) {
+            return Ok(false);
+        }
+        let (process, spawned) = self.spawn(name)?;
         self.running.insert(name.to_owned(), Running { process, spawned });
         Ok(true)
     }
@@ -162,16 +168,7 @@ impl<'a> Fleet<'a> {
     /// both are invoked once it waits for work; it is stopped afterwards.
     pub async fn invoke_overlapping(&mut self, name: &str, payloads: [&Value; 2]) -> Result<[Invocation; 2]> {
         self.ensure_started(name)?;
-        let bin = self.bins.get(name).ok_or_else(|| Error::msg(format!("unknown function {name}")))?.clone();
-        let runtime_api = format!("{}/.rt/{name}", self.runtime_tap.endpoint());
-        let dynamodb = self.dynamodb_tap.endpoint();
-        let mut overrides: Vec<(&str, &str)> =
-            vec![("AWS_LAMBDA_RUNTIME_API", runtime_api.as_str()), ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb.as_str())];
-        if let Some(extra) = self.env.get(name) {
-            overrides.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        }
-        let spawned = Instant::now();
-        let mut twin = self.stack.start_function(name, &bin, &overrides)?;
+        let (mut twin, spawned) = self.spawn(name)?;
         // Ready once it asks the runtime for its first invocation.
         let next = format!("/.rt/{name}/");
         let deadline = spawned + Duration::from_secs(30);

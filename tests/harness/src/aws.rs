@@ -84,27 +84,7 @@ impl Consumer {
         name: &str,
         pattern: &Value,
     ) -> Result<Consumer> {
-        let queue_url = sqs
-            .create_queue()
-            .queue_name(name)
-            .send()
-            .await
-            .map_err(Error::sdk("CreateQueue"))?
-            .queue_url()
-            .unwrap_or_default()
-            .to_owned();
-        let attrs = sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .map_err(Error::sdk("GetQueueAttributes"))?;
-        let queue_arn = attrs
-            .attributes()
-            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
-            .cloned()
-            .unwrap_or_default();
+        let (queue_url, queue_arn) = create_queue(sqs, name).await?;
         eb.put_rule()
             .name(name)
             .event_bus_name(bus)
@@ -190,24 +170,10 @@ impl Consumer {
     }
 }
 
-/// Topic `name` (moto's SNS) with queue `<name>-subscriber` subscribed to it: its ARN and the
-/// queue, which receives SNS's envelopes.
-pub async fn notification_topic(
-    sns: &aws_sdk_sns::Client,
-    sqs: &aws_sdk_sqs::Client,
-    name: &str,
-) -> Result<(String, Consumer)> {
-    let topic = sns.create_topic().name(name).send().await.map_err(Error::sdk("CreateTopic"))?;
-    let topic_arn = topic.topic_arn().unwrap_or_default().to_owned();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(format!("{name}-subscriber"))
-        .send()
-        .await
-        .map_err(Error::sdk("CreateQueue"))?
-        .queue_url()
-        .unwrap_or_default()
-        .to_owned();
+/// Queue `name`: its URL and ARN.
+async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<(String, String)> {
+    let created = sqs.create_queue().queue_name(name).send().await.map_err(Error::sdk("CreateQueue"))?;
+    let queue_url = created.queue_url().unwrap_or_default().to_owned();
     let attrs = sqs
         .get_queue_attributes()
         .queue_url(&queue_url)
@@ -220,6 +186,19 @@ pub async fn notification_topic(
         .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
         .cloned()
         .unwrap_or_default();
+    Ok((queue_url, queue_arn))
+}
+
+/// Topic `name` (moto's SNS) with queue `<name>-subscriber` subscribed to it: its ARN and the
+/// queue, which receives SNS's envelopes.
+pub async fn notification_topic(
+    sns: &aws_sdk_sns::Client,
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+) -> Result<(String, Consumer)> {
+    let topic = sns.create_topic().name(name).send().await.map_err(Error::sdk("CreateTopic"))?;
+    let topic_arn = topic.topic_arn().unwrap_or_default().to_owned();
+    let (queue_url, queue_arn) = create_queue(sqs, &format!("{name}-subscriber")).await?;
     sns.subscribe()
         .topic_arn(&topic_arn)
         .protocol("sqs")
